@@ -1,0 +1,111 @@
+/**
+ * Errors of the federation, one class per error code of the spec's "Error Responses"
+ * section, plus the few extra codes OAuth endpoints need. The STATUS table is the only
+ * place an HTTP status is chosen.
+ */
+export type FederationErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_issuer'
+  | 'invalid_subject'
+  | 'invalid_trust_anchor'
+  | 'invalid_trust_chain'
+  | 'invalid_metadata'
+  | 'not_found'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'unsupported_parameter'
+  // OAuth 2.0 (RFC 6749, RFC 7591, RFC 8707) codes used by the authorization server role
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'invalid_target'
+  | 'invalid_client_metadata'
+  | 'invalid_redirect_uri'
+  // Admin API only
+  | 'unauthorized'
+  | 'conflict'
+  | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'method_not_allowed'
+
+export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.freeze({
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_issuer: 404,
+  invalid_subject: 404,
+  invalid_trust_anchor: 404,
+  invalid_trust_chain: 400,
+  invalid_metadata: 400,
+  not_found: 404,
+  server_error: 500,
+  temporarily_unavailable: 503,
+  unsupported_parameter: 400,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  invalid_target: 400,
+  invalid_client_metadata: 400,
+  invalid_redirect_uri: 400,
+  unauthorized: 401,
+  conflict: 409,
+  payload_too_large: 413,
+  unsupported_media_type: 415,
+  method_not_allowed: 405,
+})
+
+/**
+ * The base error. Satisfies koa's `status`/`expose` contract: 4xx descriptions are
+ * shown to the caller, 5xx descriptions are replaced by a generic text.
+ * `detail` is for logs only and never leaves the process.
+ */
+export class FederationError extends Error {
+  readonly error: FederationErrorCode
+  readonly status: number
+  readonly expose: boolean
+  readonly detail: unknown
+
+  constructor(error: FederationErrorCode, description: string, options: { cause?: unknown; detail?: unknown } = {}) {
+    super(description, options.cause === undefined ? undefined : { cause: options.cause })
+    this.name = 'FederationError'
+    this.error = error
+    this.status = STATUS[error]
+    this.expose = this.status < 500
+    this.detail = options.detail
+  }
+
+  /** The JSON body of the spec's error response. */
+  toJSON(): { error: FederationErrorCode; error_description: string } {
+    return {
+      error: this.error,
+      error_description: this.expose ? this.message : 'the server could not complete the request',
+    }
+  }
+}
+
+const make = (code: FederationErrorCode) =>
+  class extends FederationError {
+    constructor(description: string, options?: { cause?: unknown; detail?: unknown }) {
+      super(code, description, options)
+    }
+  }
+
+export const InvalidRequest = make('invalid_request')
+export const InvalidClient = make('invalid_client')
+export const InvalidIssuer = make('invalid_issuer')
+export const InvalidSubject = make('invalid_subject')
+export const InvalidTrustAnchor = make('invalid_trust_anchor')
+export const InvalidTrustChain = make('invalid_trust_chain')
+export const InvalidMetadata = make('invalid_metadata')
+export const NotFound = make('not_found')
+export const ServerError = make('server_error')
+export const TemporarilyUnavailable = make('temporarily_unavailable')
+export const UnsupportedParameter = make('unsupported_parameter')
+export const Unauthorized = make('unauthorized')
+export const Conflict = make('conflict')
+
+export function isFederationError(err: unknown): err is FederationError {
+  return err instanceof FederationError
+}
