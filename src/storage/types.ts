@@ -1,0 +1,125 @@
+/**
+ * The storage adapter contract. Every adapter (embedded, MongoDB, ...) implements this
+ * interface and passes test/storage/contract.ts. Domain code only ever sees this.
+ *
+ * Records are JSON objects with a string `id` that is unique within their collection.
+ * A record with `expires_at` (epoch seconds) in the past reads as absent everywhere
+ * (get, list, count, insert conflicts), even before any background clean-up removes it.
+ *
+ * Writes are atomic per record; nothing here needs multi-record transactions.
+ * Concurrent writes never fail because another is in flight: adapters serialize or retry.
+ */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue }
+
+export interface StoredRecord {
+  id: string
+  /** Epoch seconds; past it the record reads as absent. */
+  expires_at?: number
+  [field: string]: unknown
+}
+
+/** Collections every adapter knows (so it can create indexes up front). */
+export const COLLECTIONS = [
+  'subordinates', // members of this entity's roster (id = entity id)
+  'keys', // federation and other signing keys (id = kid)
+  'settings', // singletons: trust_mark_issuers, trust_mark_owners, authority config ... (id = name)
+  'trust_mark_types', // trust mark types this entity issues (id = type)
+  'trust_marks', // trust marks issued (id = type + ' ' + sub)
+  'own_trust_marks', // marks this entity carries in its own configuration (id = type + ' ' + iss)
+  'registrations', // registered clients (id = client id)
+  'tokens', // issued access tokens kept for introspection/revocation (id = jti)
+] as const
+export type CollectionName = (typeof COLLECTIONS)[number]
+
+export interface ListOptions {
+  /** Equality filters on top-level fields. An array field matches when it contains the value. */
+  where?: Record<string, string | number | boolean>
+  /** Return records whose id sorts after this one (code-point order). */
+  after?: string
+  /** At most this many (default: all). */
+  limit?: number
+}
+
+export interface AuditEvent {
+  /** Assigned by the store: increasing, unique. */
+  seq?: number
+  /** ISO 8601. */
+  time: string
+  actor: string
+  action: string
+  subject?: string
+  outcome: 'success' | 'failure'
+  detail?: Record<string, unknown>
+}
+
+export interface AuditQuery {
+  after?: number
+  limit?: number
+  action?: string
+  subject?: string
+}
+
+/** What changed: one record, or (no id) possibly anything in that collection. */
+export interface StoreChange {
+  collection: CollectionName
+  id?: string
+}
+
+/** One line of `anchorage store export`. */
+export type DumpRecord =
+  | { type: 'record'; collection: CollectionName; record: StoredRecord }
+  | { type: 'audit'; event: AuditEvent }
+  | { type: 'claim'; scope: string; key: string; expires_at: number }
+
+export interface Store {
+  /** 'embedded' | 'mongodb' | ... */
+  readonly kind: string
+  /** Connects / replays; throws (with a one-line message) when the backing store is unreachable. */
+  open(): Promise<void>
+  /** Flushes everything acknowledged and releases resources. */
+  close(): Promise<void>
+  /** True when writes can be accepted right now (readiness). */
+  ready(): Promise<boolean>
+
+  get<T extends StoredRecord>(collection: CollectionName, id: string): Promise<T | undefined>
+  /** Creates; throws FederationError 'conflict' when an unexpired record with that id exists. */
+  insert<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void>
+  /** Creates or replaces. */
+  put<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void>
+  /**
+   * Atomic read-modify-write. `mutate` gets the current record (or undefined) and returns
+   * the new one, or undefined to leave it as it is. The adapter retries on concurrent
+   * modification, so `mutate` must be pure. Returns what was stored (or the unchanged current).
+   */
+  update<T extends StoredRecord>(
+    collection: CollectionName,
+    id: string,
+    mutate: (current: T | undefined) => T | undefined,
+  ): Promise<T | undefined>
+  /** Deletes; returns whether something (unexpired) was there. */
+  remove(collection: CollectionName, id: string): Promise<boolean>
+  /** Records sorted by id (code-point order). */
+  list<T extends StoredRecord>(collection: CollectionName, options?: ListOptions): Promise<T[]>
+  count(collection: CollectionName, where?: ListOptions['where']): Promise<number>
+
+  /**
+   * Replay detection: records (scope, key) until expiresAt; true the first time,
+   * false while an unexpired claim exists. Global across instances sharing the store.
+   */
+  claimOnce(scope: string, key: string, expiresAt: number): Promise<boolean>
+
+  appendAudit(event: AuditEvent): Promise<AuditEvent>
+  /** Oldest first, seq > after. */
+  listAudit(query?: AuditQuery): Promise<AuditEvent[]>
+
+  /**
+   * Listen for changes, made by this process or (for shared stores) by another instance.
+   * Returns an unsubscribe function.
+   */
+  onChange(listener: (change: StoreChange) => void): () => void
+
+  /** Everything, for `anchorage store export` (records sorted by collection then id, audit by seq). */
+  dump(): AsyncIterable<DumpRecord>
+  /** Loads a dump into an empty store (records, audit with its seq, claims). */
+  load(records: AsyncIterable<DumpRecord>): Promise<void>
+}
