@@ -1,0 +1,42 @@
+/**
+ * Every option and its default, in one place. The configuration file (anchorage.json,
+ * schemas/config.schema.json) overrides these; environment variables override the file.
+ */
+export const DEFAULTS = Object.freeze({
+  signing_alg: 'ES256' as const,
+  lifetimes: Object.freeze({
+    /** Entity configuration `exp` - `iat`, seconds. */
+    entity_configuration: 86_400,
+    /** Subordinate statement `exp` - `iat`, seconds. */
+    subordinate_statement: 86_400,
+    /** Historical keys JWT lifetime, seconds. */
+    historical_keys: 86_400,
+  }),
+  server: Object.freeze({
+    host: '0.0.0.0',
+    port: 8080,
+    trust_proxy: false,
+    /** Largest admin/registration request body accepted. */
+    max_body_bytes: 65_536,
+  }),
+  outbound: Object.freeze({
+    allow_http: false,
+    allow_private_network: false,
+    timeout_ms: 5_000,
+    max_response_bytes: 262_144,
+  }),
+  /** Tolerated clock skew for iat/exp checks, seconds. */
+  clock_skew: 60,
+  log_level: 'info' as const,
+})
+
+/** Environment variables read by config/load (and nowhere else). */
+export const ENV = Object.freeze({
+  port: 'PORT',
+  store: 'ANCHORAGE_STORE',
+  adminToken: 'ANCHORAGE_ADMIN_TOKEN',
+  kek: 'ANCHORAGE_KEK',
+  allowHttp: 'ANCHORAGE_ALLOW_HTTP',
+  allowPrivateNetwork: 'ANCHORAGE_ALLOW_PRIVATE_NETWORK',
+  logLevel: 'ANCHORAGE_LOG_LEVEL',
+})

@@ -1,0 +1,167 @@
+/**
+ * The only reader of deployment files and process.env. Produces a frozen, validated
+ * Config from DIR/anchorage.json, the defaults and the environment.
+ */
+import { readFile } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import type { JWK } from 'jose'
+import { DEFAULTS, ENV } from './defaults.js'
+import { validator, describeAjvError } from './schemas.js'
+import { deriveKek, type SealedKey } from '../crypto/keys.js'
+
+export const CONFIG_FILE = 'anchorage.json'
+export const KEYS_FILE = 'keys.json'
+export const ADMIN_TOKEN_FILE = 'admin.token'
+
+/** The file's shape (snake_case, as in anchorage.json). */
+export interface ConfigFile {
+  entity_id: string
+  development?: boolean
+  signing_alg?: 'ES256' | 'ES384' | 'PS256' | 'RS256' | 'EdDSA'
+  authority_hints?: string[]
+  trust_anchor_hints?: string[]
+  lifetimes?: Partial<Record<keyof typeof DEFAULTS.lifetimes, number>>
+  organization?: Record<string, unknown>
+  metadata?: Record<string, Record<string, unknown>>
+  store?: string
+  admin?: { token_sha256?: string }
+  server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number }>
+  outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
+  trust_anchors?: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
+  clock_skew?: number
+  log_level?: 'debug' | 'info' | 'warn' | 'error'
+}
+
+export interface Config {
+  dir: string
+  entity_id: string
+  development: boolean
+  signing_alg: NonNullable<ConfigFile['signing_alg']>
+  authority_hints: string[]
+  trust_anchor_hints?: string[]
+  lifetimes: { entity_configuration: number; subordinate_statement: number; historical_keys: number }
+  organization: Record<string, unknown>
+  metadata: Record<string, Record<string, unknown>>
+  /** 'embedded' or a mongodb:// URI. */
+  store: string
+  admin: { token_sha256?: string; token_from_env?: string }
+  server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number }
+  outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
+  trust_anchors: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
+  clock_skew: number
+  log_level: 'debug' | 'info' | 'warn' | 'error'
+  kek?: { key: Buffer; id: string }
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError'
+}
+
+/** Validates a parsed configuration file; throws ConfigError naming the field. */
+export function checkConfigFile(raw: unknown, file = CONFIG_FILE): ConfigFile {
+  const validate = validator('config')
+  if (!validate(raw)) throw new ConfigError(`${file}: ${describeAjvError(validate.errors)}`)
+  const cfg = raw as ConfigFile
+  const id = new URL(cfg.entity_id)
+  if (id.protocol === 'http:' && !cfg.development) {
+    throw new ConfigError(`${file}: entity_id: must be an https URL (set "development": true to allow http for local use)`)
+  }
+  if (cfg.authority_hints?.includes(cfg.entity_id)) {
+    throw new ConfigError(`${file}: authority_hints: must not contain this entity's own id`)
+  }
+  return cfg
+}
+
+export interface Overrides {
+  port?: number
+  store?: string
+  host?: string
+  tls_cert?: string
+  tls_key?: string
+  trust_proxy?: boolean
+  allow_http?: boolean
+  allow_private_network?: boolean
+  ca_file?: string
+}
+
+const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v)
+
+export async function loadConfig(dir: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  const path = join(dir, CONFIG_FILE)
+  let text: string
+  try {
+    text = await readFile(path, 'utf8')
+  } catch (err) {
+    throw new ConfigError(`cannot read ${path}: ${(err as Error).message}`)
+  }
+  let raw: unknown
+  try {
+    raw = JSON.parse(text)
+  } catch (err) {
+    throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`)
+  }
+  return resolveConfig(checkConfigFile(raw, path), resolve(dir), overrides, env)
+}
+
+export function resolveConfig(file: ConfigFile, dir: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
+  const envPort = env[ENV.port] ? Number(env[ENV.port]) : undefined
+  if (envPort !== undefined && !(Number.isInteger(envPort) && envPort >= 0 && envPort < 65536)) {
+    throw new ConfigError(`${ENV.port}: not a port number: ${env[ENV.port]}`)
+  }
+  const server = { ...DEFAULTS.server, ...file.server }
+  if (envPort !== undefined) server.port = envPort
+  if (overrides.port !== undefined) server.port = overrides.port
+  if (overrides.host) server.host = overrides.host
+  if (overrides.tls_cert) server.tls_cert = overrides.tls_cert
+  if (overrides.tls_key) server.tls_key = overrides.tls_key
+  if (overrides.trust_proxy !== undefined) server.trust_proxy = overrides.trust_proxy
+  if (Boolean(server.tls_cert) !== Boolean(server.tls_key)) throw new ConfigError('tls_cert and tls_key go together')
+  const outbound = { ...DEFAULTS.outbound, ...file.outbound }
+  if (truthy(env[ENV.allowHttp]) || overrides.allow_http) outbound.allow_http = true
+  if (truthy(env[ENV.allowPrivateNetwork]) || overrides.allow_private_network) outbound.allow_private_network = true
+  if (overrides.ca_file) outbound.ca_file = overrides.ca_file
+  const kekSecret = env[ENV.kek]
+  const logLevel = env[ENV.logLevel]
+  const config: Config = {
+    dir,
+    entity_id: file.entity_id,
+    development: file.development ?? false,
+    signing_alg: file.signing_alg ?? DEFAULTS.signing_alg,
+    authority_hints: file.authority_hints ?? [],
+    ...(file.trust_anchor_hints ? { trust_anchor_hints: file.trust_anchor_hints } : {}),
+    lifetimes: { ...DEFAULTS.lifetimes, ...file.lifetimes },
+    organization: file.organization ?? {},
+    metadata: file.metadata ?? {},
+    store: overrides.store ?? env[ENV.store] ?? file.store ?? 'embedded',
+    admin: { ...file.admin, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}) },
+    server,
+    outbound,
+    trust_anchors: file.trust_anchors ?? [],
+    clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
+    log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
+    ...(kekSecret ? { kek: deriveKek(kekSecret) } : {}),
+  }
+  return deepFreeze(config)
+}
+
+/** The seed keys written by `anchorage init` (DIR/keys.json). */
+export interface KeysFile {
+  keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number }>
+}
+
+export async function readKeysFile(dir: string): Promise<KeysFile | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, KEYS_FILE), 'utf8')) as KeysFile
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    throw new ConfigError(`cannot read ${join(dir, KEYS_FILE)}: ${(err as Error).message}`)
+  }
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
+    for (const v of Object.values(o)) deepFreeze(v)
+    Object.freeze(o)
+  }
+  return o
+}

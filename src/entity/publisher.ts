@@ -1,0 +1,173 @@
+/**
+ * Everything this entity publishes about itself and its subordinates, signed once and
+ * served from cache until a write changes it: entity configuration, subordinate
+ * statements, subordinate listings, historical keys.
+ */
+import type { Clock } from '../clock.js'
+import type { Store, StoreChange } from '../storage/types.js'
+import type { Keystore } from '../crypto/keystore.js'
+import { signJwt } from '../crypto/jwt.js'
+import { TYP } from '../constants.js'
+import { InvalidRequest, NotFound, UnsupportedParameter } from '../errors.js'
+import { LRUCache } from 'lru-cache'
+import { SignedCache, type Signed } from '../util/signed_cache.js'
+import type { SubordinateRecord } from '../subordinates/registry.js'
+import type { EntityStatement } from '../types.js'
+
+/** Adds claims to the entity configuration (trust marks, AS metadata, ...). */
+export type ConfigurationContributor = (claims: EntityStatement) => Promise<void> | void
+
+export interface PublisherOptions {
+  entityId: string
+  store: Store
+  clock: Clock
+  keystore: Keystore
+  lifetimes: { entity_configuration: number; subordinate_statement: number; historical_keys: number }
+  /** Base claims of the entity configuration other than iss/sub/iat/exp/jwks. */
+  baseClaims: () => Partial<EntityStatement>
+}
+
+export interface ListFilters {
+  entity_type?: string[]
+  intermediate?: boolean
+  trust_marked?: boolean
+  trust_mark_type?: string
+}
+
+export class Publisher {
+  private readonly ec: SignedCache<string>
+  private readonly statements: SignedCache<string>
+  /** Filter values come from callers: bounded so that odd filters cannot grow memory. */
+  private readonly lists = new LRUCache<string, Promise<string>>({ max: 1000 })
+  private readonly contributors: ConfigurationContributor[] = []
+  /** Bumped on every change: the key that invalidates everything derived from stored state. */
+  revision = 0
+  private readonly revisionListeners: Array<(change: StoreChange) => void> = []
+  /** List filters this deployment can answer; more are added by later capabilities. */
+  readonly listFilters = new Set<keyof ListFilters>(['entity_type', 'intermediate'])
+
+  constructor(private readonly o: PublisherOptions) {
+    this.ec = new SignedCache(o.clock, 8)
+    this.statements = new SignedCache(o.clock, 200_000)
+    o.store.onChange((c) => this.invalidate(c))
+  }
+
+  /** Re-sign whatever a change may affect. Also called by capabilities that keep their own state. */
+  invalidate(change: StoreChange): void {
+    this.revision++
+    if (change.collection === 'subordinates') {
+      if (change.id) this.statements.delete(change.id)
+      else this.statements.clear()
+      this.lists.clear()
+    } else {
+      this.ec.clear()
+      if (change.collection === 'keys') this.statements.clear()
+    }
+    for (const l of this.revisionListeners) l(change)
+  }
+
+  onRevision(listener: (change: StoreChange) => void): void {
+    this.revisionListeners.push(listener)
+  }
+
+  addContributor(c: ConfigurationContributor): void {
+    this.contributors.push(c)
+    this.ec.clear()
+  }
+
+  /** Fast path: the signed entity configuration if cached and fresh. */
+  peekEntityConfiguration(): string | undefined {
+    return this.ec.peek('ec')
+  }
+
+  entityConfiguration(): Promise<string> {
+    return this.ec.get('ec', async () => {
+      const iat = this.o.clock.now()
+      const lifetime = this.o.lifetimes.entity_configuration
+      const claims: EntityStatement = {
+        iss: this.o.entityId, sub: this.o.entityId, iat, exp: iat + lifetime,
+        jwks: await this.o.keystore.jwks(), ...this.o.baseClaims(),
+      } as EntityStatement
+      for (const c of this.contributors) await c(claims)
+      return this.sign(claims, TYP.entityStatement, iat, lifetime)
+    })
+  }
+
+  peekSubordinateStatement(sub: string): string | undefined {
+    return this.statements.peek(sub)
+  }
+
+  /** Spec "Fetching a Subordinate Statement". */
+  subordinateStatement(sub: string): Promise<string> {
+    if (sub === this.o.entityId) {
+      return Promise.reject(new InvalidRequest('sub: this endpoint issues statements about subordinates, not about the issuer itself'))
+    }
+    return this.statements.get(sub, async () => {
+      const rec = await this.o.store.get<SubordinateRecord>('subordinates', sub)
+      if (!rec || rec.status !== 'active') throw new NotFound(`${sub} is not a subordinate of this entity`)
+      const iat = this.o.clock.now()
+      const lifetime = this.o.lifetimes.subordinate_statement
+      return this.sign(subordinateClaims(this.o.entityId, rec, iat, lifetime), TYP.entityStatement, iat, lifetime)
+    })
+  }
+
+  /** Spec "Subordinate Listing": a JSON array of entity ids, cached per filter until a member changes. */
+  list(filters: ListFilters): Promise<string> {
+    for (const k of Object.keys(filters) as Array<keyof ListFilters>) {
+      if (!this.listFilters.has(k)) throw new UnsupportedParameter(`${k}: this filter is not supported`)
+    }
+    const key = JSON.stringify([filters.entity_type?.slice().sort(), filters.intermediate, filters.trust_marked, filters.trust_mark_type])
+    let p = this.lists.get(key)
+    if (!p) {
+      p = this.computeList(filters)
+      this.lists.set(key, p)
+      p.catch(() => this.lists.delete(key))
+    }
+    return p
+  }
+
+  private async computeList(f: ListFilters): Promise<string> {
+    const members = await this.o.store.list<SubordinateRecord>('subordinates', { where: { status: 'active' } })
+    const types = f.entity_type ? new Set(f.entity_type) : undefined
+    const ids: string[] = []
+    for (const m of members) {
+      if (types && !m.entity_types.some((t) => types.has(t))) continue
+      if (f.intermediate !== undefined && m.intermediate !== f.intermediate) continue
+      if (f.trust_marked !== undefined && Boolean(m.trust_mark_types?.length) !== f.trust_marked) continue
+      if (f.trust_mark_type !== undefined && !m.trust_mark_types?.includes(f.trust_mark_type)) continue
+      ids.push(m.entity_id)
+    }
+    return JSON.stringify(ids)
+  }
+
+  /** Spec "Federation Historical Keys Endpoint". */
+  historicalKeys(): Promise<string> {
+    return this.ec.get('historical', async () => {
+      const iat = this.o.clock.now()
+      const keys = (await this.o.keystore.historical()).map((r) => ({
+        ...r.public_jwk,
+        iat: r.created_at,
+        exp: r.retired_at ?? iat,
+        ...(r.revoked ? { revoked: r.revoked } : {}),
+      }))
+      return this.sign({ iss: this.o.entityId, iat, keys }, TYP.jwkSet, iat, this.o.lifetimes.historical_keys)
+    })
+  }
+
+  private async sign(claims: Record<string, unknown>, typ: string, iat: number, lifetime: number): Promise<Signed<string>> {
+    const value = await signJwt(claims, await this.o.keystore.signingKey(), typ)
+    // Re-sign at half-life so a cached statement never gets near its exp.
+    return { value, refreshAt: iat + Math.max(1, Math.floor(lifetime / 2)) }
+  }
+}
+
+export function subordinateClaims(iss: string, rec: SubordinateRecord, iat: number, lifetime: number): EntityStatement {
+  const claims: EntityStatement = { iss, sub: rec.entity_id, iat, exp: iat + lifetime, jwks: rec.jwks }
+  if (rec.metadata) claims.metadata = rec.metadata
+  if (rec.metadata_policy) claims.metadata_policy = rec.metadata_policy
+  if (rec.constraints) claims.constraints = rec.constraints
+  if (rec.crit) claims.crit = rec.crit
+  if (rec.metadata_policy_crit) claims.metadata_policy_crit = rec.metadata_policy_crit
+  if (rec.source_endpoint) claims.source_endpoint = rec.source_endpoint
+  return claims
+}

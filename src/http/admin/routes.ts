@@ -1,0 +1,82 @@
+/** The admin API: onboarding, audit, keys. Every route authenticated; bodies validated by JSON Schema. */
+import type Router from '@koa/router'
+import type { Context } from 'koa'
+import type { Federation } from '../../federation.js'
+import { readJson } from '../body.js'
+import { single, int } from '../params.js'
+import { InvalidRequest } from '../../errors.js'
+import { KEY_ALGS, type KeyAlg } from '../../crypto/keys.js'
+import type { RevocationReason } from '../../crypto/keystore.js'
+
+const REASONS: RevocationReason[] = ['unspecified', 'compromised', 'superseded']
+
+export function adminRoutes(router: Router, f: Federation): void {
+  const max = f.config.server.max_body_bytes
+  const actor = (ctx: Context) => String(ctx.state.actor)
+  const q = (ctx: Context) => new URLSearchParams(ctx.querystring)
+  const json = (ctx: Context, status: number, body: unknown) => {
+    ctx.status = status
+    ctx.set('Cache-Control', 'no-store')
+    ctx.body = body
+  }
+
+  router.post('admin_subordinates_add', '/admin/subordinates', async (ctx) => {
+    json(ctx, 201, await f.subordinates.add(await readJson(ctx, max), actor(ctx)))
+  })
+  router.get('admin_subordinates_list', '/admin/subordinates', async (ctx) => {
+    const params = q(ctx)
+    const limit = int(params, 'limit', 1, 1000) ?? 100
+    const status = single(params, 'status')
+    if (status !== undefined && status !== 'active' && status !== 'suspended') throw new InvalidRequest('status: must be active or suspended')
+    const after = single(params, 'after')
+    const items = await f.subordinates.page({ limit, ...(after ? { after } : {}), ...(status ? { status } : {}) })
+    const last = items.at(-1)
+    json(ctx, 200, { items, ...(items.length === limit && last ? { next: last.entity_id } : {}) })
+  })
+  router.get('admin_subordinate', '/admin/subordinates/:id', async (ctx) => {
+    json(ctx, 200, await f.subordinates.get(ctx.params.id!))
+  })
+  router.patch('/admin/subordinates/:id', async (ctx) => {
+    json(ctx, 200, await f.subordinates.update(ctx.params.id!, await readJson(ctx, max), actor(ctx)))
+  })
+  router.delete('/admin/subordinates/:id', async (ctx) => {
+    await f.subordinates.remove(ctx.params.id!, actor(ctx))
+    ctx.status = 204
+  })
+  router.post('/admin/subordinates/:id/suspend', async (ctx) => {
+    json(ctx, 200, await f.subordinates.setStatus(ctx.params.id!, 'suspended', actor(ctx)))
+  })
+  router.post('/admin/subordinates/:id/reinstate', async (ctx) => {
+    json(ctx, 200, await f.subordinates.setStatus(ctx.params.id!, 'active', actor(ctx)))
+  })
+
+  router.get('/admin/audit', async (ctx) => {
+    const params = q(ctx)
+    const after = int(params, 'after', 0, Number.MAX_SAFE_INTEGER)
+    const limit = int(params, 'limit', 1, 1000) ?? 100
+    const action = single(params, 'action')
+    const subject = single(params, 'subject')
+    const events = await f.audit.list({ limit, ...(after !== undefined ? { after } : {}), ...(action ? { action } : {}), ...(subject ? { subject } : {}) })
+    json(ctx, 200, { events, ...(events.length === limit ? { next: events.at(-1)!.seq } : {}) })
+  })
+
+  router.get('/admin/keys', async (ctx) => {
+    json(ctx, 200, { keys: await f.keystore.list() })
+  })
+  router.post('/admin/keys/rotate', async (ctx) => {
+    const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { alg?: unknown }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
+    if (body.alg !== undefined && !KEY_ALGS.includes(body.alg as KeyAlg)) throw new InvalidRequest(`alg: must be one of ${KEY_ALGS.join(', ')}`)
+    const key = await f.keystore.rotate((body.alg as KeyAlg | undefined) ?? undefined)
+    await f.audit.record(actor(ctx), 'key.rotate', 'success', key.kid, { alg: key.alg })
+    json(ctx, 201, key)
+  })
+  router.post('/admin/keys/:kid/retire', async (ctx) => {
+    const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { reason?: unknown }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
+    if (body.reason !== undefined && !REASONS.includes(body.reason as RevocationReason)) throw new InvalidRequest(`reason: must be one of ${REASONS.join(', ')}`)
+    const key = await f.keystore.retire(ctx.params.kid!, body.reason as RevocationReason | undefined)
+    await f.audit.record(actor(ctx), 'key.retire', 'success', key.kid, body.reason ? { reason: body.reason } : undefined)
+    json(ctx, 200, key)
+  })
+}

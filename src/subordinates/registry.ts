@@ -1,0 +1,217 @@
+/**
+ * The trust registry: this entity's vetted roster of subordinates. Onboard, update,
+ * suspend, reinstate, remove; every change (and every refusal) audited.
+ */
+import type { Store, StoredRecord } from '../storage/types.js'
+import type { Clock } from '../clock.js'
+import type { AuditLog } from '../audit/audit.js'
+import { Conflict, InvalidRequest, NotFound, FederationError } from '../errors.js'
+import { WELL_KNOWN_FEDERATION, MEDIA } from '../constants.js'
+import type { Fetcher } from '../net/fetch.js'
+import { FetchError } from '../net/fetch.js'
+import { verifyEntityConfiguration, StatementError, SPEC_CLAIMS } from '../entity/statement.js'
+import type { Constraints, Jwks, Metadata, MetadataPolicy } from '../types.js'
+import { validator, describeAjvError } from '../config/schemas.js'
+
+export interface SubordinateInput {
+  entity_id: string
+  jwks?: Jwks
+  entity_types?: string[]
+  intermediate?: boolean
+  metadata?: Metadata
+  metadata_policy?: MetadataPolicy
+  constraints?: Constraints
+  crit?: string[]
+  metadata_policy_crit?: string[]
+  source_endpoint?: string
+}
+
+export type SubordinatePatch = { [K in Exclude<keyof SubordinateInput, 'entity_id'>]?: SubordinateInput[K] | null }
+
+export interface SubordinateRecord extends StoredRecord {
+  id: string
+  entity_id: string
+  status: 'active' | 'suspended'
+  jwks: Jwks
+  entity_types: string[]
+  intermediate: boolean
+  metadata?: Metadata
+  metadata_policy?: MetadataPolicy
+  constraints?: Constraints
+  crit?: string[]
+  metadata_policy_crit?: string[]
+  source_endpoint?: string
+  /** Trust mark types seen in the member's entity configuration (for /list filters). */
+  trust_mark_types?: string[]
+  created_at: number
+  updated_at: number
+}
+
+export interface RegistryDeps {
+  entityId: string
+  store: Store
+  clock: Clock
+  audit: AuditLog
+  fetcher: Fetcher
+  skew: number
+  /** Structural + semantic check of a metadata policy (the policy engine). */
+  checkPolicy?: (policy: MetadataPolicy, crit: string[] | undefined) => void
+}
+
+export function entityConfigurationUrl(entityId: string): string {
+  return entityId.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION
+}
+
+export class SubordinateRegistry {
+  constructor(private readonly d: RegistryDeps) {}
+
+  async add(input: unknown, actor: string): Promise<SubordinateRecord> {
+    const body = this.validate<SubordinateInput>('subordinate', input)
+    if (body.entity_id === this.d.entityId) throw new InvalidRequest('entity_id: an entity cannot be its own subordinate')
+    this.checkSemantics(body)
+    const now = this.d.clock.now()
+    let fromConfiguration: Awaited<ReturnType<SubordinateRegistry['inspect']>> | undefined
+    if (!body.jwks) fromConfiguration = await this.inspect(body.entity_id)
+    const jwks = body.jwks ?? fromConfiguration!.jwks
+    const record: SubordinateRecord = {
+      id: body.entity_id,
+      entity_id: body.entity_id,
+      status: 'active',
+      jwks,
+      entity_types: body.entity_types ?? fromConfiguration?.entity_types ?? Object.keys(body.metadata ?? {}),
+      intermediate: body.intermediate ?? fromConfiguration?.intermediate ?? false,
+      ...pick(body),
+      ...(fromConfiguration?.trust_mark_types.length ? { trust_mark_types: fromConfiguration.trust_mark_types } : {}),
+      created_at: now,
+      updated_at: now,
+    }
+    try {
+      await this.d.store.insert('subordinates', record)
+    } catch (err) {
+      if (err instanceof FederationError && err.error === 'conflict') {
+        await this.d.audit.record(actor, 'subordinate.add', 'failure', body.entity_id, { reason: 'already a subordinate' })
+        throw new Conflict(`entity_id: ${body.entity_id} is already a subordinate`)
+      }
+      throw err
+    }
+    await this.d.audit.record(actor, 'subordinate.add', 'success', body.entity_id, {
+      jwks_source: body.jwks ? 'request' : 'entity_configuration',
+      kids: jwks.keys.map((k) => k.kid),
+    })
+    return record
+  }
+
+  async get(entityId: string): Promise<SubordinateRecord> {
+    const rec = await this.d.store.get<SubordinateRecord>('subordinates', entityId)
+    if (!rec) throw new NotFound(`${entityId} is not a subordinate of this entity`)
+    return rec
+  }
+
+  async page(options: { after?: string; limit: number; status?: 'active' | 'suspended' }): Promise<SubordinateRecord[]> {
+    return this.d.store.list<SubordinateRecord>('subordinates', {
+      ...(options.after !== undefined ? { after: options.after } : {}),
+      limit: options.limit,
+      ...(options.status ? { where: { status: options.status } } : {}),
+    })
+  }
+
+  async update(entityId: string, input: unknown, actor: string): Promise<SubordinateRecord> {
+    const patch = this.validate<SubordinatePatch>('subordinate_patch', input)
+    const merged = { entity_id: entityId, ...dropNulls(patch) } as SubordinateInput
+    this.checkSemantics(merged)
+    const now = this.d.clock.now()
+    const updated = await this.d.store.update<SubordinateRecord>('subordinates', entityId, (cur) => {
+      if (!cur) return undefined
+      const next: Record<string, unknown> = { ...cur, updated_at: now }
+      for (const [k, v] of Object.entries(patch)) {
+        if (v === null) delete next[k]
+        else next[k] = v
+      }
+      return next as SubordinateRecord
+    })
+    if (!updated) throw new NotFound(`${entityId} is not a subordinate of this entity`)
+    await this.d.audit.record(actor, 'subordinate.update', 'success', entityId, { fields: Object.keys(patch) })
+    return updated
+  }
+
+  async setStatus(entityId: string, status: 'active' | 'suspended', actor: string): Promise<SubordinateRecord> {
+    const now = this.d.clock.now()
+    const updated = await this.d.store.update<SubordinateRecord>('subordinates', entityId, (cur) =>
+      cur && cur.status !== status ? { ...cur, status, updated_at: now } : undefined,
+    )
+    if (!updated) throw new NotFound(`${entityId} is not a subordinate of this entity`)
+    await this.d.audit.record(actor, status === 'active' ? 'subordinate.reinstate' : 'subordinate.suspend', 'success', entityId)
+    return updated
+  }
+
+  async remove(entityId: string, actor: string): Promise<void> {
+    const existed = await this.d.store.remove('subordinates', entityId)
+    if (!existed) throw new NotFound(`${entityId} is not a subordinate of this entity`)
+    await this.d.audit.record(actor, 'subordinate.remove', 'success', entityId)
+  }
+
+  private validate<T>(schema: string, input: unknown): T {
+    const v = validator(schema)
+    if (!v(input)) throw new InvalidRequest(describeAjvError(v.errors))
+    return input as T
+  }
+
+  private checkSemantics(body: SubordinateInput): void {
+    for (const c of body.crit ?? []) {
+      if (SPEC_CLAIMS.has(c)) throw new InvalidRequest(`crit: must not list the spec claim "${c}"`)
+    }
+    if (body.metadata_policy && this.d.checkPolicy) {
+      try {
+        this.d.checkPolicy(body.metadata_policy, body.metadata_policy_crit)
+      } catch (err) {
+        throw new InvalidRequest(`metadata_policy: ${(err as Error).message}`, { cause: err })
+      }
+    }
+  }
+
+  /** Fetches and checks the member's own entity configuration (spec "Obtaining Federation Entity Configuration Information"). */
+  private async inspect(entityId: string) {
+    const url = entityConfigurationUrl(entityId)
+    let res
+    try {
+      res = await this.d.fetcher.get(url, MEDIA.entityStatement)
+    } catch (err) {
+      const why = err instanceof FetchError ? err.message : String(err)
+      throw new InvalidRequest(`jwks: not given, and the entity configuration of ${entityId} could not be fetched: ${why}`, { cause: err })
+    }
+    if (res.status !== 200) {
+      throw new InvalidRequest(`jwks: not given, and ${url} answered HTTP ${res.status}`)
+    }
+    let ec
+    try {
+      ec = await verifyEntityConfiguration(res.body.trim(), entityId, { clock: this.d.clock, skew: this.d.skew })
+    } catch (err) {
+      const why = err instanceof StatementError ? err.message : String(err)
+      throw new InvalidRequest(`jwks: not given, and the entity configuration is not acceptable: ${why}`, { cause: err })
+    }
+    if (!Array.isArray(ec.authority_hints) || !ec.authority_hints.includes(this.d.entityId)) {
+      throw new InvalidRequest(`the entity configuration of ${entityId} does not name ${this.d.entityId} in authority_hints`)
+    }
+    const fe = ec.metadata?.federation_entity ?? {}
+    return {
+      jwks: ec.jwks,
+      entity_types: Object.keys(ec.metadata ?? {}),
+      intermediate: typeof fe.federation_fetch_endpoint === 'string',
+      trust_mark_types: Array.isArray(ec.trust_marks)
+        ? ec.trust_marks.map((t) => t?.trust_mark_type).filter((t): t is string => typeof t === 'string')
+        : [],
+    }
+  }
+}
+
+const OPTIONAL_FIELDS = ['metadata', 'metadata_policy', 'constraints', 'crit', 'metadata_policy_crit', 'source_endpoint'] as const
+
+function pick(body: SubordinateInput): Partial<SubordinateRecord> {
+  const out: Record<string, unknown> = {}
+  for (const f of OPTIONAL_FIELDS) if (body[f] !== undefined) out[f] = body[f]
+  return out as Partial<SubordinateRecord>
+}
+
+function dropNulls<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Partial<T>
+}
