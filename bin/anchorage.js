@@ -1,7 +1,3 @@
 #!/usr/bin/env node
-// Entry point for the `anchorage` command: runs the compiled CLI.
-import { main } from '../dist/cli/main.js'
-main(process.argv.slice(2)).then((code) => { process.exitCode = code }, (err) => {
-  console.error(err?.stack ?? String(err))
-  process.exitCode = 1
-})
+// The `anchorage` command: runs the compiled CLI (npm run build).
+import '../dist/cli/run.js'

@@ -13,7 +13,7 @@ export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
 let ajv: Ajv | undefined
 function instance(): Ajv {
   if (ajv) return ajv
-  ajv = new Ajv({ allErrors: false, strict: true, allowUnionTypes: true })
+  ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true })
   ajv.addFormat('uri', { type: 'string', validate: isAbsoluteUrl })
   ajv.addFormat('entity-id', { type: 'string', validate: isEntityIdSyntax })
   // Every draft-07 schema is registered up front so that schemas can $ref each other by $id.

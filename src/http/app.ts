@@ -26,8 +26,9 @@ export function createApp(f: Federation, extensions: AppExtension[] = []): { app
   federationRoutes(router, f)
   for (const e of extensions) e.routes?.(router, f)
 
-  const admin = new Router(prefix ? { prefix } : {})
-  admin.use(['/admin', '/admin/(.*)'], adminAuth(f))
+  // Admin routes are relative to {entity path}/admin; every one is authenticated.
+  const admin = new Router({ prefix: `${prefix}/admin` })
+  admin.use(adminAuth(f))
   adminRoutes(admin, f)
   for (const e of extensions) e.admin?.(admin, f)
 

@@ -69,6 +69,7 @@ export class SubordinateRegistry {
     const body = this.validate<SubordinateInput>('subordinate', input)
     if (body.entity_id === this.d.entityId) throw new InvalidRequest('entity_id: an entity cannot be its own subordinate')
     this.checkSemantics(body)
+    if (await this.d.store.get('subordinates', body.entity_id)) await this.conflict(body.entity_id, actor)
     const now = this.d.clock.now()
     let fromConfiguration: Awaited<ReturnType<SubordinateRegistry['inspect']>> | undefined
     if (!body.jwks) fromConfiguration = await this.inspect(body.entity_id)
@@ -88,10 +89,7 @@ export class SubordinateRegistry {
     try {
       await this.d.store.insert('subordinates', record)
     } catch (err) {
-      if (err instanceof FederationError && err.error === 'conflict') {
-        await this.d.audit.record(actor, 'subordinate.add', 'failure', body.entity_id, { reason: 'already a subordinate' })
-        throw new Conflict(`entity_id: ${body.entity_id} is already a subordinate`)
-      }
+      if (err instanceof FederationError && err.error === 'conflict') await this.conflict(body.entity_id, actor)
       throw err
     }
     await this.d.audit.record(actor, 'subordinate.add', 'success', body.entity_id, {
@@ -99,6 +97,11 @@ export class SubordinateRegistry {
       kids: jwks.keys.map((k) => k.kid),
     })
     return record
+  }
+
+  private async conflict(entityId: string, actor: string): Promise<never> {
+    await this.d.audit.record(actor, 'subordinate.add', 'failure', entityId, { reason: 'already a subordinate' })
+    throw new Conflict(`entity_id: ${entityId} is already a subordinate`)
   }
 
   async get(entityId: string): Promise<SubordinateRecord> {

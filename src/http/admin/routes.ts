@@ -20,10 +20,10 @@ export function adminRoutes(router: Router, f: Federation): void {
     ctx.body = body
   }
 
-  router.post('admin_subordinates_add', '/admin/subordinates', async (ctx) => {
+  router.post('admin_subordinates_add', '/subordinates', async (ctx) => {
     json(ctx, 201, await f.subordinates.add(await readJson(ctx, max), actor(ctx)))
   })
-  router.get('admin_subordinates_list', '/admin/subordinates', async (ctx) => {
+  router.get('admin_subordinates_list', '/subordinates', async (ctx) => {
     const params = q(ctx)
     const limit = int(params, 'limit', 1, 1000) ?? 100
     const status = single(params, 'status')
@@ -33,24 +33,24 @@ export function adminRoutes(router: Router, f: Federation): void {
     const last = items.at(-1)
     json(ctx, 200, { items, ...(items.length === limit && last ? { next: last.entity_id } : {}) })
   })
-  router.get('admin_subordinate', '/admin/subordinates/:id', async (ctx) => {
+  router.get('admin_subordinate', '/subordinates/:id', async (ctx) => {
     json(ctx, 200, await f.subordinates.get(ctx.params.id!))
   })
-  router.patch('/admin/subordinates/:id', async (ctx) => {
+  router.patch('/subordinates/:id', async (ctx) => {
     json(ctx, 200, await f.subordinates.update(ctx.params.id!, await readJson(ctx, max), actor(ctx)))
   })
-  router.delete('/admin/subordinates/:id', async (ctx) => {
+  router.delete('/subordinates/:id', async (ctx) => {
     await f.subordinates.remove(ctx.params.id!, actor(ctx))
     ctx.status = 204
   })
-  router.post('/admin/subordinates/:id/suspend', async (ctx) => {
+  router.post('/subordinates/:id/suspend', async (ctx) => {
     json(ctx, 200, await f.subordinates.setStatus(ctx.params.id!, 'suspended', actor(ctx)))
   })
-  router.post('/admin/subordinates/:id/reinstate', async (ctx) => {
+  router.post('/subordinates/:id/reinstate', async (ctx) => {
     json(ctx, 200, await f.subordinates.setStatus(ctx.params.id!, 'active', actor(ctx)))
   })
 
-  router.get('/admin/audit', async (ctx) => {
+  router.get('/audit', async (ctx) => {
     const params = q(ctx)
     const after = int(params, 'after', 0, Number.MAX_SAFE_INTEGER)
     const limit = int(params, 'limit', 1, 1000) ?? 100
@@ -60,10 +60,10 @@ export function adminRoutes(router: Router, f: Federation): void {
     json(ctx, 200, { events, ...(events.length === limit ? { next: events.at(-1)!.seq } : {}) })
   })
 
-  router.get('/admin/keys', async (ctx) => {
+  router.get('/keys', async (ctx) => {
     json(ctx, 200, { keys: await f.keystore.list() })
   })
-  router.post('/admin/keys/rotate', async (ctx) => {
+  router.post('/keys/rotate', async (ctx) => {
     const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { alg?: unknown }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
     if (body.alg !== undefined && !KEY_ALGS.includes(body.alg as KeyAlg)) throw new InvalidRequest(`alg: must be one of ${KEY_ALGS.join(', ')}`)
@@ -71,7 +71,7 @@ export function adminRoutes(router: Router, f: Federation): void {
     await f.audit.record(actor(ctx), 'key.rotate', 'success', key.kid, { alg: key.alg })
     json(ctx, 201, key)
   })
-  router.post('/admin/keys/:kid/retire', async (ctx) => {
+  router.post('/keys/:kid/retire', async (ctx) => {
     const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { reason?: unknown }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
     if (body.reason !== undefined && !REASONS.includes(body.reason as RevocationReason)) throw new InvalidRequest(`reason: must be one of ${REASONS.join(', ')}`)

@@ -1,0 +1,17 @@
+/**
+ * The capabilities a running service is assembled from, beyond the foundation:
+ * each contributes federation dependencies, HTTP routes, and start/stop hooks.
+ */
+import type { FederationDeps, Federation } from './federation.js'
+import type { AppExtension } from './http/app.js'
+
+export interface Capabilities {
+  federationDeps: Partial<FederationDeps>
+  http: AppExtension[]
+  start?(f: Federation): Promise<void>
+  stop?(f: Federation): Promise<void>
+}
+
+export function capabilities(): Capabilities {
+  return { federationDeps: {}, http: [] }
+}

@@ -1,0 +1,138 @@
+/** `anchorage subordinate|audit|keys`: admin API calls from the command line. */
+import { parse, UsageError, type IO } from './args.js'
+import { adminClient, report, enc, readJsonFile, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
+
+export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|update|suspend|reinstate|remove> [options]
+
+  add ENTITY_ID [--jwks FILE] [--entity-type T ...] [--intermediate] [--metadata FILE]
+                [--metadata-policy FILE] [--constraints FILE] [--source-endpoint URL] [--body FILE]
+        Onboard a member. Without --jwks the server fetches the member's entity
+        configuration, checks its signature and authority_hints, and takes its keys.
+        --body FILE sends a whole request body (JSON) instead.
+  list [--status active|suspended] [--after ENTITY_ID] [--limit N]
+  show ENTITY_ID
+  update ENTITY_ID --body FILE     (JSON; a property set to null is removed)
+  suspend ENTITY_ID | reinstate ENTITY_ID | remove ENTITY_ID
+
+${CONNECTION_HELP}
+  --json          print raw JSON`
+
+export async function subordinateCommand(argv: string[], io: IO): Promise<number> {
+  const [action, ...rest] = argv
+  const { values, positionals } = parse(rest, {
+    ...CONNECTION_OPTIONS,
+    jwks: { type: 'string' }, 'entity-type': { type: 'string', multiple: true }, intermediate: { type: 'boolean' },
+    metadata: { type: 'string' }, 'metadata-policy': { type: 'string' }, constraints: { type: 'string' },
+    'source-endpoint': { type: 'string' }, body: { type: 'string' }, status: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' },
+  }, true)
+  if (values.help || !action || action === '--help' || action === '-h') {
+    io.stdout(SUBORDINATE_HELP)
+    return action ? 0 : 2
+  }
+  const id = positionals[0]
+  const needId = () => {
+    if (!id) throw new UsageError(`subordinate ${action}: ENTITY_ID is required`)
+    return enc(id)
+  }
+  const client = await adminClient(values, io)
+  switch (action) {
+    case 'add': {
+      let body: Record<string, unknown>
+      if (values.body) body = (await readJsonFile(io, values.body, '--body')) as Record<string, unknown>
+      else {
+        needId()
+        body = { entity_id: id }
+        if (values.jwks) body.jwks = await readJsonFile(io, values.jwks, '--jwks')
+        if (values['entity-type']) body.entity_types = values['entity-type']
+        if (values.intermediate) body.intermediate = true
+        if (values.metadata) body.metadata = await readJsonFile(io, values.metadata, '--metadata')
+        if (values['metadata-policy']) body.metadata_policy = await readJsonFile(io, values['metadata-policy'], '--metadata-policy')
+        if (values.constraints) body.constraints = await readJsonFile(io, values.constraints, '--constraints')
+        if (values['source-endpoint']) body.source_endpoint = values['source-endpoint']
+      }
+      return report(io, await client.call('POST', '/admin/subordinates', body))
+    }
+    case 'list': {
+      const q = new URLSearchParams()
+      if (values.status) q.set('status', values.status)
+      if (values.after) q.set('after', values.after)
+      if (values.limit) q.set('limit', values.limit)
+      const res = await client.call('GET', `/admin/subordinates?${q}`)
+      return report(io, res, values.json ? undefined : (b) => renderMembers(b as { items: Array<Record<string, unknown>>; next?: string }))
+    }
+    case 'show':
+      return report(io, await client.call('GET', `/admin/subordinates/${needId()}`))
+    case 'update':
+      if (!values.body) throw new UsageError('subordinate update: --body FILE is required')
+      return report(io, await client.call('PATCH', `/admin/subordinates/${needId()}`, await readJsonFile(io, values.body, '--body')))
+    case 'suspend':
+    case 'reinstate':
+      return report(io, await client.call('POST', `/admin/subordinates/${needId()}/${action}`))
+    case 'remove': {
+      const res = await client.call('DELETE', `/admin/subordinates/${needId()}`)
+      if (res.status === 204) io.stdout(`removed ${id}`)
+      return report(io, res)
+    }
+    default:
+      throw new UsageError(`subordinate: unknown action "${action}" (see anchorage subordinate --help)`)
+  }
+}
+
+function renderMembers(b: { items: Array<Record<string, unknown>>; next?: string }): string {
+  const lines = b.items.map((m) => `${String(m.status).padEnd(10)} ${String(m.entity_id)}  [${(m.entity_types as string[]).join(', ')}]${m.intermediate ? ' intermediate' : ''}`)
+  if (b.next) lines.push(`(more: --after ${b.next})`)
+  return lines.join('\n') || '(no subordinates)'
+}
+
+export const AUDIT_HELP = `Usage: anchorage audit [--after SEQ] [--limit N] [--action ACTION] [--subject ENTITY_ID] [--json]
+
+Prints the audit log (oldest first): time, actor, action, subject, outcome.
+
+${CONNECTION_HELP}`
+
+export async function auditCommand(argv: string[], io: IO): Promise<number> {
+  const { values } = parse(argv, { ...CONNECTION_OPTIONS, after: { type: 'string' }, limit: { type: 'string' }, action: { type: 'string' }, subject: { type: 'string' } })
+  if (values.help) {
+    io.stdout(AUDIT_HELP)
+    return 0
+  }
+  const q = new URLSearchParams()
+  for (const k of ['after', 'limit', 'action', 'subject'] as const) if (values[k]) q.set(k, values[k]!)
+  const client = await adminClient(values, io)
+  return report(io, await client.call('GET', `/admin/audit?${q}`), values.json ? undefined : (b) =>
+    (b as { events: Array<Record<string, unknown>> }).events
+      .map((e) => `${String(e.seq).padStart(6)} ${e.time} ${e.actor} ${e.action} ${e.subject ?? '-'} ${e.outcome}${e.detail ? ' ' + JSON.stringify(e.detail) : ''}`)
+      .join('\n') || '(no events)')
+}
+
+export const KEYS_HELP = `Usage: anchorage keys <list|rotate|retire> [options]
+
+  list                       the federation keys and their state
+  rotate [--alg ALG]         new signing key, published next to the old one
+  retire KID [--reason R]    remove from jwks; published at the historical keys endpoint
+                             (R: unspecified | compromised | superseded marks it revoked)
+
+${CONNECTION_HELP}`
+
+export async function keysCommand(argv: string[], io: IO): Promise<number> {
+  const [action, ...rest] = argv
+  const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, alg: { type: 'string' }, reason: { type: 'string' } }, true)
+  if (values.help || !action || action.startsWith('-')) {
+    io.stdout(KEYS_HELP)
+    return action ? 0 : 2
+  }
+  const client = await adminClient(values, io)
+  switch (action) {
+    case 'list':
+      return report(io, await client.call('GET', '/admin/keys'), values.json ? undefined : (b) =>
+        (b as { keys: Array<Record<string, unknown>> }).keys.map((k) => `${String(k.state).padEnd(10)} ${k.alg} ${k.kid}`).join('\n'))
+    case 'rotate':
+      return report(io, await client.call('POST', '/admin/keys/rotate', values.alg ? { alg: values.alg } : {}))
+    case 'retire': {
+      if (!positionals[0]) throw new UsageError('keys retire: KID is required')
+      return report(io, await client.call('POST', `/admin/keys/${enc(positionals[0])}/retire`, values.reason ? { reason: values.reason } : {}))
+    }
+    default:
+      throw new UsageError(`keys: unknown action "${action}"`)
+  }
+}

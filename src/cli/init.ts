@@ -1,0 +1,66 @@
+/** `anchorage init`: a deployment directory with configuration, seed keys and an admin token. */
+import { mkdir, writeFile, access } from 'node:fs/promises'
+import { join, resolve } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, type ConfigFile, type KeysFile } from '../config/load.js'
+import { generateSigningKey, sealKey, deriveKek, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
+import { tokenDigest } from '../http/admin/auth.js'
+
+export interface InitOptions {
+  dir: string
+  entityId: string
+  alg?: KeyAlg
+  authorityHints?: string[]
+  development?: boolean
+  organizationName?: string
+  kekSecret?: string
+  extra?: Partial<ConfigFile>
+}
+
+export interface InitResult {
+  dir: string
+  configPath: string
+  tokenPath: string
+  adminToken: string
+  kid: string
+}
+
+export async function initDeployment(o: InitOptions): Promise<InitResult> {
+  const dir = resolve(o.dir)
+  const configPath = join(dir, CONFIG_FILE)
+  if (await exists(configPath)) throw new Error(`${configPath} already exists; refusing to overwrite a deployment`)
+  const alg = o.alg ?? 'ES256'
+  if (!KEY_ALGS.includes(alg)) throw new Error(`--alg must be one of ${KEY_ALGS.join(', ')}`)
+  const development = o.development ?? new URL(o.entityId).protocol === 'http:'
+  const adminToken = randomBytes(32).toString('base64url')
+  const config: ConfigFile = {
+    entity_id: o.entityId,
+    ...(development ? { development: true } : {}),
+    signing_alg: alg,
+    ...(o.authorityHints?.length ? { authority_hints: o.authorityHints } : {}),
+    ...(o.organizationName ? { organization: { organization_name: o.organizationName } } : {}),
+    admin: { token_sha256: tokenDigest(adminToken).toString('base64url') },
+    ...o.extra,
+  }
+  checkConfigFile(config, configPath)
+  const key = await generateSigningKey(alg)
+  const kek = o.kekSecret ? deriveKek(o.kekSecret) : undefined
+  const keys: KeysFile = {
+    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: sealKey(key.privateJwk, kek), created_at: Math.floor(Date.now() / 1000) }],
+  }
+  await mkdir(dir, { recursive: true, mode: 0o700 })
+  await writeFile(join(dir, KEYS_FILE), JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })
+  const tokenPath = join(dir, ADMIN_TOKEN_FILE)
+  await writeFile(tokenPath, adminToken + '\n', { mode: 0o600 })
+  await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
+  return { dir, configPath, tokenPath, adminToken, kid: key.kid }
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await access(p)
+    return true
+  } catch {
+    return false
+  }
+}

@@ -1,0 +1,174 @@
+/** The `anchorage` command. */
+import { readFile } from 'node:fs/promises'
+import { parse, UsageError, type IO } from './args.js'
+import { initDeployment } from './init.js'
+import { startService, hasConfig } from './serve.js'
+import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
+import { ConfigError } from '../config/load.js'
+import type { KeyAlg } from '../crypto/keys.js'
+
+const HELP = `Usage: anchorage <command> [options]
+
+Commands:
+  init          create a deployment directory (configuration, keys, admin token)
+  serve         serve a deployment
+  subordinate   onboard, list, update, suspend, reinstate and remove members
+  keys          list, rotate and retire federation keys
+  audit         read the audit log
+  policy        see what a chain of metadata policies does to metadata
+
+Run 'anchorage <command> --help' for a command's options.`
+
+const INIT_HELP = `Usage: anchorage init --dir DIR --entity-id URL [options]
+
+Creates DIR with anchorage.json (the configuration), keys.json (the first federation
+key, encrypted when ANCHORAGE_KEK is set) and admin.token (the admin API token; only its
+SHA-256 is kept in the configuration: move the token somewhere safe).
+
+  --dir DIR               deployment directory (created; must not hold a deployment yet)
+  --entity-id URL         this entity's identifier (https; http only for development)
+  --alg ALG               ES256 (default) | ES384 | PS256 | RS256 | EdDSA
+  --authority-hint URL    a superior (makes this an intermediate); repeatable
+  --organization-name S   published in the entity configuration
+  --development           allow an http entity id (implied by an http entity id)`
+
+const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
+
+  --dir DIR                 deployment directory (default: ./federation)
+  --port N                  listen port (default: $PORT, else configuration, else 8080)
+  --host ADDR               listen address (default 0.0.0.0)
+  --store SPEC              'embedded' or a mongodb:// URI (default: $ANCHORAGE_STORE, else configuration)
+  --tls-cert FILE --tls-key FILE
+                            terminate TLS here
+  --trust-proxy             trust X-Forwarded-* headers from a reverse proxy
+  --ca-file FILE            extra CA certificates (PEM) trusted for outbound fetches
+                            (NODE_EXTRA_CA_CERTS works too)
+  --allow-http              allow outbound http fetches ($ANCHORAGE_ALLOW_HTTP=1)
+  --allow-private-network   allow outbound fetches to loopback/private addresses
+                            ($ANCHORAGE_ALLOW_PRIVATE_NETWORK=1)
+  --init-if-missing         create a development deployment (entity id
+                            http://localhost:PORT) when DIR has none
+
+Environment: ANCHORAGE_ADMIN_TOKEN (admin token, overrides the stored hash),
+ANCHORAGE_KEK (encrypts private keys at rest), ANCHORAGE_LOG_LEVEL.`
+
+export function defaultIO(): IO {
+  return {
+    stdout: (s) => process.stdout.write(s + '\n'),
+    stderr: (s) => process.stderr.write(s + '\n'),
+    readFile: async (p) => (p === '-' ? readStdin() : readFile(p, 'utf8')),
+    env: process.env,
+  }
+}
+
+async function readStdin(): Promise<string> {
+  const chunks: Buffer[] = []
+  for await (const c of process.stdin) chunks.push(c as Buffer)
+  return Buffer.concat(chunks).toString('utf8')
+}
+
+export async function main(argv: string[], io: IO = defaultIO()): Promise<number> {
+  const [cmd, ...rest] = argv
+  try {
+    switch (cmd) {
+      case undefined:
+      case 'help':
+      case '--help':
+      case '-h':
+        io.stdout(HELP)
+        return cmd ? 0 : 2
+      case 'init':
+        return await initCommand(rest, io)
+      case 'serve':
+        return await serveCommand(rest, io)
+      case 'subordinate':
+        return await subordinateCommand(rest, io)
+      case 'keys':
+        return await keysCommand(rest, io)
+      case 'audit':
+        return await auditCommand(rest, io)
+      case 'policy': {
+        const { policyCommand } = await import('./policy.js')
+        return await policyCommand(rest, io)
+      }
+      default:
+        throw new UsageError(`unknown command "${cmd}" (see anchorage --help)`)
+    }
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof ConfigError) {
+      io.stderr(`anchorage: ${err.message}`)
+      return 2
+    }
+    io.stderr(`anchorage: ${(err as Error).message}`)
+    return 1
+  }
+}
+
+async function initCommand(argv: string[], io: IO): Promise<number> {
+  const { values } = parse(argv, {
+    dir: { type: 'string' }, 'entity-id': { type: 'string' }, alg: { type: 'string' },
+    'authority-hint': { type: 'string', multiple: true }, 'organization-name': { type: 'string' }, development: { type: 'boolean' },
+  })
+  if (values.help) {
+    io.stdout(INIT_HELP)
+    return 0
+  }
+  if (!values.dir) throw new UsageError('init: --dir is required')
+  if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
+  const r = await initDeployment({
+    dir: values.dir, entityId: values['entity-id'],
+    ...(values.alg ? { alg: values.alg as KeyAlg } : {}),
+    ...(values['authority-hint'] ? { authorityHints: values['authority-hint'] } : {}),
+    ...(values['organization-name'] ? { organizationName: values['organization-name'] } : {}),
+    ...(values.development ? { development: true } : {}),
+    ...(io.env.ANCHORAGE_KEK ? { kekSecret: io.env.ANCHORAGE_KEK } : {}),
+  }).catch((err: Error) => {
+    throw new UsageError(err.message)
+  })
+  io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\nadmin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
+  return 0
+}
+
+async function serveCommand(argv: string[], io: IO): Promise<number> {
+  const { values } = parse(argv, {
+    dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, store: { type: 'string' },
+    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'trust-proxy': { type: 'boolean' }, 'ca-file': { type: 'string' },
+    'allow-http': { type: 'boolean' }, 'allow-private-network': { type: 'boolean' }, 'init-if-missing': { type: 'boolean' },
+  })
+  if (values.help) {
+    io.stdout(SERVE_HELP)
+    return 0
+  }
+  const dir = values.dir ?? 'federation'
+  const port = values.port !== undefined ? Number(values.port) : undefined
+  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError(`--port: not a port number: ${values.port}`)
+  if (values['init-if-missing'] && !(await hasConfig(dir))) {
+    const p = port ?? (io.env.PORT ? Number(io.env.PORT) : 8080)
+    const r = await initDeployment({ dir, entityId: `http://localhost:${p}`, development: true, ...(io.env.ANCHORAGE_KEK ? { kekSecret: io.env.ANCHORAGE_KEK } : {}) })
+    io.stdout(`No configuration found: created a development deployment.\n  configuration: ${r.configPath}\n  admin token:   ${r.tokenPath}`)
+  }
+  const service = await startService(dir, {
+    ...(port !== undefined ? { port } : {}),
+    ...(values.host ? { host: values.host } : {}),
+    ...(values.store ? { store: values.store } : {}),
+    ...(values['tls-cert'] ? { tls_cert: values['tls-cert'] } : {}),
+    ...(values['tls-key'] ? { tls_key: values['tls-key'] } : {}),
+    ...(values['trust-proxy'] ? { trust_proxy: true } : {}),
+    ...(values['ca-file'] ? { ca_file: values['ca-file'] } : {}),
+    ...(values['allow-http'] ? { allow_http: true } : {}),
+    ...(values['allow-private-network'] ? { allow_private_network: true } : {}),
+  }, { env: io.env })
+  io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind})`)
+  await new Promise<void>((resolve) => {
+    const stop = (signal: string) => {
+      service.federation.logger.info('shutting down', { signal })
+      service.stop().then(resolve, (err: Error) => {
+        io.stderr(`anchorage: shutdown: ${err.message}`)
+        resolve()
+      })
+    }
+    process.once('SIGTERM', () => stop('SIGTERM'))
+    process.once('SIGINT', () => stop('SIGINT'))
+  })
+  return 0
+}

@@ -1,0 +1,69 @@
+/** The composition root of a running server: config -> store -> federation -> app -> listener. */
+import { join } from 'node:path'
+import { access } from 'node:fs/promises'
+import { loadConfig, CONFIG_FILE, type Config, type Overrides } from '../config/load.js'
+import { createLogger, type Logger } from '../logger.js'
+import { systemClock, type Clock } from '../clock.js'
+import type { Store } from '../storage/types.js'
+import { createFederation, type Federation } from '../federation.js'
+import { createApp } from '../http/app.js'
+import { listen, type RunningServer } from '../http/server.js'
+import { openStore } from '../storage/open.js'
+import { capabilities } from '../capabilities.js'
+
+export interface Service {
+  config: Config
+  federation: Federation
+  store: Store
+  server: RunningServer
+  stop(): Promise<void>
+}
+
+export async function startService(
+  dir: string,
+  overrides: Overrides = {},
+  deps: { logger?: Logger; clock?: Clock; env?: NodeJS.ProcessEnv } = {},
+): Promise<Service> {
+  const config = await loadConfig(dir, overrides, deps.env ?? process.env)
+  const logger = deps.logger ?? createLogger({ level: config.log_level, base: { entity_id: config.entity_id } })
+  const clock = deps.clock ?? systemClock
+  const store = await openStore(config, { clock, logger })
+  try {
+    const caps = capabilities()
+    const federation = createFederation({ config, store, clock, logger, ...caps.federationDeps })
+    await federation.start()
+    const { app } = createApp(federation, caps.http)
+    await caps.start?.(federation)
+    const server = await listen(federation, app)
+    warnings(config, logger)
+    return {
+      config, federation, store, server,
+      async stop() {
+        await server.close()
+        await caps.stop?.(federation)
+        await store.close()
+      },
+    }
+  } catch (err) {
+    await store.close().catch(() => undefined)
+    throw err
+  }
+}
+
+function warnings(config: Config, logger: Logger): void {
+  if (!config.kek) {
+    logger.warn('ANCHORAGE_KEK is not set: private keys are stored UNENCRYPTED at rest. Set ANCHORAGE_KEK (32 random bytes, hex or base64url) in production.')
+  }
+  if (config.development) logger.warn('development deployment: http entity ids are allowed; never use this in production')
+  if (config.outbound.allow_private_network) logger.warn('outbound fetches may reach loopback and private addresses (allow_private_network)')
+  if (config.outbound.allow_http) logger.warn('outbound fetches may use plain http (allow_http)')
+}
+
+export async function hasConfig(dir: string): Promise<boolean> {
+  try {
+    await access(join(dir, CONFIG_FILE))
+    return true
+  } catch {
+    return false
+  }
+}

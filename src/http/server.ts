@@ -1,0 +1,85 @@
+/**
+ * The listener: plain HTTP or TLS, with a fast path for the hot GETs (entity
+ * configuration, fetch) that answers straight from the signed cache without entering
+ * koa, and graceful shutdown.
+ */
+import http from 'node:http'
+import https from 'node:https'
+import { readFileSync } from 'node:fs'
+import type { AddressInfo } from 'node:net'
+import type Koa from 'koa'
+import type { Federation } from '../federation.js'
+import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
+
+export interface RunningServer {
+  server: http.Server
+  port: number
+  url: string
+  close(): Promise<void>
+}
+
+export async function listen(f: Federation, app: Koa, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const { server: s } = f.config
+  const handler = app.callback()
+  const fast = fastPath(f)
+  const onRequest: http.RequestListener = (req, res) => {
+    if (!fast(req, res)) void handler(req, res)
+  }
+  const server = s.tls_cert && s.tls_key
+    ? https.createServer({ cert: readFileSync(s.tls_cert), key: readFileSync(s.tls_key) }, onRequest)
+    : http.createServer(onRequest)
+  server.keepAliveTimeout = 65_000
+  server.headersTimeout = 66_000
+  server.requestTimeout = 30_000
+  const port = options.port ?? s.port
+  const host = options.host ?? s.host
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject)
+    server.listen(port, host, () => {
+      server.off('error', reject)
+      resolve()
+    })
+  })
+  const actual = (server.address() as AddressInfo).port
+  const scheme = s.tls_cert ? 'https' : 'http'
+  return {
+    server,
+    port: actual,
+    url: `${scheme}://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}`,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve())
+        server.closeIdleConnections()
+        setTimeout(() => server.closeAllConnections(), 5_000).unref()
+      }),
+  }
+}
+
+/**
+ * Serves a cached entity configuration or subordinate statement with one header write.
+ * Anything unusual (other methods, a cache miss, duplicate or missing parameters) falls
+ * through to koa, which gives the exact same answer or the exact error.
+ */
+function fastPath(f: Federation): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+  const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
+  const ecPath = prefix + WELL_KNOWN_FEDERATION
+  const fetchUrl = f.endpoints.federation_fetch_endpoint
+  const fetchPath = fetchUrl ? new URL(fetchUrl).pathname : undefined
+  return (req, res) => {
+    if (req.method !== 'GET' || !req.url) return false
+    const q = req.url.indexOf('?')
+    const path = q === -1 ? req.url : req.url.slice(0, q)
+    let body: string | undefined
+    if (path === ecPath) {
+      body = f.publisher.peekEntityConfiguration()
+    } else if (path === fetchPath && q !== -1) {
+      const params = new URLSearchParams(req.url.slice(q + 1))
+      const subs = params.getAll('sub')
+      if (subs.length === 1 && subs[0]) body = f.publisher.peekSubordinateStatement(subs[0])
+    }
+    if (body === undefined) return false
+    res.writeHead(200, { 'content-type': MEDIA.entityStatement, 'content-length': Buffer.byteLength(body) })
+    res.end(body)
+    return true
+  }
+}

@@ -1,0 +1,23 @@
+/** Chooses the adapter named by the configuration: 'embedded' (DIR/data) or a mongodb:// URI. */
+import { join } from 'node:path'
+import type { Config } from '../config/load.js'
+import type { Clock } from '../clock.js'
+import type { Logger } from '../logger.js'
+import type { Store } from './types.js'
+
+export async function openStore(config: Pick<Config, 'store' | 'dir'>, deps: { clock: Clock; logger: Logger }): Promise<Store> {
+  const spec = config.store
+  let store: Store
+  if (spec === 'embedded' || spec.startsWith('embedded:')) {
+    const { createEmbeddedStore } = await import('./embedded.js')
+    const dir = spec === 'embedded' ? join(config.dir, 'data') : spec.slice('embedded:'.length)
+    store = createEmbeddedStore({ dir, clock: deps.clock, logger: deps.logger })
+  } else if (/^mongodb(\+srv)?:\/\//.test(spec)) {
+    const { createMongoStore } = await import('./mongodb.js')
+    store = createMongoStore({ uri: spec, clock: deps.clock, logger: deps.logger })
+  } else {
+    throw new Error(`store: must be "embedded" or a mongodb:// URI, got ${JSON.stringify(spec)}`)
+  }
+  await store.open()
+  return store
+}

@@ -1,0 +1,125 @@
+/** The `anchorage` command as a user runs it: init, serve, admin commands, restart and kill -9. */
+import { strict as assert } from 'node:assert'
+import { mkdtemp, rm, readFile, writeFile, stat } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { cli, serve } from '../support/cli.js'
+import { freePort } from '../support/net.js'
+
+describe('anchorage CLI', function () {
+  this.timeout(60_000)
+  let tmp: string
+  before(async () => {
+    tmp = await mkdtemp(join(tmpdir(), 'anchorage-cli-'))
+  })
+  after(() => rm(tmp, { recursive: true, force: true }))
+
+  it('explains every command with --help', async () => {
+    const top = await cli(['--help'])
+    assert.equal(top.code, 0)
+    for (const cmd of ['init', 'serve', 'subordinate', 'keys', 'audit', 'policy']) {
+      assert.match(top.stdout, new RegExp(`\\b${cmd}\\b`))
+      const r = await cli([cmd, '--help'])
+      assert.equal(r.code, 0, `${cmd} --help`)
+      assert.match(r.stdout, /Usage: anchorage/)
+    }
+  })
+
+  it('refuses an unknown command and an unknown option with exit code 2', async () => {
+    assert.equal((await cli(['frobnicate'])).code, 2)
+    const r = await cli(['init', '--bogus'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /bogus/)
+  })
+
+  it('init creates a deployment with private files and refuses to overwrite it', async () => {
+    const dir = join(tmp, 'ta')
+    const r = await cli(['init', '--dir', dir, '--entity-id', 'https://ta.example.org', '--alg', 'EdDSA'])
+    assert.equal(r.code, 0, r.stderr)
+    const config = JSON.parse(await readFile(join(dir, 'anchorage.json'), 'utf8'))
+    assert.equal(config.entity_id, 'https://ta.example.org')
+    assert.equal(config.signing_alg, 'EdDSA')
+    assert.equal(config.development, undefined)
+    const token = (await readFile(join(dir, 'admin.token'), 'utf8')).trim()
+    assert.ok(r.stdout.includes(token))
+    assert.ok(!JSON.stringify(config).includes(token), 'only the hash of the token is in the configuration')
+    assert.equal((await stat(join(dir, 'keys.json'))).mode & 0o077, 0)
+    const again = await cli(['init', '--dir', dir, '--entity-id', 'https://ta.example.org'])
+    assert.equal(again.code, 2)
+    assert.match(again.stderr, /already exists/)
+  })
+
+  it('refuses an http entity id without development, and a bad configuration file naming the field', async () => {
+    const dir = join(tmp, 'bad')
+    assert.equal((await cli(['init', '--dir', dir, '--entity-id', 'https://x.example.org'])).code, 0)
+    const path = join(dir, 'anchorage.json')
+    const config = JSON.parse(await readFile(path, 'utf8'))
+    await writeFile(path, JSON.stringify({ ...config, entity_id: 'http://x.example.org' }))
+    let r = await cli(['serve', '--dir', dir, '--port', '0'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /entity_id: must be an https URL/)
+    await writeFile(path, JSON.stringify({ ...config, lifetimes: { entity_configuration: 'long' } }))
+    r = await cli(['serve', '--dir', dir, '--port', '0'])
+    assert.equal(r.code, 2)
+    assert.match(r.stderr, /lifetimes\.entity_configuration: must be integer/)
+    await writeFile(path, JSON.stringify({ ...config, colour: 'blue' }))
+    r = await cli(['serve', '--dir', dir, '--port', '0'])
+    assert.match(r.stderr, /colour: unknown property/)
+  })
+
+  it('serves, onboards through the CLI, and keeps every acknowledged member across SIGTERM and kill -9', async () => {
+    const port = await freePort()
+    const dir = join(tmp, 'live')
+    const url = `http://127.0.0.1:${port}`
+    assert.equal((await cli(['init', '--dir', dir, '--entity-id', url])).code, 0)
+    let server = await serve(['--dir', dir, '--port', String(port), '--host', '127.0.0.1'])
+    const jwks = join(tmp, 'jwks.json')
+    await writeFile(jwks, JSON.stringify({ keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', x: 'WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis', y: 'y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE' }] }))
+    const add = await cli(['subordinate', 'add', 'https://rp.example.org', '--jwks', jwks, '--entity-type', 'openid_relying_party', '--dir', dir, '--url', url])
+    assert.equal(add.code, 0, add.stderr)
+    assert.equal(JSON.parse(add.stdout).entity_id, 'https://rp.example.org')
+    const dup = await cli(['subordinate', 'add', 'https://rp.example.org', '--jwks', jwks, '--dir', dir, '--url', url])
+    assert.equal(dup.code, 1)
+    assert.match(dup.stderr, /HTTP 409 conflict/)
+    assert.equal(await server.stop('SIGTERM'), 0)
+
+    server = await serve(['--dir', dir, '--port', String(port), '--host', '127.0.0.1'])
+    const list = await cli(['subordinate', 'list', '--dir', dir, '--url', url])
+    assert.match(list.stdout, /active\s+https:\/\/rp\.example\.org/)
+    // Acknowledged writes, then kill -9 with no chance to flush.
+    for (let i = 0; i < 20; i++) {
+      const r = await fetch(`${url}/admin/subordinates`, {
+        method: 'POST',
+        headers: { authorization: `Bearer ${(await readFile(join(dir, 'admin.token'), 'utf8')).trim()}`, 'content-type': 'application/json' },
+        body: JSON.stringify({ entity_id: `https://m${i}.example.org`, jwks: JSON.parse(await readFile(jwks, 'utf8')) }),
+      })
+      assert.equal(r.status, 201)
+    }
+    await server.stop('SIGKILL')
+    server = await serve(['--dir', dir, '--port', String(port), '--host', '127.0.0.1'])
+    const members = (await (await fetch(`${url}/list`)).json()) as string[]
+    assert.equal(members.length, 21)
+    const audit = await cli(['audit', '--dir', dir, '--url', url, '--action', 'subordinate.add'])
+    assert.equal(audit.stdout.trim().split('\n').length, 22) // 21 successes + the refused duplicate
+    const keys = await cli(['keys', 'rotate', '--dir', dir, '--url', url])
+    assert.equal(keys.code, 0, keys.stderr)
+    await server.stop()
+  })
+
+  it('serve --init-if-missing creates a development deployment and says where the token lives', async () => {
+    const port = await freePort()
+    const dir = join(tmp, 'fresh')
+    const server = await serve(['--dir', dir, '--port', String(port), '--host', '127.0.0.1', '--init-if-missing'])
+    try {
+      assert.match(server.output(), /configuration: .*anchorage\.json/)
+      assert.match(server.output(), /admin token: {3}.*admin\.token/)
+      assert.match(server.output(), /ANCHORAGE_KEK is not set/)
+      const config = JSON.parse(await readFile(join(dir, 'anchorage.json'), 'utf8'))
+      assert.equal(config.entity_id, `http://localhost:${port}`)
+      const res = await fetch(`http://127.0.0.1:${port}/.well-known/openid-federation`)
+      assert.equal(res.status, 200)
+    } finally {
+      await server.stop()
+    }
+  })
+})
