@@ -36,6 +36,8 @@ export async function startService(
     await caps.start?.(federation)
     const server = await listen(federation, app)
     warnings(config, logger)
+    // In the background: the first requests then find everything signed and indexed.
+    federation.publisher.warm().catch((err: Error) => logger.warn('warm-up failed', { err: err.message }))
     return {
       config, federation, store, server,
       async stop() {

@@ -12,6 +12,7 @@ import { InvalidRequest, NotFound, UnsupportedParameter } from '../errors.js'
 import { LRUCache } from 'lru-cache'
 import { SignedCache, type Signed } from '../util/signed_cache.js'
 import type { SubordinateRecord } from '../subordinates/registry.js'
+import { MemberIndex } from '../subordinates/member_index.js'
 import type { EntityStatement } from '../types.js'
 
 /** Adds claims to the entity configuration (trust marks, AS metadata, ...). */
@@ -38,7 +39,8 @@ export class Publisher {
   private readonly ec: SignedCache<string>
   private readonly statements: SignedCache<string>
   /** Filter values come from callers: bounded so that odd filters cannot grow memory. */
-  private readonly lists = new LRUCache<string, Promise<string>>({ max: 1000 })
+  private readonly lists = new LRUCache<string, Promise<Buffer>>({ max: 1000 })
+  readonly members: MemberIndex
   private readonly contributors: ConfigurationContributor[] = []
   /** Bumped on every change: the key that invalidates everything derived from stored state. */
   revision = 0
@@ -49,6 +51,7 @@ export class Publisher {
   constructor(private readonly o: PublisherOptions) {
     this.ec = new SignedCache(o.clock, 8)
     this.statements = new SignedCache(o.clock, 200_000)
+    this.members = new MemberIndex(o.store)
     o.store.onChange((c) => this.invalidate(c))
   }
 
@@ -56,8 +59,12 @@ export class Publisher {
   invalidate(change: StoreChange): void {
     this.revision++
     if (change.collection === 'subordinates') {
+      this.members.onChange(change)
       if (change.id) this.statements.delete(change.id)
       else this.statements.clear()
+      this.lists.clear()
+    } else if (change.collection === 'trust_marks') {
+      // Issued marks feed the trust_marked / trust_mark_type list filters, not the entity configuration.
       this.lists.clear()
     } else {
       this.ec.clear()
@@ -73,6 +80,12 @@ export class Publisher {
   addContributor(c: ConfigurationContributor): void {
     this.contributors.push(c)
     this.ec.clear()
+  }
+
+  /** Builds the member index and signs the entity configuration ahead of the first request. */
+  async warm(): Promise<void> {
+    await this.entityConfiguration()
+    await this.list({})
   }
 
   /** Fast path: the signed entity configuration if cached and fresh. */
@@ -112,7 +125,7 @@ export class Publisher {
   }
 
   /** Spec "Subordinate Listing": a JSON array of entity ids, cached per filter until a member changes. */
-  list(filters: ListFilters): Promise<string> {
+  list(filters: ListFilters): Promise<Buffer> {
     for (const k of Object.keys(filters) as Array<keyof ListFilters>) {
       if (!this.listFilters.has(k)) throw new UnsupportedParameter(`${k}: this filter is not supported`)
     }
@@ -126,18 +139,21 @@ export class Publisher {
     return p
   }
 
-  private async computeList(f: ListFilters): Promise<string> {
-    const members = await this.o.store.list<SubordinateRecord>('subordinates', { where: { status: 'active' } })
+  private async computeList(f: ListFilters): Promise<Buffer> {
     const types = f.entity_type ? new Set(f.entity_type) : undefined
+    const extra = this.members.extraTrustMarkTypes
     const ids: string[] = []
-    for (const m of members) {
-      if (types && !m.entity_types.some((t) => types.has(t))) continue
-      if (f.intermediate !== undefined && m.intermediate !== f.intermediate) continue
-      if (f.trust_marked !== undefined && Boolean(m.trust_mark_types?.length) !== f.trust_marked) continue
-      if (f.trust_mark_type !== undefined && !m.trust_mark_types?.includes(f.trust_mark_type)) continue
-      ids.push(m.entity_id)
-    }
-    return JSON.stringify(ids)
+    await this.members.forEach((id, m) => {
+      if (types && !m.entity_types.some((t) => types.has(t))) return
+      if (f.intermediate !== undefined && m.intermediate !== f.intermediate) return
+      if (f.trust_marked !== undefined || f.trust_mark_type !== undefined) {
+        const marks = extra ? [...m.trust_mark_types, ...extra(id)] : m.trust_mark_types
+        if (f.trust_marked !== undefined && marks.length > 0 !== f.trust_marked) return
+        if (f.trust_mark_type !== undefined && !marks.includes(f.trust_mark_type)) return
+      }
+      ids.push(id)
+    })
+    return Buffer.from(JSON.stringify(ids))
   }
 
   /** Spec "Federation Historical Keys Endpoint". */
