@@ -5,9 +5,15 @@ export class UsageError extends Error {
   override name = 'UsageError'
 }
 
-export function parse<T extends NonNullable<ParseArgsConfig['options']>>(argv: string[], options: T, allowPositionals = false) {
+type Options = NonNullable<ParseArgsConfig['options']>
+export type Values<T extends Options> = {
+  [K in keyof T]?: T[K] extends { multiple: true } ? string[] : T[K] extends { type: 'boolean' } ? boolean : string
+} & { help?: boolean }
+
+export function parse<T extends Options>(argv: string[], options: T, allowPositionals = false): { values: Values<T>; positionals: string[] } {
   try {
-    return parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true })
+    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true })
+    return { values: r.values as Values<T>, positionals: r.positionals }
   } catch (err) {
     throw new UsageError((err as Error).message)
   }

@@ -16,6 +16,7 @@ Commands:
   keys          list, rotate and retire federation keys
   audit         read the audit log
   policy        see what a chain of metadata policies does to metadata
+  store         export a deployment's data, or import it into another store
 
 Run 'anchorage <command> --help' for a command's options.`
 
@@ -87,6 +88,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
         return await keysCommand(rest, io)
       case 'audit':
         return await auditCommand(rest, io)
+      case 'store': {
+        const { storeCommand } = await import('./store.js')
+        return await storeCommand(rest, io)
+      }
       case 'policy': {
         const { policyCommand } = await import('./policy.js')
         return await policyCommand(rest, io)
