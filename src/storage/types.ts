@@ -13,7 +13,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: s
 
 export interface StoredRecord {
   id: string
-  /** Epoch seconds; past it the record reads as absent. */
+  /** Epoch seconds; once `expires_at <= now` the record reads as absent. */
   expires_at?: number
   [field: string]: unknown
 }
@@ -81,6 +81,7 @@ export interface Store {
   /** True when writes can be accepted right now (readiness). */
   ready(): Promise<boolean>
 
+  /** Records handed out (by get, list, update) are copies: changing them changes nothing stored. */
   get<T extends StoredRecord>(collection: CollectionName, id: string): Promise<T | undefined>
   /** Creates; throws FederationError 'conflict' when an unexpired record with that id exists. */
   insert<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void>
@@ -109,7 +110,7 @@ export interface Store {
   claimOnce(scope: string, key: string, expiresAt: number): Promise<boolean>
 
   appendAudit(event: AuditEvent): Promise<AuditEvent>
-  /** Oldest first, seq > after. */
+  /** Oldest first, seq > after; `limit` defaults to 100 and is capped at 1000. */
   listAudit(query?: AuditQuery): Promise<AuditEvent[]>
 
   /**
@@ -118,8 +119,15 @@ export interface Store {
    */
   onChange(listener: (change: StoreChange) => void): () => void
 
-  /** Everything, for `anchorage store export` (records sorted by collection then id, audit by seq). */
+  /**
+   * Everything unexpired, for `anchorage store export`: records by collection (COLLECTIONS
+   * order) then id, then audit by seq, then claims by scope then key. Deterministic, so
+   * export -> import -> export is byte-identical.
+   */
   dump(): AsyncIterable<DumpRecord>
-  /** Loads a dump into an empty store (records, audit with its seq, claims). */
+  /**
+   * Loads a dump into an empty store (records, audit with its seq, claims); throws
+   * FederationError 'conflict' when the store is not empty.
+   */
   load(records: AsyncIterable<DumpRecord>): Promise<void>
 }

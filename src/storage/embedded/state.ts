@@ -1,0 +1,173 @@
+/**
+ * The embedded store's in-memory state: what replaying the snapshot and journal yields,
+ * and what reads are served from. It only ever holds durable data: the store applies a
+ * write here after its journal line is fsynced.
+ */
+import { COLLECTIONS, type CollectionName } from '../types.js'
+import { ExpiryHeap } from './expiry_heap.js'
+import { isExpired, type Entry, type Op } from './format.js'
+import { SortedIds, compareCodePoints } from './sorted_ids.js'
+
+export interface AuditEntry {
+  seq: number
+  action: string
+  subject: string | undefined
+  json: string
+}
+
+export interface ClaimEntry {
+  scope: string
+  key: string
+  exp: number
+}
+
+/** A point-in-time copy (of references only: entries are immutable) for snapshots and dumps. */
+export interface Image {
+  collections: Array<{ collection: CollectionName; ids: string[]; entries: Entry[] }>
+  claims: ClaimEntry[]
+  audit: AuditEntry[]
+  lastSeq: number
+}
+
+/** Length-prefixed so that no (scope, key) pair can collide with another. */
+export const claimKey = (scope: string, key: string): string => `${scope.length}:${scope}${key}`
+
+export function auditEntry(event: { seq: number; action?: unknown; subject?: unknown }, json: string): AuditEntry {
+  return {
+    seq: event.seq,
+    action: String(event.action),
+    subject: typeof event.subject === 'string' ? event.subject : undefined,
+    json,
+  }
+}
+
+export class MemoryState {
+  private readonly records = new Map<CollectionName, Map<string, Entry>>()
+  private readonly ids = new Map<CollectionName, SortedIds>()
+  readonly claims = new Map<string, ClaimEntry>()
+  /** Ordered by seq (appends only, with increasing seq). */
+  readonly audit: AuditEntry[] = []
+  lastSeq = 0
+  private readonly expiry = new ExpiryHeap()
+  /** While replaying, sorted ids are rebuilt once at the end instead of per insert. */
+  private bulk = false
+
+  constructor() {
+    for (const c of COLLECTIONS) {
+      this.records.set(c, new Map())
+      this.ids.set(c, new SortedIds())
+    }
+  }
+
+  beginBulk(): void {
+    this.bulk = true
+  }
+
+  endBulk(): void {
+    this.bulk = false
+    for (const c of COLLECTIONS) this.idsOf(c).rebuild([...this.map(c).keys()])
+  }
+
+  get(collection: CollectionName, id: string): Entry | undefined {
+    return this.map(collection).get(id)
+  }
+
+  /** Live records (call sweep first: expired ones are dropped there). */
+  size(collection: CollectionName): number {
+    return this.map(collection).size
+  }
+
+  put(collection: CollectionName, id: string, entry: Entry): void {
+    const map = this.map(collection)
+    if (!map.has(id) && !this.bulk) this.idsOf(collection).insert(id)
+    map.set(id, entry)
+    if (entry.exp !== undefined) this.expiry.push({ exp: entry.exp, collection, key: id })
+  }
+
+  remove(collection: CollectionName, id: string): void {
+    if (this.map(collection).delete(id) && !this.bulk) this.idsOf(collection).remove(id)
+  }
+
+  setClaim(claim: ClaimEntry): void {
+    this.claims.set(claimKey(claim.scope, claim.key), claim)
+    this.expiry.push({ exp: claim.exp, collection: '', key: claimKey(claim.scope, claim.key) })
+  }
+
+  addAudit(entry: AuditEntry): void {
+    if (entry.seq <= this.lastSeq) throw new Error(`audit seq ${entry.seq} is not after ${this.lastSeq}`)
+    this.audit.push(entry)
+    this.lastSeq = entry.seq
+  }
+
+  /** Applies a replayed operation (headers and trailers are the caller's business). */
+  apply(op: Op): void {
+    switch (op.op) {
+      case 'put':
+        this.put(op.collection, op.record.id, { json: JSON.stringify(op.record), exp: op.record.expires_at })
+        break
+      case 'remove':
+        this.remove(op.collection, op.id)
+        break
+      case 'claim':
+        this.setClaim({ scope: op.scope, key: op.key, exp: op.expires_at })
+        break
+      case 'audit':
+        this.addAudit(auditEntry(op.event, JSON.stringify(op.event)))
+        break
+      default:
+        throw new Error(`unexpected ${op.op} line`)
+    }
+  }
+
+  /** Drops what expired by `now`. O(1) when nothing did. */
+  sweep(now: number): void {
+    for (let item = this.expiry.popExpired(now); item; item = this.expiry.popExpired(now)) {
+      if (item.collection === '') {
+        const claim = this.claims.get(item.key)
+        if (claim && claim.exp <= now) this.claims.delete(item.key)
+      } else {
+        const c = item.collection as CollectionName
+        if (isExpired(this.map(c).get(item.key)?.exp, now)) this.remove(c, item.key)
+      }
+    }
+  }
+
+  /** Visits live entries with id > after in code-point order until `visit` returns false. */
+  forEachAfter(collection: CollectionName, after: string | undefined, visit: (id: string, e: Entry) => boolean): void {
+    const map = this.map(collection)
+    this.idsOf(collection).forEachAfter(after, (id) => visit(id, map.get(id)!))
+  }
+
+  /** What a snapshot would hold: records, claims and audit events. */
+  liveCount(): number {
+    let n = this.claims.size + this.audit.length
+    for (const map of this.records.values()) n += map.size
+    return n
+  }
+
+  isEmpty(): boolean {
+    return this.audit.length === 0 && this.claims.size === 0 && COLLECTIONS.every((c) => this.map(c).size === 0)
+  }
+
+  /** Everything unexpired at `now`, in dump order. O(n) reference copies, no serialization. */
+  image(now: number): Image {
+    this.sweep(now)
+    const collections = COLLECTIONS.map((collection) => {
+      const ids = this.idsOf(collection).toArray()
+      const map = this.map(collection)
+      return { collection, ids, entries: ids.map((id) => map.get(id)!) }
+    })
+    const claims = [...this.claims.values()].sort(
+      (a, b) => compareCodePoints(a.scope, b.scope) || compareCodePoints(a.key, b.key),
+    )
+    return { collections, claims, audit: this.audit.slice(), lastSeq: this.lastSeq }
+  }
+
+  private map(c: CollectionName): Map<string, Entry> {
+    return this.records.get(c)!
+  }
+
+  private idsOf(c: CollectionName): SortedIds {
+    return this.ids.get(c)!
+  }
+}
