@@ -9,3 +9,4 @@ export type { EmbeddedStore, EmbeddedStoreOptions, EmbeddedStoreStats } from './
 //   export { createMongoStore } from './mongodb.js'
 //   export type { MongoStore, MongoStoreOptions } from './mongodb.js'
 // (a static re-export loads the mongodb driver with this module; open.ts imports lazily).
+export { createMongoStore } from './mongodb.js'

@@ -1,0 +1,67 @@
+/**
+ * Indexes of the MongoDB store, created idempotently at every open(): createIndex with
+ * the same name, keys and options is a no-op on the server, so instances starting
+ * together or a new release starting against old data need no migration step.
+ */
+import type { Db } from 'mongodb'
+import type { Logger } from '../../logger.js'
+import type { CollectionName } from '../types.js'
+import { ALL_COLLECTIONS, AUDIT, CHANGES, CLAIMS, collectionOf } from './model.js'
+
+export interface IndexSpec {
+  key: Record<string, 1 | -1>
+  name: string
+  unique?: boolean
+  sparse?: boolean
+  expireAfterSeconds?: number
+}
+
+/** TTL: MongoDB's monitor deletes a document once expires_at_date is past (about every 60 s). */
+const ttl: IndexSpec = { key: { expires_at_date: 1 }, name: 'ttl_expires_at_date', expireAfterSeconds: 0 }
+
+/**
+ * Secondary indexes for the list filters domain code uses. `_id` (the record id) is the
+ * identity and already unique; sparse so records without the field cost nothing.
+ */
+const FILTER_FIELDS: Partial<Record<CollectionName, string[]>> = {
+  subordinates: ['status', 'entity_types'],
+  keys: ['status', 'use'],
+  trust_marks: ['trust_mark_type', 'sub', 'status'],
+  own_trust_marks: ['trust_mark_type'],
+  registrations: ['entity_id', 'status'],
+  tokens: ['client_id', 'sub'],
+}
+
+export function indexesFor(mongoName: string): IndexSpec[] {
+  if (mongoName === AUDIT) {
+    return [
+      { key: { seq: 1 }, name: 'unique_seq', unique: true },
+      { key: { action: 1, seq: 1 }, name: 'action_seq' },
+      { key: { subject: 1, seq: 1 }, name: 'subject_seq', sparse: true },
+    ]
+  }
+  if (mongoName === CLAIMS) return [ttl, { key: { scope: 1, key: 1 }, name: 'scope_key' }]
+  // Change entries are only needed until every instance has polled past them.
+  if (mongoName === CHANGES) return [{ key: { at: 1 }, name: 'ttl_at', expireAfterSeconds: 3600 }]
+  const c = collectionOf(mongoName)
+  if (c === undefined) return []
+  const extra = (FILTER_FIELDS[c] ?? []).map((f): IndexSpec => ({ key: { [f]: 1 }, name: `by_${f}`, sparse: true }))
+  return [ttl, ...extra]
+}
+
+export async function ensureIndexes(db: Db, logger: Logger): Promise<void> {
+  await Promise.all(ALL_COLLECTIONS.map(async (name) => {
+    for (const spec of indexesFor(name)) {
+      const { key, ...options } = spec
+      try {
+        await db.collection(name).createIndex(key, options)
+      } catch (err) {
+        // 85/86: an index of that name exists with other options (an older release made it).
+        // Serving with it beats refusing to start; docs/mongodb.md says how to replace it.
+        const code = (err as { code?: unknown }).code
+        if (code !== 85 && code !== 86) throw err
+        logger.warn('index exists with different options; leaving it', { collection: name, index: spec.name })
+      }
+    }
+  }))
+}
