@@ -4,6 +4,8 @@
  */
 import type { FederationDeps, Federation } from './federation.js'
 import type { AppExtension } from './http/app.js'
+import { validatePolicyStructure } from './metadata_policy/index.js'
+import { trustMarksCapability } from './trust_marks/capability.js'
 
 export interface Capabilities {
   federationDeps: Partial<FederationDeps>
@@ -13,5 +15,11 @@ export interface Capabilities {
 }
 
 export function capabilities(): Capabilities {
-  return { federationDeps: {}, http: [] }
+  const marks = trustMarksCapability()
+  return {
+    ...marks,
+    // Malformed or inconsistent metadata policies are refused at onboarding.
+    federationDeps: { checkPolicy: (policy, crit) => validatePolicyStructure(policy, crit) },
+    http: [...(marks.http ?? [])],
+  }
 }

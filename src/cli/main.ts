@@ -15,6 +15,9 @@ Commands:
   subordinate   onboard, list, update, suspend, reinstate and remove members
   keys          list, rotate and retire federation keys
   audit         read the audit log
+  trust-mark    issue, revoke and list trust marks (and delegations, own marks)
+  trust-mark-type
+                add and list the trust mark types this entity issues
   policy        see what a chain of metadata policies does to metadata
   store         export a deployment's data, or import it into another store
 
@@ -88,6 +91,14 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
         return await keysCommand(rest, io)
       case 'audit':
         return await auditCommand(rest, io)
+      case 'trust-mark': {
+        const { trustMarkCommand } = await import('./trust_marks.js')
+        return await trustMarkCommand(rest, io)
+      }
+      case 'trust-mark-type': {
+        const { trustMarkTypeCommand } = await import('./trust_marks.js')
+        return await trustMarkTypeCommand(rest, io)
+      }
       case 'store': {
         const { storeCommand } = await import('./store.js')
         return await storeCommand(rest, io)

@@ -25,6 +25,21 @@ export const DEFAULTS = Object.freeze({
     timeout_ms: 5_000,
     max_response_bytes: 262_144,
   }),
+  /** Trust chain resolution (docs/resolution.md). */
+  resolver: Object.freeze({
+    /** Most superiors walked above the subject in one path. */
+    max_depth: 10,
+    /** authority_hints inspected per entity; further hints are ignored (spec "Denial-of-Service Attack Prevention"). */
+    max_fan_out: 5,
+    /** Paths explored (valid or not) per resolution. */
+    max_chains: 20,
+    /** Longest time, seconds, a fetched statement or a resolve answer is cached (also bounded by its exp). */
+    cache_ttl_max: 3_600,
+    /** Time, seconds, a failed fetch or resolution is remembered. */
+    failure_ttl: 10,
+    /** Most cached statements and resolve answers (each). */
+    cache_entries: 10_000,
+  }),
   /** Tolerated clock skew for iat/exp checks, seconds. */
   clock_skew: 60,
   log_level: 'info' as const,

@@ -24,12 +24,17 @@ export interface ConfigFile {
   organization?: Record<string, unknown>
   metadata?: Record<string, Record<string, unknown>>
   store?: string
+  store_options?: StoreOptions
   admin?: { token_sha256?: string }
   server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
   trust_anchors?: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
+  resolver?: Partial<ResolverConfig>
   clock_skew?: number
   log_level?: 'debug' | 'info' | 'warn' | 'error'
+  /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
+  trust_mark_issuers?: Record<string, string[]>
+  trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
 }
 
 export interface Config {
@@ -44,13 +49,27 @@ export interface Config {
   metadata: Record<string, Record<string, unknown>>
   /** 'embedded' or a mongodb:// URI. */
   store: string
+  store_options: StoreOptions
   admin: { token_sha256?: string; token_from_env?: string }
   server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
   trust_anchors: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
+  resolver: ResolverConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
   kek?: { key: Buffer; id: string }
+  trust_mark_issuers?: Record<string, string[]>
+  trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
+}
+
+/** Limits and cache lifetimes of trust chain resolution (DEFAULTS.resolver documents each). */
+export type ResolverConfig = { -readonly [K in keyof typeof DEFAULTS.resolver]: number }
+
+/** Adapter tuning (MongoDB): see schemas/config.schema.json. */
+export interface StoreOptions {
+  poll_interval_ms?: number
+  change_streams?: 'auto' | 'never'
+  server_selection_timeout_ms?: number
 }
 
 export class ConfigError extends Error {
@@ -133,13 +152,17 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     organization: file.organization ?? {},
     metadata: file.metadata ?? {},
     store: overrides.store ?? env[ENV.store] ?? file.store ?? 'embedded',
+    store_options: { ...file.store_options },
     admin: { ...file.admin, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}) },
     server,
     outbound,
     trust_anchors: file.trust_anchors ?? [],
+    resolver: { ...DEFAULTS.resolver, ...file.resolver },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
     log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
     ...(kekSecret ? { kek: deriveKek(kekSecret) } : {}),
+    ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
+    ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
   }
   return deepFreeze(config)
 }

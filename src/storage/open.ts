@@ -5,7 +5,7 @@ import type { Clock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import type { Store } from './types.js'
 
-export async function openStore(config: Pick<Config, 'store' | 'dir'>, deps: { clock: Clock; logger: Logger }): Promise<Store> {
+export async function openStore(config: Pick<Config, 'store' | 'dir'> & Partial<Pick<Config, 'store_options'>>, deps: { clock: Clock; logger: Logger }): Promise<Store> {
   const spec = config.store
   let store: Store
   if (spec === 'embedded' || spec.startsWith('embedded:')) {
@@ -14,7 +14,13 @@ export async function openStore(config: Pick<Config, 'store' | 'dir'>, deps: { c
     store = createEmbeddedStore({ dir, clock: deps.clock, logger: deps.logger })
   } else if (/^mongodb(\+srv)?:\/\//.test(spec)) {
     const { createMongoStore } = await import('./mongodb.js')
-    store = createMongoStore({ uri: spec, clock: deps.clock, logger: deps.logger })
+    const o = config.store_options ?? {}
+    store = createMongoStore({
+      uri: spec, clock: deps.clock, logger: deps.logger,
+      ...(o.poll_interval_ms !== undefined ? { pollIntervalMs: o.poll_interval_ms } : {}),
+      ...(o.change_streams ? { useChangeStreams: o.change_streams } : {}),
+      ...(o.server_selection_timeout_ms !== undefined ? { serverSelectionTimeoutMS: o.server_selection_timeout_ms } : {}),
+    })
   } else {
     throw new Error(`store: must be "embedded" or a mongodb:// URI, got ${JSON.stringify(spec)}`)
   }

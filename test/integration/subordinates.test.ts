@@ -209,10 +209,13 @@ describe('onboarding, fetch and list', () => {
       assert.equal((await list('?intermediate=false')).body.length, 3)
     })
 
-    it('answers a filter it cannot honour with unsupported_parameter', async () => {
-      const r = await list('?trust_marked=true')
-      assert.equal(r.status, 400)
-      assert.deepEqual(r.body, { error: 'unsupported_parameter', error_description: 'trust_marked: this filter is not supported' })
+    it('filters by trust_marked (no member carries a mark yet)', async () => {
+      assert.deepEqual((await list('?trust_marked=true')).body, [])
+      assert.equal((await list('?trust_marked=false')).body.length, 4)
+    })
+
+    it('ignores parameters the spec does not define', async () => {
+      assert.equal((await list('?colour=blue')).body.length, 4)
     })
 
     it('answers a malformed boolean with invalid_request', async () => {

@@ -1,0 +1,33 @@
+/** Why a trust mark (or its delegation) was not accepted; `reason` is stable for callers and tests. */
+export type TrustMarkFailure =
+  | 'malformed'
+  | 'typ'
+  | 'alg'
+  | 'kid'
+  | 'signature'
+  | 'sub'
+  | 'trust_mark_type'
+  | 'iat'
+  | 'expired'
+  | 'type_not_recognized'
+  | 'issuer_not_allowed'
+  | 'issuer_untrusted'
+  | 'delegation_missing'
+  | 'delegation_malformed'
+  | 'delegation_typ'
+  | 'delegation_alg'
+  | 'delegation_kid'
+  | 'delegation_signature'
+  | 'delegation_iss'
+  | 'delegation_sub'
+  | 'delegation_type'
+  | 'delegation_iat'
+  | 'delegation_expired'
+  | 'status'
+
+export class TrustMarkError extends Error {
+  constructor(readonly reason: TrustMarkFailure, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'TrustMarkError'
+  }
+}

@@ -1,0 +1,185 @@
+/**
+ * The member role: trust marks this entity carries in its own entity configuration
+ * (`trust_marks`, spec "Claims that MUST or MAY Appear in Entity Configurations but Not in
+ * Subordinate Statements"). A mark is accepted only when it verifies with the keys of
+ * its issuer's entity configuration and names this entity. Marks obtained from an issuer's
+ * Trust Mark Endpoint are fetched again before they expire; an issuer that no longer has
+ * the mark (HTTP 404, e.g. revoked) makes it disappear from the configuration.
+ */
+import type { Federation } from '../federation.js'
+import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../constants.js'
+import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
+import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
+import { InvalidRequest, NotFound } from '../errors.js'
+import { FetchError } from '../net/fetch.js'
+import type { StoredRecord } from '../storage/types.js'
+import type { EntityStatement, TrustMarkRef } from '../types.js'
+import { validateBody } from './body.js'
+import { markId } from './records.js'
+
+export interface OwnTrustMarkRecord extends StoredRecord {
+  id: string
+  trust_mark_type: string
+  issuer: string
+  trust_mark: string
+  iat: number
+  exp?: number
+  /** 'fetched' marks are refreshed from the issuer's trust mark endpoint. */
+  source: 'submitted' | 'fetched'
+  fetched_at?: number
+  updated_at: number
+}
+
+/** Marks without exp are fetched again daily, so a revocation is noticed. */
+export const NO_EXP_REFRESH = 86_400
+
+class Refused extends Error {
+  constructor(readonly status: number | undefined, message: string) {
+    super(message)
+  }
+}
+
+export class OwnTrustMarks {
+  /** Earliest exp among the marks last put in the entity configuration. */
+  private publishedUntil = Infinity
+
+  constructor(private readonly f: Federation) {}
+
+  async add(input: unknown, actor: string): Promise<OwnTrustMarkRecord> {
+    const body = validateBody<{ trust_mark?: string; trust_mark_type?: string; issuer?: string }>('trust_mark_own', input)
+    if (body.trust_mark !== undefined && (body.trust_mark_type !== undefined || body.issuer !== undefined)) {
+      throw new InvalidRequest('trust_mark: give either trust_mark, or trust_mark_type and issuer')
+    }
+    if (body.trust_mark === undefined && (body.trust_mark_type === undefined || body.issuer === undefined)) {
+      throw new InvalidRequest(`${body.trust_mark_type === undefined ? 'trust_mark_type' : 'issuer'}: is required (or give trust_mark)`)
+    }
+    let rec: OwnTrustMarkRecord
+    try {
+      rec = body.trust_mark !== undefined
+        ? await this.accept(body.trust_mark, 'submitted')
+        : await this.fetchMark(body.trust_mark_type!, body.issuer!)
+    } catch (err) {
+      if (!(err instanceof Refused)) throw err
+      await this.f.audit.record(actor, 'own_trust_mark.add', 'failure', body.issuer, { trust_mark_type: body.trust_mark_type, reason: err.message })
+      throw new InvalidRequest(err.message)
+    }
+    await this.f.store.put('own_trust_marks', rec)
+    await this.f.audit.record(actor, 'own_trust_mark.add', 'success', rec.issuer, { trust_mark_type: rec.trust_mark_type, source: rec.source })
+    return rec
+  }
+
+  list(): Promise<OwnTrustMarkRecord[]> {
+    return this.f.store.list<OwnTrustMarkRecord>('own_trust_marks')
+  }
+
+  async remove(type: string, issuer: string, actor: string): Promise<void> {
+    if (!(await this.f.store.remove('own_trust_marks', markId(type, issuer)))) {
+      throw new NotFound(`this entity carries no trust mark of type ${type} from ${issuer}`)
+    }
+    await this.f.audit.record(actor, 'own_trust_mark.remove', 'success', issuer, { trust_mark_type: type })
+  }
+
+  /** The entity configuration's `trust_marks`: every stored mark not expired. */
+  async published(): Promise<TrustMarkRef[]> {
+    const now = this.f.clock.now()
+    const live = (await this.list()).filter((r) => r.exp === undefined || r.exp > now)
+    this.publishedUntil = live.reduce((min, r) => Math.min(min, r.exp ?? Infinity), Infinity)
+    return live.map((r) => ({ trust_mark_type: r.trust_mark_type, trust_mark: r.trust_mark }))
+  }
+
+  /** Fetches again every fetched mark past 3/4 of its lifetime (or a day old without exp). */
+  async refreshDue(actor = 'system'): Promise<{ refreshed: string[]; dropped: string[]; failed: string[] }> {
+    const now = this.f.clock.now()
+    const out = { refreshed: [] as string[], dropped: [] as string[], failed: [] as string[] }
+    if (now >= this.publishedUntil) this.f.publisher.invalidate({ collection: 'own_trust_marks' })
+    for (const r of await this.list()) {
+      if (r.source !== 'fetched' || now < refreshAt(r)) continue
+      try {
+        const next = await this.fetchMark(r.trust_mark_type, r.issuer)
+        await this.f.store.put('own_trust_marks', next)
+        out.refreshed.push(r.id)
+        await this.f.audit.record(actor, 'own_trust_mark.refresh', 'success', r.issuer, { trust_mark_type: r.trust_mark_type, exp: next.exp })
+      } catch (err) {
+        if (!(err instanceof Refused)) throw err
+        if (err.status === 404) {
+          await this.f.store.remove('own_trust_marks', r.id)
+          out.dropped.push(r.id)
+          await this.f.audit.record(actor, 'own_trust_mark.drop', 'success', r.issuer, { trust_mark_type: r.trust_mark_type, reason: err.message })
+        } else {
+          out.failed.push(r.id)
+          this.f.logger.warn('trust mark refresh failed', { trust_mark_type: r.trust_mark_type, issuer: r.issuer, reason: err.message })
+        }
+      }
+    }
+    return out
+  }
+
+  /** Spec "Trust Mark Endpoint": the issuer's endpoint comes from its own entity configuration. */
+  private async fetchMark(type: string, issuer: string): Promise<OwnTrustMarkRecord> {
+    const ec = await this.issuerConfiguration(issuer)
+    const endpoint = ec.metadata?.federation_entity?.federation_trust_mark_endpoint
+    if (typeof endpoint !== 'string') throw new Refused(undefined, `issuer: ${issuer} publishes no federation_trust_mark_endpoint`)
+    const url = new URL(endpoint)
+    url.searchParams.set('trust_mark_type', type)
+    url.searchParams.set('sub', this.f.entityId)
+    const res = await this.get(url.toString(), MEDIA.trustMark)
+    if (res.status !== 200) throw new Refused(res.status, `issuer: ${issuer}'s trust mark endpoint answered HTTP ${res.status}`)
+    const rec = await this.accept(res.body.trim(), 'fetched', ec)
+    if (rec.trust_mark_type !== type || rec.issuer !== issuer) throw new Refused(undefined, `issuer: ${issuer} returned a mark of another type or issuer`)
+    return rec
+  }
+
+  /** Checks a mark for this entity against its issuer's keys (spec "Validating a Trust Mark" steps 1-7). */
+  private async accept(token: string, source: OwnTrustMarkRecord['source'], issuerEc?: Pick<EntityStatement, 'jwks'>): Promise<OwnTrustMarkRecord> {
+    let payload
+    try {
+      payload = decodeUnverified(token).payload as Record<string, unknown>
+    } catch {
+      throw new Refused(undefined, 'trust_mark: is not a compact JWS')
+    }
+    const { iss, sub, trust_mark_type: type } = payload
+    if (typeof iss !== 'string' || typeof type !== 'string') throw new Refused(undefined, 'trust_mark: iss and trust_mark_type must be strings')
+    if (sub !== this.f.entityId) throw new Refused(undefined, `trust_mark: sub ${JSON.stringify(sub)} is not this entity (${this.f.entityId})`)
+    const ec = issuerEc ?? (await this.issuerConfiguration(iss))
+    let verified
+    try {
+      verified = await verifyJwt(token, ec.jwks, { typ: TYP.trustMark, clock: this.f.clock, skew: this.f.config.clock_skew, requireTimes: false })
+    } catch (err) {
+      if (err instanceof JwtError) throw new Refused(undefined, `trust_mark: ${err.message}`)
+      throw err
+    }
+    const { iat, exp } = verified.payload
+    const now = this.f.clock.now()
+    if (typeof iat !== 'number' || iat > now + this.f.config.clock_skew) throw new Refused(undefined, 'trust_mark: iat is missing or in the future')
+    if (exp !== undefined && exp <= now) throw new Refused(undefined, 'trust_mark: the JWT has expired')
+    return {
+      id: markId(type, iss), trust_mark_type: type, issuer: iss, trust_mark: token, iat, ...(exp !== undefined ? { exp } : {}),
+      source, ...(source === 'fetched' ? { fetched_at: now } : {}), updated_at: now,
+    }
+  }
+
+  private async issuerConfiguration(issuer: string) {
+    const res = await this.get(issuer.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
+    if (res.status !== 200) throw new Refused(undefined, `issuer: the entity configuration of ${issuer} answered HTTP ${res.status}`)
+    try {
+      return await verifyEntityConfiguration(res.body.trim(), issuer, { clock: this.f.clock, skew: this.f.config.clock_skew })
+    } catch (err) {
+      if (err instanceof StatementError) throw new Refused(undefined, `issuer: ${err.message}`)
+      throw err
+    }
+  }
+
+  private async get(url: string, accept: string) {
+    try {
+      return await this.f.fetcher.get(url, accept)
+    } catch (err) {
+      if (err instanceof FetchError) throw new Refused(undefined, `cannot fetch ${url}: ${err.message}`)
+      throw err
+    }
+  }
+}
+
+function refreshAt(r: OwnTrustMarkRecord): number {
+  if (r.exp === undefined) return (r.fetched_at ?? r.updated_at) + NO_EXP_REFRESH
+  return r.iat + Math.floor(((r.exp - r.iat) * 3) / 4)
+}
