@@ -4,8 +4,8 @@
  */
 import type { FederationDeps, Federation } from './federation.js'
 import type { AppExtension } from './http/app.js'
+import { validatePolicyStructure } from './metadata_policy/index.js'
 import { trustMarksCapability } from './trust_marks/capability.js'
-import { resolverCapability } from './trust_chain/capability.js'
 
 export interface Capabilities {
   federationDeps: Partial<FederationDeps>
@@ -16,5 +16,10 @@ export interface Capabilities {
 
 export function capabilities(): Capabilities {
   const marks = trustMarksCapability()
-  return { federationDeps: {}, ...marks, http: [...(marks.http ?? []), ...(resolverCapability().http ?? [])] }
+  return {
+    ...marks,
+    // Malformed or inconsistent metadata policies are refused at onboarding.
+    federationDeps: { checkPolicy: (policy, crit) => validatePolicyStructure(policy, crit) },
+    http: [...(marks.http ?? [])],
+  }
 }
