@@ -1,11 +1,14 @@
 /**
- * The capabilities a running service is assembled from, beyond the foundation:
- * each contributes federation dependencies, HTTP routes, and start/stop hooks.
+ * The capabilities a running service is assembled from, beyond the foundation: each
+ * contributes federation dependencies, HTTP routes, and start/stop hooks. `merge` composes
+ * them so that none overwrites another's routes or hooks.
  */
 import type { FederationDeps, Federation } from './federation.js'
 import type { AppExtension } from './http/app.js'
 import { validatePolicyStructure } from './metadata_policy/index.js'
 import { trustMarksCapability } from './trust_marks/capability.js'
+import { createTrustMarkVerifier } from './trust_marks/verify.js'
+import { resolverCapability } from './trust_chain/capability.js'
 
 export interface Capabilities {
   federationDeps: Partial<FederationDeps>
@@ -15,11 +18,28 @@ export interface Capabilities {
 }
 
 export function capabilities(): Capabilities {
-  const marks = trustMarksCapability()
-  return {
-    ...marks,
+  return merge([
     // Malformed or inconsistent metadata policies are refused at onboarding.
-    federationDeps: { checkPolicy: (policy, crit) => validatePolicyStructure(policy, crit) },
-    http: [...(marks.http ?? [])],
+    { federationDeps: { checkPolicy: (policy, crit) => validatePolicyStructure(policy, crit) } },
+    trustMarksCapability(),
+    resolverCapability({
+      verifier: (f) => createTrustMarkVerifier({ clock: f.clock, skew: f.config.clock_skew, status: { fetcher: f.fetcher } }),
+    }),
+  ])
+}
+
+/** Concatenates routes, runs start hooks in order and stop hooks in reverse. */
+export function merge(parts: Array<Partial<Capabilities>>): Capabilities {
+  const starts = parts.flatMap((p) => (p.start ? [p.start] : []))
+  const stops = parts.flatMap((p) => (p.stop ? [p.stop] : [])).reverse()
+  return {
+    federationDeps: Object.assign({}, ...parts.map((p) => p.federationDeps ?? {})) as Partial<FederationDeps>,
+    http: parts.flatMap((p) => p.http ?? []),
+    async start(f) {
+      for (const s of starts) await s(f)
+    },
+    async stop(f) {
+      for (const s of stops) await s(f)
+    },
   }
 }

@@ -18,7 +18,9 @@ Commands:
   trust-mark    issue, revoke and list trust marks (and delegations, own marks)
   trust-mark-type
                 add and list the trust mark types this entity issues
+  resolve       resolve an entity's trust chain and metadata, and say why when it fails
   policy        see what a chain of metadata policies does to metadata
+  demo          run a small federation on localhost (anchor, intermediate, leaves)
   store         export a deployment's data, or import it into another store
 
 Run 'anchorage <command> --help' for a command's options.`
@@ -98,6 +100,14 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
       case 'trust-mark-type': {
         const { trustMarkTypeCommand } = await import('./trust_marks.js')
         return await trustMarkTypeCommand(rest, io)
+      }
+      case 'resolve': {
+        const { resolveCommand } = await import('./resolve.js')
+        return await resolveCommand(rest, io)
+      }
+      case 'demo': {
+        const { demoCommand } = await import('./demo.js')
+        return await demoCommand(rest, io)
       }
       case 'store': {
         const { storeCommand } = await import('./store.js')

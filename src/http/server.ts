@@ -1,6 +1,6 @@
 /**
  * The listener: plain HTTP or TLS, with a fast path for the hot GETs (entity
- * configuration, fetch) that answers straight from the signed cache without entering
+ * configuration, fetch, cached resolve answers) that answers straight from the signed cache without entering
  * koa, and graceful shutdown.
  */
 import http from 'node:http'
@@ -10,6 +10,7 @@ import type { AddressInfo } from 'node:net'
 import type Koa from 'koa'
 import type { Federation } from '../federation.js'
 import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
+import { peekResolve } from '../trust_chain/capability.js'
 
 export interface RunningServer {
   server: http.Server
@@ -56,29 +57,35 @@ export async function listen(f: Federation, app: Koa, options: { port?: number; 
 }
 
 /**
- * Serves a cached entity configuration or subordinate statement with one header write.
- * Anything unusual (other methods, a cache miss, duplicate or missing parameters) falls
- * through to koa, which gives the exact same answer or the exact error.
+ * Serves a cached entity configuration, subordinate statement or resolve answer with one
+ * header write. Anything unusual (other methods, a cache miss, duplicate or missing
+ * parameters) falls through to koa, which gives the exact same answer or the exact error.
  */
 function fastPath(f: Federation): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   const ecPath = prefix + WELL_KNOWN_FEDERATION
-  const fetchUrl = f.endpoints.federation_fetch_endpoint
-  const fetchPath = fetchUrl ? new URL(fetchUrl).pathname : undefined
+  const pathOf = (name: string) => (f.endpoints[name] ? new URL(f.endpoints[name]).pathname : undefined)
+  const fetchPath = pathOf('federation_fetch_endpoint')
+  const resolvePath = pathOf('federation_resolve_endpoint')
+  const resolved = peekResolve(f)
   return (req, res) => {
     if (req.method !== 'GET' || !req.url) return false
     const q = req.url.indexOf('?')
     const path = q === -1 ? req.url : req.url.slice(0, q)
     let body: string | undefined
+    let type: string = MEDIA.entityStatement
     if (path === ecPath) {
       body = f.publisher.peekEntityConfiguration()
     } else if (path === fetchPath && q !== -1) {
       const params = new URLSearchParams(req.url.slice(q + 1))
       const subs = params.getAll('sub')
       if (subs.length === 1 && subs[0]) body = f.publisher.peekSubordinateStatement(subs[0])
+    } else if (path === resolvePath && q !== -1 && resolved) {
+      body = resolved(new URLSearchParams(req.url.slice(q + 1)))
+      type = MEDIA.resolveResponse
     }
     if (body === undefined) return false
-    res.writeHead(200, { 'content-type': MEDIA.entityStatement, 'content-length': Buffer.byteLength(body) })
+    res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
     res.end(body)
     return true
   }

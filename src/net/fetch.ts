@@ -82,42 +82,39 @@ export function createFetcher(options: FetchOptions): Fetcher {
         headers['content-length'] = String(Buffer.byteLength(body))
       }
       const req = mod.request(url, { method, headers, agent: url.protocol === 'https:' ? httpsAgent : httpAgent, timeout: options.timeoutMs })
-      const timer = setTimeout(() => req.destroy(new FetchError('timeout', `no complete answer from ${url.host} within ${options.timeoutMs} ms`)), options.timeoutMs)
-      req.on('timeout', () => req.destroy(new FetchError('timeout', `no answer from ${url.host} within ${options.timeoutMs} ms`)))
-      req.on('error', (err) => {
+      // Settles once; giving up destroys the request without an error so that nothing is
+      // emitted after the promise is settled (late 'data'/'end'/'error' events are ignored).
+      let settled = false
+      const finish = (err: FetchError | undefined, value?: FetchResponse) => {
+        if (settled) return
+        settled = true
         clearTimeout(timer)
-        reject(asFetchError(err) ?? new FetchError('network', `fetching ${rawUrl} failed: ${err.message}`, { cause: err }))
-      })
+        if (err) {
+          reject(err)
+          req.destroy()
+        } else resolve(value!)
+      }
+      const timer = setTimeout(() => finish(new FetchError('timeout', `no complete answer from ${url.host} within ${options.timeoutMs} ms`)), options.timeoutMs)
+      const tooLarge = () => new FetchError('too_large', `response from ${rawUrl} is larger than ${options.maxResponseBytes} bytes`)
+      req.on('timeout', () => finish(new FetchError('timeout', `no answer from ${url.host} within ${options.timeoutMs} ms`)))
+      req.on('error', (err) => finish(asFetchError(err) ?? new FetchError('network', `fetching ${rawUrl} failed: ${err.message}`, { cause: err })))
       req.on('response', (res) => {
         const status = res.statusCode ?? 0
+        res.on('error', (err) => finish(asFetchError(err) ?? new FetchError('network', `reading ${rawUrl} failed: ${err.message}`, { cause: err })))
         if (status >= 300 && status < 400) {
-          res.resume()
-          clearTimeout(timer)
-          return reject(new FetchError('redirect', `${rawUrl} answered with a redirect (${status}); redirects are not followed`))
+          return finish(new FetchError('redirect', `${rawUrl} answered with a redirect (${status}); redirects are not followed`))
         }
-        const declared = Number(res.headers['content-length'] ?? 0)
-        if (declared > options.maxResponseBytes) {
-          req.destroy()
-          clearTimeout(timer)
-          return reject(new FetchError('too_large', `response from ${rawUrl} is larger than ${options.maxResponseBytes} bytes`))
-        }
+        if (Number(res.headers['content-length'] ?? 0) > options.maxResponseBytes) return finish(tooLarge())
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (chunk: Buffer) => {
           size += chunk.length
-          if (size > options.maxResponseBytes) {
-            req.destroy(new FetchError('too_large', `response from ${rawUrl} is larger than ${options.maxResponseBytes} bytes`))
-            return
-          }
+          if (size > options.maxResponseBytes) return finish(tooLarge())
           chunks.push(chunk)
         })
         res.on('end', () => {
-          clearTimeout(timer)
-          resolve({ status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8'), url: rawUrl })
-        })
-        res.on('error', (err) => {
-          clearTimeout(timer)
-          reject(asFetchError(err) ?? new FetchError('network', `reading ${rawUrl} failed: ${err.message}`, { cause: err }))
+          if (size > options.maxResponseBytes) return finish(tooLarge())
+          finish(undefined, { status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8'), url: rawUrl })
         })
       })
       req.end(body)

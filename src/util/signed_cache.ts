@@ -3,7 +3,8 @@
  * invalidated (a write changed its inputs) or reaches its refresh time (well before `exp`).
  * Concurrent misses for one key share a single signing.
  */
-import { LRUCache } from 'lru-cache'
+import type { LRUCache } from 'lru-cache'
+import { boundedLru } from './lru.js'
 import type { Clock } from '../clock.js'
 
 export interface Signed<T> {
@@ -19,7 +20,7 @@ export class SignedCache<T extends {}> {
   private generation = 0
 
   constructor(private readonly clock: Clock, max = 100_000) {
-    this.entries = new LRUCache({ max })
+    this.entries = boundedLru(max)
   }
 
   /** The cached value, or undefined when absent or due for refresh (fast path, no promise). */

@@ -1,0 +1,152 @@
+/**
+ * Where statements come from: this deployment's own statements from its Publisher (no
+ * HTTP, same bytes as its endpoints serve), everyone else's through the hardened fetcher
+ * (spec "Obtaining Federation Entity Configuration Information", "Fetching a Subordinate
+ * Statement"). Fetched statements are cached per URL until their exp (bounded by
+ * configuration), concurrent requests for one URL share one fetch, and failures are
+ * remembered briefly so a dead or hostile server is not asked again at once.
+ */
+import type { LRUCache } from 'lru-cache'
+import { boundedLru } from '../util/lru.js'
+import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
+import type { Clock } from '../clock.js'
+import { FetchError, type Fetcher } from '../net/fetch.js'
+import { isFederationError } from '../errors.js'
+import type { ResolverLimits } from './types.js'
+
+/** The statements this deployment publishes, read without HTTP. */
+export interface LocalStatements {
+  entityId: string
+  entityConfiguration(): Promise<string>
+  subordinateStatement(sub: string): Promise<string>
+}
+
+/** Why a statement could not be obtained; `rule` is a FetchError reason or one of ours. */
+export class SourceError extends Error {
+  constructor(readonly rule: string, message: string, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'SourceError'
+  }
+}
+
+interface Entry {
+  promise: Promise<string>
+  /** Epoch seconds; Infinity while in flight. */
+  expiresAt: number
+}
+
+export interface SourceDeps {
+  fetcher: Fetcher
+  clock: Clock
+  limits: Pick<ResolverLimits, 'cache_ttl_max' | 'failure_ttl' | 'cache_entries'>
+  local?: LocalStatements | undefined
+}
+
+export function entityConfigurationUrl(entityId: string): string {
+  return entityId.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION
+}
+
+export class StatementSource {
+  private readonly cache: LRUCache<string, Entry>
+
+  constructor(private readonly d: SourceDeps) {
+    this.cache = boundedLru(d.limits.cache_entries)
+  }
+
+  entityConfiguration(entityId: string): Promise<string> {
+    if (entityId === this.d.local?.entityId) return local(() => this.d.local!.entityConfiguration())
+    return this.cached(entityConfigurationUrl(entityId))
+  }
+
+  /** The statement `issuer` makes about `sub`, from the fetch endpoint in the issuer's entity configuration. */
+  subordinateStatement(issuer: string, fetchEndpoint: unknown, sub: string): Promise<string> {
+    if (issuer === this.d.local?.entityId) return local(() => this.d.local!.subordinateStatement(sub))
+    if (typeof fetchEndpoint !== 'string') {
+      return Promise.reject(new SourceError('fetch_endpoint', `the entity configuration of ${issuer} has no federation_entity.federation_fetch_endpoint`))
+    }
+    let url: URL
+    try {
+      url = new URL(fetchEndpoint)
+    } catch {
+      return Promise.reject(new SourceError('fetch_endpoint', `federation_fetch_endpoint of ${issuer} is not a URL`))
+    }
+    url.searchParams.append('sub', sub)
+    return this.cached(url.href)
+  }
+
+  /** Forgets every fetched statement. */
+  clear(): void {
+    this.cache.clear()
+  }
+
+  private cached(url: string): Promise<string> {
+    const { clock, limits } = this.d
+    const hit = this.cache.get(url)
+    if (hit && hit.expiresAt > clock.now()) return hit.promise
+    const entry: Entry = { promise: Promise.resolve(''), expiresAt: Infinity }
+    entry.promise = this.download(url).then(
+      (jwt) => {
+        const now = clock.now()
+        entry.expiresAt = Math.min(expOf(jwt) ?? now + limits.failure_ttl, now + limits.cache_ttl_max)
+        return jwt
+      },
+      (err: unknown) => {
+        entry.expiresAt = clock.now() + limits.failure_ttl
+        throw err
+      },
+    )
+    this.cache.set(url, entry)
+    return entry.promise
+  }
+
+  private async download(url: string): Promise<string> {
+    let res
+    try {
+      res = await this.d.fetcher.get(url, MEDIA.entityStatement)
+    } catch (err) {
+      if (err instanceof FetchError) throw new SourceError(err.reason, err.message, { cause: err })
+      throw new SourceError('network', `fetching ${url} failed: ${(err as Error).message}`, { cause: err })
+    }
+    if (res.status !== 200) {
+      const rule = res.status === 404 ? 'not_found' : 'http_status'
+      throw new SourceError(rule, `${url} answered ${res.status}${errorCode(res.body)}`)
+    }
+    // Spec "Fetch Subordinate Statement Response": the media type is exact; parameters are tolerated.
+    const type = res.contentType.split(';')[0]!.trim().toLowerCase()
+    if (type !== MEDIA.entityStatement) {
+      throw new SourceError('content_type', `${url} answered with content type ${JSON.stringify(res.contentType)}, not ${MEDIA.entityStatement}`)
+    }
+    return res.body.trim()
+  }
+}
+
+async function local(get: () => Promise<string>): Promise<string> {
+  try {
+    return await get()
+  } catch (err) {
+    if (isFederationError(err)) throw new SourceError(err.error === 'not_found' ? 'not_found' : err.error, err.message, { cause: err })
+    throw err
+  }
+}
+
+/** The unverified exp of a compact JWS, to bound how long it is cached. */
+function expOf(jwt: string): number | undefined {
+  try {
+    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }
+    return typeof payload.exp === 'number' ? payload.exp : undefined
+  } catch {
+    return undefined
+  }
+}
+
+/** ` (not_found: ...)` from a spec error body, bounded; empty when the body is not one. */
+function errorCode(body: string): string {
+  try {
+    const e = JSON.parse(body) as { error?: unknown; error_description?: unknown }
+    if (typeof e.error !== 'string') return ''
+    const d = typeof e.error_description === 'string' ? `: ${e.error_description.slice(0, 200)}` : ''
+    return ` (${e.error.slice(0, 64)}${d})`
+  } catch {
+    return ''
+  }
+}

@@ -1,0 +1,75 @@
+/**
+ * Obtains statements and turns them into checked Statement objects: decoded and
+ * syntax-checked once per JWT (remembered, with the signature results, in an LRU owned by
+ * the resolver), while times are checked on every use because the clock moves.
+ */
+import type { LRUCache } from 'lru-cache'
+import { boundedLru } from '../util/lru.js'
+import type { Clock } from '../clock.js'
+import { ChainError } from './errors.js'
+import { parseStatement, checkTimes, verifySignature, label, KeySets } from './entity_statement.js'
+import { SourceError, type StatementSource } from './source.js'
+import type { Statement, StatementKind } from './types.js'
+
+export interface StatementsDeps {
+  source: StatementSource
+  clock: Clock
+  skew: number
+  understoodCrit?: ReadonlySet<string> | undefined
+  cacheEntries: number
+}
+
+export class Statements {
+  private readonly parsed: LRUCache<string, Statement>
+  /** Imported keys by material; not trust data, so clear() keeps them. */
+  readonly keySets: KeySets
+
+  constructor(private readonly d: StatementsDeps) {
+    this.parsed = boundedLru(d.cacheEntries)
+    this.keySets = new KeySets(Math.min(d.cacheEntries, 10_000))
+  }
+
+  /**
+   * The entity configuration of `entityId`, valid now and self-signed (spec "Validating a
+   * Trust Chain": ES[0] signed by a key in ES[0].jwks; the same holds for every entity
+   * configuration we rely on for authority_hints and fetch endpoints).
+   */
+  async entityConfiguration(entityId: string): Promise<Statement> {
+    const what = label('entity_configuration', entityId, entityId)
+    const jwt = await this.obtain(what, () => this.d.source.entityConfiguration(entityId))
+    const ec = this.parse(jwt, 'entity_configuration', entityId, entityId)
+    checkTimes(ec, this.d.clock.now(), this.d.skew)
+    await verifySignature(ec, ec.claims.jwks, 'its own jwks', this.d.clock, this.d.skew, this.keySets)
+    return ec
+  }
+
+  /** The subordinate statement `superior` issues about `sub`; checked here for syntax only. */
+  async subordinateStatement(superior: Statement, sub: string): Promise<Statement> {
+    const issuer = superior.claims.sub
+    const what = label('subordinate_statement', issuer, sub)
+    const endpoint = superior.claims.metadata?.federation_entity?.federation_fetch_endpoint
+    const jwt = await this.obtain(what, () => this.d.source.subordinateStatement(issuer, endpoint, sub))
+    return this.parse(jwt, 'subordinate_statement', issuer, sub)
+  }
+
+  clear(): void {
+    this.parsed.clear()
+  }
+
+  private async obtain(what: string, get: () => Promise<string>): Promise<string> {
+    try {
+      return await get()
+    } catch (err) {
+      if (err instanceof SourceError) throw new ChainError(what, err.rule, err.message, 'chain', { cause: err })
+      throw err
+    }
+  }
+
+  private parse(jwt: string, kind: StatementKind, iss: string, sub: string): Statement {
+    const hit = this.parsed.get(jwt)
+    if (hit && hit.kind === kind && hit.claims.iss === iss && hit.claims.sub === sub) return hit
+    const s = parseStatement(jwt, kind, iss, sub, this.d.understoodCrit)
+    this.parsed.set(jwt, s)
+    return s
+  }
+}

@@ -1,0 +1,84 @@
+/**
+ * Shapes shared by the trust chain modules: anchors, limits, the statements of a chain
+ * and the result of a resolution (spec "Resolving the Trust Chain and Metadata").
+ */
+import type { EntityStatement, Jwks, Metadata, TrustMarkRef } from '../types.js'
+
+/** A trust anchor with its keys pinned out of band (configuration, not its entity configuration). */
+export interface TrustAnchor {
+  entity_id: string
+  jwks: Jwks
+}
+
+export interface ResolverLimits {
+  /** Most superiors above the subject in one path. */
+  max_depth: number
+  /** authority_hints inspected per entity. */
+  max_fan_out: number
+  /** Paths explored (valid or not) per resolution. */
+  max_chains: number
+  /** Longest caching of a fetched statement or answer, seconds. */
+  cache_ttl_max: number
+  /** Caching of a failure, seconds. */
+  failure_ttl: number
+  /** Most cached statements / answers. */
+  cache_entries: number
+}
+
+export type StatementKind = 'entity_configuration' | 'subordinate_statement'
+
+/** A decoded entity statement whose syntax was checked; signature and times are checked separately. */
+export interface Statement {
+  jwt: string
+  kind: StatementKind
+  header: { alg: string; kid: string; typ: string }
+  claims: EntityStatement
+  /** How this statement is named in failures, e.g. `subordinate statement A -> B`. */
+  label: string
+  /** Fingerprints of keys its signature verified with (spec "Validating a Trust Chain": results MAY be cached). */
+  verifiedWith: Set<string>
+}
+
+/** One entity of a path: its entity configuration and the statement its superior issued about the entity below. */
+export interface PathNode {
+  id: string
+  ec: Statement
+  /** The subordinate statement this entity issued about the previous node (absent for the subject). */
+  ss?: Statement
+  /** The index of this node's hint among its subordinate's authority_hints (for a stable order). */
+  hintIndex: number
+}
+
+/** The rule that failed, the statement it failed on and the path that led there. */
+export interface PathFailure {
+  /** Entity ids from the subject upwards. */
+  path: string[]
+  statement: string
+  rule: string
+  message: string
+  /** `metadata` failures are reported as invalid_metadata, the others as invalid_trust_chain. */
+  stage: 'chain' | 'metadata'
+}
+
+/** One statement of a resolved chain, for people (CLI tree, logs). */
+export interface ChainLink {
+  kind: StatementKind
+  iss: string
+  sub: string
+  kid: string
+  exp: number
+}
+
+export interface ResolvedChain {
+  subject: string
+  anchor: string
+  /** trust_chain: subject EC, subordinate statements upwards, anchor EC (one JWT when the subject is the anchor). */
+  trust_chain: string[]
+  links: ChainLink[]
+  metadata: Metadata
+  trust_marks: TrustMarkRef[]
+  /** Minimum exp of every statement used (and of the included trust marks). */
+  exp: number
+  /** The subject's federation keys, vouched for by its superior (or pinned, for an anchor). */
+  subject_jwks: Jwks
+}
