@@ -4,22 +4,18 @@
  * Bodies are validated by schemas/trust_mark*.schema.json.
  */
 import type Router from '@koa/router'
-import type { Context } from 'koa'
 import type { Federation } from '../federation.js'
 import { readJson } from '../http/body.js'
 import { single } from '../http/params.js'
 import type { AnchorSetting } from './anchor.js'
 import type { TrustMarkServices } from './services.js'
+import { actorOf, queryOf, respond } from '../http/admin/respond.js'
 
 export function trustMarkAdminRoutes(router: Router, f: Federation, s: TrustMarkServices): void {
   const max = f.config.server.max_body_bytes
-  const actor = (ctx: Context) => String(ctx.state.actor)
-  const q = (ctx: Context) => new URLSearchParams(ctx.querystring)
-  const json = (ctx: Context, status: number, body: unknown) => {
-    ctx.status = status
-    ctx.set('Cache-Control', 'no-store')
-    ctx.body = body
-  }
+  const actor = actorOf
+  const q = queryOf
+  const json = respond
 
   // Issuer: types.
   router.post('/trust-mark-types', async (ctx) => {

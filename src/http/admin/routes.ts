@@ -1,24 +1,20 @@
 /** The admin API: onboarding, audit, keys. Every route authenticated; bodies validated by JSON Schema. */
 import type Router from '@koa/router'
-import type { Context } from 'koa'
 import type { Federation } from '../../federation.js'
 import { readJson } from '../body.js'
 import { single, int } from '../params.js'
 import { InvalidRequest } from '../../errors.js'
 import { KEY_ALGS, type KeyAlg } from '../../crypto/keys.js'
 import type { RevocationReason } from '../../crypto/keystore.js'
+import { actorOf, queryOf, respond } from './respond.js'
 
 const REASONS: RevocationReason[] = ['unspecified', 'compromised', 'superseded']
 
 export function adminRoutes(router: Router, f: Federation): void {
   const max = f.config.server.max_body_bytes
-  const actor = (ctx: Context) => String(ctx.state.actor)
-  const q = (ctx: Context) => new URLSearchParams(ctx.querystring)
-  const json = (ctx: Context, status: number, body: unknown) => {
-    ctx.status = status
-    ctx.set('Cache-Control', 'no-store')
-    ctx.body = body
-  }
+  const actor = actorOf
+  const q = queryOf
+  const json = respond
 
   router.post('admin_subordinates_add', '/subordinates', async (ctx) => {
     json(ctx, 201, await f.subordinates.add(await readJson(ctx, max), actor(ctx)))

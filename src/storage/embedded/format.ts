@@ -11,6 +11,7 @@
  *   {"op":"end","lines":1234}                                                   last line of a snapshot
  */
 import { COLLECTIONS, type AuditEvent, type CollectionName, type StoredRecord } from '../types.js'
+import { checkRecord } from '../record.js'
 
 export const FORMAT = 'anchorage-embedded'
 export const VERSION = 1
@@ -42,14 +43,8 @@ export function assertCollection(name: unknown): asserts name is CollectionName 
 
 /** Validates a record handed to the store and serializes it once. */
 export function toEntry(record: StoredRecord): Entry {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-    throw new TypeError('a record must be a JSON object')
-  }
-  if (typeof record.id !== 'string' || record.id === '') throw new TypeError('a record needs a non-empty string id')
+  checkRecord(record)
   const exp = record.expires_at
-  if (exp !== undefined && (typeof exp !== 'number' || !Number.isFinite(exp))) {
-    throw new TypeError(`record ${JSON.stringify(record.id)}: expires_at must be a number of epoch seconds`)
-  }
   return { json: JSON.stringify(record), exp }
 }
 

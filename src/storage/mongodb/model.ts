@@ -12,6 +12,7 @@
 import { randomBytes } from 'node:crypto'
 import { FederationError } from '../../errors.js'
 import { COLLECTIONS, type CollectionName, type ListOptions, type StoredRecord } from '../types.js'
+import { checkRecord } from '../record.js'
 
 export const PREFIX = 'anchorage_'
 export const AUDIT = `${PREFIX}audit`
@@ -34,14 +35,8 @@ export type RecordDoc = { _id: string; _v: string; expires_at_date?: Date } & Re
  * and the caller's object is never aliased by what is stored.
  */
 export function toDoc(record: StoredRecord): RecordDoc {
-  if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-    throw new TypeError('a record must be a JSON object')
-  }
-  if (typeof record.id !== 'string' || record.id === '') throw new TypeError('a record needs a non-empty string id')
+  checkRecord(record)
   const exp = record.expires_at
-  if (exp !== undefined && (typeof exp !== 'number' || !Number.isFinite(exp))) {
-    throw new TypeError(`record ${JSON.stringify(record.id)}: expires_at must be a number of epoch seconds`)
-  }
   for (const f of HELPER_FIELDS) {
     if (f in record) throw new TypeError(`record ${JSON.stringify(record.id)}: field ${f} is reserved by the MongoDB store`)
   }
