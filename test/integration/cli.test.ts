@@ -49,6 +49,21 @@ describe('anchorage CLI', function () {
     assert.match(again.stderr, /already exists/)
   })
 
+  it('encrypts private keys at rest with ANCHORAGE_KEK and refuses to start with another KEK', async () => {
+    const dir = join(tmp, 'kek')
+    const kek = 'a'.repeat(64)
+    assert.equal((await cli(['init', '--dir', dir, '--entity-id', 'https://kek.example.org'], { env: { ANCHORAGE_KEK: kek } })).code, 0)
+    const keys = JSON.parse(await readFile(join(dir, 'keys.json'), 'utf8'))
+    assert.equal(keys.keys[0].sealed.enc, 'A256GCM')
+    assert.ok(!JSON.stringify(keys).includes('"d"'), 'no private key member in clear')
+    const r = await cli(['serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1'], { env: { ANCHORAGE_KEK: 'b'.repeat(64) } })
+    assert.equal(r.code, 1)
+    assert.match(r.stderr, /ANCHORAGE_KEK does not match/)
+    const none = await cli(['serve', '--dir', dir, '--port', '0', '--host', '127.0.0.1'], { env: { ANCHORAGE_KEK: '' } })
+    assert.equal(none.code, 1)
+    assert.match(none.stderr, /encrypted but ANCHORAGE_KEK is not set/)
+  })
+
   it('refuses an http entity id without development, and a bad configuration file naming the field', async () => {
     const dir = join(tmp, 'bad')
     assert.equal((await cli(['init', '--dir', dir, '--entity-id', 'https://x.example.org'])).code, 0)

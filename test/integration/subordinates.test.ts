@@ -110,6 +110,25 @@ describe('onboarding, fetch and list', () => {
       })
     }
 
+    it('refuses a malformed metadata policy, naming the parameter and operator', async () => {
+      const res = await ta.admin('POST', '/admin/subordinates', {
+        entity_id: 'https://policy.example.org', jwks: { keys: [leaf.key.publicJwk] },
+        metadata_policy: { openid_relying_party: { grant_types: { subset_of: 'authorization_code' } } },
+      })
+      assert.equal(res.status, 400)
+      assert.equal(res.body.error, 'invalid_request')
+      assert.match(res.body.error_description, /^metadata_policy: .*grant_types.*subset_of/)
+    })
+
+    it('refuses operators that cannot be combined (one_of with subset_of)', async () => {
+      const res = await ta.admin('POST', '/admin/subordinates', {
+        entity_id: 'https://policy.example.org', jwks: { keys: [leaf.key.publicJwk] },
+        metadata_policy: { openid_provider: { response_types_supported: { one_of: ['code'], subset_of: ['code'] } } },
+      })
+      assert.equal(res.status, 400)
+      assert.match(res.body.error_description, /^metadata_policy: .*one_of.*subset_of|^metadata_policy: .*subset_of.*one_of/)
+    })
+
     it('refuses malformed JSON with 400', async () => {
       const res = await ta.admin('POST', '/admin/subordinates', '{"entity_id": ')
       assert.equal(res.status, 400)
