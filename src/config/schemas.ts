@@ -54,6 +54,9 @@ export function describeAjvError(errors: ErrorObject[] | null | undefined, root 
     const missing = (e.params as { missingProperty: string }).missingProperty
     return `${field === '(top level)' ? missing : `${field}.${missing}`}: is required`
   }
+  if (e.keyword === 'enum') {
+    return `${field}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+  }
   return `${field}: ${e.message ?? 'is invalid'}`
 }
 

@@ -34,7 +34,7 @@ describe('federation keys', () => {
     assert.equal((await ec()).header.alg, 'PS256')
     const bad = await ta.admin('POST', '/admin/keys/rotate', { alg: 'HS256' })
     assert.equal(bad.status, 400)
-    assert.match(bad.body.error_description, /^alg: must be one of/)
+    assert.equal(bad.body.error_description, 'alg: must be one of "ES256", "ES384", "PS256", "RS256", "EdDSA"')
   })
 
   it('refuses to retire the current signing key', async () => {
@@ -70,7 +70,7 @@ describe('federation keys', () => {
     assert.equal((await ta.admin('POST', '/admin/keys/nope/retire', {})).status, 404)
     const kid = (await ec()).header.kid
     const r = await ta.admin('POST', `/admin/keys/${kid}/retire`, { reason: 'lost' })
-    assert.equal(r.body.error_description, 'reason: must be one of unspecified, compromised, superseded')
+    assert.equal(r.body.error_description, 'reason: must be one of "unspecified", "compromised", "superseded"')
   })
 
   it('re-signs subordinate statements with the new key after rotation', async () => {

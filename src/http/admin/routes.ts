@@ -4,11 +4,11 @@ import type { Federation } from '../../federation.js'
 import { readJson } from '../body.js'
 import { single, int } from '../params.js'
 import { InvalidRequest } from '../../errors.js'
-import { KEY_ALGS, type KeyAlg } from '../../crypto/keys.js'
+import type { KeyAlg } from '../../crypto/keys.js'
+import { validator, describeAjvError } from '../../config/schemas.js'
+import type { Context } from 'koa'
 import type { RevocationReason } from '../../crypto/keystore.js'
 import { actorOf, queryOf, respond } from './respond.js'
-
-const REASONS: RevocationReason[] = ['unspecified', 'compromised', 'superseded']
 
 export function adminRoutes(router: Router, f: Federation): void {
   const max = f.config.server.max_body_bytes
@@ -60,19 +60,23 @@ export function adminRoutes(router: Router, f: Federation): void {
     json(ctx, 200, { keys: await f.keystore.list() })
   })
   router.post('/keys/rotate', async (ctx) => {
-    const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { alg?: unknown }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
-    if (body.alg !== undefined && !KEY_ALGS.includes(body.alg as KeyAlg)) throw new InvalidRequest(`alg: must be one of ${KEY_ALGS.join(', ')}`)
-    const key = await f.keystore.rotate((body.alg as KeyAlg | undefined) ?? undefined)
+    const body = await optionalBody<{ alg?: KeyAlg }>(ctx, 'key_rotate')
+    const key = await f.keystore.rotate(body.alg)
     await f.audit.record(actor(ctx), 'key.rotate', 'success', key.kid, { alg: key.alg })
     json(ctx, 201, key)
   })
   router.post('/keys/:kid/retire', async (ctx) => {
-    const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { reason?: unknown }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
-    if (body.reason !== undefined && !REASONS.includes(body.reason as RevocationReason)) throw new InvalidRequest(`reason: must be one of ${REASONS.join(', ')}`)
-    const key = await f.keystore.retire(ctx.params.kid!, body.reason as RevocationReason | undefined)
+    const body = await optionalBody<{ reason?: RevocationReason }>(ctx, 'key_retire')
+    const key = await f.keystore.retire(ctx.params.kid!, body.reason)
     await f.audit.record(actor(ctx), 'key.retire', 'success', key.kid, body.reason ? { reason: body.reason } : undefined)
     json(ctx, 200, key)
   })
+
+  /** An optional JSON body (none = {}), validated against schemas/NAME.schema.json. */
+  async function optionalBody<T>(ctx: Context, schema: string): Promise<T> {
+    const body = ctx.request.length ? await readJson(ctx, max) : {}
+    const v = validator(schema)
+    if (!v(body)) throw new InvalidRequest(describeAjvError(v.errors))
+    return body as T
+  }
 }
