@@ -59,6 +59,7 @@ await step('foundation-mongodb', async () => {
   }
 })
 await step('resolve', async () => (await import('./resolve.js')).benchResolve())
+await step('registration', async () => (await import('./registration.js')).benchRegistration())
 await step('trust-marks', async () => (await import('./trust_marks.js')).benchTrustMarks())
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results')

@@ -9,6 +9,7 @@ import { validatePolicyStructure } from './metadata_policy/index.js'
 import { trustMarksCapability } from './trust_marks/capability.js'
 import { createTrustMarkVerifier } from './trust_marks/verify.js'
 import { resolverCapability } from './trust_chain/capability.js'
+import { authorizationServerCapability } from './authorization_server/capability.js'
 
 export interface Capabilities {
   federationDeps: Partial<FederationDeps>
@@ -25,6 +26,8 @@ export function capabilities(): Capabilities {
     resolverCapability({
       verifier: (f) => createTrustMarkVerifier({ clock: f.clock, skew: f.config.clock_skew, status: { fetcher: f.fetcher } }),
     }),
+    // Inert unless authorization_server.enabled.
+    authorizationServerCapability(),
   ])
 }
 

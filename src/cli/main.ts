@@ -21,6 +21,7 @@ Commands:
   resolve       resolve an entity's trust chain and metadata, and say why when it fails
   policy        see what a chain of metadata policies does to metadata
   demo          run a small federation on localhost (anchor, intermediate, leaves)
+  clients       list, show, revoke and reinstate registered OAuth clients (agents)
   store         export a deployment's data, or import it into another store
 
 Run 'anchorage <command> --help' for a command's options.`
@@ -36,7 +37,14 @@ SHA-256 is kept in the configuration: move the token somewhere safe).
   --alg ALG               ES256 (default) | ES384 | PS256 | RS256 | EdDSA
   --authority-hint URL    a superior (makes this an intermediate); repeatable
   --organization-name S   published in the entity configuration
-  --development           allow an http entity id (implied by an http entity id)`
+  --development           allow an http entity id (implied by an http entity id)
+  --trust-anchor URL      pin a trust anchor's keys in trust_anchors (fetched from its
+                          entity configuration now, thumbprints printed); repeatable
+  --trust-anchor-jwks F   the anchor's keys from a JWKS file instead (one per
+                          --trust-anchor, same order)
+  --authorization-server  also an OAuth authorization server: automatic and explicit
+                          registration through trust chains (docs/registration.md)
+  --resource URI          a resource tokens may be issued for (RFC 8707); repeatable`
 
 const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
 
@@ -52,6 +60,8 @@ const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
   --allow-http              allow outbound http fetches ($ANCHORAGE_ALLOW_HTTP=1)
   --allow-private-network   allow outbound fetches to loopback/private addresses
                             ($ANCHORAGE_ALLOW_PRIVATE_NETWORK=1)
+  --trust-reevaluation S    authorization server: re-resolve a registration's trust chain
+                            when older than S seconds ($ANCHORAGE_TRUST_REEVALUATION_SECONDS)
   --init-if-missing         create a development deployment (entity id
                             http://localhost:PORT) when DIR has none
 
@@ -109,6 +119,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
         const { demoCommand } = await import('./demo.js')
         return await demoCommand(rest, io)
       }
+      case 'clients': {
+        const { clientsCommand } = await import('./clients.js')
+        return await clientsCommand(rest, io)
+      }
       case 'store': {
         const { storeCommand } = await import('./store.js')
         return await storeCommand(rest, io)
@@ -134,6 +148,8 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   const { values } = parse(argv, {
     dir: { type: 'string' }, 'entity-id': { type: 'string' }, alg: { type: 'string' },
     'authority-hint': { type: 'string', multiple: true }, 'organization-name': { type: 'string' }, development: { type: 'boolean' },
+    'trust-anchor': { type: 'string', multiple: true }, 'trust-anchor-jwks': { type: 'string', multiple: true },
+    'authorization-server': { type: 'boolean' }, resource: { type: 'string', multiple: true },
   })
   if (values.help) {
     io.stdout(INIT_HELP)
@@ -141,6 +157,14 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   }
   if (!values.dir) throw new UsageError('init: --dir is required')
   if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
+  const { authorizationServerInit } = await import('../authorization_server/init.js')
+  const as = await authorizationServerInit({
+    anchors: values['trust-anchor'] ?? [], jwksFiles: values['trust-anchor-jwks'] ?? [], resources: values.resource ?? [],
+    enabled: values['authorization-server'] ?? false, readFile: io.readFile,
+    development: values.development ?? values['entity-id'].startsWith('http:'),
+  }).catch((err: Error) => {
+    throw new UsageError(err.message)
+  })
   const r = await initDeployment({
     dir: values.dir, entityId: values['entity-id'],
     ...(values.alg ? { alg: values.alg as KeyAlg } : {}),
@@ -148,9 +172,11 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     ...(values['organization-name'] ? { organizationName: values['organization-name'] } : {}),
     ...(values.development ? { development: true } : {}),
     ...(io.env.ANCHORAGE_KEK ? { kekSecret: io.env.ANCHORAGE_KEK } : {}),
+    extra: as.extra,
   }).catch((err: Error) => {
     throw new UsageError(err.message)
   })
+  for (const line of as.lines) io.stdout(line)
   io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\nadmin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
   return 0
 }
@@ -160,6 +186,7 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
     dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, store: { type: 'string' },
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'trust-proxy': { type: 'boolean' }, 'ca-file': { type: 'string' },
     'allow-http': { type: 'boolean' }, 'allow-private-network': { type: 'boolean' }, 'init-if-missing': { type: 'boolean' },
+    'trust-reevaluation': { type: 'string' },
   })
   if (values.help) {
     io.stdout(SERVE_HELP)
@@ -168,6 +195,8 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
   const dir = values.dir ?? 'federation'
   const port = values.port !== undefined ? Number(values.port) : undefined
   if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError(`--port: not a port number: ${values.port}`)
+  const reevaluation = values['trust-reevaluation'] !== undefined ? Number(values['trust-reevaluation']) : undefined
+  if (reevaluation !== undefined && !(Number.isInteger(reevaluation) && reevaluation >= 1)) throw new UsageError(`--trust-reevaluation: not a whole number of seconds: ${values['trust-reevaluation']}`)
   if (values['init-if-missing'] && !(await hasConfig(dir))) {
     const p = port ?? (io.env.PORT ? Number(io.env.PORT) : 8080)
     const r = await initDeployment({ dir, entityId: `http://localhost:${p}`, development: true, ...(io.env.ANCHORAGE_KEK ? { kekSecret: io.env.ANCHORAGE_KEK } : {}) })
@@ -183,6 +212,7 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
     ...(values['ca-file'] ? { ca_file: values['ca-file'] } : {}),
     ...(values['allow-http'] ? { allow_http: true } : {}),
     ...(values['allow-private-network'] ? { allow_private_network: true } : {}),
+    ...(reevaluation !== undefined ? { trust_reevaluation: reevaluation } : {}),
   }, { env: io.env })
   io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind})`)
   await new Promise<void>((resolve) => {

@@ -40,6 +40,15 @@ export const DEFAULTS = Object.freeze({
     /** Most cached statements and resolve answers (each). */
     cache_entries: 10_000,
   }),
+  /** Authorization server role (docs/registration.md); off unless configured. */
+  authorization_server: Object.freeze({
+    /** Access token `exp` - `iat`, seconds (bounded by the client's registration). */
+    access_token_lifetime: 300,
+    /** Longest `exp` - `iat` accepted in a private_key_jwt client assertion, seconds. */
+    assertion_max_lifetime: 300,
+    /** A registration is re-resolved when older than this, seconds (spec "Registration Validity and Trust Reevaluation"). */
+    trust_reevaluation: 300,
+  }),
   /** Tolerated clock skew for iat/exp checks, seconds. */
   clock_skew: 60,
   log_level: 'info' as const,
@@ -54,4 +63,5 @@ export const ENV = Object.freeze({
   allowHttp: 'ANCHORAGE_ALLOW_HTTP',
   allowPrivateNetwork: 'ANCHORAGE_ALLOW_PRIVATE_NETWORK',
   logLevel: 'ANCHORAGE_LOG_LEVEL',
+  trustReevaluation: 'ANCHORAGE_TRUST_REEVALUATION_SECONDS',
 })

@@ -35,6 +35,19 @@ export interface ConfigFile {
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
+  /** Authorization server role (docs/registration.md). */
+  authorization_server?: { enabled?: boolean; resources?: string[]; scopes_supported?: string[] } & Partial<Record<keyof typeof DEFAULTS.authorization_server, number>>
+}
+
+/** The authorization server role, defaults applied (DEFAULTS.authorization_server documents each). */
+export interface AuthorizationServerConfig {
+  enabled: boolean
+  /** Resource indicators (RFC 8707) tokens may be issued for. */
+  resources: string[]
+  scopes_supported?: string[]
+  access_token_lifetime: number
+  assertion_max_lifetime: number
+  trust_reevaluation: number
 }
 
 export interface Config {
@@ -60,6 +73,8 @@ export interface Config {
   kek?: { key: Buffer; id: string }
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
+  /** Present when the file has an authorization_server section. */
+  authorization_server?: AuthorizationServerConfig
 }
 
 /** Limits and cache lifetimes of trust chain resolution (DEFAULTS.resolver documents each). */
@@ -101,6 +116,8 @@ export interface Overrides {
   allow_http?: boolean
   allow_private_network?: boolean
   ca_file?: string
+  /** `serve --trust-reevaluation SECONDS`. */
+  trust_reevaluation?: number
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v)
@@ -163,8 +180,27 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     ...(kekSecret ? { kek: deriveKek(kekSecret) } : {}),
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
     ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
+    ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, overrides, env) } : {}),
   }
   return deepFreeze(config)
+}
+
+function authorizationServer(file: NonNullable<ConfigFile['authorization_server']>, overrides: Overrides, env: NodeJS.ProcessEnv): AuthorizationServerConfig {
+  const out: AuthorizationServerConfig = {
+    ...DEFAULTS.authorization_server,
+    ...file,
+    enabled: file.enabled ?? true,
+    resources: file.resources ?? [],
+  }
+  const fromEnv = env[ENV.trustReevaluation]
+  if (fromEnv !== undefined && fromEnv !== '') {
+    const n = Number(fromEnv)
+    if (!Number.isInteger(n) || n < 1) throw new ConfigError(`${ENV.trustReevaluation}: not a whole number of seconds: ${fromEnv}`)
+    out.trust_reevaluation = n
+  }
+  if (overrides.trust_reevaluation !== undefined) out.trust_reevaluation = overrides.trust_reevaluation
+  if (out.enabled && out.resources.length === 0) throw new ConfigError('authorization_server.resources: at least one resource is required')
+  return out
 }
 
 /** The seed keys written by `anchorage init` (DIR/keys.json). */

@@ -13,6 +13,12 @@ import { generateSigningKey, importPrivateJwk, sealKey, unsealKey, type KeyAlg, 
 import type { SigningKey } from './jwt.js'
 
 export type KeyState = 'active' | 'published' | 'retired'
+/**
+ * What a key signs. Federation keys sign entity statements and are published in `jwks`;
+ * OAuth keys sign access tokens and are published at the authorization server's jwks_uri.
+ * One `keys` collection holds both; each Keystore sees only its own purpose.
+ */
+export type KeyPurpose = 'federation' | 'oauth'
 export type RevocationReason = 'unspecified' | 'compromised' | 'superseded'
 
 export interface KeyRecord extends StoredRecord {
@@ -25,6 +31,8 @@ export interface KeyRecord extends StoredRecord {
   activated_at?: number
   retired_at?: number
   revoked?: { revoked_at: number; reason: RevocationReason }
+  /** Absent on federation keys (records written before purposes existed are federation keys). */
+  purpose?: KeyPurpose
 }
 
 /** Public view: what `keys list` and the admin API show. Never private material. */
@@ -44,7 +52,11 @@ export interface KeystoreOptions {
   logger: Logger
   kek?: { key: Buffer; id: string }
   alg: KeyAlg
+  /** Default 'federation'. */
+  purpose?: KeyPurpose
 }
+
+const purposeOf = (r: KeyRecord): KeyPurpose => r.purpose ?? 'federation'
 
 export class Keystore {
   private signer: SigningKey | undefined
@@ -52,8 +64,10 @@ export class Keystore {
   private records: KeyRecord[] = []
   private loading: Promise<void> | undefined
   private stale = true
+  private readonly purpose: KeyPurpose
 
   constructor(private readonly o: KeystoreOptions) {
+    this.purpose = o.purpose ?? 'federation'
     o.store.onChange((c) => {
       if (c.collection === 'keys') this.stale = true
     })
@@ -61,10 +75,10 @@ export class Keystore {
 
   /** Stores the seed keys of `anchorage init` when the store has no key yet. */
   async seed(keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number }>): Promise<void> {
-    if ((await this.o.store.count('keys')) > 0) return
+    if ((await this.o.store.list<KeyRecord>('keys')).some((r) => purposeOf(r) === this.purpose)) return
     const now = this.o.clock.now()
     for (const k of keys) {
-      const rec: KeyRecord = { id: k.kid, alg: k.alg, public_jwk: k.public_jwk, sealed: k.sealed, state: 'active', created_at: k.created_at, activated_at: now }
+      const rec: KeyRecord = { id: k.kid, alg: k.alg, public_jwk: k.public_jwk, sealed: k.sealed, state: 'active', created_at: k.created_at, activated_at: now, ...this.purposeField() }
       await this.o.store.put('keys', rec).catch(() => undefined)
     }
     this.stale = true
@@ -86,7 +100,7 @@ export class Keystore {
 
   private async load(): Promise<void> {
     this.stale = false
-    const records = await this.o.store.list<KeyRecord>('keys')
+    const records = (await this.o.store.list<KeyRecord>('keys')).filter((r) => purposeOf(r) === this.purpose)
     const active = records
       .filter((r) => r.state === 'active')
       .sort((a, b) => (b.activated_at ?? 0) - (a.activated_at ?? 0) || (a.id < b.id ? -1 : 1))
@@ -131,7 +145,7 @@ export class Keystore {
     const now = this.o.clock.now()
     const rec: KeyRecord = {
       id: key.kid, alg, public_jwk: key.publicJwk, sealed: sealKey(key.privateJwk, this.o.kek),
-      state: 'active', created_at: now, activated_at: now,
+      state: 'active', created_at: now, activated_at: now, ...this.purposeField(),
     }
     // Written first: a crash before the demotions below leaves two active keys, and
     // load() signs with the most recently activated one, which is the new key.
@@ -141,8 +155,12 @@ export class Keystore {
     }
     this.stale = true
     await this.refresh()
-    this.o.logger.info('federation key rotated', { kid: rec.id, alg })
+    this.o.logger.info(`${this.purpose} key rotated`, { kid: rec.id, alg })
     return info(rec)
+  }
+
+  private purposeField(): { purpose?: KeyPurpose } {
+    return this.purpose === 'federation' ? {} : { purpose: this.purpose }
   }
 
   /** Removes a key from the published set; it then appears in the historical keys. */

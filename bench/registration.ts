@@ -1,0 +1,212 @@
+/**
+ * Registration and token throughput of the authorization server role over loopback, next
+ * to this machine's ES256 sign and verify rates measured in the same run:
+ *   node --import tsx bench/registration.ts
+ *
+ *     TA  <-  IA  <-  N agents     (a child process: Anchorage TA and IA, one small server
+ *                                   publishing the N agents' entity configurations)
+ *     AS                           (this process: Anchorage with the authorization server
+ *                                   role pinning TA; embedded store)
+ *
+ * - registrations_per_s: first contact of N distinct agents (token requests that resolve
+ *   the agent's chain: 5 statements fetched, validated, metadata policy applied, client
+ *   assertion verified, registration stored, token signed and stored, 3 audit events).
+ * - tokens_per_s: token requests of agents already registered (assertion verified, jti
+ *   claimed, token signed and stored, 1 audit event).
+ * Assertions are signed before the clock starts, so only the server's work is measured.
+ * Bounded: N agents, at most `seconds` per phase, 16 concurrent requests.
+ */
+import http from 'node:http'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
+import { randomBytes } from 'node:crypto'
+import { initDeployment } from '../src/cli/init.js'
+import { startService, type Service } from '../src/cli/serve.js'
+import { loadConfig } from '../src/config/load.js'
+import { createLogger, silentLogger } from '../src/logger.js'
+import { systemClock } from '../src/clock.js'
+import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../src/constants.js'
+import { signJwt, verifyJwt, type SigningKey } from '../src/crypto/jwt.js'
+import { generateSigningKey, importPrivateJwk } from '../src/crypto/keys.js'
+import { freePort } from '../src/demo/leaf.js'
+import { openStore } from '../src/storage/open.js'
+import { createFederation } from '../src/federation.js'
+import { createApp } from '../src/http/app.js'
+import { listen } from '../src/http/server.js'
+import { capabilities, merge } from '../src/capabilities.js'
+import { authorizationServerCapability } from '../src/authorization_server/capability.js'
+import type { JWK } from 'jose'
+import type { Jwks } from '../src/types.js'
+import { round } from './lib/load.js'
+
+const RESOURCE = 'https://mcp.bench.example/mcp'
+const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+
+interface Topology {
+  ta: string
+  taJwks: Jwks
+  /** Agent entity ids and their client keys (private: the bench signs their assertions). */
+  agents: Array<{ id: string; clientJwk: JWK; kid: string }>
+}
+
+async function deployment(root: string, name: string, hints: string[]): Promise<Service> {
+  const port = await freePort('127.0.0.1')
+  const dir = join(root, name)
+  await initDeployment({ dir, entityId: `http://127.0.0.1:${port}`, development: true, ...(hints.length ? { authorityHints: hints } : {}), extra: { outbound: { allow_http: true, allow_private_network: true } } })
+  return startService(dir, { port, host: '127.0.0.1', store: 'embedded' }, { env: {}, logger: createLogger({ level: 'error' }) })
+}
+
+/** Child process: TA <- IA <- N agents; prints the topology as one JSON line; runs until stdin closes. */
+async function serveFederation(n: number): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'anchorage-bench-reg-fed-'))
+  const ta = await deployment(root, 'ta', [])
+  const ia = await deployment(root, 'ia', [ta.config.entity_id])
+  await ta.federation.subordinates.add({ entity_id: ia.config.entity_id, intermediate: true, metadata_policy: { oauth_client: { grant_types: { subset_of: ['client_credentials'] } } } }, 'bench')
+  const port = await freePort('127.0.0.1')
+  const ecs = new Map<string, string>()
+  const agents: Topology['agents'] = []
+  const now = Math.floor(Date.now() / 1000)
+  for (let i = 0; i < n; i++) {
+    const id = `http://127.0.0.1:${port}/agents/${i}`
+    const [fed, client] = await Promise.all([generateSigningKey('ES256'), generateSigningKey('ES256')])
+    const key: SigningKey = { kid: fed.kid, alg: 'ES256', privateKey: await importPrivateJwk(fed.privateJwk, 'ES256') }
+    const metadata = { oauth_client: { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools', jwks: { keys: [client.publicJwk] } } }
+    ecs.set(`/agents/${i}${WELL_KNOWN_FEDERATION}`, await signJwt({ iss: id, sub: id, iat: now, exp: now + 3600, jwks: { keys: [fed.publicJwk] }, metadata, authority_hints: [ia.config.entity_id] }, key, TYP.entityStatement))
+    await ia.federation.subordinates.add({ entity_id: id, jwks: { keys: [fed.publicJwk] }, entity_types: ['oauth_client'] }, 'bench')
+    agents.push({ id, clientJwk: client.privateJwk, kid: client.kid })
+  }
+  const server = http.createServer((req, res) => {
+    const ec = ecs.get(req.url ?? '')
+    if (ec) res.writeHead(200, { 'content-type': MEDIA.entityStatement }).end(ec)
+    else res.writeHead(404).end()
+  })
+  server.keepAliveTimeout = 65_000
+  await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
+  const topology: Topology = { ta: ta.config.entity_id, taJwks: (await ta.federation.keystore.jwks()) as Jwks, agents }
+  process.stdout.write(JSON.stringify(topology) + '\n')
+  process.stdin.resume()
+  await new Promise((r) => process.stdin.once('end', r))
+  server.closeAllConnections()
+  server.close()
+  await Promise.allSettled([ta.stop(), ia.stop()])
+  await rm(root, { recursive: true, force: true })
+}
+
+function startFederation(n: number): Promise<{ topology: Topology; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-federation', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] })
+  return new Promise((resolve, reject) => {
+    let out = ''
+    child.stdout!.on('data', (d) => {
+      out += d
+      if (out.includes('\n')) resolve({ topology: JSON.parse(out.split('\n')[0]!) as Topology, child })
+    })
+    child.once('exit', (code) => reject(new Error(`federation process exited with ${code}`)))
+  })
+}
+
+/** The authorization server in this process (composed with its capability, wired or not). */
+async function startAuthorizationServer(root: string, topology: Topology) {
+  const port = await freePort('127.0.0.1')
+  const dir = join(root, 'as')
+  await initDeployment({
+    dir, entityId: `http://127.0.0.1:${port}`, development: true,
+    extra: { outbound: { allow_http: true, allow_private_network: true }, trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks as { keys: JWK[] } }], authorization_server: { resources: [RESOURCE] } },
+  })
+  const config = await loadConfig(dir, { port, host: '127.0.0.1', store: 'embedded' }, {})
+  const store = await openStore(config, { clock: systemClock, logger: silentLogger })
+  const caps = merge([capabilities(), authorizationServerCapability()])
+  const f = createFederation({ config, store, clock: systemClock, logger: silentLogger, ...caps.federationDeps })
+  await f.start()
+  const { app } = createApp(f, caps.http)
+  const server = await listen(f, app, { port, host: '127.0.0.1' })
+  return { url: config.entity_id, stop: async () => (await server.close(), await store.close()) }
+}
+
+/** `requests` (pre-built bodies) with `concurrency` workers, at most `ms`; rate and latency percentiles. */
+async function run(url: string, bodies: string[], concurrency: number, ms: number): Promise<{ per_s: number; done: number; errors: number; p50_ms: number; p99_ms: number }> {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
+  const lat: number[] = []
+  let next = 0
+  let errors = 0
+  const start = performance.now()
+  const post = (body: string) => new Promise<void>((resolve) => {
+    const t0 = performance.now()
+    const req = http.request(url, { method: 'POST', agent, headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) } }, (res) => {
+      res.resume()
+      res.on('end', () => {
+        if (res.statusCode !== 200) errors++
+        lat.push(performance.now() - t0)
+        resolve()
+      })
+    })
+    req.on('error', () => (errors++, resolve()))
+    req.end(body)
+  })
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (next < bodies.length && performance.now() - start < ms) await post(bodies[next++]!)
+  }))
+  const seconds = (performance.now() - start) / 1000
+  agent.destroy()
+  lat.sort((a, b) => a - b)
+  const pct = (p: number) => round(lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0)
+  return { per_s: Math.round(lat.length / seconds), done: lat.length, errors, p50_ms: pct(0.5), p99_ms: pct(0.99) }
+}
+
+/** ES256 sign and verify, sequentially, through src/crypto/jwt.ts, for `ms` each. */
+async function es256(ms: number): Promise<{ sign_per_s: number; verify_per_s: number }> {
+  const g = await generateSigningKey('ES256')
+  const key: SigningKey = { kid: g.kid, alg: 'ES256', privateKey: await importPrivateJwk(g.privateJwk, 'ES256') }
+  const jwks = { keys: [g.publicJwk] }
+  const claims = { iss: 'https://a.example', sub: 'https://a.example', aud: 'https://as.example', iat: systemClock.now(), exp: systemClock.now() + 60, jti: 'x' }
+  let n = 0
+  let t0 = performance.now()
+  let jwt = ''
+  while (performance.now() - t0 < ms) (jwt = await signJwt(claims, key, 'JWT')), n++
+  const sign = n / ((performance.now() - t0) / 1000)
+  n = 0
+  t0 = performance.now()
+  while (performance.now() - t0 < ms) await verifyJwt(jwt, jwks, { typ: 'JWT', clock: systemClock }), n++
+  return { sign_per_s: Math.round(sign), verify_per_s: Math.round(n / ((performance.now() - t0) / 1000)) }
+}
+
+export async function benchRegistration(o: { agents?: number; tokens?: number; seconds?: number } = {}): Promise<Record<string, number>> {
+  const n = o.agents ?? 300
+  const tokenCount = o.tokens ?? 3000
+  const ms = (o.seconds ?? 5) * 1000
+  const crypto = await es256(1000)
+  const { topology, child } = await startFederation(n)
+  const root = await mkdtemp(join(tmpdir(), 'anchorage-bench-reg-'))
+  let as: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined
+  try {
+    as = await startAuthorizationServer(root, topology)
+    const keys = await Promise.all(topology.agents.map(async (a) => ({ id: a.id, key: { kid: a.kid, alg: 'ES256', privateKey: await importPrivateJwk(a.clientJwk, 'ES256') } as SigningKey })))
+    const body = async (a: { id: string; key: SigningKey }) => {
+      const now = systemClock.now()
+      const assertion = await signJwt({ iss: a.id, sub: a.id, aud: as!.url, jti: randomBytes(12).toString('base64url'), iat: now, exp: now + 120 }, a.key, 'JWT')
+      return new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion, resource: RESOURCE }).toString()
+    }
+    const tokenUrl = `${as.url}/oauth/token`
+    const first = await run(tokenUrl, await Promise.all(keys.map(body)), 16, ms)
+    const again = await run(tokenUrl, await Promise.all(Array.from({ length: tokenCount }, (_, i) => body(keys[i % keys.length]!))), 16, ms)
+    return {
+      agents: n,
+      registrations_per_s: first.per_s, registrations_done: first.done, registration_errors: first.errors, registration_p50_ms: first.p50_ms, registration_p99_ms: first.p99_ms,
+      tokens_per_s: again.per_s, tokens_done: again.done, token_errors: again.errors, token_p50_ms: again.p50_ms, token_p99_ms: again.p99_ms,
+      es256_sign_per_s: crypto.sign_per_s, es256_verify_per_s: crypto.verify_per_s,
+    }
+  } finally {
+    await as?.stop()
+    await rm(root, { recursive: true, force: true })
+    child.stdin!.end()
+    await new Promise((res) => (child.exitCode === null ? child.once('exit', res) : res(undefined)))
+  }
+}
+
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+  const at = process.argv.indexOf('--serve-federation')
+  if (at >= 0) await serveFederation(Number(process.argv[at + 1]))
+  else console.log(JSON.stringify(await benchRegistration(), null, 2))
+}

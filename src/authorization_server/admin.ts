@@ -1,0 +1,66 @@
+/**
+ * The clients admin API (authenticated; paths relative to {entity}/admin): list, show,
+ * revoke (the operator's kill-switch: the client's tokens introspect inactive at once and
+ * it cannot register again until reinstated), reinstate.
+ */
+import type Router from '@koa/router'
+import type { Context } from 'koa'
+import type { Federation } from '../federation.js'
+import { InvalidRequest, NotFound } from '../errors.js'
+import { readJson } from '../http/body.js'
+import { single, int } from '../http/params.js'
+import type { Registration, RegistrationStatus } from '../registration/records.js'
+import type { AuthorizationServer } from './service.js'
+
+const STATUSES: RegistrationStatus[] = ['active', 'invalidated', 'revoked']
+
+/** What `clients list` shows of a registration (the full record is at /clients/{id}). */
+export function summary(r: Registration): Record<string, unknown> {
+  return {
+    client_id: r.client_id, status: r.status, registration_type: r.registration_type, entity_type: r.entity_type,
+    trust_anchor: r.trust_anchor, ...(r.authority_hint ? { authority_hint: r.authority_hint } : {}),
+    registered_at: r.registered_at, evaluated_at: r.evaluated_at, chain_exp: r.chain_exp,
+    ...(r.reason ? { reason: r.reason } : {}),
+  }
+}
+
+export function authorizationServerAdminRoutes(router: Router, f: Federation, s: AuthorizationServer): void {
+  const max = f.config.server.max_body_bytes
+  const actor = (ctx: Context) => String(ctx.state.actor)
+  const json = (ctx: Context, body: unknown) => {
+    ctx.set('Cache-Control', 'no-store')
+    ctx.body = body
+  }
+
+  router.get('/clients', async (ctx) => {
+    const params = new URLSearchParams(ctx.querystring)
+    const limit = int(params, 'limit', 1, 1000) ?? 100
+    const status = single(params, 'status')
+    if (status !== undefined && !STATUSES.includes(status as RegistrationStatus)) throw new InvalidRequest(`status: must be one of ${STATUSES.join(', ')}`)
+    const after = single(params, 'after')
+    const items = await s.registrar.records.page({ limit, ...(after ? { after } : {}), ...(status ? { status: status as RegistrationStatus } : {}) })
+    const last = items.at(-1)
+    json(ctx, { items: items.map(summary), ...(items.length === limit && last ? { next: last.id } : {}) })
+  })
+
+  router.get('/clients/:id', async (ctx) => {
+    const reg = await s.registrar.records.get(ctx.params.id!)
+    if (!reg) throw new NotFound(`${ctx.params.id!} has no registration`)
+    json(ctx, reg)
+  })
+
+  router.post('/clients/:id/revoke', async (ctx) => {
+    const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { reason?: unknown }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
+    if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw new InvalidRequest('reason: must be a string of at most 500 characters')
+    const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason as string | undefined)
+    await f.audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason })
+    json(ctx, summary(reg))
+  })
+
+  router.post('/clients/:id/reinstate', async (ctx) => {
+    await s.registrar.records.reinstate(ctx.params.id!)
+    await f.audit.record(actor(ctx), 'client.reinstate', 'success', ctx.params.id!)
+    ctx.status = 204
+  })
+}

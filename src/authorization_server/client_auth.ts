@@ -1,0 +1,125 @@
+/**
+ * private_key_jwt client authentication (RFC 7523 section 2.2 and 3; OpenID Connect Core
+ * "Client Authentication") for clients whose client_id is their entity id (spec
+ * "Automatic Registration and Client Authentication", "Possible Other Uses of Automatic
+ * Registration"). Cheap checks come first, so a malformed or stale assertion costs no
+ * trust chain resolution; the signature is verified with the keys of the client's
+ * resolved metadata; the jti is claimed once in the shared store (replay detection across
+ * every instance).
+ */
+import type { Federation } from '../federation.js'
+import { SIGNING_ALGS } from '../constants.js'
+import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
+import { isEntityIdSyntax } from '../config/schemas.js'
+import { InvalidClient } from '../errors.js'
+import { single, type Params } from '../http/params.js'
+import type { Registrar } from '../registration/registrar.js'
+import type { Registration } from '../registration/records.js'
+import type { Jwks } from '../types.js'
+import { boundedLru } from '../util/lru.js'
+
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+/** Asymmetric only: never `none`, never HMAC (a shared secret cannot exist with automatic registration). */
+export const ASSERTION_ALGS: readonly string[] = SIGNING_ALGS
+/** typ values a client assertion may carry (absent, RFC 7519's JWT, draft-ietf-oauth-rfc7523bis); others are other kinds of JWT. */
+const ASSERTION_TYPS = new Set<string | undefined>([undefined, 'JWT', 'jwt', 'client-authentication+jwt'])
+const MAX_JTI = 256
+
+export interface Assertion {
+  jwt: string
+  clientId: string
+  jti: string
+  iat: number
+  exp: number
+  typ: string | undefined
+  /** The trust_chain JWS header parameter, unverified (spec "Trust Chain Header Parameter"). */
+  trustChain?: unknown
+}
+
+export interface InspectOptions {
+  /** Accepted `aud` values: this server's issuer and the URL of the endpoint receiving the assertion. */
+  audiences: readonly string[]
+  now: number
+  skew: number
+  maxLifetime: number
+}
+
+const bad = (what: string) => new InvalidClient(`client_assertion: ${what}`)
+
+/** Everything that needs no key. Throws InvalidClient. */
+export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
+  const type = single(form, 'client_assertion_type')
+  const jwt = single(form, 'client_assertion')
+  if (type === undefined && jwt === undefined) throw new InvalidClient(`client authentication is required: private_key_jwt (client_assertion_type ${ASSERTION_TYPE})`)
+  if (type !== ASSERTION_TYPE) throw new InvalidClient(`client_assertion_type must be ${ASSERTION_TYPE}`)
+  if (jwt === undefined) throw new InvalidClient('client_assertion is required')
+  let decoded
+  try {
+    decoded = decodeUnverified(jwt)
+  } catch {
+    throw bad('not a compact JWS')
+  }
+  const { header, payload: c } = decoded
+  if (typeof header.alg !== 'string' || !ASSERTION_ALGS.includes(header.alg)) throw bad(`alg ${JSON.stringify(header.alg ?? null)} is not allowed; use one of ${ASSERTION_ALGS.join(', ')}`)
+  if (!ASSERTION_TYPS.has(header.typ)) throw bad(`typ ${JSON.stringify(header.typ)} is not a client assertion type`)
+  if (typeof c.iss !== 'string' || !isEntityIdSyntax(c.iss)) throw bad('iss must be the client id, an entity identifier')
+  if (c.sub !== c.iss) throw bad('sub must equal iss (the client id)')
+  const clientId = single(form, 'client_id')
+  if (clientId !== undefined && clientId !== c.iss) throw bad('iss does not match the client_id parameter')
+  const aud = Array.isArray(c.aud) ? c.aud : [c.aud]
+  if (!aud.some((a) => typeof a === 'string' && o.audiences.includes(a))) throw bad(`aud must be ${o.audiences[0]}`)
+  if (typeof c.jti !== 'string' || c.jti === '' || c.jti.length > MAX_JTI) throw bad(`jti is required (at most ${MAX_JTI} characters)`)
+  if (typeof c.exp !== 'number' || typeof c.iat !== 'number') throw bad('iat and exp are required')
+  if (c.exp <= o.now - o.skew) throw bad('expired')
+  if (c.iat > o.now + o.skew) throw bad('iat is in the future')
+  if (typeof c.nbf === 'number' && c.nbf > o.now + o.skew) throw bad('not valid yet (nbf)')
+  if (c.exp - c.iat > o.maxLifetime) throw bad(`lifetime (exp - iat) exceeds ${o.maxLifetime} seconds`)
+  return {
+    jwt, clientId: c.iss, jti: c.jti, iat: c.iat, exp: c.exp, typ: header.typ,
+    ...(header.trust_chain !== undefined ? { trustChain: header.trust_chain } : {}),
+  }
+}
+
+export interface AuthenticatorDeps {
+  f: Federation
+  registrar: Registrar
+  maxLifetime: number
+}
+
+export class ClientAuthenticator {
+  /**
+   * One JWK Set object per distinct key set: crypto/jwt imports keys once per set object,
+   * and registrations read from the store are fresh copies every time.
+   */
+  private readonly keySets = boundedLru<string, Jwks>(10_000)
+
+  constructor(private readonly d: AuthenticatorDeps) {}
+
+  /** The authenticated client's registration (made now on first contact). Throws InvalidClient. */
+  async authenticate(form: Params, endpointUrl: string): Promise<Registration> {
+    const { f, registrar } = this.d
+    const skew = f.config.clock_skew
+    const a = inspectAssertion(form, { audiences: [f.entityId, endpointUrl], now: f.clock.now(), skew, maxLifetime: this.d.maxLifetime })
+    const auth = await registrar.authenticate(a.clientId, a.trustChain)
+    await this.verify(a, 'registration' in auth ? auth.registration.jwks : auth.candidate.jwks)
+    // After the signature: only the client itself can use up its jti values.
+    if (!(await f.store.claimOnce('client_assertion', `${a.clientId} ${a.jti}`, a.exp + skew))) throw bad('replayed: its jti was used before')
+    return 'registration' in auth ? auth.registration : registrar.commit(a.clientId, auth.candidate)
+  }
+
+  private async verify(a: Assertion, fresh: Jwks): Promise<void> {
+    const id = JSON.stringify(fresh)
+    let jwks = this.keySets.get(id)
+    if (!jwks) this.keySets.set(id, (jwks = fresh))
+    try {
+      // verifyJwt compares typ exactly; the accepted values were checked by inspectAssertion.
+      await verifyJwt(a.jwt, jwks, { typ: a.typ as string, clock: this.d.f.clock, skew: this.d.f.config.clock_skew, algorithms: ASSERTION_ALGS })
+    } catch (err) {
+      if (err instanceof JwtError) {
+        const why = err.reason === 'kid' ? `${err.message}: the key is not in the client's resolved metadata` : err.message
+        throw bad(why)
+      }
+      throw err
+    }
+  }
+}

@@ -1,0 +1,143 @@
+/**
+ * The authorization server's public endpoints (the capability's HTTP adapter). Route names
+ * start with `as_`, not `federation_`: these URLs belong in the oauth_authorization_server
+ * metadata, not in federation_entity, so the service publishes them itself.
+ */
+import type Router from '@koa/router'
+import type { Context } from 'koa'
+import type { Federation } from '../federation.js'
+import { MEDIA } from '../constants.js'
+import { decodeUnverified } from '../crypto/jwt.js'
+import { FederationError } from '../errors.js'
+import { readForm, readRaw, mediaType } from '../http/body.js'
+import { single, type Params } from '../http/params.js'
+import { RegistrationRefused } from '../registration/registrar.js'
+import { registerExplicitly } from '../registration/explicit.js'
+import type { AuthorizationServer, Endpoints } from './service.js'
+import { metadataPath } from './well_known.js'
+
+export const ROUTES = {
+  token_endpoint: ['as_token_endpoint', '/oauth/token'],
+  introspection_endpoint: ['as_introspection_endpoint', '/oauth/introspect'],
+  jwks_uri: ['as_jwks_uri', '/oauth/jwks'],
+  federation_registration_endpoint: ['as_federation_registration_endpoint', '/oauth/register'],
+} as const satisfies Record<keyof Endpoints, readonly [string, string]>
+
+export function authorizationServerRoutes(router: Router, f: Federation, s: AuthorizationServer): Endpoints {
+  const max = f.config.server.max_body_bytes
+  const origin = new URL(f.entityId).origin
+  const url = (name: string) => origin + String(router.url(name, {}))
+  const json = (ctx: Context, body: unknown) => {
+    // RFC 6749 section 5.1: token responses (and everything carrying token data) are not cached.
+    ctx.set('Cache-Control', 'no-store')
+    ctx.set('Pragma', 'no-cache')
+    ctx.type = MEDIA.json
+    ctx.body = body
+  }
+
+  router.post(ROUTES.token_endpoint[0], ROUTES.token_endpoint[1], async (ctx) => {
+    let form: Params | undefined
+    try {
+      form = await readForm(ctx, max)
+      const grant = single(form, 'grant_type', true)
+      if (grant !== 'client_credentials') throw new FederationError('unsupported_grant_type', `grant_type ${grant} is not supported: this server issues client_credentials tokens only`)
+      const client = await s.auth.authenticate(form, endpoints.token_endpoint)
+      json(ctx, await s.tokens.clientCredentials(client, form))
+    } catch (err) {
+      await refused(f, 'token.refuse', form, err)
+      throw err
+    }
+  })
+
+  router.post(ROUTES.introspection_endpoint[0], ROUTES.introspection_endpoint[1], async (ctx) => {
+    let form: Params | undefined
+    try {
+      form = await readForm(ctx, max)
+      const caller = await s.auth.authenticate(form, endpoints.introspection_endpoint)
+      json(ctx, await s.tokens.introspect(caller, single(form, 'token', true)))
+    } catch (err) {
+      await refused(f, 'introspection.refuse', form, err)
+      throw err
+    }
+  })
+
+  router.get(ROUTES.jwks_uri[0], ROUTES.jwks_uri[1], async (ctx) => {
+    ctx.set('Cache-Control', 'max-age=60')
+    ctx.type = MEDIA.json
+    ctx.body = await s.jwks()
+  })
+
+  // Spec "Explicit Registration": the entity configuration or trust chain is the whole body.
+  router.post(ROUTES.federation_registration_endpoint[0], ROUTES.federation_registration_endpoint[1], async (ctx) => {
+    let body: string | undefined
+    try {
+      body = await readRaw(ctx, max)
+      const jwt = await registerExplicitly(body, mediaType(ctx), { f, registrar: s.registrar })
+      ctx.set('Cache-Control', 'no-store')
+      ctx.type = MEDIA.explicitRegistrationResponse
+      ctx.body = jwt
+    } catch (err) {
+      if (err instanceof FederationError && err.status < 500 && !(err instanceof RegistrationRefused)) {
+        await f.audit.record('anonymous', 'client.register', 'failure', requester(body), { registration_type: 'explicit', error: err.error, reason: err.message })
+      }
+      throw err
+    }
+  })
+
+  const endpoints: Endpoints = {
+    token_endpoint: url(ROUTES.token_endpoint[0]),
+    introspection_endpoint: url(ROUTES.introspection_endpoint[0]),
+    jwks_uri: url(ROUTES.jwks_uri[0]),
+    federation_registration_endpoint: url(ROUTES.federation_registration_endpoint[0]),
+  }
+
+  // A RegExp path is not prefixed by the router: RFC 8414 puts this document at the host's root.
+  const wellKnown = new RegExp(`^${metadataPath(f.entityId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
+  router.get('as_metadata', wellKnown, (ctx) => {
+    ctx.set('Cache-Control', 'max-age=300')
+    ctx.type = MEDIA.json
+    ctx.body = s.metadata(endpoints)
+  })
+  return endpoints
+}
+
+/** One audit event per refused request (registration refusals are audited by the registrar). */
+async function refused(f: Federation, action: string, form: Params | undefined, err: unknown): Promise<void> {
+  if (!(err instanceof FederationError) || err.status >= 500 || err instanceof RegistrationRefused) return
+  const detail: Record<string, unknown> = { error: err.error, reason: err.message }
+  for (const p of ['grant_type', 'scope', 'resource'] as const) {
+    const v = form?.get(p)
+    if (v) detail[p] = v.slice(0, 512)
+  }
+  await f.audit.record('anonymous', action, 'failure', clientOf(form), detail)
+}
+
+/** Who the request says it is (unverified; for the audit trail only). */
+function clientOf(form: Params | undefined): string | undefined {
+  const assertion = form?.get('client_assertion')
+  let iss: unknown
+  try {
+    iss = assertion ? decodeUnverified(assertion).payload.iss : undefined
+  } catch {
+    iss = undefined
+  }
+  const id = typeof iss === 'string' ? iss : form?.get('client_id') ?? undefined
+  return id?.slice(0, 512)
+}
+
+function requester(body: string | undefined): string | undefined {
+  if (!body) return undefined
+  const first = body.trim().startsWith('[') ? (() => {
+    try {
+      return (JSON.parse(body) as unknown[])[0]
+    } catch {
+      return undefined
+    }
+  })() : body.trim()
+  try {
+    const iss = typeof first === 'string' ? decodeUnverified(first).payload.iss : undefined
+    return typeof iss === 'string' ? iss.slice(0, 512) : undefined
+  } catch {
+    return undefined
+  }
+}

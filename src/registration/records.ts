@@ -1,0 +1,123 @@
+/**
+ * Client registrations as stored (collection `registrations`, id = client id = entity id).
+ * Every write is one atomic read-modify-write of one record, so several instances sharing
+ * a store agree: a registration keeps its `rid` while it is merely re-evaluated, and gets
+ * a new one when it is replaced (a new Explicit Registration, or a first contact after the
+ * old one ended). Tokens carry the rid they were issued under, so replacing, invalidating
+ * or revoking a registration deactivates its tokens at once (spec "Processing Explicit
+ * Client Registration Request by OP", step 7: the previous registration is invalidated).
+ */
+import { randomBytes } from 'node:crypto'
+import type { Store, StoredRecord } from '../storage/types.js'
+import type { Clock } from '../clock.js'
+import { NotFound, InvalidRequest } from '../errors.js'
+import type { Jwks, Metadata } from '../types.js'
+
+export type RegistrationType = 'automatic' | 'explicit'
+export type RegistrationStatus = 'active' | 'invalidated' | 'revoked'
+
+/** What a resolution produces: a registration without its identity and history. */
+export interface RegistrationFields {
+  registration_type: RegistrationType
+  /** The entity type whose metadata authenticates the client (oauth_client, openid_relying_party or oauth_resource). */
+  entity_type: string
+  trust_anchor: string
+  /** The client's immediate superior in the chosen chain. */
+  authority_hint?: string
+  /** Resolved metadata of the client entity types found (policy applied). */
+  metadata: Metadata
+  /** Keys that authenticate the client (from metadata jwks, jwks_uri or signed_jwks_uri). */
+  jwks: Jwks
+  jwks_source: 'jwks' | 'jwks_uri' | 'signed_jwks_uri'
+  /** Expiration of the chain (and of anything else the registration relies on). */
+  chain_exp: number
+  /** Explicit registrations: the request (an entity configuration), re-resolved at re-evaluation. */
+  request?: string
+}
+
+export interface Registration extends StoredRecord, RegistrationFields {
+  id: string
+  entity_id: string
+  client_id: string
+  status: RegistrationStatus
+  /** Identifies this registration among the client's successive ones; tokens carry it. */
+  rid: string
+  registered_at: number
+  evaluated_at: number
+  /** Why the registration ended (invalidated, revoked). */
+  reason?: string
+  ended_at?: number
+  ended_by?: string
+}
+
+const newRid = () => randomBytes(12).toString('base64url')
+
+export class RegistrationStore {
+  constructor(private readonly store: Store, private readonly clock: Clock) {}
+
+  get(clientId: string): Promise<Registration | undefined> {
+    return this.store.get<Registration>('registrations', clientId)
+  }
+
+  /**
+   * Stores a registration made from a fresh resolution. `replace` (Explicit Registration)
+   * always starts a new registration; otherwise an active one keeps its rid. Returns
+   * undefined when the client is revoked.
+   */
+  async save(clientId: string, fields: RegistrationFields, replace: boolean): Promise<Registration | undefined> {
+    const now = this.clock.now()
+    const stored = await this.store.update<Registration>('registrations', clientId, (cur) => {
+      if (cur?.status === 'revoked') return undefined
+      const keep = !replace && cur?.status === 'active'
+      return {
+        ...fields, id: clientId, entity_id: clientId, client_id: clientId, status: 'active',
+        rid: keep ? cur.rid : newRid(), registered_at: keep ? cur.registered_at : now, evaluated_at: now,
+        expires_at: fields.chain_exp,
+      }
+    })
+    return stored?.status === 'active' ? stored : undefined
+  }
+
+  /** After a successful re-evaluation of registration `rid`; undefined when it changed meanwhile. */
+  async refresh(reg: Registration, fields: RegistrationFields): Promise<Registration | undefined> {
+    const now = this.clock.now()
+    const stored = await this.store.update<Registration>('registrations', reg.id, (cur) =>
+      cur?.status === 'active' && cur.rid === reg.rid ? { ...cur, ...fields, evaluated_at: now, expires_at: fields.chain_exp } : undefined)
+    return stored?.status === 'active' && stored.rid === reg.rid ? stored : undefined
+  }
+
+  /** Ends registration `rid` because its trust chain no longer resolves; kept (until its old expiry) to say why. */
+  async invalidate(reg: Registration, reason: string): Promise<void> {
+    const now = this.clock.now()
+    await this.store.update<Registration>('registrations', reg.id, (cur) =>
+      cur?.status === 'active' && cur.rid === reg.rid ? { ...cur, status: 'invalidated', reason, ended_at: now } : undefined)
+  }
+
+  /** Operator kill-switch: durable (no expiry), so automatic registration cannot bring the client back. */
+  async revoke(clientId: string, actor: string, reason: string | undefined): Promise<Registration> {
+    const now = this.clock.now()
+    const stored = await this.store.update<Registration>('registrations', clientId, (cur) => {
+      if (!cur || cur.status === 'revoked') return undefined
+      const { expires_at: _drop, ...rest } = cur
+      return { ...rest, status: 'revoked', reason: reason ?? 'revoked by the operator', ended_at: now, ended_by: actor }
+    })
+    if (!stored) throw new NotFound(`${clientId} has no registration`)
+    return stored
+  }
+
+  /** Lifts a revocation: the record is removed, and the client may register again. */
+  async reinstate(clientId: string): Promise<void> {
+    const cur = await this.get(clientId)
+    if (!cur) throw new NotFound(`${clientId} has no registration`)
+    if (cur.status !== 'revoked') throw new InvalidRequest(`${clientId} is not revoked`)
+    await this.store.remove('registrations', clientId)
+  }
+
+  page(o: { after?: string; limit: number; status?: RegistrationStatus }): Promise<Registration[]> {
+    return this.store.list<Registration>('registrations', {
+      limit: o.limit,
+      ...(o.after !== undefined ? { after: o.after } : {}),
+      ...(o.status ? { where: { status: o.status } } : {}),
+    })
+  }
+}

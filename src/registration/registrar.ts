@@ -1,0 +1,198 @@
+/**
+ * Registrations through trust chains (spec "OpenID Connect Client Registration"):
+ * automatic registration on first contact, explicit registration from a request, and
+ * re-evaluation (spec "Registration Validity and Trust Reevaluation"): a registration
+ * never outlives its chain, and is resolved again once older than `trust_reevaluation`
+ * seconds. A registration whose chain no longer resolves is invalidated on the spot.
+ *
+ * Every resolution here reads the superiors' current statements (no statement cache; only
+ * parsed statements and signature results are reused): a member removed or suspended at
+ * its anchor or intermediate can register no more at once, and a registered one loses its
+ * registration at its next re-evaluation, at most `trust_reevaluation` seconds later.
+ */
+import type { Federation } from '../federation.js'
+import { FederationError, InvalidClient } from '../errors.js'
+import { Resolver } from '../trust_chain/resolver.js'
+import { ConfigurationResolver, parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
+import { verifyPresentedChain, type PresentedChain } from '../trust_chain/presented_chain.js'
+import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
+import { RegistrationStore, type Registration, type RegistrationFields, type RegistrationType } from './records.js'
+import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, metadataProblem, clientKeys, grantTypes } from './client_metadata.js'
+
+/** A refusal the registrar has already written to the audit log. */
+export class RegistrationRefused extends FederationError {}
+
+export type Authentication = { registration: Registration } | { candidate: RegistrationFields }
+
+export class Registrar {
+  readonly records: RegistrationStore
+  private readonly resolver: Resolver
+  private readonly fromConfiguration: ConfigurationResolver
+  private readonly reevaluations = new Map<string, Promise<Registration | string>>()
+
+  constructor(private readonly f: Federation, private readonly reevaluation: number) {
+    this.records = new RegistrationStore(f.store, f.clock)
+    const { config } = f
+    const selfAnchor = config.authority_hints.length === 0 && !config.trust_anchors.some((a) => a.entity_id === f.entityId)
+    const configured: TrustAnchor[] = config.trust_anchors.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks }))
+    const base = {
+      fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'registration' }), skew: config.clock_skew,
+      // No statement cache: see the module comment. In-flight fetches are still shared.
+      limits: { ...config.resolver, cache_ttl_max: 0 },
+      anchors: async () => (selfAnchor ? [...configured, { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : configured),
+      local: {
+        entityId: f.entityId,
+        entityConfiguration: () => f.publisher.entityConfiguration(),
+        subordinateStatement: (sub: string) => f.publisher.subordinateStatement(sub),
+      },
+    }
+    this.anchors = base.anchors
+    this.resolver = new Resolver(base)
+    this.fromConfiguration = new ConfigurationResolver(base)
+  }
+
+  /** The trusted anchors, pinned keys included. */
+  readonly anchors: () => Promise<TrustAnchor[]>
+
+  /**
+   * For client authentication: the client's registration (re-evaluated when due), or, on
+   * first contact, a registration resolved now but not stored until the client has proved
+   * possession of its key (commit). `trustChain` is the assertion's trust_chain header.
+   */
+  async authenticate(clientId: string, trustChain: unknown): Promise<Authentication> {
+    const reg = await this.records.get(clientId)
+    if (reg?.status === 'revoked') return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: the registration was revoked by the operator`), { registration_type: reg.registration_type })
+    if (reg?.status === 'active') {
+      const current = await this.reevaluateIfDue(reg)
+      if (typeof current === 'string') throw new RegistrationRefused('invalid_client', `${clientId}: the registration was invalidated at re-evaluation: ${current}`)
+      return { registration: current }
+    }
+    try {
+      let anchorIds = (await this.anchors()).map((a) => a.entity_id)
+      if (trustChain !== undefined) anchorIds = [(await this.presented(trustChain, clientId)).anchor]
+      const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false })
+      return { candidate: await this.fields(chain, 'automatic') }
+    } catch (err) {
+      if (!(err instanceof FederationError) || err.status >= 500) throw err
+      return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: ${err.message}`, { cause: err }), { registration_type: 'automatic', cause: err.error })
+    }
+  }
+
+  /** Stores a first-contact registration once the client has authenticated. */
+  async commit(clientId: string, candidate: RegistrationFields): Promise<Registration> {
+    const reg = await this.records.save(clientId, candidate, false)
+    if (!reg) return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: the registration was revoked by the operator`), { registration_type: 'automatic' })
+    await this.audited('client.register', 'success', reg)
+    return reg
+  }
+
+  /** The active registration of `clientId` after re-evaluation when due, or undefined (introspection). */
+  async active(clientId: string): Promise<Registration | undefined> {
+    const reg = await this.records.get(clientId)
+    if (reg?.status !== 'active') return undefined
+    const current = await this.reevaluateIfDue(reg)
+    return typeof current === 'string' ? undefined : current
+  }
+
+  /**
+   * Spec "Processing Explicit Client Registration Request by OP", steps 3 to 9: resolve from
+   * the request (to the presented chain's anchor when one was given), build the
+   * registration from the resolved metadata, replace any previous one.
+   */
+  async registerExplicit(req: RequestConfiguration, presented: PresentedChain | undefined): Promise<{ registration: Registration; chain: ResolvedChain }> {
+    const clientId = req.statement.claims.sub
+    try {
+      if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
+      const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
+      const chain = await this.fromConfiguration.resolve(req.statement, anchorIds, REGISTRABLE_TYPES)
+      const fields = await this.fields(chain, 'explicit', req.statement.jwt)
+      const registration = await this.records.save(clientId, fields, true)
+      if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
+      await this.audited('client.register', 'success', registration)
+      return { registration, chain }
+    } catch (err) {
+      if (!(err instanceof FederationError) || err.status >= 500) throw err
+      return this.refuse('client.register', clientId, err, { registration_type: 'explicit' })
+    }
+  }
+
+  /** Verifies a trust chain the client presented; it names the anchor to resolve to. */
+  presented(value: unknown, subject: string, options: { subjectStatement?: RequestConfiguration['statement'] } = {}): Promise<PresentedChain> {
+    return this.anchors().then((anchors) => verifyPresentedChain(value, {
+      anchors, clock: this.f.clock, skew: this.f.config.clock_skew, expectedSubject: subject,
+      ...(options.subjectStatement ? { subject: options.subjectStatement } : {}),
+    }))
+  }
+
+  private async fields(chain: ResolvedChain, type: RegistrationType, request?: string): Promise<RegistrationFields> {
+    const metadata = registrableMetadata(chain.metadata)
+    const entityType = registeredType(metadata)
+    if (!entityType) throw new FederationError('invalid_metadata', `${chain.subject} has no ${REGISTRABLE_TYPES.join(', ')} metadata`)
+    const md = metadata[entityType]!
+    const problem = metadataProblem(md, entityType)
+    if (problem) throw new FederationError(problem[0], problem[1])
+    if (type === 'explicit' && CLIENT_TYPES.includes(entityType) && !grantTypes(md).includes('client_credentials')) {
+      throw new FederationError('invalid_client_metadata', `${entityType}.grant_types: this authorization server issues tokens for client_credentials only`)
+    }
+    let keys
+    try {
+      keys = await clientKeys(chain.subject, md, chain.subject_jwks, { fetcher: this.f.fetcher, clock: this.f.clock, skew: this.f.config.clock_skew })
+    } catch (err) {
+      if (type === 'explicit' && err instanceof FederationError && err.error === 'invalid_client') throw new FederationError('invalid_client_metadata', err.message, { cause: err })
+      throw err
+    }
+    return {
+      registration_type: type, entity_type: entityType, trust_anchor: chain.anchor,
+      ...(chain.links[1] ? { authority_hint: chain.links[1].iss } : {}),
+      metadata, jwks: keys.jwks, jwks_source: keys.jwks_source,
+      chain_exp: Math.min(chain.exp, keys.exp ?? Infinity),
+      ...(request ? { request } : {}),
+    }
+  }
+
+  /** The registration, or why it was invalidated. One re-evaluation per registration at a time. */
+  private reevaluateIfDue(reg: Registration): Promise<Registration | string> {
+    const now = this.f.clock.now()
+    if (now < reg.evaluated_at + this.reevaluation && now < reg.chain_exp) return Promise.resolve(reg)
+    const key = `${reg.id} ${reg.rid}`
+    let p = this.reevaluations.get(key)
+    if (!p) {
+      p = this.reevaluate(reg).finally(() => this.reevaluations.delete(key))
+      this.reevaluations.set(key, p)
+    }
+    return p
+  }
+
+  private async reevaluate(reg: Registration): Promise<Registration | string> {
+    try {
+      let chain: ResolvedChain
+      if (reg.request) {
+        const req = await parseRequestConfiguration(reg.request, { audience: this.f.entityId, clock: this.f.clock, skew: this.f.config.clock_skew })
+        chain = await this.fromConfiguration.resolve(req.statement, [reg.trust_anchor], REGISTRABLE_TYPES)
+      } else {
+        chain = await this.resolver.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false })
+      }
+      const refreshed = await this.records.refresh(reg, await this.fields(chain, reg.registration_type, reg.request))
+      if (!refreshed) return 'the registration changed while it was re-evaluated'
+      await this.audited('client.reevaluate', 'success', refreshed)
+      return refreshed
+    } catch (err) {
+      if (!(err instanceof FederationError) || err.status >= 500) throw err
+      await this.records.invalidate(reg, err.message)
+      await this.f.audit.record('authorization_server', 'client.reevaluate', 'failure', reg.id, { trust_anchor: reg.trust_anchor, error: err.error, reason: err.message })
+      return err.message
+    }
+  }
+
+  private async audited(action: string, outcome: 'success', reg: Registration): Promise<void> {
+    await this.f.audit.record('authorization_server', action, outcome, reg.id, {
+      registration_type: reg.registration_type, entity_type: reg.entity_type, trust_anchor: reg.trust_anchor,
+      ...(reg.authority_hint ? { authority_hint: reg.authority_hint } : {}), exp: reg.chain_exp,
+    })
+  }
+
+  private async refuse(action: string, clientId: string, err: FederationError, detail: Record<string, unknown>): Promise<never> {
+    await this.f.audit.record('authorization_server', action, 'failure', clientId, { ...detail, error: err.error, reason: err.message })
+    throw new RegistrationRefused(err.error, err.message, { cause: err })
+  }
+}

@@ -1,0 +1,156 @@
+/**
+ * Agents and authorization servers for registration tests: an Anchorage deployment with
+ * the authorization server role (the capability composed in, whether or not
+ * capabilities() has it yet), agents (leaves with oauth_client metadata and a client key
+ * of their own, distinct from their federation key), and their requests.
+ */
+import { mkdtemp, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { randomBytes } from 'node:crypto'
+import { SignJWT } from 'jose'
+import { resolveConfig, type ConfigFile } from '../../src/config/load.js'
+import type { ManualClock } from '../../src/clock.js'
+import { silentLogger } from '../../src/logger.js'
+import { createFederation } from '../../src/federation.js'
+import { createApp } from '../../src/http/app.js'
+import { listen } from '../../src/http/server.js'
+import { openStore } from '../../src/storage/open.js'
+import { capabilities, merge } from '../../src/capabilities.js'
+import { authorizationServerCapability } from '../../src/authorization_server/capability.js'
+import { tokenDigest } from '../../src/http/admin/auth.js'
+import { startLeaf, testKey, type TestEntity, type TestKey, type TestLeaf } from './entity.js'
+import { freePort } from './net.js'
+import type { Jwks } from '../../src/types.js'
+
+export const RESOURCE = 'https://mcp.example/api'
+
+/** An Anchorage deployment with the authorization server role, trusting `anchors`. */
+export async function startAuthorizationServer(o: {
+  clock: ManualClock
+  anchors: Array<{ entity_id: string; jwks: Jwks }>
+  authority_hints?: string[]
+  as?: NonNullable<ConfigFile['authorization_server']>
+  config?: Partial<ConfigFile>
+}): Promise<TestEntity> {
+  const port = await freePort()
+  const entityId = `http://127.0.0.1:${port}`
+  const token = randomBytes(16).toString('base64url')
+  const dir = await mkdtemp(join(tmpdir(), 'anchorage-as-test-'))
+  const file: ConfigFile = {
+    entity_id: entityId, development: true,
+    ...(o.authority_hints ? { authority_hints: o.authority_hints } : {}),
+    admin: { token_sha256: tokenDigest(token).toString('base64url') },
+    outbound: { allow_http: true, allow_private_network: true, timeout_ms: 2000 },
+    trust_anchors: o.anchors as ConfigFile['trust_anchors'],
+    authorization_server: { resources: [RESOURCE], ...o.as },
+    ...o.config,
+  }
+  const config = resolveConfig(file, dir, {}, {})
+  const store = await openStore(config, { clock: o.clock, logger: silentLogger })
+  const caps = merge([capabilities(), authorizationServerCapability()])
+  const federation = createFederation({ config, store, clock: o.clock, logger: silentLogger, ...caps.federationDeps })
+  await federation.start()
+  const { app } = createApp(federation, caps.http)
+  await caps.start?.(federation)
+  const server = await listen(federation, app, { port, host: '127.0.0.1' })
+  return {
+    entityId, port, federation, store, clock: o.clock, token, dir, server,
+    get: (path, headers) => fetch(entityId + path, { headers: headers ?? {} }),
+    async admin(method, path, body, headers = {}) {
+      const res = await fetch(entityId + path, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
+        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+      })
+      const text = await res.text()
+      return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+    },
+    async stop() {
+      await server.close()
+      await caps.stop?.(federation)
+      await store.close()
+      await rm(dir, { recursive: true, force: true })
+    },
+  }
+}
+
+/** An agent: a leaf whose oauth_client metadata carries its own client key. */
+export interface Agent {
+  leaf: TestLeaf
+  id: string
+  clientKey: TestKey
+  /** A fresh, valid client assertion for `aud` (claims and header overridable). */
+  assertion(aud: string, claims?: Record<string, unknown>, header?: Record<string, unknown>, key?: TestKey): Promise<string>
+  stop(): Promise<void>
+}
+
+export function clientMetadata(clientKey: TestKey, extra: Record<string, unknown> = {}): Record<string, unknown> {
+  return {
+    client_name: 'Research agent', grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt',
+    scope: 'mcp:tools mcp:read', jwks: { keys: [clientKey.publicJwk] }, ...extra,
+  }
+}
+
+export async function startAgent(o: { clock: ManualClock; authority_hints: string[]; oauthClient?: Record<string, unknown>; metadata?: Record<string, unknown> }): Promise<Agent> {
+  const clientKey = await testKey()
+  const leaf = await startLeaf({
+    clock: o.clock, authority_hints: o.authority_hints,
+    metadata: o.metadata ?? { federation_entity: { organization_name: 'Agent' }, oauth_client: clientMetadata(clientKey, o.oauthClient) },
+  })
+  return {
+    leaf, id: leaf.entityId, clientKey,
+    assertion: (aud, claims = {}, header = {}, key = clientKey) => assertion(key, { iss: leaf.entityId, aud, now: o.clock.now(), claims, header }),
+    stop: () => leaf.stop(),
+  }
+}
+
+/** An RFC 7523 client assertion signed with `key`. */
+export function assertion(key: TestKey, o: { iss: string; aud: string; now: number; claims?: Record<string, unknown>; header?: Record<string, unknown> }): Promise<string> {
+  const claims = { iss: o.iss, sub: o.iss, aud: o.aud, jti: randomBytes(12).toString('base64url'), iat: o.now, exp: o.now + 60, ...o.claims }
+  return new SignJWT(claims).setProtectedHeader({ alg: key.alg, kid: key.kid, ...o.header }).sign(key.privateKey)
+}
+
+/** An unsigned (alg none) or HMAC-signed assertion: what must never be accepted. */
+export async function weakAssertion(alg: 'none' | 'HS256', o: { iss: string; aud: string; now: number }): Promise<string> {
+  const claims = { iss: o.iss, sub: o.iss, aud: o.aud, jti: randomBytes(12).toString('base64url'), iat: o.now, exp: o.now + 60 }
+  if (alg === 'HS256') return new SignJWT(claims).setProtectedHeader({ alg, kid: 'k' }).sign(randomBytes(32))
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url')
+  return `${enc({ alg: 'none', kid: 'k' })}.${enc(claims)}.`
+}
+
+export interface OAuthAnswer {
+  status: number
+  body: any
+  headers: Headers
+}
+
+/** POST a form to `url`. */
+export async function postForm(url: string, form: Record<string, string | string[] | undefined>): Promise<OAuthAnswer> {
+  const body = new URLSearchParams()
+  for (const [k, v] of Object.entries(form)) for (const one of [v ?? []].flat()) body.append(k, one)
+  const res = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body })
+  const text = await res.text()
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers }
+}
+
+export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
+
+/** A client_credentials token request authenticated with `clientAssertion`. */
+export function tokenRequest(as: TestEntity, clientAssertion: string, extra: Record<string, string | string[] | undefined> = {}): Promise<OAuthAnswer> {
+  return postForm(`${as.entityId}/oauth/token`, { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: clientAssertion, ...extra })
+}
+
+export function introspect(as: TestEntity, token: string, callerAssertion: string): Promise<OAuthAnswer> {
+  return postForm(`${as.entityId}/oauth/introspect`, { token, client_assertion_type: ASSERTION_TYPE, client_assertion: callerAssertion })
+}
+
+/** Asserts an OAuth error answer: status, code and (part of) the description. */
+export function expectError(r: OAuthAnswer, status: number, error: string, description?: string | RegExp): void {
+  const text = JSON.stringify(r.body)
+  if (r.status !== status || r.body?.error !== error) throw new Error(`expected ${status} ${error}, got ${r.status} ${text}`)
+  if (description === undefined) return
+  const d = String(r.body.error_description)
+  const ok = typeof description === 'string' ? d.includes(description) : description.test(d)
+  if (!ok) throw new Error(`description ${JSON.stringify(d)} does not match ${String(description)}`)
+}
