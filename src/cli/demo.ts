@@ -1,11 +1,13 @@
 /**
  * `anchorage demo`: a whole federation on localhost in one process, to try things out.
  *
- *        Trust Anchor            (Anchorage; resolves with itself as anchor)
- *             |                  statement TA -> IA carries a metadata policy
- *        Intermediate            (Anchorage)
+ *        Trust Anchor  ─────────  Authorization Server   (both Anchorage; the AS trusts the TA,
+ *             |                                           registers agents automatically)
+ *        Intermediate            (Anchorage; statement TA -> IA carries a metadata policy)
  *        /    |     \
  *    agent   mcp     op          (small leaf servers: oauth_client, oauth_resource, openid_provider)
+ *              \
+ *         MCP endpoint           (a protected resource accepting only the AS's tokens)
  *
  * Every entity has its own keys; the two Anchorage deployments have their own temporary
  * directories (removed on exit). Runs until Ctrl-C (or until `options.until` settles).
@@ -19,16 +21,24 @@ import { startService, type Service } from './serve.js'
 import { createLogger } from '../logger.js'
 import { systemClock } from '../clock.js'
 import { startDemoLeaf, freePort, type DemoLeaf } from '../demo/leaf.js'
+import { startProtectedResource, type ProtectedResource } from '../demo/protected_resource.js'
+import { agentCallsResource } from '../demo/agent.js'
+import { generateSigningKey, importPrivateJwk } from '../crypto/keys.js'
+import type { SigningKey } from '../crypto/jwt.js'
+import type { ConfigFile } from '../config/load.js'
 import type { Metadata, MetadataPolicy } from '../types.js'
 
-export const DEMO_HELP = `Usage: anchorage demo [--host ADDR]
+export const DEMO_HELP = `Usage: anchorage demo [--host ADDR] [--trust-reevaluation SECONDS]
 
-Starts, in this process on local ports, a trust anchor, an intermediate and three leaves
-(an AI agent as OAuth client, an MCP server as protected resource, an OpenID provider),
-onboards them, and prints commands to try. Ctrl-C stops everything and removes the
-temporary deployment directories.
+Starts, in this process on local ports, a trust anchor, an intermediate, three leaves
+(an AI agent as OAuth client, an MCP server as protected resource, an OpenID provider), an
+authorization server that registers agents through their trust chains, and the MCP
+server's endpoint, which accepts only that server's tokens. Onboards them, and prints
+commands to try. Ctrl-C stops everything and removes the temporary deployment directories.
 
-  --host ADDR   address to listen on and use in entity ids (default 127.0.0.1)`
+  --host ADDR                  address to listen on and use in entity ids (default 127.0.0.1)
+  --trust-reevaluation SECONDS how old a registration may get before the authorization
+                               server resolves the agent's chain again (default 15)`
 
 /** The policy the anchor puts on everything under the intermediate. */
 export const DEMO_POLICY: MetadataPolicy = {
@@ -41,16 +51,17 @@ export const DEMO_POLICY: MetadataPolicy = {
   openid_provider: { id_token_signing_alg_values_supported: { subset_of: ['ES256', 'PS256'] } },
 }
 
-function leafMetadata(host: string, ports: { mcp: number; op: number }): Record<'agent' | 'mcp' | 'op', Metadata> {
+function leafMetadata(host: string, ports: { mcp: number; op: number; as: number; resource: number }, clientJwks: unknown): Record<'agent' | 'mcp' | 'op', Metadata> {
   const op = `http://${host}:${ports.op}`
+  const as = `http://${host}:${ports.as}`
   return {
     agent: {
       federation_entity: { organization_name: 'Demo AI agent' },
-      oauth_client: { client_name: 'Research agent', grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools' },
+      oauth_client: { client_name: 'Research agent', grant_types: ['client_credentials', 'urn:ietf:params:oauth:grant-type:device_code'], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools', jwks: clientJwks },
     },
     mcp: {
       federation_entity: { organization_name: 'Demo MCP server' },
-      oauth_resource: { resource: `http://${host}:${ports.mcp}/mcp`, authorization_servers: [op], scopes_supported: ['mcp:tools'] },
+      oauth_resource: { resource: `http://${host}:${ports.resource}/mcp`, authorization_servers: [as], scopes_supported: ['mcp:tools'] },
     },
     op: {
       federation_entity: { organization_name: 'Demo OpenID provider' },
@@ -64,47 +75,101 @@ function leafMetadata(host: string, ports: { mcp: number; op: number }): Record<
 }
 
 export async function demoCommand(argv: string[], io: IO, options: { until?: Promise<unknown> } = {}): Promise<number> {
-  const { values } = parse(argv, { host: { type: 'string' } })
+  const { values } = parse(argv, { host: { type: 'string' }, 'trust-reevaluation': { type: 'string' } })
   if (values.help) {
     io.stdout(DEMO_HELP)
     return 0
   }
   const host = values.host ?? '127.0.0.1'
   if (!/^[\w.-]+$/.test(host)) throw new UsageError(`--host: not a host name or IPv4 address: ${host}`)
+  const reevaluation = Number(values['trust-reevaluation'] ?? 15)
+  if (!Number.isInteger(reevaluation) || reevaluation < 1) throw new UsageError('--trust-reevaluation: a whole number of seconds, at least 1')
   const root = await mkdtemp(join(tmpdir(), 'anchorage-demo-'))
   const services: Service[] = []
   const leaves: DemoLeaf[] = []
+  let resource: ProtectedResource | undefined
   try {
-    const port = { ta: await freePort(host), ia: await freePort(host), agent: await freePort(host), mcp: await freePort(host), op: await freePort(host) }
+    const port = {
+      ta: await freePort(host), ia: await freePort(host), as: await freePort(host), resource: await freePort(host),
+      agent: await freePort(host), mcp: await freePort(host), op: await freePort(host),
+    }
     const url = (p: number) => `http://${host}:${p}`
     const ta = await deployment(root, 'anchor', url(port.ta), [], 'Demo Trust Anchor', io)
     services.push(ta)
     const ia = await deployment(root, 'intermediate', url(port.ia), [ta.config.entity_id], 'Demo Intermediate', io)
     services.push(ia)
-    const metadata = leafMetadata(host, port)
+    const resourceUrl = `${url(port.resource)}/mcp`
+    const as = await deployment(root, 'authorization-server', url(port.as), [ta.config.entity_id], 'Demo Authorization Server', io, {
+      trust_anchors: [{ entity_id: ta.config.entity_id, jwks: await ta.federation.keystore.jwks() }],
+      authorization_server: { enabled: true, resources: [resourceUrl], trust_reevaluation: reevaluation },
+    })
+    services.push(as)
+    resource = await startProtectedResource({ port: port.resource, host, asIssuer: as.config.entity_id, audience: resourceUrl, requiredScope: 'mcp:tools' })
+    const client = await clientKey()
+    const metadata = leafMetadata(host, port, client.jwks)
+    const agentId = url(port.agent)
+    // The agent acts on command: POST /demo/call-mcp gets a token and calls the MCP endpoint.
+    const act = agentRoute(() => agentCallsResource({
+      agentId, clientKey: client.key, clock: systemClock, asIssuer: as.config.entity_id,
+      tokenEndpoint: `${as.config.entity_id}/oauth/token`, resource: resourceUrl, scope: 'mcp:tools',
+    }))
     for (const name of ['agent', 'mcp', 'op'] as const) {
-      leaves.push(await startDemoLeaf({ port: port[name], host, authorityHints: [ia.config.entity_id], metadata: metadata[name], clock: systemClock }))
+      leaves.push(await startDemoLeaf({
+        port: port[name], host, authorityHints: [ia.config.entity_id], metadata: metadata[name], clock: systemClock,
+        ...(name === 'agent' ? { handle: act } : {}),
+      }))
     }
     // Onboarding fetches each member's own entity configuration, checks it, and takes its keys.
     await ta.federation.subordinates.add({ entity_id: ia.config.entity_id, intermediate: true, metadata_policy: DEMO_POLICY }, 'demo')
+    await ta.federation.subordinates.add({ entity_id: as.config.entity_id }, 'demo')
     for (const leaf of leaves) await ia.federation.subordinates.add({ entity_id: leaf.entityId }, 'demo')
-    io.stdout(instructions(ta, ia, leaves, join(root, 'anchor')))
+    io.stdout(instructions(ta, ia, leaves, join(root, 'anchor')) + story(as, resourceUrl, agentId, ia.config.entity_id, join(root, 'anchor'), reevaluation))
     await (options.until ?? untilSignal())
     return 0
   } finally {
-    await Promise.allSettled([...services.map((s) => s.stop()), ...leaves.map((l) => l.stop())])
+    await Promise.allSettled([...services.map((s) => s.stop()), ...leaves.map((l) => l.stop()), resource?.stop()])
     await rm(root, { recursive: true, force: true })
   }
 }
 
-async function deployment(root: string, name: string, entityId: string, hints: string[], organizationName: string, io: IO): Promise<Service> {
+async function clientKey(): Promise<{ key: SigningKey; jwks: { keys: unknown[] } }> {
+  const k = await generateSigningKey('ES256')
+  return { key: { kid: k.kid, alg: 'ES256', privateKey: await importPrivateJwk(k.privateJwk, 'ES256') }, jwks: { keys: [k.publicJwk] } }
+}
+
+function agentRoute(call: () => Promise<unknown>) {
+  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean => {
+    if (req.method !== 'POST' || req.url !== '/demo/call-mcp') return false
+    call().then(
+      (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r, null, 2) + '\n'),
+      (err: Error) => res.writeHead(502, { 'content-type': 'application/json' }).end(JSON.stringify({ error: err.message }) + '\n'),
+    )
+    return true
+  }
+}
+
+function story(as: Service, resourceUrl: string, agent: string, ia: string, taDir: string, reevaluation: number): string {
+  return `
+
+The agent story (automatic registration, tokens, kill-switch):
+  authorization server ${as.config.entity_id}   MCP endpoint ${resourceUrl}
+  # 1. the agent gets a token (the AS resolves its chain to the anchor) and calls the MCP endpoint
+  curl -s -X POST ${agent}/demo/call-mcp
+  # 2. the operator removes the agent's organisation at the trust anchor
+  anchorage subordinate remove ${ia} --dir ${taDir}
+  # 3. after the re-evaluation interval (${reevaluation} s) the next token request is refused: invalid_client
+  sleep ${reevaluation}; curl -s -X POST ${agent}/demo/call-mcp
+`
+}
+
+async function deployment(root: string, name: string, entityId: string, hints: string[], organizationName: string, io: IO, extra: Partial<ConfigFile> = {}): Promise<Service> {
   const dir = join(root, name)
   await initDeployment({
     dir, entityId, development: true, organizationName, ...(hints.length ? { authorityHints: hints } : {}),
-    extra: { outbound: { allow_http: true, allow_private_network: true } },
+    extra: { outbound: { allow_http: true, allow_private_network: true }, ...extra },
   })
   const port = Number(new URL(entityId).port)
-  const env = { ...io.env, ANCHORAGE_KEK: undefined, ANCHORAGE_ADMIN_TOKEN: undefined, ANCHORAGE_STORE: undefined, PORT: undefined }
+  const env = { ...io.env, ANCHORAGE_KEK: undefined, ANCHORAGE_ADMIN_TOKEN: undefined, ANCHORAGE_STORE: undefined, PORT: undefined, ANCHORAGE_TRUST_REEVALUATION_SECONDS: undefined }
   return startService(dir, { port, host: new URL(entityId).hostname, store: 'embedded' }, { env, logger: createLogger({ level: 'error' }) })
 }
 

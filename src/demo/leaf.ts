@@ -25,6 +25,8 @@ export interface DemoLeafOptions {
   clock: Clock
   /** Entity configuration lifetime, seconds. */
   lifetime?: number
+  /** Further routes of this leaf (answered when it returns true). */
+  handle?: (req: http.IncomingMessage, res: http.ServerResponse) => boolean
 }
 
 export async function startDemoLeaf(o: DemoLeafOptions): Promise<DemoLeaf> {
@@ -43,6 +45,7 @@ export async function startDemoLeaf(o: DemoLeafOptions): Promise<DemoLeaf> {
     return cached.jwt
   }
   const server = http.createServer((req, res) => {
+    if (o.handle?.(req, res)) return
     if (req.method !== 'GET' || req.url !== WELL_KNOWN_FEDERATION) {
       res.writeHead(404, { 'content-type': MEDIA.json }).end(JSON.stringify({ error: 'not_found', error_description: 'a leaf publishes only its entity configuration' }))
       return
