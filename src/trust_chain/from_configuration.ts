@@ -11,8 +11,6 @@
  * (collect, validatePath, resolvedMetadata); only the subject's statement is given.
  */
 import type { Clock } from '../clock.js'
-import type { Logger } from '../logger.js'
-import type { Fetcher } from '../net/fetch.js'
 import { TYP, SIGNING_ALGS } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { checkCrit, isJwks, StatementError } from '../entity/statement.js'
@@ -21,12 +19,13 @@ import { InvalidRequest, InvalidTrustAnchor } from '../errors.js'
 import { createPolicyEngine, type PolicyEngine } from '../metadata_policy/index.js'
 import type { EntityStatement } from '../types.js'
 import { ChainError, SubjectError, noChainError, subjectError } from './errors.js'
-import { StatementSource, type LocalStatements } from './source.js'
+import { StatementSource } from './source.js'
+import type { ResolverOptions } from './resolver.js'
 import { Statements } from './statements.js'
 import { collect, byPreference } from './collect.js'
 import { validatePath, trustChainOf, expiryOf, linksOf, ssOf } from './validate.js'
 import { resolvedMetadata } from './metadata.js'
-import type { PathFailure, ResolvedChain, ResolverLimits, Statement, TrustAnchor } from './types.js'
+import type { PathFailure, ResolvedChain, Statement } from './types.js'
 
 /** Claims that only subordinate statements, or only registration responses, may carry. */
 const NOT_IN_REQUEST = ['metadata_policy', 'metadata_policy_crit', 'constraints', 'source_endpoint', 'trust_anchor'] as const
@@ -86,15 +85,8 @@ export async function parseRequestConfiguration(jwt: string, o: { audience: stri
   }
 }
 
-export interface ConfigurationResolverOptions {
-  fetcher: Fetcher
-  clock: Clock
-  logger: Logger
-  skew: number
-  limits: ResolverLimits
-  anchors: () => Promise<TrustAnchor[]> | TrustAnchor[]
-  local?: LocalStatements | undefined
-}
+/** The resolver's own options, less what registration does not use (trust marks, extra operators). */
+export type ConfigurationResolverOptions = Pick<ResolverOptions, 'fetcher' | 'clock' | 'logger' | 'skew' | 'limits' | 'anchors' | 'local'>
 
 /** Statements for one resolution: the given subject statement, everything else from the shared Statements. */
 class WithSubject extends Statements {
