@@ -10,7 +10,6 @@
  * - es256_verify_us / es256_sign_us: one operation, through src/crypto/jwt.ts.
  */
 import http from 'node:http'
-import net from 'node:net'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -27,6 +26,7 @@ import { tokenDigest } from '../src/http/admin/auth.js'
 import { trustMarksCapability } from '../src/trust_marks/capability.js'
 import { signJwt, verifyJwt } from '../src/crypto/jwt.js'
 import { generateSigningKey, importPrivateJwk } from '../src/crypto/keys.js'
+import { freePort } from '../src/demo/leaf.js'
 
 const TYPE = 'https://federation.example.org/tm/bench'
 
@@ -123,16 +123,6 @@ function request(agent: http.Agent, port: number, method: string, path: string, 
   })
 }
 
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = net.createServer()
-    srv.once('error', reject)
-    srv.listen(0, '127.0.0.1', () => {
-      const { port } = srv.address() as net.AddressInfo
-      srv.close(() => resolve(port))
-    })
-  })
-}
 
 const round = (n: number) => Math.round(n * 10) / 10
 

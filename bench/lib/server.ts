@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, dirname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import net from 'node:net'
+import { freePort } from '../../src/demo/leaf.js'
 import { initDeployment } from '../../src/cli/init.js'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -17,14 +17,6 @@ export interface BenchServer {
   stop(): Promise<void>
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = net.createServer().listen(0, '127.0.0.1', () => {
-      const p = (s.address() as net.AddressInfo).port
-      s.close(() => resolve(p))
-    })
-  })
-}
 
 export async function startBenchServer(o: { store?: string; env?: NodeJS.ProcessEnv } = {}): Promise<BenchServer> {
   const dir = await mkdtemp(join(tmpdir(), 'anchorage-bench-'))

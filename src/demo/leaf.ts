@@ -69,7 +69,7 @@ export async function startDemoLeaf(o: DemoLeafOptions): Promise<DemoLeaf> {
 }
 
 /** A free port on `host` (bound and released; the caller binds it right after). */
-export function freePort(host: string): Promise<number> {
+export function freePort(host = '127.0.0.1'): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer()
     srv.once('error', reject)
