@@ -13,7 +13,7 @@
 import type { Federation } from '../federation.js'
 import { FederationError, InvalidClient } from '../errors.js'
 import { Resolver } from '../trust_chain/resolver.js'
-import { ConfigurationResolver, parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
+import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import { verifyPresentedChain, type PresentedChain } from '../trust_chain/presented_chain.js'
 import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
 import { RegistrationStore, type Registration, type RegistrationFields, type RegistrationType } from './records.js'
@@ -27,7 +27,6 @@ export type Authentication = { registration: Registration } | { candidate: Regis
 export class Registrar {
   readonly records: RegistrationStore
   private readonly resolver: Resolver
-  private readonly fromConfiguration: ConfigurationResolver
   private readonly reevaluations = new Map<string, Promise<Registration | string>>()
 
   constructor(private readonly f: Federation, private readonly reevaluation: number) {
@@ -48,7 +47,6 @@ export class Registrar {
     }
     this.anchors = base.anchors
     this.resolver = new Resolver(base)
-    this.fromConfiguration = new ConfigurationResolver(base)
   }
 
   /** The trusted anchors, pinned keys included. */
@@ -104,7 +102,7 @@ export class Registrar {
     try {
       if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
-      const chain = await this.fromConfiguration.resolve(req.statement, anchorIds, REGISTRABLE_TYPES)
+      const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement })
       const fields = await this.fields(chain, 'explicit', req.statement.jwt)
       const registration = await this.records.save(clientId, fields, true)
       if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
@@ -168,7 +166,7 @@ export class Registrar {
       let chain: ResolvedChain
       if (reg.request) {
         const req = await parseRequestConfiguration(reg.request, { audience: this.f.entityId, clock: this.f.clock, skew: this.f.config.clock_skew })
-        chain = await this.fromConfiguration.resolve(req.statement, [reg.trust_anchor], REGISTRABLE_TYPES)
+        chain = await this.resolver.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement })
       } else {
         chain = await this.resolver.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false })
       }

@@ -7,7 +7,7 @@
  * is not used. Every path that ends without an anchor is reported with its reason.
  */
 import { ChainError, SubjectError } from './errors.js'
-import type { Statements } from './statements.js'
+import type { StatementReader } from './statements.js'
 import type { PathFailure, PathNode, ResolverLimits, Statement } from './types.js'
 
 export interface Collected {
@@ -21,7 +21,7 @@ export interface Collected {
 const NOT_FOUND_RULES = new Set(['not_found', 'network', 'timeout'])
 
 export async function collect(
-  statements: Statements,
+  statements: StatementReader,
   limits: Pick<ResolverLimits, 'max_depth' | 'max_fan_out' | 'max_chains'>,
   subjectId: string,
   anchors: ReadonlySet<string>,
@@ -49,7 +49,7 @@ class Walk {
   private explored = 0
 
   constructor(
-    private readonly statements: Statements,
+    private readonly statements: StatementReader,
     private readonly limits: Pick<ResolverLimits, 'max_depth' | 'max_fan_out' | 'max_chains'>,
     subject: PathNode,
     private readonly anchors: ReadonlySet<string>,

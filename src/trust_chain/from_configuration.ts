@@ -7,25 +7,17 @@
  * configuration at all, and the one it sends is tailored for us (it carries `aud`, which
  * no published entity statement may), so the Resolver's fetch-first path cannot be used.
  *
- * Everything above the subject is collected and validated exactly as the Resolver does
- * (collect, validatePath, resolvedMetadata); only the subject's statement is given.
+ * This file parses and checks that request statement; the Resolver then collects and
+ * validates everything above it as usual (ResolveOptions.subjectStatement).
  */
 import type { Clock } from '../clock.js'
 import { TYP, SIGNING_ALGS } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { checkCrit, isJwks, StatementError } from '../entity/statement.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
-import { InvalidRequest, InvalidTrustAnchor } from '../errors.js'
-import { createPolicyEngine, type PolicyEngine } from '../metadata_policy/index.js'
+import { InvalidRequest } from '../errors.js'
 import type { EntityStatement } from '../types.js'
-import { ChainError, SubjectError, noChainError, subjectError } from './errors.js'
-import { StatementSource } from './source.js'
-import type { ResolverOptions } from './resolver.js'
-import { Statements } from './statements.js'
-import { collect, byPreference } from './collect.js'
-import { validatePath, trustChainOf, expiryOf, linksOf, ssOf } from './validate.js'
-import { resolvedMetadata } from './metadata.js'
-import type { PathFailure, ResolvedChain, Statement } from './types.js'
+import type { Statement } from './types.js'
 
 /** Claims that only subordinate statements, or only registration responses, may carry. */
 const NOT_IN_REQUEST = ['metadata_policy', 'metadata_policy_crit', 'constraints', 'source_endpoint', 'trust_anchor'] as const
@@ -82,67 +74,5 @@ export async function parseRequestConfiguration(jwt: string, o: { audience: stri
     statement,
     ...(header.trust_chain !== undefined ? { trust_chain: header.trust_chain } : {}),
     ...(header.peer_trust_chain !== undefined ? { peer_trust_chain: header.peer_trust_chain } : {}),
-  }
-}
-
-/** The resolver's own options, less what registration does not use (trust marks, extra operators). */
-export type ConfigurationResolverOptions = Pick<ResolverOptions, 'fetcher' | 'clock' | 'logger' | 'skew' | 'limits' | 'anchors' | 'local'>
-
-/** Statements for one resolution: the given subject statement, everything else from the shared Statements. */
-class WithSubject extends Statements {
-  constructor(source: StatementSource, clock: Clock, skew: number, private readonly base: Statements, private readonly subject: Statement) {
-    super({ source, clock, skew, cacheEntries: 1 })
-  }
-  override entityConfiguration(entityId: string): Promise<Statement> {
-    return entityId === this.subject.claims.sub ? Promise.resolve(this.subject) : this.base.entityConfiguration(entityId)
-  }
-  override subordinateStatement(superior: Statement, sub: string): Promise<Statement> {
-    return this.base.subordinateStatement(superior, sub)
-  }
-}
-
-export class ConfigurationResolver {
-  private readonly source: StatementSource
-  private readonly statements: Statements
-  private readonly engine: PolicyEngine
-
-  constructor(private readonly o: ConfigurationResolverOptions) {
-    this.source = new StatementSource({ fetcher: o.fetcher, clock: o.clock, limits: o.limits, local: o.local })
-    this.statements = new Statements({ source: this.source, clock: o.clock, skew: o.skew, cacheEntries: o.limits.cache_entries })
-    this.engine = createPolicyEngine()
-  }
-
-  /**
-   * Resolves the chain from `subject` (already verified by the caller) to one of
-   * `anchorIds`, as Resolver.resolve does. Throws ResolveError or InvalidTrustAnchor.
-   */
-  async resolve(subject: Statement, anchorIds: readonly string[], entityTypes?: readonly string[]): Promise<ResolvedChain> {
-    const trusted = (await this.o.anchors()).filter((a) => anchorIds.includes(a.entity_id))
-    if (!trusted.length) throw new InvalidTrustAnchor(`${anchorIds.join(', ')}: not a trust anchor this deployment is configured to trust`)
-    const byId = new Map(trusted.map((a) => [a.entity_id, a]))
-    const id = subject.claims.sub
-    let collected
-    try {
-      collected = await collect(new WithSubject(this.source, this.o.clock, this.o.skew, this.statements, subject), this.o.limits, id, new Set(byId.keys()))
-    } catch (err) {
-      if (err instanceof SubjectError) throw subjectError(id, err)
-      throw err
-    }
-    const failures: PathFailure[] = collected.failures
-    for (const nodes of collected.candidates.sort(byPreference(trusted.map((a) => a.entity_id)))) {
-      const anchor = byId.get(nodes.at(-1)!.id)!
-      try {
-        await validatePath(nodes, anchor, { clock: this.o.clock, skew: this.o.skew, keySets: this.statements.keySets })
-        const metadata = resolvedMetadata(this.engine, nodes, entityTypes)
-        return {
-          subject: id, anchor: anchor.entity_id, trust_chain: trustChainOf(nodes).map((s) => s.jwt), links: linksOf(nodes),
-          metadata, trust_marks: [], exp: expiryOf(nodes), subject_jwks: nodes.length > 1 ? ssOf(nodes, 1).claims.jwks : anchor.jwks,
-        }
-      } catch (err) {
-        if (!(err instanceof ChainError)) throw err
-        failures.push({ path: nodes.map((n) => n.id), statement: err.statement, rule: err.rule, message: err.message, stage: err.stage })
-      }
-    }
-    throw noChainError(id, trusted.map((a) => a.entity_id), failures)
   }
 }

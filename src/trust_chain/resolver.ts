@@ -16,11 +16,11 @@ import type { TrustMarkVerifier, TrustMarkVerifyContext } from '../trust_marks/v
 import type { Jwks, TrustMarkRef } from '../types.js'
 import { ChainError, SubjectError, noChainError, subjectError, ResolveError } from './errors.js'
 import { StatementSource, type LocalStatements } from './source.js'
-import { Statements } from './statements.js'
+import { Statements, withSubject } from './statements.js'
 import { collect, byPreference } from './collect.js'
 import { validatePath, trustChainOf, expiryOf, linksOf, ssOf } from './validate.js'
 import { resolvedMetadata } from './metadata.js'
-import type { PathFailure, PathNode, ResolvedChain, ResolverLimits, TrustAnchor } from './types.js'
+import type { PathFailure, PathNode, ResolvedChain, ResolverLimits, Statement, TrustAnchor } from './types.js'
 
 export interface ResolverOptions {
   fetcher: Fetcher
@@ -44,6 +44,11 @@ export interface ResolverOptions {
 export interface ResolveOptions {
   /** Verify and include trust marks (off when resolving a trust mark issuer's own chain). */
   trustMarks?: boolean
+  /**
+   * The subject's entity configuration, already verified by the caller (explicit
+   * registration: the client sends it, and may publish none); not fetched.
+   */
+  subjectStatement?: Statement
 }
 
 export class Resolver {
@@ -73,7 +78,8 @@ export class Resolver {
     const byId = new Map(trusted.map((a) => [a.entity_id, a]))
     let collected
     try {
-      collected = await collect(this.statements, this.o.limits, subject, new Set(byId.keys()))
+      const statements = options.subjectStatement ? withSubject(this.statements, options.subjectStatement) : this.statements
+      collected = await collect(statements, this.o.limits, subject, new Set(byId.keys()))
     } catch (err) {
       if (err instanceof SubjectError) throw subjectError(subject, err)
       throw err

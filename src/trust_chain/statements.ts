@@ -19,6 +19,17 @@ export interface StatementsDeps {
   cacheEntries: number
 }
 
+/** What chain collection reads: entity configurations and subordinate statements. */
+export type StatementReader = Pick<Statements, 'entityConfiguration' | 'subordinateStatement'>
+
+/** `base`, except that the subject's entity configuration is the given (already verified) one. */
+export function withSubject(base: StatementReader, subject: Statement): StatementReader {
+  return {
+    entityConfiguration: (id) => (id === subject.claims.sub ? Promise.resolve(subject) : base.entityConfiguration(id)),
+    subordinateStatement: (superior, sub) => base.subordinateStatement(superior, sub),
+  }
+}
+
 export class Statements {
   private readonly parsed: LRUCache<string, Statement>
   /** Imported keys by material; not trust data, so clear() keeps them. */

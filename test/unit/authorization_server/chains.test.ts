@@ -12,7 +12,9 @@ import { silentLogger } from '../../../src/logger.js'
 import { DEFAULTS } from '../../../src/config/defaults.js'
 import { FederationError } from '../../../src/errors.js'
 import { verifyPresentedChain } from '../../../src/trust_chain/presented_chain.js'
-import { parseRequestConfiguration, ConfigurationResolver } from '../../../src/trust_chain/from_configuration.js'
+import { parseRequestConfiguration } from '../../../src/trust_chain/from_configuration.js'
+import { Resolver } from '../../../src/trust_chain/resolver.js'
+import type { Statement } from '../../../src/trust_chain/types.js'
 import { ResolveError } from '../../../src/trust_chain/errors.js'
 import { testKey, signStatement, type TestKey } from '../../support/entity.js'
 import { chain3, jwksOf } from '../trust_chain/memfed.js'
@@ -159,7 +161,9 @@ describe('trust_chain/from_configuration', () => {
       metadata: { oauth_client: { scope: 'a c' } },
     }, leaf.key)
     const subject = (await parseRequestConfiguration(jwt, { audience: OP, clock: fed.clock, skew: 60 })).statement
-    const resolver = new ConfigurationResolver({ fetcher: fed.fetcher, clock: fed.clock, logger: silentLogger, skew: 60, limits: { ...DEFAULTS.resolver, cache_ttl_max: 0 }, anchors: () => [{ entity_id: ta.id, jwks: jwksOf(ta) }] })
+    const base = new Resolver({ fetcher: fed.fetcher, clock: fed.clock, logger: silentLogger, skew: 60, limits: { ...DEFAULTS.resolver, cache_ttl_max: 0 }, anchors: () => [{ entity_id: ta.id, jwks: jwksOf(ta) }] })
+    // Resolution from a given (request) entity configuration, as the registrar runs it.
+    const resolver = { resolve: (s: Statement, anchors: string[], types?: string[]) => base.resolve(s.claims.sub, anchors, types, { trustMarks: false, subjectStatement: s }) }
     const chain = await resolver.resolve(subject, [ta.id], ['oauth_client'])
     assert.equal(chain.anchor, ta.id)
     assert.equal(chain.trust_chain[0], jwt)
