@@ -13,11 +13,8 @@ import { verifyEntityConfiguration, StatementError, SPEC_CLAIMS } from '../entit
 import type { Constraints, Jwks, Metadata, MetadataPolicy } from '../types.js'
 import { validator, describeAjvError } from '../config/schemas.js'
 
-export interface SubordinateInput {
-  entity_id: string
-  jwks?: Jwks
-  entity_types?: string[]
-  intermediate?: boolean
+/** What the operator may set on a member and its subordinate statement carries. */
+export interface StatementFields {
   metadata?: Metadata
   metadata_policy?: MetadataPolicy
   constraints?: Constraints
@@ -26,21 +23,22 @@ export interface SubordinateInput {
   source_endpoint?: string
 }
 
+export interface SubordinateInput extends StatementFields {
+  entity_id: string
+  jwks?: Jwks
+  entity_types?: string[]
+  intermediate?: boolean
+}
+
 export type SubordinatePatch = { [K in Exclude<keyof SubordinateInput, 'entity_id'>]?: SubordinateInput[K] | null }
 
-export interface SubordinateRecord extends StoredRecord {
+export interface SubordinateRecord extends StoredRecord, StatementFields {
   id: string
   entity_id: string
   status: 'active' | 'suspended'
   jwks: Jwks
   entity_types: string[]
   intermediate: boolean
-  metadata?: Metadata
-  metadata_policy?: MetadataPolicy
-  constraints?: Constraints
-  crit?: string[]
-  metadata_policy_crit?: string[]
-  source_endpoint?: string
   /** Trust mark types seen in the member's entity configuration (for /list filters). */
   trust_mark_types?: string[]
   created_at: number
