@@ -3,6 +3,12 @@
  * https only (unless allowed), no redirects, and an SSRF guard applied in the socket's
  * DNS lookup, i.e. to the address actually connected to, so DNS rebinding cannot
  * get round it.
+ *
+ * A FetchError's message reaches unauthenticated callers (inside resolve and OAuth error
+ * descriptions), so it names the rule and the URL or host the caller gave, never an
+ * address a name resolved to: Node's socket messages (`connect ECONNREFUSED 127.0.0.1:443`)
+ * are replaced by their error code. What was resolved and Node's own text go to `detail`,
+ * which the error middleware logs with the request id.
  */
 import http from 'node:http'
 import https from 'node:https'
@@ -30,9 +36,13 @@ export interface FetchResponse {
 export type FetchErrorReason = 'scheme' | 'address' | 'timeout' | 'too_large' | 'redirect' | 'network' | 'url'
 
 export class FetchError extends Error {
-  constructor(readonly reason: FetchErrorReason, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  /** For logs only: resolved addresses, Node's own message. */
+  readonly detail: string | undefined
+
+  constructor(readonly reason: FetchErrorReason, message: string, options?: { cause?: unknown; detail?: string }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'FetchError'
+    this.detail = options?.detail
   }
 }
 
@@ -48,7 +58,9 @@ export function createFetcher(options: FetchOptions): Fetcher {
       const list = addresses as Array<{ address: string; family: number }>
       const allowed = options.allowPrivateNetwork ? list : list.filter((a) => !isPrivateAddress(a.address))
       if (allowed.length === 0) {
-        const e = new FetchError('address', `refusing to connect to ${hostname}: non-public address ${list[0]?.address ?? ''}`)
+        const e = new FetchError('address', `refusing to connect to ${hostname}: it has no public address (outbound.allow_private_network is off)`, {
+          detail: `${hostname} resolved to ${list.map((a) => a.address).join(', ') || 'nothing'}`,
+        })
         return callback(e as unknown as NodeJS.ErrnoException, '', 4)
       }
       if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof allowed) => void)(null, allowed)
@@ -72,7 +84,7 @@ export function createFetcher(options: FetchOptions): Fetcher {
     const host = url.hostname.replace(/^\[|\]$/g, '')
     // Literal IPs skip the lookup hook, so check them here.
     if (isIP(host) && !options.allowPrivateNetwork && isPrivateAddress(host)) {
-      return Promise.reject(new FetchError('address', `refusing to connect to non-public address ${host}`))
+      return Promise.reject(new FetchError('address', `refusing to connect to ${url.hostname}: not a public address (outbound.allow_private_network is off)`))
     }
     const mod = url.protocol === 'https:' ? https : http
     return new Promise<FetchResponse>((resolve, reject) => {
@@ -97,10 +109,10 @@ export function createFetcher(options: FetchOptions): Fetcher {
       const timer = setTimeout(() => finish(new FetchError('timeout', `no complete answer from ${url.host} within ${options.timeoutMs} ms`)), options.timeoutMs)
       const tooLarge = () => new FetchError('too_large', `response from ${rawUrl} is larger than ${options.maxResponseBytes} bytes`)
       req.on('timeout', () => finish(new FetchError('timeout', `no answer from ${url.host} within ${options.timeoutMs} ms`)))
-      req.on('error', (err) => finish(asFetchError(err) ?? new FetchError('network', `fetching ${rawUrl} failed: ${err.message}`, { cause: err })))
+      req.on('error', (err) => finish(asFetchError(err) ?? networkError(`fetching ${rawUrl} failed`, err)))
       req.on('response', (res) => {
         const status = res.statusCode ?? 0
-        res.on('error', (err) => finish(asFetchError(err) ?? new FetchError('network', `reading ${rawUrl} failed: ${err.message}`, { cause: err })))
+        res.on('error', (err) => finish(asFetchError(err) ?? networkError(`reading ${rawUrl} failed`, err)))
         if (status >= 300 && status < 400) {
           return finish(new FetchError('redirect', `${rawUrl} answered with a redirect (${status}); redirects are not followed`))
         }
@@ -131,4 +143,41 @@ function asFetchError(err: unknown): FetchError | undefined {
   if (err instanceof FetchError) return err
   const cause = (err as { cause?: unknown })?.cause
   return cause instanceof FetchError ? cause : undefined
+}
+
+/** Fixed texts for Node's socket and TLS error codes: their messages may carry the address connected to. */
+const SOCKET_ERRORS: Readonly<Record<string, string>> = Object.freeze({
+  ECONNREFUSED: 'connection refused',
+  ECONNRESET: 'connection reset',
+  ETIMEDOUT: 'connection timed out',
+  EHOSTUNREACH: 'host unreachable',
+  ENETUNREACH: 'network unreachable',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed (temporary)',
+  EPIPE: 'connection closed while sending',
+  ECONNABORTED: 'connection aborted',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the TLS certificate does not name the host',
+  CERT_HAS_EXPIRED: 'the TLS certificate has expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the TLS certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the TLS certificate chain is not trusted',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the TLS certificate chain is not trusted',
+  UNABLE_TO_GET_ISSUER_CERT_LOCALLY: 'the TLS certificate chain is not trusted',
+})
+
+/** `what: connection refused (ECONNREFUSED)`; Node's message (with the address) only in detail. */
+function networkError(what: string, err: Error): FetchError {
+  const code = errorCode(err)
+  const text = code === undefined ? 'network error' : `${Object.hasOwn(SOCKET_ERRORS, code) ? SOCKET_ERRORS[code] : 'network error'} (${code})`
+  const nested = (err as { errors?: unknown }).errors
+  const messages = [err.message, ...(Array.isArray(nested) ? nested.map((e) => String((e as Error)?.message)) : [])].filter(Boolean)
+  return new FetchError('network', `${what}: ${text}`, { cause: err, detail: messages.join('; ') })
+}
+
+/** The error's code (or that of the first of an AggregateError, e.g. from happy eyeballs), when it looks like one. */
+function errorCode(err: Error): string | undefined {
+  const own = (err as { code?: unknown }).code
+  const nested = (err as { errors?: unknown }).errors
+  const first = Array.isArray(nested) ? (nested[0] as { code?: unknown } | undefined)?.code : undefined
+  const code = typeof own === 'string' ? own : first
+  return typeof code === 'string' && /^[A-Z0-9_]{1,64}$/.test(code) ? code : undefined
 }

@@ -202,7 +202,7 @@ describe('resolve endpoint: failures', () => {
     const s = await setup({ taConfig: { outbound: { ...OUTBOUND, allow_private_network: false } } })
     const r = await s.resolve()
     assertFailure(r, 'invalid_subject', 404, `entity configuration of ${s.leaf.entityId}`, 'address')
-    assert.match(r.error!.error_description, /non-public address 127\.0\.0\.1/)
+    assert.match(r.error!.error_description, /refusing to connect to 127\.0\.0\.1: not a public address/)
   })
 
   it('refuses an http subject without allow_http', async () => {
