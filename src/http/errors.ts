@@ -14,6 +14,10 @@ export function errorMiddleware(logger: Logger) {
       const fe = toFederationError(err)
       if (fe.status >= 500) {
         logger.error('request failed', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, err: describe(err) })
+      } else {
+        // What the description must not say (e.g. the address an internal name resolved to).
+        const detail = privateDetails(err)
+        if (detail.length) logger.info('request refused', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, error: fe.error, detail })
       }
       ctx.status = fe.status
       ctx.set('Cache-Control', 'no-store')
@@ -33,6 +37,18 @@ export function toFederationError(err: unknown): FederationError {
     return new FederationError('invalid_request', (err as Error).message)
   }
   return new FederationError('server_error', 'internal error', { cause: err })
+}
+
+/** Log-only `detail` members along the cause chain (FederationError, FetchError), bounded. */
+export function privateDetails(err: unknown): string[] {
+  const out: string[] = []
+  let e = err
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
+    for (const d of [(e as { detail?: unknown }).detail].flat()) {
+      if (typeof d === 'string' && d !== '' && !out.includes(d) && out.length < 20) out.push(d.slice(0, 1000))
+    }
+  }
+  return out
 }
 
 function describe(err: unknown): Record<string, unknown> {

@@ -6,7 +6,7 @@
  * "Denial-of-Service Attack Prevention"); a hint leading back onto the path is a loop and
  * is not used. Every path that ends without an anchor is reported with its reason.
  */
-import { ChainError, SubjectError } from './errors.js'
+import { ChainError, SubjectError, privateDetail } from './errors.js'
 import type { StatementReader } from './statements.js'
 import type { PathFailure, PathNode, ResolverLimits, Statement } from './types.js'
 
@@ -89,7 +89,7 @@ class Walk {
       node = { id: hint, ec, ss: await this.statements.subordinateStatement(ec, below.id), hintIndex }
     } catch (err) {
       if (!(err instanceof ChainError)) throw err
-      return this.fail([...ids, hint], err.statement, err.rule, err.message, true)
+      return this.fail([...ids, hint], err.statement, err.rule, err.message, true, privateDetail(err))
     }
     if (!this.anchors.has(hint)) return this.from([...path, node])
     this.explored++
@@ -113,9 +113,9 @@ class Walk {
   }
 
   /** `ends` marks a path explored to its end (counted against max_chains). */
-  private fail(path: string[], statement: string, rule: string, message: string, ends = false): void {
+  private fail(path: string[], statement: string, rule: string, message: string, ends = false, detail?: string): void {
     if (ends) this.explored++
-    this.out.failures.push({ path, statement, rule, message, stage: 'chain' })
+    this.out.failures.push({ path, statement, rule, message, stage: 'chain', ...(detail ? { detail } : {}) })
   }
 }
 

@@ -28,10 +28,23 @@ export class SubjectError extends ChainError {
 }
 
 export class ResolveError extends FederationError {
-  constructor(code: FederationErrorCode, description: string, readonly paths: PathFailure[], options: { cause?: unknown } = {}) {
+  constructor(code: FederationErrorCode, description: string, readonly paths: PathFailure[], options: { cause?: unknown; detail?: unknown } = {}) {
     super(code, description, options)
     this.name = 'ResolveError'
   }
+}
+
+/**
+ * The log-only detail of a failure: the first `detail` string along the cause chain (a
+ * FetchError's resolved addresses or socket text). Descriptions never carry it.
+ */
+export function privateDetail(err: unknown): string | undefined {
+  let e = err
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
+    const d = (e as { detail?: unknown }).detail
+    if (typeof d === 'string' && d !== '') return d
+  }
+  return undefined
 }
 
 /** How many failures error_description spells out; the rest are counted (all are in `paths`). */
@@ -54,10 +67,12 @@ export function noChainError(subject: string, anchors: readonly string[], failur
   if (shown.length > DESCRIBED) parts.push(`(${shown.length - DESCRIBED} more)`)
   const what = metadata.length ? 'no trust chain with valid metadata' : 'no valid trust chain'
   const detail = parts.length ? `: ${parts.join('; ')}` : ''
-  return new ResolveError(code, `${what} from ${subject} to ${anchors.join(', ')}${detail}`, failures)
+  const logOnly = failures.flatMap((f) => (f.detail ? [`[${f.path.join(' > ')}] ${f.detail}`] : []))
+  return new ResolveError(code, `${what} from ${subject} to ${anchors.join(', ')}${detail}`, failures, logOnly.length ? { detail: logOnly } : {})
 }
 
 export function subjectError(subject: string, err: SubjectError): ResolveError {
-  const failure: PathFailure = { path: [subject], statement: err.statement, rule: err.rule, message: err.message, stage: 'chain' }
+  const detail = privateDetail(err)
+  const failure: PathFailure = { path: [subject], statement: err.statement, rule: err.rule, message: err.message, stage: 'chain', ...(detail ? { detail } : {}) }
   return new ResolveError(err.code, `${err.statement}: "${err.rule}": ${err.message}`, [failure], { cause: err })
 }

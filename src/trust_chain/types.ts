@@ -58,6 +58,8 @@ export interface PathFailure {
   message: string
   /** `metadata` failures are reported as invalid_metadata, the others as invalid_trust_chain. */
   stage: 'chain' | 'metadata'
+  /** For logs only (never in an answer): e.g. the address a host name resolved to. */
+  detail?: string
 }
 
 /** One statement of a resolved chain, for people (CLI tree, logs). */

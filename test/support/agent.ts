@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { SignJWT } from 'jose'
 import { resolveConfig, type ConfigFile } from '../../src/config/load.js'
 import type { ManualClock } from '../../src/clock.js'
-import { silentLogger } from '../../src/logger.js'
+import { silentLogger, type Logger } from '../../src/logger.js'
 import { createFederation } from '../../src/federation.js'
 import { createApp } from '../../src/http/app.js'
 import { listen } from '../../src/http/server.js'
@@ -32,6 +32,8 @@ export async function startAuthorizationServer(o: {
   authority_hints?: string[]
   as?: NonNullable<ConfigFile['authorization_server']>
   config?: Partial<ConfigFile>
+  /** Receives the deployment's logs (default: silent). */
+  logger?: Logger
 }): Promise<TestEntity> {
   const port = await freePort()
   const entityId = `http://127.0.0.1:${port}`
@@ -47,9 +49,10 @@ export async function startAuthorizationServer(o: {
     ...o.config,
   }
   const config = resolveConfig(file, dir, {}, {})
-  const store = await openStore(config, { clock: o.clock, logger: silentLogger })
+  const logger = o.logger ?? silentLogger
+  const store = await openStore(config, { clock: o.clock, logger })
   const caps = merge([capabilities(), authorizationServerCapability()])
-  const federation = createFederation({ config, store, clock: o.clock, logger: silentLogger, ...caps.federationDeps })
+  const federation = createFederation({ config, store, clock: o.clock, logger, ...caps.federationDeps })
   await federation.start()
   const { app } = createApp(federation, caps.http)
   await caps.start?.(federation)

@@ -11,7 +11,7 @@ import { randomBytes } from 'node:crypto'
 import { generateKeyPair, exportJWK, calculateJwkThumbprint, SignJWT, type JWK, type CryptoKey } from 'jose'
 import { resolveConfig, type ConfigFile } from '../../src/config/load.js'
 import { ManualClock } from '../../src/clock.js'
-import { silentLogger, createLogger } from '../../src/logger.js'
+import { silentLogger, createLogger, type Logger } from '../../src/logger.js'
 
 const testLogger = process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger
 import { createFederation, type Federation } from '../../src/federation.js'
@@ -44,6 +44,8 @@ export async function startEntity(o: {
   config?: Partial<ConfigFile>
   dir?: string
   port?: number
+  /** Receives the deployment's logs (default: silent, or stderr with TEST_LOG). */
+  logger?: Logger
 } = {}): Promise<TestEntity> {
   const port = o.port ?? (await freePort())
   const entityId = `http://127.0.0.1:${port}${o.path ?? ''}`
@@ -59,9 +61,10 @@ export async function startEntity(o: {
     ...o.config,
   }
   const config = resolveConfig(file, dir, {}, {})
-  const store = await openStore(config, { clock, logger: testLogger })
+  const logger = o.logger ?? testLogger
+  const store = await openStore(config, { clock, logger })
   const caps = capabilities()
-  const federation = createFederation({ config, store, clock, logger: testLogger, ...caps.federationDeps })
+  const federation = createFederation({ config, store, clock, logger, ...caps.federationDeps })
   await federation.start()
   const { app } = createApp(federation, caps.http)
   await caps.start?.(federation)
