@@ -40,6 +40,11 @@ export interface Federation {
   /** Endpoint URLs by metadata parameter name, set by the HTTP layer from its routes. */
   endpoints: Record<string, string>
   start(): Promise<void>
+  /**
+   * Stops following the store (shutdown): once this resolves, nothing of the foundation
+   * reads or writes it, so the store can be closed. Capabilities stop first (their hooks).
+   */
+  stop(): Promise<void>
 }
 
 export function createFederation(deps: FederationDeps): Federation {
@@ -65,6 +70,10 @@ export function createFederation(deps: FederationDeps): Federation {
       const seed = await readKeysFile(config.dir)
       if (seed) await keystore.seed(seed.keys)
       await keystore.ensureKey()
+    },
+    async stop() {
+      await publisher.stop()
+      await keystore.stop()
     },
   }
   const publisher = new Publisher({

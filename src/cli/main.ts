@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises'
 import { parse, UsageError, type IO } from './args.js'
 import { initDeployment } from './init.js'
-import { startService, hasConfig } from './serve.js'
+import { startService, hasConfig, type Service } from './serve.js'
 import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
 import { ConfigError } from '../config/load.js'
 import type { KeyAlg } from '../crypto/keys.js'
@@ -215,16 +215,34 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
     ...(reevaluation !== undefined ? { trust_reevaluation: reevaluation } : {}),
   }, { env: io.env })
   io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind})`)
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
+  return untilSignal(service, io)
+}
+
+/**
+ * The first SIGTERM/SIGINT shuts down cleanly (exit 0); a second one during shutdown exits
+ * at once with status 1 (writes acknowledged before are already durable).
+ */
+function untilSignal(service: Service, io: IO): Promise<number> {
+  return new Promise((resolve) => {
+    let stopping = false
+    const onSignal = (signal: NodeJS.Signals) => {
+      if (stopping) {
+        io.stderr(`anchorage: ${signal} during shutdown: exiting without waiting for in-flight requests`)
+        process.exit(1)
+      }
+      stopping = true
       service.federation.logger.info('shutting down', { signal })
-      service.stop().then(resolve, (err: Error) => {
+      service.stop().then(() => 0, (err: Error) => {
         io.stderr(`anchorage: shutdown: ${err.message}`)
-        resolve()
+        return 1
+      }).then((code) => {
+        service.federation.logger.info('stopped', { signal })
+        process.off('SIGTERM', onSignal)
+        process.off('SIGINT', onSignal)
+        resolve(code)
       })
     }
-    process.once('SIGTERM', () => stop('SIGTERM'))
-    process.once('SIGINT', () => stop('SIGINT'))
+    process.on('SIGTERM', onSignal)
+    process.on('SIGINT', onSignal)
   })
-  return 0
 }

@@ -37,18 +37,35 @@ export async function startService(
     const server = await listen(federation, app)
     warnings(config, logger)
     // In the background: the first requests then find everything signed and indexed.
-    federation.publisher.warm().catch((err: Error) => logger.warn('warm-up failed', { err: err.message }))
+    const warming = federation.publisher.warm().catch((err: Error) => logger.warn('warm-up failed', { err: err.message }))
+    let stopping: Promise<void> | undefined
     return {
       config, federation, store, server,
-      async stop() {
-        await server.close()
-        await caps.stop?.(federation)
-        await store.close()
-      },
+      stop: () => (stopping ??= shutdown({ server, federation, store, logger, stopCapabilities: () => caps.stop?.(federation), warming })),
     }
   } catch (err) {
     await store.close().catch(() => undefined)
     throw err
+  }
+}
+
+/**
+ * Clean shutdown, in dependency order: drain the listener (in-flight requests finish, keep-alive
+ * connections close), stop background work (timers, pollers, change listeners), and only
+ * then close the store, so that nothing touches it once closed.
+ */
+async function shutdown(o: {
+  server: RunningServer; federation: Federation; store: Store; logger: Logger
+  stopCapabilities: () => Promise<void> | undefined; warming: Promise<unknown>
+}): Promise<void> {
+  try {
+    const { abandoned } = await o.server.close()
+    if (abandoned) o.logger.warn('shutdown timeout: connections with requests still running were dropped', { requests: abandoned })
+    await o.stopCapabilities()
+    await o.warming
+    await o.federation.stop()
+  } finally {
+    await o.store.close()
   }
 }
 

@@ -18,6 +18,8 @@ export const DEFAULTS = Object.freeze({
     trust_proxy: false,
     /** Largest admin/registration request body accepted. */
     max_body_bytes: 65_536,
+    /** On SIGTERM/SIGINT: how long in-flight requests may take to finish before their connections are dropped, seconds. */
+    shutdown_timeout_seconds: 10,
   }),
   outbound: Object.freeze({
     allow_http: false,

@@ -26,7 +26,7 @@ export interface ConfigFile {
   store?: string
   store_options?: StoreOptions
   admin?: { token_sha256?: string }
-  server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number }>
+  server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
   trust_anchors?: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver?: Partial<ResolverConfig>
@@ -64,7 +64,7 @@ export interface Config {
   store: string
   store_options: StoreOptions
   admin: { token_sha256?: string; token_from_env?: string }
-  server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number }
+  server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; shutdown_timeout_seconds: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
   trust_anchors: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver: ResolverConfig

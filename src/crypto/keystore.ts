@@ -65,12 +65,19 @@ export class Keystore {
   private loading: Promise<void> | undefined
   private stale = true
   private readonly purpose: KeyPurpose
+  private readonly unsubscribe: () => void
 
   constructor(private readonly o: KeystoreOptions) {
     this.purpose = o.purpose ?? 'federation'
-    o.store.onChange((c) => {
+    this.unsubscribe = o.store.onChange((c) => {
       if (c.collection === 'keys') this.stale = true
     })
+  }
+
+  /** Stops following the store (shutdown); a load in flight is awaited. */
+  async stop(): Promise<void> {
+    this.unsubscribe()
+    await this.loading?.catch(() => undefined)
   }
 
   /** Stores the seed keys of `anchorage init` when the store has no key yet. */

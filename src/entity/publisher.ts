@@ -47,12 +47,19 @@ export class Publisher {
   private readonly revisionListeners: Array<(change: StoreChange) => void> = []
   /** List filters this deployment can answer; more are added by later capabilities. */
   readonly listFilters = new Set<keyof ListFilters>(['entity_type', 'intermediate'])
+  private readonly unsubscribe: () => void
 
   constructor(private readonly o: PublisherOptions) {
     this.ec = new SignedCache(o.clock, 8)
     this.statements = new SignedCache(o.clock, 200_000)
     this.members = new MemberIndex(o.store)
-    o.store.onChange((c) => this.invalidate(c))
+    this.unsubscribe = o.store.onChange((c) => this.invalidate(c))
+  }
+
+  /** Stops following the store (shutdown): nothing here reads it once this resolves. */
+  async stop(): Promise<void> {
+    this.unsubscribe()
+    await this.members.stop()
   }
 
   /** Re-sign whatever a change may affect. Also called by capabilities that keep their own state. */

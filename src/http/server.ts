@@ -11,12 +11,18 @@ import type Koa from 'koa'
 import type { Federation } from '../federation.js'
 import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
 import { peekResolve } from '../trust_chain/capability.js'
+import { Drain, type CloseOutcome } from './drain.js'
 
 export interface RunningServer {
   server: http.Server
   port: number
   url: string
-  close(): Promise<void>
+  /**
+   * Stops accepting, closes idle keep-alive connections, lets in-flight requests finish
+   * (their connections close after the response) for up to `timeoutMs` (default
+   * `server.shutdown_timeout_seconds`), then drops the connections left.
+   */
+  close(timeoutMs?: number): Promise<CloseOutcome>
 }
 
 export async function listen(f: Federation, app: Koa, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
@@ -24,11 +30,13 @@ export async function listen(f: Federation, app: Koa, options: { port?: number; 
   const handler = app.callback()
   const fast = fastPath(f)
   const onRequest: http.RequestListener = (req, res) => {
-    if (!fast(req, res)) void handler(req, res)
+    drain.mark(res)
+    if (!fast(req, res)) drain.run(res, () => handler(req, res))
   }
   const server = s.tls_cert && s.tls_key
     ? https.createServer({ cert: readFileSync(s.tls_cert), key: readFileSync(s.tls_key) }, onRequest)
     : http.createServer(onRequest)
+  const drain = new Drain(server)
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
   server.requestTimeout = 30_000
@@ -47,12 +55,7 @@ export async function listen(f: Federation, app: Koa, options: { port?: number; 
     server,
     port: actual,
     url: `${scheme}://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}`,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.close(() => resolve())
-        server.closeIdleConnections()
-        setTimeout(() => server.closeAllConnections(), 5_000).unref()
-      }),
+    close: (timeoutMs = s.shutdown_timeout_seconds * 1000) => drain.close(timeoutMs),
   }
 }
 

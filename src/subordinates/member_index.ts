@@ -18,6 +18,7 @@ export class MemberIndex {
   private sorted: string[] = []
   private building: Promise<void> | undefined
   private readonly pending = new Set<Promise<void>>()
+  private stopped = false
   /** Extra trust mark types by member, from marks this deployment issued (trust marks capability). */
   extraTrustMarkTypes: ((id: string) => string[]) | undefined
 
@@ -25,7 +26,7 @@ export class MemberIndex {
 
   /** Applies a store change: synchronously forgets the member, then re-reads it. */
   onChange(change: StoreChange): void {
-    if (change.collection !== 'subordinates' || !this.entries) return
+    if (this.stopped || change.collection !== 'subordinates' || !this.entries) return
     if (!change.id) {
       this.entries = undefined
       return
@@ -34,8 +35,19 @@ export class MemberIndex {
     this.entries.delete(id)
     const p = this.store.get<SubordinateRecord>('subordinates', id).then((rec) => {
       if (rec && rec.status === 'active' && this.entries) this.put(rec)
+    }, () => {
+      // The member could not be re-read (store unavailable or closing): forget the whole
+      // index, so the next listing rebuilds it from the store instead of missing a member.
+      this.entries = undefined
     }).finally(() => this.pending.delete(p))
     this.pending.add(p)
+  }
+
+  /** Stops following changes (shutdown): later changes are ignored; re-reads in flight are awaited. */
+  async stop(): Promise<void> {
+    this.stopped = true
+    while (this.pending.size) await Promise.all(this.pending)
+    await this.building?.catch(() => undefined)
   }
 
   /** Visits active members in id order. */

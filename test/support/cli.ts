@@ -24,7 +24,13 @@ export function cli(args: string[], options: { env?: NodeJS.ProcessEnv; input?: 
 }
 
 /** Starts `anchorage serve` and resolves once it prints its listening line. */
-export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ child: ChildProcess; output: () => string; stop(signal?: NodeJS.Signals): Promise<number | null> }> {
+export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
+  child: ChildProcess
+  output: () => string
+  /** Resolves once the output (stdout + stderr) matches. */
+  waitFor(pattern: RegExp): Promise<void>
+  stop(signal?: NodeJS.Signals): Promise<number | null>
+}> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, ['--import', 'tsx', ENTRY, 'serve', ...args], {
       cwd: ROOT,
@@ -32,17 +38,23 @@ export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{ ch
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let out = ''
+    const waiters: Array<{ pattern: RegExp; resolve: () => void }> = []
     const timer = setTimeout(() => {
       child.kill('SIGKILL')
       reject(new Error(`anchorage serve did not start:\n${out}`))
     }, 20_000)
     const onData = (d: Buffer) => {
       out += d
+      for (const w of waiters.splice(0)) {
+        if (w.pattern.test(out)) w.resolve()
+        else waiters.push(w)
+      }
       if (/listening on /.test(out)) {
         clearTimeout(timer)
         resolve({
           child,
           output: () => out,
+          waitFor: (pattern) => new Promise<void>((r) => (pattern.test(out) ? r() : waiters.push({ pattern, resolve: r }))),
           stop: (signal = 'SIGTERM') => new Promise((r) => {
             if (child.exitCode !== null || child.signalCode !== null) return r(child.exitCode)
             child.once('exit', (code) => r(code))
