@@ -19,12 +19,17 @@ export interface Capabilities {
 }
 
 export function capabilities(): Capabilities {
+  const trustMarks = trustMarksCapability()
   return merge([
     // Malformed or inconsistent metadata policies are refused at onboarding.
     { federationDeps: { checkPolicy: (policy, crit) => validatePolicyStructure(policy, crit) } },
-    trustMarksCapability(),
+    trustMarks,
     resolverCapability({
-      verifier: (f) => createTrustMarkVerifier({ clock: f.clock, skew: f.config.clock_skew, status: { fetcher: f.fetcher } }),
+      // Marks this deployment issued: its own records; other issuers: their status endpoint (docs/trust-marks.md).
+      verifier: (f) => createTrustMarkVerifier({
+        clock: f.clock, skew: f.config.clock_skew, local: trustMarks.local(f),
+        status: { fetcher: f.fetcher, when: f.config.trust_marks.status_check, cacheSeconds: f.config.trust_marks.status_cache_seconds },
+      }),
     }),
     // Inert unless authorization_server.enabled.
     authorizationServerCapability(),

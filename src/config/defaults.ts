@@ -42,6 +42,17 @@ export const DEFAULTS = Object.freeze({
     /** Most cached statements and resolve answers (each). */
     cache_entries: 10_000,
   }),
+  /** Trust marks in resolve answers (docs/trust-marks.md, "Revocation and /resolve"). */
+  trust_marks: Object.freeze({
+    /**
+     * When a mark of another issuer is checked at the issuer's Trust Mark Status endpoint:
+     * 'always', 'no_exp' (only marks without exp) or 'never'. Marks this deployment issued
+     * are always checked against its own records, without a request.
+     */
+    status_check: 'always' as 'always' | 'no_exp' | 'never',
+    /** Seconds a status answer is reused; a resolve answer carrying the mark is cached no longer. */
+    status_cache_seconds: 60,
+  }),
   /** Authorization server role (docs/registration.md); off unless configured. */
   authorization_server: Object.freeze({
     /** Access token `exp` - `iat`, seconds (bounded by the client's registration). */

@@ -30,6 +30,7 @@ export interface ConfigFile {
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
   trust_anchors?: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver?: Partial<ResolverConfig>
+  trust_marks?: Partial<TrustMarksConfig>
   clock_skew?: number
   log_level?: 'debug' | 'info' | 'warn' | 'error'
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
@@ -68,6 +69,7 @@ export interface Config {
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
   trust_anchors: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver: ResolverConfig
+  trust_marks: TrustMarksConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
   kek?: { key: Buffer; id: string }
@@ -79,6 +81,12 @@ export interface Config {
 
 /** Limits and cache lifetimes of trust chain resolution (DEFAULTS.resolver documents each). */
 export type ResolverConfig = { -readonly [K in keyof typeof DEFAULTS.resolver]: number }
+
+/** Trust mark checks in resolve answers (DEFAULTS.trust_marks documents each). */
+export interface TrustMarksConfig {
+  status_check: 'always' | 'no_exp' | 'never'
+  status_cache_seconds: number
+}
 
 /** Adapter tuning (MongoDB): see schemas/config.schema.json. */
 export interface StoreOptions {
@@ -175,6 +183,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     outbound,
     trust_anchors: file.trust_anchors ?? [],
     resolver: { ...DEFAULTS.resolver, ...file.resolver },
+    trust_marks: { ...DEFAULTS.trust_marks, ...file.trust_marks },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
     log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
     ...(kekSecret ? { kek: deriveKek(kekSecret) } : {}),

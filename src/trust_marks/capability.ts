@@ -8,9 +8,15 @@ import type { Capabilities } from '../capabilities.js'
 import type { Federation } from '../federation.js'
 import { trustMarkAdminRoutes } from './admin.js'
 import { trustMarkRoutes } from './http.js'
+import { localTrustMarks, type LocalTrustMarks } from './local_status.js'
 import { createTrustMarkServices, type TrustMarkServices } from './services.js'
 
-export function trustMarksCapability(): Partial<Capabilities> {
+export interface TrustMarksCapability extends Partial<Capabilities> {
+  /** The federation's own issued-mark records, for the verifier (marks it revoked are never accepted). */
+  local(f: Federation): LocalTrustMarks
+}
+
+export function trustMarksCapability(): TrustMarksCapability {
   const services = new WeakMap<Federation, TrustMarkServices>()
   const of = (f: Federation): TrustMarkServices => {
     let s = services.get(f)
@@ -24,5 +30,6 @@ export function trustMarksCapability(): Partial<Capabilities> {
     }],
     start: (f) => of(f).start(),
     stop: async (f) => services.get(f)?.stop(),
+    local: (f) => localTrustMarks(f.entityId, of(f).issuer, f.clock),
   }
 }

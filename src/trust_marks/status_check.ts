@@ -1,20 +1,25 @@
 /**
- * The verifier's optional second opinion: asking the issuer's Trust Mark Status endpoint
- * (spec "Trust Mark Status"), as "Validating a Trust Mark" RECOMMENDS for marks without
- * exp. Answers are cached briefly by mark, so a busy resolver asks once a minute at most.
+ * The verifier's second opinion: asking the issuer's Trust Mark Status endpoint (spec
+ * "Trust Mark Status"), which "Validating a Trust Mark" RECOMMENDS for marks without exp
+ * and allows for every mark. Asking about marks with exp too (`when: 'always'`) is what
+ * lets a revocation reach a resolver before the mark expires. Answers are cached by mark
+ * for `cacheSeconds`, so a busy resolver asks once per mark per cache time at most, and
+ * the checker says until when its verdict holds so that answers built on it are cached
+ * no longer.
  */
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
 import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../constants.js'
-import { verifyJwt } from '../crypto/jwt.js'
-import type { Fetcher } from '../net/fetch.js'
+import { verifyJwt, JwtError } from '../crypto/jwt.js'
+import { FetchError, type Fetcher } from '../net/fetch.js'
 import type { Jwks } from '../types.js'
 import { TrustMarkError } from './errors.js'
 import { tokenHash } from './records.js'
 
 export interface StatusCheckOptions {
+  /** Used when the verification context brings no fetcher of its own (the resolver's). */
   fetcher: Fetcher
-  /** Which marks to check: 'no_exp' (default) only those without exp, 'always', or 'never'. */
+  /** Which marks to check: 'always' (default), 'no_exp' (only those without exp), or 'never'. */
   when?: 'no_exp' | 'always' | 'never'
   /** Seconds an answer (and an issuer's endpoint URL) is reused (default 60). */
   cacheSeconds?: number
@@ -28,63 +33,79 @@ export interface StatusCheckOptions {
 
 type Answer = { status: string } | { unavailable: string }
 
-export function createStatusChecker(
-  o: StatusCheckOptions,
-  env: { clock: Clock; skew: number; algorithms: readonly string[] },
-): (token: string, m: { iss: string; exp?: number }, issuerJwks: Jwks) => Promise<void> {
-  const when = o.when ?? 'no_exp'
+/** The issuer's side failed (an answer that cannot be used). */
+class Unavailable extends Error {}
+
+/**
+ * What counts as "the status could not be checked" (cached like an answer). Anything else
+ * the fetcher throws (e.g. the resolution's own limits running out) is not about the
+ * issuer: it propagates and is not cached.
+ */
+const issuerSide = (err: unknown): boolean => err instanceof FetchError || err instanceof JwtError || err instanceof Unavailable
+
+/**
+ * Resolves when the mark may be accepted, with the time until which that verdict holds
+ * (undefined: no status was asked, it holds until the mark's exp); rejects with a
+ * TrustMarkError (reason `status`) otherwise.
+ */
+export type StatusChecker = (token: string, m: { iss: string; exp?: number }, issuerJwks: Jwks, fetcher?: Fetcher) => Promise<number | undefined>
+
+export function createStatusChecker(o: StatusCheckOptions, env: { clock: Clock; skew: number; algorithms: readonly string[] }): StatusChecker {
+  const when = o.when ?? 'always'
   const ttl = o.cacheSeconds ?? 60
   const answers = new LRUCache<string, { answer: Answer; until: number }>({ max: 10_000 })
   const endpoints = new LRUCache<string, { url: string | null; until: number }>({ max: 1_000 })
   const verifyOptions = { clock: env.clock, skew: env.skew, algorithms: env.algorithms }
 
-  async function endpointOf(iss: string, jwks: Jwks): Promise<string | null> {
+  async function endpointOf(iss: string, jwks: Jwks, fetcher: Fetcher): Promise<string | null> {
     const hit = endpoints.get(iss)
     if (hit && hit.until > env.clock.now()) return hit.url
-    const res = await o.fetcher.get(iss.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
-    if (res.status !== 200) throw new Error(`the issuer's entity configuration answered HTTP ${res.status}`)
+    const res = await fetcher.get(iss.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
+    if (res.status !== 200) throw new Unavailable(`the issuer's entity configuration answered HTTP ${res.status}`)
     // The issuer's keys come from its trust chain, so its configuration must verify with them.
-    const { payload } = await verifyJwt<{ metadata?: Record<string, Record<string, unknown>> }>(res.body.trim(), jwks, { ...verifyOptions, typ: TYP.entityStatement })
-    if (payload.iss !== iss || payload.sub !== iss) throw new Error("the issuer's entity configuration names another entity")
-    const url = payload.metadata?.federation_entity?.federation_trust_mark_status_endpoint
+    const { payload } = await verifyJwt(res.body.trim(), jwks, { ...verifyOptions, typ: TYP.entityStatement })
+    if (own(payload, 'iss') !== iss || own(payload, 'sub') !== iss) throw new Unavailable("the issuer's entity configuration names another entity")
+    const url = own(own(own(payload, 'metadata'), 'federation_entity'), 'federation_trust_mark_status_endpoint')
     const value = typeof url === 'string' ? url : null
     endpoints.set(iss, { url: value, until: env.clock.now() + ttl })
     return value
   }
 
-  async function ask(token: string, iss: string, jwks: Jwks): Promise<Answer | undefined> {
+  async function ask(token: string, iss: string, jwks: Jwks, fetcher: Fetcher): Promise<Answer | undefined> {
     let url: string | null
     try {
-      url = await endpointOf(iss, jwks)
+      url = await endpointOf(iss, jwks, fetcher)
     } catch (err) {
+      if (!issuerSide(err)) throw err
       return { unavailable: `cannot read the issuer's entity configuration: ${(err as Error).message}` }
     }
     if (url === null) return undefined
     try {
-      const res = await o.fetcher.post(url, new URLSearchParams({ trust_mark: token }).toString(), 'application/x-www-form-urlencoded', MEDIA.trustMarkStatusResponse)
+      const res = await fetcher.post(url, new URLSearchParams({ trust_mark: token }).toString(), 'application/x-www-form-urlencoded', MEDIA.trustMarkStatusResponse)
       // "Trust Mark Status Response": a mark the issuer does not know gets HTTP 404.
       if (res.status === 404) return { status: 'unknown to the issuer' }
       if (res.status !== 200) return { unavailable: `the status endpoint answered HTTP ${res.status}` }
-      const { payload } = await verifyJwt<{ trust_mark?: unknown; status?: unknown }>(res.body.trim(), jwks, {
-        ...verifyOptions, typ: TYP.trustMarkStatusResponse, requireTimes: false,
-      })
-      if (payload.iss !== iss) return { unavailable: 'the status response has another issuer' }
-      if (payload.trust_mark !== token) return { unavailable: 'the status response is about another trust mark' }
-      if (typeof payload.status !== 'string') return { unavailable: 'the status response has no status' }
-      return { status: payload.status }
+      const { payload } = await verifyJwt(res.body.trim(), jwks, { ...verifyOptions, typ: TYP.trustMarkStatusResponse, requireTimes: false })
+      if (own(payload, 'iss') !== iss) return { unavailable: 'the status response has another issuer' }
+      if (own(payload, 'trust_mark') !== token) return { unavailable: 'the status response is about another trust mark' }
+      const status = own(payload, 'status')
+      if (typeof status !== 'string') return { unavailable: 'the status response has no status' }
+      return { status }
     } catch (err) {
+      if (!issuerSide(err)) throw err
       return { unavailable: (err as Error).message }
     }
   }
 
-  return async (token, m, jwks) => {
-    if (when === 'never' || (when === 'no_exp' && m.exp !== undefined)) return
+  return async (token, m, jwks, fetcher = o.fetcher) => {
+    if (when === 'never' || (when === 'no_exp' && m.exp !== undefined)) return undefined
     const key = tokenHash(token)
     const now = env.clock.now()
     let hit = answers.get(key)
     if (!hit || hit.until <= now) {
-      const answer = await ask(token, m.iss, jwks)
-      if (answer === undefined) return
+      const answer = await ask(token, m.iss, jwks, fetcher)
+      // The issuer publishes no status endpoint: it offers no such mechanism.
+      if (answer === undefined) return undefined
       hit = { answer, until: now + ttl }
       answers.set(key, hit)
     }
@@ -94,5 +115,11 @@ export function createStatusChecker(
     } else if ((o.onUnavailable ?? 'reject') === 'reject') {
       throw new TrustMarkError('status', `trust mark from ${m.iss}: its status could not be checked: ${a.unavailable}`)
     }
+    return hit.until
   }
+}
+
+/** An own member of outside JSON (never an inherited one), or undefined. */
+function own(o: unknown, key: string): unknown {
+  return typeof o === 'object' && o !== null && Object.hasOwn(o, key) ? (o as Record<string, unknown>)[key] : undefined
 }

@@ -18,6 +18,7 @@ import { SIGNING_ALGS, TYP } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import type { EntityStatement, Jwks } from '../types.js'
 import { TrustMarkError, type TrustMarkFailure } from './errors.js'
+import type { LocalTrustMarks } from './local_status.js'
 import { createStatusChecker, type StatusCheckOptions } from './status_check.js'
 import type { AnchorTrustMarkPolicy, TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark } from './verify_contract.js'
 
@@ -32,9 +33,14 @@ export interface TrustMarkVerifierOptions {
   algorithms?: readonly string[]
   /**
    * Also ask the issuer's Trust Mark Status endpoint (spec "Trust Mark Status"). Off without
-   * a fetcher; with one, on by default for marks without exp.
+   * these options; with them, on by default for every mark (`when`).
    */
   status?: StatusCheckOptions
+  /**
+   * This deployment's own trust mark records: marks it issued are judged by them (revoked,
+   * expired or unknown marks refused), whatever `status` says, and never asked over the network.
+   */
+  local?: LocalTrustMarks
 }
 
 interface MarkClaims {
@@ -63,6 +69,8 @@ export function createTrustMarkVerifier(options: TrustMarkVerifierOptions): Trus
       }
       checkTimes(m, options.clock.now(), skew, '', what)
       checkIssuerAllowed(m, ctx.anchor, what)
+      const ours = options.local !== undefined && m.iss === options.local.entityId
+      if (ours) await checkLocal(options.local!, trustMark, m, what)
       let jwks: Jwks
       try {
         jwks = await ctx.issuerKeys(m.iss)
@@ -76,10 +84,11 @@ export function createTrustMarkVerifier(options: TrustMarkVerifierOptions): Trus
         fail('delegation_missing', `${what}: the trust anchor names ${owner.sub} as owner of the type, but the mark has no delegation`)
       }
       if (m.delegation !== undefined) await verifyDelegation(m.delegation, { issuer: m.iss, type: m.trust_mark_type, owner }, options)
-      if (checkStatus) await checkStatus(trustMark, m, jwks)
+      const cacheUntil = checkStatus && !ours ? await checkStatus(trustMark, m, jwks, ctx.fetcher) : undefined
       return {
         trust_mark_type: m.trust_mark_type, trust_mark: trustMark, iss: m.iss, iat: m.iat,
         ...(m.exp !== undefined ? { exp: m.exp } : {}),
+        ...(cacheUntil !== undefined ? { cacheUntil } : {}),
       }
     },
   }
@@ -135,6 +144,13 @@ export async function verifyDelegation(
   const times = { iat: payload.iat, ...(payload.exp !== undefined ? { exp: payload.exp } : {}) }
   checkTimes(times, options.clock.now(), options.skew ?? 60, 'delegation_', what)
   await checkSignature(token, expect.owner.jwks, TYP.trustMarkDelegation, options, 'delegation_', what)
+}
+
+/** A mark this deployment issued: its own records decide, as its status endpoint would. */
+async function checkLocal(local: LocalTrustMarks, token: string, m: MarkClaims, what: string): Promise<void> {
+  const status = await local.status(token, m)
+  if (status === 'unknown') fail('status', `${what}: this issuer has no record of issuing this mark`)
+  if (status !== 'active') fail('status', `${what}: ${status} (this issuer's own records)`)
 }
 
 function decode(token: string, reason: TrustMarkFailure, what: string): { header: JWTHeaderParameters; payload: JWTPayload } {

@@ -4,6 +4,7 @@
  * entry of the subject's `trust_marks`, with the chosen trust anchor's configuration.
  * Implemented in src/trust_marks/verify.ts.
  */
+import type { Fetcher } from '../net/fetch.js'
 import type { Jwks } from '../types.js'
 
 export interface AnchorTrustMarkPolicy {
@@ -23,6 +24,11 @@ export interface VerifiedTrustMark {
   iss: string
   iat: number
   exp?: number
+  /**
+   * Until when this verdict may be reused, when it rests on an answer of the issuer's Trust
+   * Mark Status endpoint (that answer's cache time); absent: it holds until `exp`.
+   */
+  cacheUntil?: number
 }
 
 export interface TrustMarkVerifyContext {
@@ -35,6 +41,11 @@ export interface TrustMarkVerifyContext {
    * Rejects when the issuer's chain does not resolve.
    */
   issuerKeys(issuer: string): Promise<Jwks>
+  /**
+   * The resolver's outbound fetch path for this resolution: status requests are outbound
+   * work of the resolution and go through it (and count against its limits).
+   */
+  fetcher?: Fetcher
 }
 
 export interface TrustMarkVerifier {

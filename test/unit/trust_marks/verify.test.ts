@@ -8,6 +8,7 @@ import { ManualClock } from '../../../src/clock.js'
 import { createTrustMarkVerifier, anchorTrustMarkPolicy, TrustMarkError, type TrustMarkFailure } from '../../../src/trust_marks/verify.js'
 import type { AnchorTrustMarkPolicy, TrustMarkVerifyContext } from '../../../src/trust_marks/verify_contract.js'
 import type { Fetcher, FetchResponse } from '../../../src/net/fetch.js'
+import type { LocalTrustMarks } from '../../../src/trust_marks/local_status.js'
 import { testKey, type TestKey } from '../../support/entity.js'
 
 const TA = 'https://ta.example.org'
@@ -230,16 +231,92 @@ describe('trust mark verification', () => {
       assert.match((err as TrustMarkError).message, /could not be checked: the status endpoint answered HTTP 503/)
       await withStatus({ onUnavailable: 'accept' }).verify(await mark({ exp: undefined }), TYPE, ctx())
     })
-    it('does not ask for marks with exp unless told to', async () => {
+    it('asks about marks with exp too by default (when: always), so a revocation counts before exp', async () => {
       status = 'revoked'
-      await withStatus().verify(await mark(), TYPE, ctx())
+      await assert.rejects(withStatus().verify(await mark(), TYPE, ctx()), /says "revoked"/)
+      assert.equal(posts, 1)
+    })
+    it("asks only about marks without exp with when: 'no_exp', and about none with when: 'never'", async () => {
+      status = 'revoked'
+      await withStatus({ when: 'no_exp' }).verify(await mark(), TYPE, ctx())
       assert.equal(posts, 0)
-      await assert.rejects(withStatus({ when: 'always' }).verify(await mark(), TYPE, ctx()), /says "revoked"/)
+      await assert.rejects(withStatus({ when: 'no_exp' }).verify(await mark({ exp: undefined }), TYPE, ctx()), /says "revoked"/)
+      assert.equal(posts, 1)
+      await withStatus({ when: 'never' }).verify(await mark({ exp: undefined }), TYPE, ctx())
+      assert.equal(posts, 1)
+    })
+    it("says until when its verdict holds: the status answer's cache time (none when it asked nothing)", async () => {
+      const v = withStatus({ cacheSeconds: 30 })
+      const token = await mark()
+      assert.equal((await v.verify(token, TYPE, ctx())).cacheUntil, NOW + 30)
+      clock.advance(10)
+      assert.equal((await v.verify(token, TYPE, ctx())).cacheUntil, NOW + 30, 'a cached answer keeps its own time')
+      assert.equal(posts, 1)
+      assert.equal((await withStatus({ when: 'never' }).verify(token, TYPE, ctx())).cacheUntil, undefined)
+    })
+    it('sends its requests through the fetcher of the verification context (the resolver\'s outbound path)', async () => {
+      const through: string[] = []
+      const own: Fetcher = {
+        get: (url, accept) => (through.push(`GET ${url}`), fetcher.get(url, accept)),
+        post: (url, body, type, accept) => (through.push(`POST ${url}`), fetcher.post(url, body, type, accept)),
+      }
+      await withStatus({ fetcher: { get: () => assert.fail('default fetcher used'), post: () => assert.fail('default fetcher used') } })
+        .verify(await mark(), TYPE, ctx({ fetcher: own }))
+      assert.deepEqual(through, [`GET ${TMI}/.well-known/openid-federation`, `POST ${STATUS_URL}`])
+    })
+    it('lets an error of the fetcher that is not about the issuer (e.g. a resolution budget running out) through, uncached', async () => {
+      const v = withStatus()
+      const token = await mark()
+      const stop = new Error('budget exceeded')
+      const failing: Fetcher = { get: () => Promise.reject(stop), post: () => Promise.reject(stop) }
+      assert.equal(await v.verify(token, TYPE, ctx({ fetcher: failing })).catch((e: unknown) => e), stop)
+      await v.verify(token, TYPE, ctx())
+      assert.equal(posts, 1)
     })
     it('accepts on the other checks when the issuer publishes no status endpoint', async () => {
       ecEndpoint = undefined
       await withStatus().verify(await mark({ exp: undefined }), TYPE, ctx())
       assert.equal(posts, 0)
+    })
+  })
+
+  describe('marks this deployment issued (its own records, no request)', () => {
+    let recorded: Record<string, 'active' | 'expired' | 'revoked' | 'unknown'>
+    const local: LocalTrustMarks = {
+      entityId: TMI,
+      status: async (token) => recorded[token] ?? 'unknown',
+    }
+    const refusing: Fetcher = { get: () => assert.fail('asked over the network'), post: () => assert.fail('asked over the network') }
+    const ours = (when: 'always' | 'no_exp' | 'never') => createTrustMarkVerifier({ clock, skew: 60, local, status: { fetcher: refusing, when } })
+    beforeEach(() => {
+      recorded = {}
+    })
+
+    it('accepts an active mark it issued without asking its status endpoint, and without a cache limit', async () => {
+      const token = await mark()
+      recorded[token] = 'active'
+      const v = await ours('always').verify(token, TYPE, ctx())
+      assert.equal(v.cacheUntil, undefined)
+    })
+    for (const when of ['always', 'no_exp', 'never'] as const) {
+      it(`refuses a mark it revoked whatever status_check says (${when})`, async () => {
+        const token = await mark()
+        recorded[token] = 'revoked'
+        const err = await ours(when).verify(token, TYPE, ctx()).catch((e: unknown) => e)
+        assert.ok(err instanceof TrustMarkError)
+        assert.equal(err.reason, 'status')
+        assert.match(err.message, /: revoked \(this issuer's own records\)/)
+      })
+    }
+    it('refuses a mark in its name that it has no record of issuing', async () => {
+      const err = await ours('never').verify(await mark(), TYPE, ctx()).catch((e: unknown) => e)
+      assert.ok(err instanceof TrustMarkError)
+      assert.match(err.message, /this issuer has no record of issuing this mark/)
+    })
+    it('judges marks of other issuers by their status endpoint, not by its own records', async () => {
+      const other: LocalTrustMarks = { entityId: 'https://elsewhere.example.org', status: async () => assert.fail('own records asked') }
+      const v = createTrustMarkVerifier({ clock, skew: 60, local: other })
+      await v.verify(await mark(), TYPE, ctx())
     })
   })
 })
