@@ -106,7 +106,7 @@ export class Resolver {
   private async accept(nodes: PathNode[], anchor: TrustAnchor, entityTypes: readonly string[] | undefined, options: ResolveOptions): Promise<ResolvedChain> {
     await validatePath(nodes, anchor, { clock: this.o.clock, skew: this.o.skew, keySets: this.statements.keySets })
     const metadata = resolvedMetadata(this.engine, nodes, entityTypes)
-    const marks = options.trustMarks === false ? { refs: [], exp: Infinity } : await this.trustMarks(nodes, anchor)
+    const marks = options.trustMarks === false ? { refs: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor)
     return {
       subject: nodes[0]!.id,
       anchor: anchor.entity_id,
@@ -115,15 +115,16 @@ export class Resolver {
       metadata,
       trust_marks: marks.refs,
       exp: Math.min(expiryOf(nodes), marks.exp),
+      ...(marks.cacheUntil < Infinity ? { cacheUntil: marks.cacheUntil } : {}),
       subject_jwks: nodes.length > 1 ? ssOf(nodes, 1).claims.jwks : anchor.jwks,
     }
   }
 
   /** Spec "Resolve Entity": only trust marks verified against the chosen anchor are returned. */
-  private async trustMarks(nodes: PathNode[], anchor: TrustAnchor): Promise<{ refs: TrustMarkRef[]; exp: number }> {
+  private async trustMarks(nodes: PathNode[], anchor: TrustAnchor): Promise<{ refs: TrustMarkRef[]; exp: number; cacheUntil: number }> {
     const marks = nodes[0]!.ec.claims.trust_marks ?? []
     const verifier = this.o.verifier
-    if (!verifier || !marks.length) return { refs: [], exp: Infinity }
+    if (!verifier || !marks.length) return { refs: [], exp: Infinity, cacheUntil: Infinity }
     const anchorEc = nodes.at(-1)!.ec.claims
     const ctx: TrustMarkVerifyContext = {
       subject: nodes[0]!.id,
@@ -133,20 +134,24 @@ export class Resolver {
         ...(anchorEc.trust_mark_owners ? { trust_mark_owners: anchorEc.trust_mark_owners } : {}),
       },
       issuerKeys: (issuer) => this.issuerKeys(issuer, anchor),
+      // Status requests are outbound work of this resolution.
+      fetcher: this.o.fetcher,
     }
     const results = await Promise.allSettled(marks.map((m) => verifier.verify(m.trust_mark, m.trust_mark_type, ctx)))
     const refs: TrustMarkRef[] = []
     let exp = Infinity
+    let cacheUntil = Infinity
     results.forEach((r, i) => {
       const m = marks[i]!
       if (r.status === 'fulfilled') {
         refs.push({ trust_mark_type: m.trust_mark_type, trust_mark: m.trust_mark })
         if (r.value.exp !== undefined) exp = Math.min(exp, r.value.exp)
+        if (r.value.cacheUntil !== undefined) cacheUntil = Math.min(cacheUntil, r.value.cacheUntil)
       } else {
         this.o.logger.debug('trust mark not included', { subject: ctx.subject, trust_mark_type: m.trust_mark_type, reason: (r.reason as Error)?.message })
       }
     })
-    return { refs, exp }
+    return { refs, exp, cacheUntil }
   }
 
   /** The trust mark issuer's keys, through its own chain to the same anchor (without its trust marks). */

@@ -111,6 +111,7 @@ export class ResolveService {
       iss: this.o.entityId, sub, iat: now, exp: chain.exp,
       metadata: chain.metadata, trust_marks: chain.trust_marks, trust_chain: chain.trust_chain,
     }, TYP.resolveResponse)
-    return { ok: true, jwt, until: Math.min(chain.exp, now + this.o.limits.cache_ttl_max) }
+    // A revoked trust mark leaves the answer within its status cache time (docs/trust-marks.md).
+    return { ok: true, jwt, until: Math.min(chain.exp, now + this.o.limits.cache_ttl_max, chain.cacheUntil ?? Infinity) }
   }
 }

@@ -81,6 +81,12 @@ export interface ResolvedChain {
   trust_marks: TrustMarkRef[]
   /** Minimum exp of every statement used (and of the included trust marks). */
   exp: number
+  /**
+   * Until when an answer built on this chain may be served from cache, when earlier than
+   * `exp`: the freshness of the trust mark status answers it relies on (not part of `exp`,
+   * which spec "Resolve Response" defines from the chain and the marks alone).
+   */
+  cacheUntil?: number
   /** The subject's federation keys, vouched for by its superior (or pinned, for an anchor). */
   subject_jwks: Jwks
 }
