@@ -62,6 +62,21 @@ export const DEFAULTS = Object.freeze({
     /** A registration is re-resolved when older than this, seconds (spec "Registration Validity and Trust Reevaluation"). */
     trust_reevaluation: 300,
   }),
+  /** The audit log (docs/admin-api.md, "Audit"). */
+  audit: Object.freeze({
+    /** Events older than this are deleted, at start-up and every prune_interval_seconds (both stores). */
+    retention_days: 365,
+    prune_interval_seconds: 3_600,
+    /**
+     * Refused admin authentications are aggregated: at most one event per source address
+     * (the forwarded one behind --trust-proxy) per this many seconds, with a count.
+     */
+    refusal_window_seconds: 60,
+    /** Source addresses tracked at once (LRU); refusals of addresses pushed out are counted under "*". */
+    refusal_sources: 10_000,
+    /** Request paths in refusal events and request log lines are cut to this many characters. */
+    max_path_length: 256,
+  }),
   /** Tolerated clock skew for iat/exp checks, seconds. */
   clock_skew: 60,
   log_level: 'info' as const,

@@ -25,6 +25,7 @@ export interface ConfigFile {
   metadata?: Record<string, Record<string, unknown>>
   store?: string
   store_options?: StoreOptions
+  audit?: Partial<AuditConfig>
   admin?: { token_sha256?: string }
   server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
@@ -64,6 +65,7 @@ export interface Config {
   /** 'embedded' or a mongodb:// URI. */
   store: string
   store_options: StoreOptions
+  audit: AuditConfig
   admin: { token_sha256?: string; token_from_env?: string }
   server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; shutdown_timeout_seconds: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
@@ -88,11 +90,15 @@ export interface TrustMarksConfig {
   status_cache_seconds: number
 }
 
+/** The audit log: retention and refusal aggregation (DEFAULTS.audit documents each). */
+export type AuditConfig = { -readonly [K in keyof typeof DEFAULTS.audit]: number }
+
 /** Adapter tuning (MongoDB): see schemas/config.schema.json. */
 export interface StoreOptions {
   poll_interval_ms?: number
   change_streams?: 'auto' | 'never'
   server_selection_timeout_ms?: number
+  audit_recovery_interval_ms?: number
 }
 
 export class ConfigError extends Error {
@@ -178,6 +184,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     metadata: file.metadata ?? {},
     store: overrides.store ?? env[ENV.store] ?? file.store ?? 'embedded',
     store_options: { ...file.store_options },
+    audit: { ...DEFAULTS.audit, ...file.audit },
     admin: { ...file.admin, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}) },
     server,
     outbound,

@@ -11,7 +11,10 @@ import { join, resolve } from 'node:path'
 import { systemClock, type Clock } from '../clock.js'
 import { FederationError } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
-import type { AuditEvent, AuditQuery, CollectionName, DumpRecord, ListOptions, Store, StoreChange, StoredRecord } from './types.js'
+import type {
+  AuditEvent, AuditQuery, CollectionName, DumpRecord, ListOptions, Store, StoreChange, StoredRecord, WriteOptions,
+} from './types.js'
+import { AuditSegments } from './embedded/audit_segments.js'
 import { CompactionCoordinator, type CompactionStats } from './embedded/compaction.js'
 import { acquireLock, releaseLock } from './embedded/lock.js'
 import {
@@ -24,13 +27,14 @@ import {
   toEntry,
   type Entry,
 } from './embedded/format.js'
-import { Journal, type StepHook } from './embedded/journal.js'
+import { Journal, type AuditItem, type StepHook } from './embedded/journal.js'
 import { collectLoad } from './embedded/load.js'
 import { FILES, recover } from './embedded/recovery.js'
-import { MemoryState, auditEntry, claimKey } from './embedded/state.js'
-import { auditPage, listPage, whereCount } from './embedded/query.js'
+import { MemoryState, claimKey } from './embedded/state.js'
+import { listPage, whereCount } from './embedded/query.js'
+import { startRetention, type Retention, type RetentionOptions } from './retention.js'
 
-export interface EmbeddedStoreOptions {
+export interface EmbeddedStoreOptions extends RetentionOptions {
   /** Data directory; created with mode 0700. */
   dir: string
   clock?: Clock
@@ -43,6 +47,8 @@ export interface EmbeddedStoreOptions {
    * disk use and replay time stay within about twice the data.
    */
   compactEvery?: number
+  /** An audit segment file is closed and a new one started past this size (default 4 MiB). */
+  auditSegmentBytes?: number
   /** Tests only: called at each compaction step, e.g. to kill the process there. */
   onCompactionStep?: StepHook
 }
@@ -77,6 +83,8 @@ class EmbeddedStoreImpl implements EmbeddedStore {
   private status: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new'
   private state = new MemoryState()
   private journal: Journal
+  private audit: AuditSegments
+  private retention: Retention | undefined
   private readonly compaction: CompactionCoordinator
   private readonly pending = new Map<CollectionName, Map<string, Slot>>()
   private readonly pendingClaims = new Map<string, { exp: number }>()
@@ -95,13 +103,21 @@ class EmbeddedStoreImpl implements EmbeddedStore {
       compactEvery: options.compactEvery ?? 10_000,
       image: () => this.state.image(this.clock.now()),
       journal: () => this.journal,
+      beforeSnapshot: () => this.audit.sync(),
     })
     this.journal = this.newJournal()
+    this.audit = this.newAudit()
   }
 
   private newJournal(): Journal {
     const { dir, fsync, logger, options } = this
-    return new Journal(dir, fsync, logger, () => this.compaction.betweenBatches(), options.onCompactionStep)
+    return new Journal(dir, fsync, logger, () => this.compaction.betweenBatches(), options.onCompactionStep, (events) =>
+      this.audit.append(events),
+    )
+  }
+
+  private newAudit(): AuditSegments {
+    return new AuditSegments(this.dir, this.fsync, this.options.auditSegmentBytes ?? 4 << 20)
   }
 
   async open(): Promise<void> {
@@ -114,11 +130,12 @@ class EmbeddedStoreImpl implements EmbeddedStore {
       locked = true
       this.state = new MemoryState()
       this.journal = this.newJournal()
+      this.audit = this.newAudit()
       this.pending.clear()
       this.pendingClaims.clear()
       this.pendingOps = 0
       const started = performance.now()
-      const r = await recover(this.dir, this.state, this.logger)
+      const r = await this.replay()
       this.compaction.snapshotBytes = r.snapshotBytes
       if (r.needsCompaction) await this.compaction.atOpen(r.generation, r.covers)
       else await this.journal.resume(r.generation, r.journalLines, r.truncateJournalAt)
@@ -129,20 +146,49 @@ class EmbeddedStoreImpl implements EmbeddedStore {
         ms: Math.round(performance.now() - started),
         records: this.state.liveCount(),
       })
+      this.retention = startRetention({ ...this.options, clock: this.clock, logger: this.logger, prune: (t) => this.pruneAudit(t) })
+      await this.retention?.run()
     } catch (err) {
+      await this.retention?.stop()
+      this.retention = undefined
       await this.journal.close().catch(() => {})
+      await this.audit.close().catch(() => {})
       if (locked) await releaseLock(this.dir, join(this.dir, FILES.lock)).catch(() => {})
       this.status = 'new'
       throw err
     }
   }
 
+  /**
+   * Snapshot and journals into memory; their audit events into the audit segments, which
+   * keep those they lack (a crash may have left the segments behind the journal). Those
+   * are fsynced before anything could drop the journal holding them.
+   */
+  private async replay() {
+    await this.audit.open()
+    const replayed: AuditItem[] = []
+    this.state.auditSink = (event) => void replayed.push(event)
+    const drain = () => this.audit.append(replayed.splice(0))
+    try {
+      const r = await recover(this.dir, this.state, this.logger, drain)
+      await drain()
+      await this.audit.sync()
+      this.state.lastSeq = Math.max(this.state.lastSeq, this.audit.lastSeq)
+      return r
+    } finally {
+      this.state.auditSink = undefined
+    }
+  }
+
   async close(): Promise<void> {
     if (this.status !== 'open') return
     this.status = 'closing'
+    await this.retention?.stop()
+    this.retention = undefined
     await this.journal.barrier().catch(() => {})
     await this.compaction.idle()
     await this.journal.close()
+    await this.audit.close()
     await releaseLock(this.dir, join(this.dir, FILES.lock))
     this.status = 'closed'
   }
@@ -185,7 +231,13 @@ class EmbeddedStoreImpl implements EmbeddedStore {
 
   async listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {
     this.assertOpen()
-    return auditPage(this.state.audit, query)
+    return this.audit.page(query)
+  }
+
+  async pruneAudit(before: number): Promise<number> {
+    this.writable()
+    if (!Number.isFinite(before)) throw new TypeError('pruneAudit needs a time in epoch seconds')
+    return this.audit.prune(before * 1000)
   }
 
   async *dump(): AsyncIterable<DumpRecord> {
@@ -194,33 +246,38 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     for (const { collection, entries } of image.collections) {
       for (const e of entries) yield { type: 'record', collection, record: JSON.parse(e.json) as StoredRecord }
     }
-    for (const a of image.audit) yield { type: 'audit', event: JSON.parse(a.json) as AuditEvent }
+    for await (const json of this.audit.events(0, image.lastSeq)) yield { type: 'audit', event: JSON.parse(json) as AuditEvent }
     for (const c of image.claims) yield { type: 'claim', scope: c.scope, key: c.key, expires_at: c.exp }
   }
 
   // ---- writes: decided synchronously against the latest state (durable + pending) ----
 
-  async insert<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void> {
+  async insert<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
     const now = this.writable(collection)
     const entry = toEntry(record)
+    checkEvent(options?.audit)
     if (this.latest(collection, record.id, now)) {
       await this.journal.barrier() // the conflicting write is durable before we report it
       throw new FederationError('conflict', `${collection}: ${JSON.stringify(record.id)} already exists`)
     }
-    await this.write(collection, record.id, entry)
+    await this.write(collection, record.id, entry, options?.audit)
   }
 
-  async put<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void> {
+  async put<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
     this.writable(collection)
-    await this.write(collection, record.id, toEntry(record))
+    const entry = toEntry(record)
+    checkEvent(options?.audit)
+    await this.write(collection, record.id, entry, options?.audit)
   }
 
   async update<T extends StoredRecord>(
     collection: CollectionName,
     id: string,
     mutate: (current: T | undefined) => T | undefined,
+    options?: WriteOptions,
   ): Promise<T | undefined> {
     const now = this.writable(collection)
+    checkEvent(options?.audit)
     // Everything up to write() is synchronous, so no other write can interleave: mutate
     // runs exactly once and never needs a retry here.
     const current = this.latest(collection, id, now)
@@ -231,17 +288,18 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     }
     if (next.id !== id) throw new TypeError(`update of ${JSON.stringify(id)} returned a record with id ${JSON.stringify(next.id)}`)
     const entry = toEntry(next)
-    await this.write(collection, id, entry)
+    await this.write(collection, id, entry, options?.audit)
     return JSON.parse(entry.json) as T
   }
 
-  async remove(collection: CollectionName, id: string): Promise<boolean> {
+  async remove(collection: CollectionName, id: string, options?: WriteOptions): Promise<boolean> {
     const now = this.writable(collection)
+    checkEvent(options?.audit)
     if (!this.latest(collection, id, now)) {
       await this.journal.barrier()
       return false
     }
-    await this.write(collection, id, null)
+    await this.write(collection, id, null, options?.audit)
     return true
   }
 
@@ -267,16 +325,10 @@ class EmbeddedStoreImpl implements EmbeddedStore {
 
   async appendAudit(event: AuditEvent): Promise<AuditEvent> {
     this.writable()
-    if (typeof event?.action !== 'string' || typeof event.actor !== 'string' || typeof event.time !== 'string') {
-      throw new TypeError('an audit event needs string time, actor and action')
-    }
-    const seq = ++this.seq
-    const rest: Partial<AuditEvent> = { ...event }
-    delete rest.seq
-    const json = JSON.stringify({ seq, ...rest })
-    const stored = auditEntry({ seq, action: event.action, subject: event.subject }, json)
-    await this.submit([encodeAudit(json)], () => this.state.addAudit(stored))
-    return JSON.parse(json) as AuditEvent
+    checkEvent(event)
+    const item = this.nextAudit(event)
+    await this.submit([encodeAudit(item.json)], () => this.noteSeq(item.seq), [item])
+    return JSON.parse(item.json) as AuditEvent
   }
 
   async load(records: AsyncIterable<DumpRecord>): Promise<void> {
@@ -286,13 +338,15 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     await this.journal.barrier()
     this.writable()
     this.state.sweep(this.clock.now())
-    if (this.pendingOps > 0 || !this.state.isEmpty()) {
+    // A store that ever held audit events (seq > 0, even if all were pruned) is not empty:
+    // loaded seqs must never repeat one handed out before.
+    if (this.pendingOps > 0 || !this.state.isEmpty() || this.seq > 0) {
       throw new FederationError('conflict', 'the store is not empty: a dump can only be loaded into an empty store')
     }
     if (batch.lastSeq > 0) this.seq = batch.lastSeq
     await this.submit(batch.lines, () => {
       for (const op of batch.ops) this.state.apply(op)
-    })
+    }, batch.audit)
     for (const collection of batch.collections) this.emit({ collection })
   }
 
@@ -309,27 +363,42 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     return entry && !isExpired(entry.exp, now) ? entry : undefined
   }
 
-  private write(collection: CollectionName, id: string, entry: Entry | null): Promise<void> {
+  /** One journal line holds the change and its audit event: replayed together or not at all. */
+  private write(collection: CollectionName, id: string, entry: Entry | null, event?: AuditEvent): Promise<void> {
     let slots = this.pending.get(collection)
     if (!slots) this.pending.set(collection, (slots = new Map()))
     const slot: Slot = { entry }
     slots.set(id, slot)
-    const line = entry ? encodePut(collection, entry) : encodeRemove(collection, id)
+    const item = event ? this.nextAudit(event) : undefined
+    const line = entry ? encodePut(collection, entry, item?.json) : encodeRemove(collection, id, item?.json)
     return this.submit([line], () => {
       if (entry) this.state.put(collection, id, entry)
       else this.state.remove(collection, id)
+      if (item) this.noteSeq(item.seq)
       // A later write of the same id may be pending already: only drop our own slot.
       if (slots.get(id) === slot) slots.delete(id)
       this.emit({ collection, id })
-    })
+    }, item ? [item] : [])
   }
 
-  private submit(lines: readonly string[], commit: () => void): Promise<void> {
+  /** The next seq (decided synchronously, so seq order is call order and journal order). */
+  private nextAudit(event: AuditEvent): AuditItem {
+    const seq = ++this.seq
+    const rest: Partial<AuditEvent> = { ...event }
+    delete rest.seq
+    return { seq, json: JSON.stringify({ seq, ...rest }) }
+  }
+
+  private noteSeq(seq: number): void {
+    if (seq > this.state.lastSeq) this.state.lastSeq = seq
+  }
+
+  private submit(lines: readonly string[], commit: () => void, audit: readonly AuditItem[] = []): Promise<void> {
     this.pendingOps++
     return this.journal.submit(lines, () => {
       this.pendingOps--
       commit()
-    })
+    }, audit)
   }
 
   private emit(change: StoreChange): void {
@@ -362,5 +431,12 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     if (this.journal.failed) throw this.journal.failed
     if (collection !== undefined) assertCollection(collection)
     return this.clock.now()
+  }
+}
+
+function checkEvent(event: AuditEvent | undefined): void {
+  if (event === undefined) return
+  if (typeof event?.action !== 'string' || typeof event.actor !== 'string' || typeof event.time !== 'string') {
+    throw new TypeError('an audit event needs string time, actor and action')
   }
 }

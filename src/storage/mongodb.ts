@@ -12,18 +12,21 @@ import { FederationError } from '../errors.js'
 import { silentLogger, type Logger } from '../logger.js'
 import {
   COLLECTIONS, type AuditEvent, type AuditQuery, type CollectionName, type DumpRecord, type ListOptions, type Store,
-  type StoreChange, type StoredRecord,
+  type StoreChange, type StoredRecord, type WriteOptions,
 } from './types.js'
 import { ChangeFeed } from './mongodb/changes.js'
-import { appendAudit, claimOnce, listAudit } from './mongodb/claims_audit.js'
+import { appendAudit, claimOnce, listAudit, pruneAudit } from './mongodb/claims_audit.js'
 import { dumpAll, loadAll } from './mongodb/dump.js'
 import { ensureIndexes } from './mongodb/indexes.js'
 import {
-  aliveFilter, assertCollection, databaseFromUri, expiredFilter, firstLine, fromDoc, idKey, isAlive, isDuplicateKey,
-  isUnavailable, listFilter, pause, recordCollection, redactUri, toDoc, translate, type RecordDoc,
+  aliveFilter, assertCollection, databaseFromUri, firstLine, fromDoc, idKey,
+  isUnavailable, listFilter, recordCollection, redactUri, translate, type RecordDoc,
 } from './mongodb/model.js'
+import { settleAll } from './mongodb/pending_audit.js'
+import { insertRecord, putRecord, removeRecord, updateRecord, type WriteTarget } from './mongodb/writes.js'
+import { startRetention, type Retention, type RetentionOptions } from './retention.js'
 
-export interface MongoStoreOptions {
+export interface MongoStoreOptions extends RetentionOptions {
   /** mongodb:// or mongodb+srv:// URI; its path names the database unless dbName is given. */
   uri: string
   /** Default: the URI's database, else 'anchorage'. */
@@ -36,6 +39,11 @@ export interface MongoStoreOptions {
   useChangeStreams?: 'auto' | 'never'
   /** How long open() and each operation wait for a reachable server (default 3000). */
   serverSelectionTimeoutMS?: number
+  /**
+   * How often the recovery pass settles audit events left pending in record documents by
+   * an instance that died mid-write (default 60,000; it also runs at open).
+   */
+  auditRecoveryIntervalMs?: number
 }
 
 export interface MongoStore extends Store {
@@ -47,9 +55,6 @@ export function createMongoStore(options: MongoStoreOptions): MongoStore {
   return new MongoDbStore(options)
 }
 
-/** Optimistic writes retry this often before giving up (only under pathological contention). */
-const MAX_ATTEMPTS = 10_000
-
 class MongoDbStore implements MongoStore {
   readonly kind = 'mongodb'
   private readonly clock: Clock
@@ -58,6 +63,8 @@ class MongoDbStore implements MongoStore {
   private client: MongoClient | undefined
   private db: Db | undefined
   private feed: ChangeFeed | undefined
+  private retention: Retention | undefined
+  private recoveryTimer: NodeJS.Timeout | undefined
 
   constructor(private readonly options: MongoStoreOptions) {
     this.clock = options.clock ?? systemClock
@@ -102,6 +109,7 @@ class MongoDbStore implements MongoStore {
         emit: (change) => this.emit(change),
       })
       await feed.start()
+      await this.recoverAudit(db)
       this.client = client
       this.db = db
       this.feed = feed
@@ -110,9 +118,24 @@ class MongoDbStore implements MongoStore {
       throw failed(err)
     }
     this.logger.info('mongodb store open', { db: db.databaseName, changes: this.changeMode })
+    this.recoveryTimer = setInterval(() => {
+      if (this.db) this.recoverAudit(this.db).catch((err: unknown) => this.logger.warn('audit recovery pass failed', { error: firstLine(err) }))
+    }, this.options.auditRecoveryIntervalMs ?? 60_000)
+    this.recoveryTimer.unref()
+    this.retention = startRetention({ ...this.options, clock: this.clock, logger: this.logger, prune: (t) => this.pruneAudit(t) })
+    await this.retention?.run()
+  }
+
+  /** Settles audit events a writer left pending in record documents (pending_audit.ts). */
+  private async recoverAudit(db: Db): Promise<void> {
+    const n = await settleAll(db)
+    if (n > 0) this.logger.warn('recorded audit events left pending by an interrupted write', { count: n })
   }
 
   async close(): Promise<void> {
+    clearInterval(this.recoveryTimer)
+    await this.retention?.stop()
+    this.retention = undefined
     const { client, feed } = this
     this.client = undefined
     this.db = undefined
@@ -177,42 +200,22 @@ class MongoDbStore implements MongoStore {
     })
   }
 
-  async insert<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void> {
-    const doc = toDoc(record)
+  private target(db: Db, collection: CollectionName): WriteTarget {
+    return { db, col: this.records(db, collection), collection, clock: this.clock }
+  }
+
+  async insert<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
+    const event = checkEvent(options?.audit)
     return this.run('insert', async (db) => {
-      const col = this.records(db, collection)
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await col.insertOne(doc)
-          break
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err
-        }
-        // An expired record reads as absent: take its place, but only while it is still expired.
-        const now = this.clock.now()
-        if ((await col.replaceOne({ _id: doc._id, ...expiredFilter(now) }, doc)).matchedCount === 1) break
-        const existing = await col.findOne({ _id: doc._id }, { projection: { expires_at: 1 } })
-        if (existing && isAlive(existing, now)) {
-          throw new FederationError('conflict', `${collection}: ${JSON.stringify(record.id)} already exists`)
-        }
-        await pause(attempt) // removed in between: insert again
-      }
+      await insertRecord(this.target(db, collection), record, event)
       await this.changed(collection, record.id)
     })
   }
 
-  async put<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void> {
-    const doc = toDoc(record)
+  async put<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
+    const event = checkEvent(options?.audit)
     return this.run('put', async (db) => {
-      for (let attempt = 0; ; attempt++) {
-        try {
-          await this.records(db, collection).replaceOne({ _id: doc._id }, doc, { upsert: true })
-          break
-        } catch (err) {
-          // Two concurrent upserts of a new id: one inserts, the other must replace it.
-          if (!isDuplicateKey(err) || attempt >= MAX_ATTEMPTS) throw err
-        }
-      }
+      await putRecord(this.target(db, collection), record, event)
       await this.changed(collection, record.id)
     })
   }
@@ -221,40 +224,22 @@ class MongoDbStore implements MongoStore {
     collection: CollectionName,
     id: string,
     mutate: (current: T | undefined) => T | undefined,
+    options?: WriteOptions,
   ): Promise<T | undefined> {
+    const event = checkEvent(options?.audit)
     return this.run('update', async (db) => {
-      const col = this.records(db, collection)
-      for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-        const old = await col.findOne({ _id: idKey(id) })
-        const current = old && isAlive(old, this.clock.now()) ? fromDoc<T>(old) : undefined
-        const next = mutate(current)
-        if (next === undefined) return current
-        if (next.id !== id) throw new TypeError(`update(${collection}, ${JSON.stringify(id)}) must keep the record's id`)
-        const doc = toDoc(next)
-        try {
-          // Conditioned on the version read: a concurrent writer makes this match nothing.
-          const stored = old
-            ? (await col.replaceOne({ _id: doc._id, _v: old._v ?? null }, doc)).matchedCount === 1
-            : (await col.insertOne(doc), true)
-          if (stored) {
-            await this.changed(collection, id)
-            return fromDoc<T>(doc)
-          }
-        } catch (err) {
-          if (!isDuplicateKey(err)) throw err // duplicate: another instance created it first
-        }
-        await pause(attempt)
-      }
-      throw new FederationError('server_error', `update of ${collection} ${JSON.stringify(id)} kept conflicting`)
+      const { record, changed } = await updateRecord(this.target(db, collection), id, mutate, event)
+      if (changed) await this.changed(collection, id)
+      return record
     })
   }
 
-  async remove(collection: CollectionName, id: string): Promise<boolean> {
+  async remove(collection: CollectionName, id: string, options?: WriteOptions): Promise<boolean> {
+    const event = checkEvent(options?.audit)
     return this.run('remove', async (db) => {
-      const old = await this.records(db, collection).findOneAndDelete({ _id: idKey(id) }, { projection: { expires_at: 1 } })
-      if (!isAlive(old, this.clock.now())) return false
-      await this.changed(collection, id)
-      return true
+      const removed = await removeRecord(this.target(db, collection), id, event)
+      if (removed) await this.changed(collection, id)
+      return removed
     })
   }
 
@@ -286,10 +271,13 @@ class MongoDbStore implements MongoStore {
   }
 
   async appendAudit(event: AuditEvent): Promise<AuditEvent> {
-    if (typeof event?.action !== 'string' || typeof event.actor !== 'string' || typeof event.time !== 'string') {
-      throw new TypeError('an audit event needs string time, actor and action')
-    }
+    checkEvent(event)
     return this.run('appendAudit', (db) => appendAudit(db, event))
+  }
+
+  async pruneAudit(before: number): Promise<number> {
+    if (!Number.isFinite(before)) throw new TypeError('pruneAudit needs a time in epoch seconds')
+    return this.run('pruneAudit', (db) => pruneAudit(db, before))
   }
 
   async listAudit(query: AuditQuery = {}): Promise<AuditEvent[]> {
@@ -304,10 +292,18 @@ class MongoDbStore implements MongoStore {
 
   async load(records: AsyncIterable<DumpRecord>): Promise<void> {
     return this.run('load', async (db) => {
+      await settleAll(db) // pending events first: load refuses a store that has any
       await loadAll(db, records, this.clock.now())
       // Everything may have changed, here and in every other instance.
       for (const c of COLLECTIONS) this.emit({ collection: c })
       await this.feed?.announceGap()
     })
   }
+}
+
+function checkEvent(event: AuditEvent | undefined): AuditEvent | undefined {
+  if (event !== undefined && (typeof event?.action !== 'string' || typeof event.actor !== 'string' || typeof event.time !== 'string')) {
+    throw new TypeError('an audit event needs string time, actor and action')
+  }
+  return event
 }

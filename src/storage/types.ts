@@ -6,7 +6,10 @@
  * A record with `expires_at` (epoch seconds) in the past reads as absent everywhere
  * (get, list, count, insert conflicts), even before any background clean-up removes it.
  *
- * Writes are atomic per record; nothing here needs multi-record transactions.
+ * Writes are atomic per record; nothing here needs multi-record transactions. A write may
+ * carry its audit event (`WriteOptions.audit`): the record change and the event are then
+ * one atomic write, so after any crash both exist or neither does (docs/storage.md,
+ * docs/mongodb.md).
  * Concurrent writes never fail because another is in flight: adapters serialize or retry.
  */
 export type JsonValue = string | number | boolean | null | JsonValue[] | { [k: string]: JsonValue }
@@ -52,6 +55,16 @@ export interface AuditEvent {
   detail?: Record<string, unknown>
 }
 
+/** Options of a record write. */
+export interface WriteOptions {
+  /**
+   * Recorded with the write, atomically: stored if and only if the write happens (insert:
+   * no conflict; update: `mutate` returned a record; remove: something was there). Its
+   * `seq` is assigned by the store.
+   */
+  audit?: AuditEvent
+}
+
 export interface AuditQuery {
   after?: number
   limit?: number
@@ -84,9 +97,9 @@ export interface Store {
   /** Records handed out (by get, list, update) are copies: changing them changes nothing stored. */
   get<T extends StoredRecord>(collection: CollectionName, id: string): Promise<T | undefined>
   /** Creates; throws FederationError 'conflict' when an unexpired record with that id exists. */
-  insert<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void>
+  insert<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void>
   /** Creates or replaces. */
-  put<T extends StoredRecord>(collection: CollectionName, record: T): Promise<void>
+  put<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void>
   /**
    * Atomic read-modify-write. `mutate` gets the current record (or undefined) and returns
    * the new one, or undefined to leave it as it is. The adapter retries on concurrent
@@ -96,9 +109,10 @@ export interface Store {
     collection: CollectionName,
     id: string,
     mutate: (current: T | undefined) => T | undefined,
+    options?: WriteOptions,
   ): Promise<T | undefined>
   /** Deletes; returns whether something (unexpired) was there. */
-  remove(collection: CollectionName, id: string): Promise<boolean>
+  remove(collection: CollectionName, id: string, options?: WriteOptions): Promise<boolean>
   /** Records sorted by id (code-point order). */
   list<T extends StoredRecord>(collection: CollectionName, options?: ListOptions): Promise<T[]>
   count(collection: CollectionName, where?: ListOptions['where']): Promise<number>
@@ -112,6 +126,13 @@ export interface Store {
   appendAudit(event: AuditEvent): Promise<AuditEvent>
   /** Oldest first, seq > after; `limit` defaults to 100 and is capped at 1000. */
   listAudit(query?: AuditQuery): Promise<AuditEvent[]>
+  /**
+   * Retention: deletes the audit events whose `time` is before `before` (epoch seconds);
+   * returns how many. Seq numbers are never reused; events whose time does not parse are
+   * kept. Times follow seq order (one clock stamps them), so an adapter may work from the
+   * oldest event and stop at the first stretch of events inside the retention period.
+   */
+  pruneAudit(before: number): Promise<number>
 
   /**
    * Listen for changes, made by this process or (for shared stores) by another instance.

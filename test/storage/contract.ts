@@ -269,6 +269,85 @@ export function storageContract(name: string, factory: () => Promise<ContractCon
       })
     })
 
+    describe('audit as part of the write', () => {
+      const subjects = async (action?: string) =>
+        (await store.listAudit({ limit: 1000, ...(action ? { action } : {}) })).map((e) => `${e.action} ${e.subject}`)
+
+      it('records the event of each write that happens, and none for one that does not', async () => {
+        const id = 'https://m.example'
+        await store.insert('subordinates', { id, v: 1 }, { audit: event('subordinate.add', id) })
+        await assert.rejects(store.insert('subordinates', { id, v: 2 }, { audit: event('subordinate.add', id) }), isConflict)
+        await store.update('subordinates', id, (cur) => cur && { ...cur, v: 3 }, { audit: event('subordinate.update', id) })
+        await store.update('subordinates', id, () => undefined, { audit: event('subordinate.suspend', id) })
+        await store.update('subordinates', 'https://none.example', (cur) => cur, { audit: event('subordinate.update', 'none') })
+        await store.put('subordinates', { id, v: 4 }, { audit: event('subordinate.put', id) })
+        assert.equal(await store.remove('subordinates', id, { audit: event('subordinate.remove', id) }), true)
+        assert.equal(await store.remove('subordinates', id, { audit: event('subordinate.remove', id) }), false)
+        assert.deepEqual(await subjects(), [
+          `subordinate.add ${id}`, `subordinate.update ${id}`, `subordinate.put ${id}`, `subordinate.remove ${id}`,
+        ])
+        assert.equal(await store.get('subordinates', id), undefined)
+        // the records read back carry nothing of the event
+        await store.insert('subordinates', { id, v: 5 }, { audit: event('subordinate.add', id) })
+        assert.deepEqual(await store.get('subordinates', id), { id, v: 5 })
+        assert.deepEqual(await store.list('subordinates'), [{ id, v: 5 }])
+        const events = await store.listAudit({ action: 'subordinate.add' })
+        assert.deepEqual(events.map((e) => Object.keys(e).sort()), [0, 1].map(() => ['action', 'actor', 'outcome', 'seq', 'subject', 'time']))
+      })
+
+      it('of concurrent inserts of one id, exactly one write and one event', async () => {
+        const id = 'https://race.example'
+        const results = await Promise.allSettled(
+          Array.from({ length: 10 }, (_, i) => store.insert('subordinates', { id, i }, { audit: event('subordinate.add', id) })),
+        )
+        assert.equal(results.filter((r) => r.status === 'fulfilled').length, 1)
+        assert.deepEqual(await subjects('subordinate.add'), [`subordinate.add ${id}`])
+      })
+
+      it('keeps seq order across plain events and events of writes, and every write of a burst has its event', async () => {
+        const ids = Array.from({ length: 200 }, (_, i) => `https://m${String(i).padStart(3, '0')}.example`)
+        await Promise.all(ids.map((id, i) =>
+          i % 4 === 0 ? store.appendAudit(event('plain', id)) : store.put('subordinates', { id }, { audit: event('subordinate.add', id) })))
+        const all = await store.listAudit({ limit: 1000 })
+        assert.equal(all.length, 200)
+        assert.deepEqual(all.map((e) => e.seq), [...all.map((e) => e.seq!)].sort((a, b) => a - b))
+        assert.equal(new Set(all.map((e) => e.seq)).size, 200)
+        const added = new Set(all.filter((e) => e.action === 'subordinate.add').map((e) => e.subject))
+        assert.deepEqual([...added].sort(), ids.filter((_, i) => i % 4 !== 0))
+        assert.equal(await store.count('subordinates'), 150)
+      })
+
+      it('refuses an event without time, actor or action, and writes nothing', async () => {
+        const bad = { actor: 'a', action: 'x', outcome: 'success' } as unknown as AuditEvent
+        await assert.rejects(store.put('keys', { id: 'k' }, { audit: bad }), TypeError)
+        assert.equal(await store.get('keys', 'k'), undefined)
+        assert.deepEqual(await store.listAudit(), [])
+      })
+    })
+
+    describe('audit retention', () => {
+      it('prunes the events older than a time, keeps the rest, and never reuses a seq', async () => {
+        const old = await Promise.all([1, 2, 3].map((i) => store.appendAudit(event(`old${i}`))))
+        await store.put('subordinates', { id: 'https://old.example' }, { audit: event('subordinate.add', 'https://old.example') })
+        clock.advance(400 * 86_400)
+        const cutoff = clock.now() - 365 * 86_400
+        const kept = await store.appendAudit(event('new'))
+        assert.equal(await store.pruneAudit(cutoff), 4)
+        assert.deepEqual(await store.listAudit(), [kept])
+        assert.equal(await store.pruneAudit(cutoff), 0)
+        const next = await store.appendAudit(event('after'))
+        assert.ok(next.seq! > kept.seq! && next.seq! > old[2]!.seq!)
+        // the member written with the pruned event is still there: retention drops events only
+        assert.ok(await store.get('subordinates', 'https://old.example'))
+        if (ctx.reopen) {
+          await store.close()
+          store = await ctx.reopen()
+          assert.deepEqual((await store.listAudit()).map((e) => e.action), ['new', 'after'])
+          assert.ok((await store.appendAudit(event('reopened'))).seq! > next.seq!)
+        }
+      })
+    })
+
     describe('onChange', () => {
       it('reports each write once it is visible, until unsubscribed', async () => {
         const seen: Array<{ collection: string; id?: string; visible?: boolean }> = []

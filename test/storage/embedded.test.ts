@@ -77,14 +77,30 @@ describe('embedded store', function () {
     assert.equal(JSON.parse(await readFile(join(dir, 'LOCK'), 'utf8')).pid, process.pid)
   })
 
+  /** Every member has exactly one add event, and every add event names a member. */
+  async function assertAuditMatches(store: Store): Promise<void> {
+    const events = new Map<string, number>()
+    for (let after = 0; ; ) {
+      const page = await store.listAudit({ after, limit: 1000, action: 'subordinate.add' })
+      for (const e of page) events.set(e.subject!, (events.get(e.subject!) ?? 0) + 1)
+      if (page.length < 1000) break
+      after = page.at(-1)!.seq!
+    }
+    const members = (await store.list('subordinates')).map((r) => r.id)
+    for (const id of members) assert.equal(events.get(id), 1, `${id} has ${events.get(id) ?? 0} add events`)
+    assert.equal(events.size, members.length, 'an event names a member that does not exist')
+  }
+
   describe('crash safety (child process killed with SIGKILL)', () => {
-    it('keeps every acknowledged write', async () => {
+    it('keeps every acknowledged write, each with exactly one audit event', async () => {
       for (const killAfter of [150, 1200]) {
+        dir = join(base, `data-${killAfter}`) // each run its own members and events
         const run = await runWriter([dir, '100000', '--compact-every', '300'], killAfter)
         assert.equal(run.signal, 'SIGKILL')
         assert.ok(run.acked.length >= killAfter)
         const store = await openStore()
         for (const id of run.acked) assert.ok(await store.get('subordinates', id), `acknowledged ${id} was lost`)
+        await assertAuditMatches(store)
         await store.close()
         open.pop()
       }
@@ -97,6 +113,7 @@ describe('embedded store', function () {
         const store = await openStore()
         const ids = new Set((await store.list('subordinates')).map((r) => r.id))
         for (const id of run.acked) assert.ok(ids.has(id), `acknowledged ${id} was lost`)
+        await assertAuditMatches(store)
         assert.ok(!(await readdir(dir)).includes('journal.prev.jsonl'), 'recovery finishes the compaction')
         await store.put('subordinates', member(1))
         await store.close()

@@ -1,7 +1,7 @@
 /** Compaction: the image of memory written as a snapshot, after which the old journal goes. */
 import { join } from 'node:path'
 import type { Logger } from '../../logger.js'
-import { encodeAudit, encodeClaim, encodePut, encodeSnapshotHeader } from './format.js'
+import { encodeClaim, encodePut, encodeSnapshotHeader } from './format.js'
 import { fsyncDir, removeIfExists, writeFileAtomically } from './files.js'
 import type { Journal, StepHook } from './journal.js'
 import { FILES } from './recovery.js'
@@ -19,10 +19,6 @@ function* snapshotLines(image: Image, covers: number): Generator<string> {
   for (const claim of image.claims) {
     count++
     yield encodeClaim(claim.scope, claim.key, claim.exp)
-  }
-  for (const audit of image.audit) {
-    count++
-    yield encodeAudit(audit.json)
   }
   // The end line lets recovery tell a complete snapshot from a truncated copy.
   yield JSON.stringify({ op: 'end', lines: count })
@@ -53,13 +49,19 @@ interface CoordinatorOptions {
   hook: StepHook | undefined
   image: () => Image
   journal: () => Journal
+  /**
+   * Makes the audit events of the journals the snapshot covers durable in the audit
+   * segments: once the snapshot is in place those journals are never replayed again.
+   */
+  beforeSnapshot: () => Promise<void>
 }
 
 /**
  * Decides when to compact and runs the steps in a crash-safe order:
  *   1. (between batches: everything durable and applied) capture the image of memory,
  *      rename journal.jsonl -> journal.prev.jsonl, start a fresh journal.jsonl (gen + 1);
- *   2. in the background, while writes go on into the fresh journal: write the snapshot
+ *   2. in the background, while writes go on into the fresh journal: fsync the audit
+ *      segments (they hold every event of the old generation), then write the snapshot
  *      covering the old generation (tmp, fsync, rename, fsync dir);
  *   3. delete journal.prev.jsonl.
  * After a crash anywhere, recovery replays exactly what the snapshot does not cover.
@@ -129,7 +131,10 @@ export class CompactionCoordinator {
 
   /** First open, or recovery found a state to consolidate: snapshot everything, fresh journal. */
   async atOpen(generation: number, covers: number): Promise<void> {
-    if (generation > covers) this.snapshotBytes = await writeSnapshot(this.o.dir, this.o.image(), generation, this.o.fsync)
+    if (generation > covers) {
+      await this.o.beforeSnapshot()
+      this.snapshotBytes = await writeSnapshot(this.o.dir, this.o.image(), generation, this.o.fsync)
+    }
     await removeIfExists(join(this.o.dir, FILES.prev))
     await this.o.journal().startFresh(generation + 1) // fsyncs the directory too
   }
@@ -145,6 +150,7 @@ export class CompactionCoordinator {
   }
 
   private async finish(image: Image, covers: number): Promise<void> {
+    await this.o.beforeSnapshot()
     this.snapshotBytes = await writeSnapshot(this.o.dir, image, covers, this.o.fsync)
     await this.o.hook?.('snapshot-written')
     await removeIfExists(join(this.o.dir, FILES.prev))

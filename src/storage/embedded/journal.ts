@@ -15,8 +15,16 @@ import { encodeJournalHeader } from './format.js'
 import { fsyncDir, writeAll, writeFileAtomically } from './files.js'
 import { FILES } from './recovery.js'
 
+/** An audit event carried by a write: its seq and JSON text. */
+export interface AuditItem {
+  seq: number
+  json: string
+}
+
 interface PendingWrite {
   lines: readonly string[]
+  /** Audit events on those lines: appended to the audit segments once durable here. */
+  audit: readonly AuditItem[]
   /** Applies the write to memory and notifies listeners: runs once it is durable. */
   commit: () => void
   resolve: () => void
@@ -44,6 +52,7 @@ export class Journal {
     private readonly logger: Logger,
     private readonly betweenBatches: () => Promise<void>,
     private readonly hook: StepHook | undefined,
+    private readonly auditSink: (events: AuditItem[]) => Promise<void>,
   ) {
     this.path = join(dir, FILES.journal)
   }
@@ -97,10 +106,10 @@ export class Journal {
     return old
   }
 
-  submit(lines: readonly string[], commit: () => void): Promise<void> {
+  submit(lines: readonly string[], commit: () => void, audit: readonly AuditItem[] = []): Promise<void> {
     if (this.failure) return Promise.reject(this.failure)
     return new Promise<void>((resolve, reject) => {
-      this.queue.push({ lines, commit, resolve, reject })
+      this.queue.push({ lines, audit, commit, resolve, reject })
       if (!this.flushing) {
         this.flushing = true
         // setImmediate rather than a microtask: writes started by other I/O callbacks of
@@ -129,7 +138,11 @@ export class Journal {
         const batch = this.queue
         this.queue = []
         const lines: string[] = []
-        for (const w of batch) for (const l of w.lines) lines.push(l)
+        const audit: AuditItem[] = []
+        for (const w of batch) {
+          for (const l of w.lines) lines.push(l)
+          for (const a of w.audit) audit.push(a)
+        }
         try {
           if (lines.length > 0) {
             if (!this.fh) throw new Error('the journal is not open')
@@ -140,6 +153,10 @@ export class Journal {
             }
             this.lines += lines.length
           }
+          // Durable in the journal: now into the audit segments (no fsync of their own;
+          // they are synced before a compaction drops this journal). Before the
+          // acknowledgement, so an acknowledged event is readable from the segments.
+          if (audit.length > 0) await this.auditSink(audit)
         } catch (err) {
           this.fail(err, batch)
           return

@@ -2,10 +2,13 @@
 import { FederationError } from '../../errors.js'
 import type { CollectionName, DumpRecord } from '../types.js'
 import { encodeAudit, encodeClaim, encodePut, isCollection, isExpired, toEntry, type Op } from './format.js'
+import type { AuditItem } from './journal.js'
 
 export interface LoadBatch {
   lines: string[]
   ops: Op[]
+  /** The audit events, for the audit segments. */
+  audit: AuditItem[]
   lastSeq: number
   collections: Set<CollectionName>
 }
@@ -13,7 +16,7 @@ export interface LoadBatch {
 const invalid = (n: number, why: string) => new FederationError('invalid_request', `dump item ${n}: ${why}`)
 
 export async function collectLoad(records: AsyncIterable<DumpRecord>, now: number): Promise<LoadBatch> {
-  const batch: LoadBatch = { lines: [], ops: [], lastSeq: 0, collections: new Set() }
+  const batch: LoadBatch = { lines: [], ops: [], audit: [], lastSeq: 0, collections: new Set() }
   let n = 0
   for await (const item of records) {
     n++
@@ -41,9 +44,13 @@ export async function collectLoad(records: AsyncIterable<DumpRecord>, now: numbe
         if (typeof e.action !== 'string' || typeof e.actor !== 'string' || typeof e.time !== 'string') {
           throw invalid(n, 'an audit event needs string time, actor and action')
         }
-        const json = JSON.stringify(e)
+        // seq first, as the store writes it (segment readers find it at the start of the line)
+        const { seq: _seq, ...rest } = e
+        void _seq
+        const json = JSON.stringify({ seq, ...rest })
         batch.lines.push(encodeAudit(json))
         batch.ops.push({ op: 'audit', event: JSON.parse(json) })
+        batch.audit.push({ seq, json })
         batch.lastSeq = seq
         break
       }

@@ -1,6 +1,6 @@
-/** Read queries over the in-memory state: list/count with filters, audit pages. */
-import type { AuditEvent, AuditQuery, CollectionName, ListOptions, StoredRecord } from '../types.js'
-import type { AuditEntry, MemoryState } from './state.js'
+/** Read queries over the in-memory state: list/count with filters (audit pages: audit_segments.ts). */
+import type { CollectionName, ListOptions, StoredRecord } from '../types.js'
+import type { MemoryState } from './state.js'
 
 type Where = NonNullable<ListOptions['where']>
 
@@ -70,32 +70,4 @@ export function whereCount(state: MemoryState, collection: CollectionName, where
     return true
   })
   return n
-}
-
-export const AUDIT_DEFAULT_LIMIT = 100
-export const AUDIT_MAX_LIMIT = 1000
-
-/** Oldest first, seq > after, at most `limit` (default 100, capped at 1000). */
-export function auditPage(audit: readonly AuditEntry[], query: AuditQuery): AuditEvent[] {
-  const after = query.after ?? 0
-  if (typeof after !== 'number' || Number.isNaN(after)) throw new TypeError('listAudit: after must be a number')
-  const requested = query.limit ?? AUDIT_DEFAULT_LIMIT
-  if (typeof requested !== 'number' || Number.isNaN(requested)) throw new TypeError('listAudit: limit must be a number')
-  const limit = Math.max(0, Math.min(Math.floor(requested), AUDIT_MAX_LIMIT))
-  // Binary search for the first seq > after (the array is ordered by seq).
-  let lo = 0
-  let hi = audit.length
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1
-    if (audit[mid]!.seq <= after) lo = mid + 1
-    else hi = mid
-  }
-  const out: AuditEvent[] = []
-  for (let i = lo; i < audit.length && out.length < limit; i++) {
-    const a = audit[i]!
-    if (query.action !== undefined && a.action !== query.action) continue
-    if (query.subject !== undefined && a.subject !== query.subject) continue
-    out.push(JSON.parse(a.json) as AuditEvent)
-  }
-  return out
 }

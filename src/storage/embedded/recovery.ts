@@ -40,7 +40,11 @@ export interface Recovered {
   needsCompaction: boolean
 }
 
-export async function recover(dir: string, state: MemoryState, logger: Logger): Promise<Recovered> {
+/**
+ * `drain` runs after each batch of replayed lines: the store empties the audit events
+ * `state.auditSink` collected into the audit segments, so replay never holds many in memory.
+ */
+export async function recover(dir: string, state: MemoryState, logger: Logger, drain: () => Promise<void> = async () => {}): Promise<Recovered> {
   for (const leftover of [FILES.snapshotTmp, FILES.journalTmp]) {
     if (await removeIfExists(join(dir, leftover))) {
       logger.info('embedded store: removed the leftover of an interrupted compaction', { file: leftover })
@@ -51,7 +55,7 @@ export async function recover(dir: string, state: MemoryState, logger: Logger): 
   let snapshotBytes = 0
   const snapshotPath = join(dir, FILES.snapshot)
   if (await exists(snapshotPath)) {
-    covers = await replaySnapshot(snapshotPath, state)
+    covers = await replaySnapshot(snapshotPath, state, drain)
     snapshotBytes = (await stat(snapshotPath)).size
   }
 
@@ -60,7 +64,7 @@ export async function recover(dir: string, state: MemoryState, logger: Logger): 
   const prevPath = join(dir, FILES.prev)
   if (await exists(prevPath)) {
     needsCompaction = true
-    const prev = await replayJournal(prevPath, state, covers, generation + 1, logger)
+    const prev = await replayJournal(prevPath, state, covers, generation + 1, logger, drain)
     if (prev.generation > covers) generation = prev.generation
   }
 
@@ -68,7 +72,7 @@ export async function recover(dir: string, state: MemoryState, logger: Logger): 
   let journalLines = 0
   let truncateJournalAt: number | undefined
   if (await exists(journalPath)) {
-    const journal = await replayJournal(journalPath, state, covers, generation + 1, logger)
+    const journal = await replayJournal(journalPath, state, covers, generation + 1, logger, drain)
     if (journal.generation > covers) {
       generation = journal.generation
       journalLines = journal.lines
@@ -88,7 +92,7 @@ function corrupt(path: string, line: Line, reason: string): Error {
 
 const message = (err: unknown): string => (err instanceof Error ? err.message : String(err))
 
-async function replaySnapshot(path: string, state: MemoryState): Promise<number> {
+async function replaySnapshot(path: string, state: MemoryState, drain: () => Promise<void>): Promise<number> {
   // A snapshot is renamed into place only once complete and fsynced: any defect is
   // real corruption, never a crash artefact, so nothing in it is forgiven.
   let covers: number | undefined
@@ -122,6 +126,7 @@ async function replaySnapshot(path: string, state: MemoryState): Promise<number>
       }
       count++
     }
+    await drain()
   }
   if (covers === undefined || !ended) throw new Error(`embedded store: ${path} is incomplete (no header or end line)`)
   // Seq numbers are never reused, even if the audit events holding them were dropped.
@@ -146,6 +151,7 @@ async function replayJournal(
   covers: number,
   expected: number,
   logger: Logger,
+  drain: () => Promise<void>,
 ): Promise<Replayed> {
   let generation: number | undefined
   let lines = 0
@@ -179,6 +185,7 @@ async function replayJournal(
       }
       lines++
     }
+    await drain()
   }
   if (generation === undefined) {
     // Empty or only a torn header: journals are created with their header by rename, so

@@ -5,15 +5,8 @@
  */
 import { COLLECTIONS, type CollectionName } from '../types.js'
 import { ExpiryHeap } from './expiry_heap.js'
-import { isExpired, type Entry, type Op } from './format.js'
+import { isExpired, type Entry, type Op, type SeqEvent } from './format.js'
 import { SortedIds, compareCodePoints } from './sorted_ids.js'
-
-export interface AuditEntry {
-  seq: number
-  action: string
-  subject: string | undefined
-  json: string
-}
 
 export interface ClaimEntry {
   scope: string
@@ -25,29 +18,23 @@ export interface ClaimEntry {
 export interface Image {
   collections: Array<{ collection: CollectionName; ids: string[]; entries: Entry[] }>
   claims: ClaimEntry[]
-  audit: AuditEntry[]
+  /** Audit events are not in memory (audit_segments.ts): only the last seq handed out. */
   lastSeq: number
 }
 
+/** Where replayed audit events go (the audit segments, which keep those they lack). */
+export type AuditSink = (event: { seq: number; json: string }) => void
+
 /** Length-prefixed so that no (scope, key) pair can collide with another. */
 export const claimKey = (scope: string, key: string): string => `${scope.length}:${scope}${key}`
-
-export function auditEntry(event: { seq: number; action?: unknown; subject?: unknown }, json: string): AuditEntry {
-  return {
-    seq: event.seq,
-    action: String(event.action),
-    subject: typeof event.subject === 'string' ? event.subject : undefined,
-    json,
-  }
-}
 
 export class MemoryState {
   private readonly records = new Map<CollectionName, Map<string, Entry>>()
   private readonly ids = new Map<CollectionName, SortedIds>()
   readonly claims = new Map<string, ClaimEntry>()
-  /** Ordered by seq (appends only, with increasing seq). */
-  readonly audit: AuditEntry[] = []
   lastSeq = 0
+  /** Set while replaying: receives each audit event of the snapshot and journals. */
+  auditSink: AuditSink | undefined
   private readonly expiry = new ExpiryHeap()
   /** While replaying, sorted ids are rebuilt once at the end instead of per insert. */
   private bulk = false
@@ -93,26 +80,31 @@ export class MemoryState {
     this.expiry.push({ exp: claim.exp, collection: '', key: claimKey(claim.scope, claim.key) })
   }
 
-  addAudit(entry: AuditEntry): void {
-    if (entry.seq <= this.lastSeq) throw new Error(`audit seq ${entry.seq} is not after ${this.lastSeq}`)
-    this.audit.push(entry)
-    this.lastSeq = entry.seq
+  /** Notes a replayed audit event: seqs only ever increase. */
+  private replayAudit(event: SeqEvent): void {
+    if (event.seq <= this.lastSeq) throw new Error(`audit seq ${event.seq} is not after ${this.lastSeq}`)
+    this.lastSeq = event.seq
+    // seq first, as the store writes it, so segment readers find it at the start of the line
+    const { seq, ...rest } = event
+    this.auditSink?.({ seq, json: JSON.stringify({ seq, ...rest }) })
   }
 
   /** Applies a replayed operation (headers and trailers are the caller's business). */
   apply(op: Op): void {
     switch (op.op) {
       case 'put':
+        if (op.audit) this.replayAudit(op.audit)
         this.put(op.collection, op.record.id, { json: JSON.stringify(op.record), exp: op.record.expires_at })
         break
       case 'remove':
+        if (op.audit) this.replayAudit(op.audit)
         this.remove(op.collection, op.id)
         break
       case 'claim':
         this.setClaim({ scope: op.scope, key: op.key, exp: op.expires_at })
         break
       case 'audit':
-        this.addAudit(auditEntry(op.event, JSON.stringify(op.event)))
+        this.replayAudit(op.event)
         break
       default:
         throw new Error(`unexpected ${op.op} line`)
@@ -138,15 +130,15 @@ export class MemoryState {
     this.idsOf(collection).forEachAfter(after, (id) => visit(id, map.get(id)!))
   }
 
-  /** What a snapshot would hold: records, claims and audit events. */
+  /** What a snapshot would hold: records and claims. */
   liveCount(): number {
-    let n = this.claims.size + this.audit.length
+    let n = this.claims.size
     for (const map of this.records.values()) n += map.size
     return n
   }
 
   isEmpty(): boolean {
-    return this.audit.length === 0 && this.claims.size === 0 && COLLECTIONS.every((c) => this.map(c).size === 0)
+    return this.claims.size === 0 && COLLECTIONS.every((c) => this.map(c).size === 0)
   }
 
   /** Everything unexpired at `now`, in dump order. O(n) reference copies, no serialization. */
@@ -160,7 +152,7 @@ export class MemoryState {
     const claims = [...this.claims.values()].sort(
       (a, b) => compareCodePoints(a.scope, b.scope) || compareCodePoints(a.key, b.key),
     )
-    return { collections, claims, audit: this.audit.slice(), lastSeq: this.lastSeq }
+    return { collections, claims, lastSeq: this.lastSeq }
   }
 
   private map(c: CollectionName): Map<string, Entry> {

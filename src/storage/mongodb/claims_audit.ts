@@ -51,7 +51,7 @@ export async function appendAudit(db: Db, event: AuditEvent): Promise<AuditEvent
   return stored
 }
 
-async function nextAuditSeq(db: Db): Promise<number> {
+export async function nextAuditSeq(db: Db): Promise<number> {
   for (;;) {
     try {
       const doc = await db.collection<Document>(META).findOneAndUpdate(
@@ -78,5 +78,21 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<AuditEvent[]
   if (query.action !== undefined) filter['action'] = { $eq: query.action }
   if (query.subject !== undefined) filter['subject'] = { $eq: query.subject }
   const cursor = db.collection<Document>(AUDIT).find(filter).sort({ seq: 1 }).limit(limit)
-  return (await cursor.toArray()).map(({ _id, ...event }) => (void _id, event as AuditEvent))
+  return (await cursor.toArray()).map(toEvent)
+}
+
+/** An audit document as an event: helper fields (_id, the settling op) removed. */
+export function toEvent(doc: Document): AuditEvent {
+  const { _id, _op, ...event } = doc
+  void _id, void _op
+  return event as AuditEvent
+}
+
+/**
+ * Retention. `time` is the ISO 8601 text AuditLog writes (toISOString), whose text order
+ * is time order, so a range query on it (indexed) finds the old events.
+ */
+export async function pruneAudit(db: Db, before: number): Promise<number> {
+  const cutoff = new Date(before * 1000).toISOString()
+  return (await db.collection<Document>(AUDIT).deleteMany({ time: { $lt: cutoff } })).deletedCount
 }

@@ -6,7 +6,8 @@
  */
 import type { Db, Document } from 'mongodb'
 import { FederationError } from '../../errors.js'
-import { COLLECTIONS, type AuditEvent, type DumpRecord } from '../types.js'
+import { COLLECTIONS, type DumpRecord } from '../types.js'
+import { toEvent } from './claims_audit.js'
 import {
   AUDIT, CLAIMS, META, aliveFilter, assertCollection, claimId, fromDoc, recordCollection, toDoc, translate,
 } from './model.js'
@@ -18,10 +19,7 @@ export async function* dumpAll(db: Db, now: number): AsyncGenerator<DumpRecord> 
       const cursor = db.collection(recordCollection(collection)).find(aliveFilter(now)).sort({ _id: 1 })
       for await (const doc of cursor) yield { type: 'record', collection, record: fromDoc(doc) }
     }
-    for await (const { _id, ...event } of db.collection(AUDIT).find({}).sort({ seq: 1 })) {
-      void _id
-      yield { type: 'audit', event: event as AuditEvent }
-    }
+    for await (const doc of db.collection(AUDIT).find({}).sort({ seq: 1 })) yield { type: 'audit', event: toEvent(doc) }
     const claims = db.collection(CLAIMS).find({ expires_at: { $gt: now } }).sort({ scope: 1, key: 1 })
     for await (const c of claims) {
       yield { type: 'claim', scope: String(c['scope']), key: String(c['key']), expires_at: Number(c['expires_at']) }

@@ -38,6 +38,9 @@ export function indexesFor(mongoName: string): IndexSpec[] {
       { key: { seq: 1 }, name: 'unique_seq', unique: true },
       { key: { action: 1, seq: 1 }, name: 'action_seq' },
       { key: { subject: 1, seq: 1 }, name: 'subject_seq', sparse: true },
+      // Retention prunes by time; a settled pending event is recorded once per op.
+      { key: { time: 1 }, name: 'time' },
+      { key: { _op: 1 }, name: 'unique_op', unique: true, sparse: true },
     ]
   }
   if (mongoName === CLAIMS) return [ttl, { key: { scope: 1, key: 1 }, name: 'scope_key' }]
@@ -46,7 +49,9 @@ export function indexesFor(mongoName: string): IndexSpec[] {
   const c = collectionOf(mongoName)
   if (c === undefined) return []
   const extra = (FILTER_FIELDS[c] ?? []).map((f): IndexSpec => ({ key: { [f]: 1 }, name: `by_${f}`, sparse: true }))
-  return [ttl, ...extra]
+  // The recovery pass finds documents still carrying their audit event (pending_audit.ts).
+  const pending: IndexSpec = { key: { '_audit.op': 1 }, name: 'pending_audit', sparse: true }
+  return [ttl, ...extra, pending]
 }
 
 export async function ensureIndexes(db: Db, logger: Logger): Promise<void> {

@@ -3,7 +3,7 @@
  * FederationErrors. Pure functions: no connection, no driver import (errors are
  * recognized by name/code/labels so this module stays testable without a server).
  *
- *   anchorage_<collection>  { _id: idKey(id), _v: <version>, ...record, expires_at_date?: Date }
+ *   anchorage_<collection>  { _id: idKey(id), _v: <version>, ...record, expires_at_date?: Date, _audit?: pending event }
  *   anchorage_audit         { _id: seq, seq, ...event }
  *   anchorage_claims        { _id: "<len>:<scope><key>", scope, key, expires_at, expires_at_date }
  *   anchorage_meta          { _id: 'revision', rev }  { _id: 'audit_seq', seq }
@@ -25,7 +25,7 @@ const byMongoName = new Map<string, CollectionName>(COLLECTIONS.map((c) => [reco
 export const collectionOf = (mongoName: string): CollectionName | undefined => byMongoName.get(mongoName)
 
 /** Fields the adapter adds to a record's document; a record may not use them itself. */
-const HELPER_FIELDS = ['_id', '_v', 'expires_at_date'] as const
+const HELPER_FIELDS = ['_id', '_v', 'expires_at_date', '_audit', '_tombstone'] as const
 
 export type RecordDoc = { _id: string; _v: string; expires_at_date?: Date } & Record<string, unknown>
 
@@ -86,8 +86,8 @@ export const newVersion = (): string => randomBytes(9).toString('base64url')
 
 /** The record as the caller stored it (helper fields removed, field order kept). */
 export function fromDoc<T extends StoredRecord>(doc: Record<string, unknown>): T {
-  const { _id, _v, expires_at_date, ...record } = doc
-  void _id, void _v, void expires_at_date
+  const { _id, _v, expires_at_date, _audit, _tombstone, ...record } = doc
+  void _id, void _v, void expires_at_date, void _audit, void _tombstone
   return record as T
 }
 
