@@ -143,10 +143,12 @@ export class Resolver {
     let cacheUntil = Infinity
     results.forEach((r, i) => {
       const m = marks[i]!
+      // Inclusion and refusal alike hold no longer than the status answers they rest on.
+      const until = r.status === 'fulfilled' ? r.value.cacheUntil : (r.reason as { cacheUntil?: unknown } | undefined)?.cacheUntil
+      if (typeof until === 'number') cacheUntil = Math.min(cacheUntil, until)
       if (r.status === 'fulfilled') {
         refs.push({ trust_mark_type: m.trust_mark_type, trust_mark: m.trust_mark })
         if (r.value.exp !== undefined) exp = Math.min(exp, r.value.exp)
-        if (r.value.cacheUntil !== undefined) cacheUntil = Math.min(cacheUntil, r.value.cacheUntil)
       } else {
         this.o.logger.debug('trust mark not included', { subject: ctx.subject, trust_mark_type: m.trust_mark_type, reason: (r.reason as Error)?.message })
       }

@@ -26,8 +26,12 @@ export type TrustMarkFailure =
   | 'status'
 
 export class TrustMarkError extends Error {
-  constructor(readonly reason: TrustMarkFailure, message: string, options?: { cause?: unknown }) {
-    super(message, options)
+  /** A refusal resting on a status answer holds until then (the answer's cache time); absent: for good. */
+  readonly cacheUntil: number | undefined
+
+  constructor(readonly reason: TrustMarkFailure, message: string, options?: { cause?: unknown; cacheUntil?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause })
     this.name = 'TrustMarkError'
+    this.cacheUntil = options?.cacheUntil
   }
 }

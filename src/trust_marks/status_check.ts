@@ -46,7 +46,7 @@ const issuerSide = (err: unknown): boolean => err instanceof FetchError || err i
 /**
  * Resolves when the mark may be accepted, with the time until which that verdict holds
  * (undefined: no status was asked, it holds until the mark's exp); rejects with a
- * TrustMarkError (reason `status`) otherwise.
+ * TrustMarkError (reason `status`, `cacheUntil` the same time) otherwise.
  */
 export type StatusChecker = (token: string, m: { iss: string; exp?: number }, issuerJwks: Jwks, fetcher?: Fetcher) => Promise<number | undefined>
 
@@ -111,9 +111,12 @@ export function createStatusChecker(o: StatusCheckOptions, env: { clock: Clock; 
     }
     const a = hit.answer
     if ('status' in a) {
-      if (a.status !== 'active') throw new TrustMarkError('status', `trust mark from ${m.iss}: the issuer's status endpoint says ${JSON.stringify(a.status)}`)
+      if (a.status !== 'active') {
+        throw new TrustMarkError('status', `trust mark from ${m.iss}: the issuer's status endpoint says ${JSON.stringify(a.status)}`, { cacheUntil: hit.until })
+      }
     } else if ((o.onUnavailable ?? 'reject') === 'reject') {
-      throw new TrustMarkError('status', `trust mark from ${m.iss}: its status could not be checked: ${a.unavailable}`)
+      // Asked again after the cache time: an endpoint down for a moment does not drop the mark for longer.
+      throw new TrustMarkError('status', `trust mark from ${m.iss}: its status could not be checked: ${a.unavailable}`, { cacheUntil: hit.until })
     }
     return hit.until
   }

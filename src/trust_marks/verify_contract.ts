@@ -49,6 +49,10 @@ export interface TrustMarkVerifyContext {
 }
 
 export interface TrustMarkVerifier {
-  /** Resolves with the verified mark, or rejects with an Error whose message says which check failed. */
+  /**
+   * Resolves with the verified mark, or rejects with an Error whose message says which check
+   * failed; a numeric `cacheUntil` on that Error says the refusal rests on a status answer
+   * and holds only until then.
+   */
   verify(trustMark: string, expectedType: string, ctx: TrustMarkVerifyContext): Promise<VerifiedTrustMark>
 }

@@ -143,6 +143,33 @@ describe('trust_chain/resolver', () => {
     void ia
   })
 
+  it('bounds cacheUntil by the status answers the trust mark verdicts rest on (inclusion and refusal alike), not exp', async () => {
+    const { fed, ta, leaf } = await chain3()
+    const now = fed.clock.now()
+    leaf.claims.trust_marks = [
+      { trust_mark_type: 'https://marks.example/checked', trust_mark: 'checked.mark.jwt' },
+      { trust_mark_type: 'https://marks.example/unchecked', trust_mark: 'unchecked.mark.jwt' },
+      { trust_mark_type: 'https://marks.example/down', trust_mark: 'down.mark.jwt' },
+    ]
+    let downUntil = now + 30
+    const verifier: TrustMarkVerifier = {
+      async verify(mark, type) {
+        if (mark.startsWith('down')) throw Object.assign(new Error('status endpoint unavailable'), { cacheUntil: downUntil })
+        return { trust_mark_type: type, trust_mark: mark, iss: ta.id, iat: now, exp: now + 600, ...(mark.startsWith('checked') ? { cacheUntil: now + 60 } : {}) }
+      },
+    }
+    const resolver = fed.resolver([ta], { verifier })
+    const r = await resolver.resolve(leaf.id, [ta.id])
+    assert.deepEqual(r.trust_marks.map((m) => m.trust_mark_type), ['https://marks.example/checked', 'https://marks.example/unchecked'])
+    assert.equal(r.exp, now + 600)
+    assert.equal(r.cacheUntil, now + 30)
+    downUntil = now + 90
+    assert.equal((await resolver.resolve(leaf.id, [ta.id])).cacheUntil, now + 60)
+    leaf.claims.trust_marks = [{ trust_mark_type: 'https://marks.example/unchecked', trust_mark: 'unchecked.mark.jwt' }]
+    resolver.clearCaches()
+    assert.equal((await resolver.resolve(leaf.id, [ta.id])).cacheUntil, undefined)
+  })
+
   it('returns no trust marks without a verifier', async () => {
     const { fed, ta, leaf } = await chain3()
     leaf.claims.trust_marks = [{ trust_mark_type: 'https://marks.example/good', trust_mark: 'a.b.c' }]

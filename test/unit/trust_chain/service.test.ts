@@ -11,7 +11,7 @@ const TA = 'https://ta.example.com'
 const TB = 'https://tb.example.com'
 const SUB = 'https://leaf.example.com'
 
-function setup(o: { fail?: boolean; exp?: number } = {}) {
+function setup(o: { fail?: boolean; exp?: number; cacheUntil?: number } = {}) {
   const clock = new ManualClock(1_000)
   let calls = 0
   const resolver = {
@@ -19,7 +19,10 @@ function setup(o: { fail?: boolean; exp?: number } = {}) {
       calls++
       await new Promise<void>((r) => setImmediate(r))
       if (o.fail) throw new InvalidTrustChain('no valid trust chain')
-      return { subject: sub, anchor: anchors[0]!, trust_chain: ['a.b.c'], links: [], metadata: {}, trust_marks: [], exp: o.exp ?? 5_000, subject_jwks: { keys: [] } }
+      return {
+        subject: sub, anchor: anchors[0]!, trust_chain: ['a.b.c'], links: [], metadata: {}, trust_marks: [], exp: o.exp ?? 5_000, subject_jwks: { keys: [] },
+        ...(o.cacheUntil !== undefined ? { cacheUntil: o.cacheUntil } : {}),
+      }
     },
   } as unknown as Resolver
   let signed = 0
@@ -49,6 +52,17 @@ describe('trust_chain/service', () => {
     assert.equal(s.service.peek(params(`sub=${enc(SUB)}&trust_anchor=${enc(TA)}&unknown=1`)), a)
     s.clock.set(2_000)
     assert.equal(s.service.peek(params(`sub=${enc(SUB)}&trust_anchor=${enc(TA)}`)), undefined)
+  })
+
+  it("serves an answer no longer than the chain's cacheUntil (its trust marks' status), though the chain expires later", async () => {
+    const s = setup({ exp: 5_000, cacheUntil: 1_060 })
+    const a = await s.service.answer(SUB, [TA], undefined)
+    s.clock.set(1_059)
+    assert.equal(s.service.peek(params(`sub=${enc(SUB)}&trust_anchor=${enc(TA)}`)), a)
+    s.clock.set(1_060)
+    assert.equal(s.service.peek(params(`sub=${enc(SUB)}&trust_anchor=${enc(TA)}`)), undefined)
+    await s.service.answer(SUB, [TA], undefined)
+    assert.equal(s.calls(), 2)
   })
 
   it('peeks nothing for unusual requests, so koa answers them', async () => {

@@ -219,16 +219,18 @@ describe('trust mark verification', () => {
       const err = await withStatus().verify(await mark({ exp: undefined }), TYPE, ctx()).catch((e: TrustMarkError) => e)
       assert.equal((err as TrustMarkError).reason, 'status')
       assert.match((err as TrustMarkError).message, /status endpoint says "revoked"/)
+      assert.equal((err as TrustMarkError).cacheUntil, NOW + 60)
     })
     it('rejects a mark the issuer does not know (HTTP 404)', async () => {
       status = 404
       const err = await withStatus().verify(await mark({ exp: undefined }), TYPE, ctx()).catch((e: TrustMarkError) => e)
       assert.match((err as TrustMarkError).message, /says "unknown to the issuer"/)
     })
-    it('fails closed when the status endpoint errs, unless told to accept', async () => {
+    it('fails closed when the status endpoint errs (for the cache time only), unless told to accept', async () => {
       status = 503
       const err = await withStatus().verify(await mark({ exp: undefined }), TYPE, ctx()).catch((e: TrustMarkError) => e)
       assert.match((err as TrustMarkError).message, /could not be checked: the status endpoint answered HTTP 503/)
+      assert.equal((err as TrustMarkError).cacheUntil, NOW + 60)
       await withStatus({ onUnavailable: 'accept' }).verify(await mark({ exp: undefined }), TYPE, ctx())
     })
     it('asks about marks with exp too by default (when: always), so a revocation counts before exp', async () => {
