@@ -12,7 +12,7 @@ import assert from 'node:assert/strict'
 import { MongoClient, type Db, type Document } from 'mongodb'
 import { ManualClock } from '../../src/clock.js'
 import { createMongoStore, type MongoStore, type MongoStoreOptions } from '../../src/storage/mongodb.js'
-import { AUDIT, idKey, recordCollection, toDoc } from '../../src/storage/mongodb/model.js'
+import { AUDIT, idKey, recordCollection, toDoc, type RecordDoc } from '../../src/storage/mongodb/model.js'
 import { tombstone, withMarker } from '../../src/storage/mongodb/pending_audit.js'
 import type { AuditEvent } from '../../src/storage/types.js'
 import { mongoUriForTests } from '../support/mongo_server.js'
@@ -50,11 +50,11 @@ describe('mongodb store: audit events of interrupted writes', function () {
   const event = (action: string, subject = M): AuditEvent => ({
     time: new Date(clock.now() * 1000).toISOString(), actor: 'admin', action, subject, outcome: 'success',
   })
-  const members = () => db.collection<Document>(recordCollection('subordinates'))
+  const members = () => db.collection<RecordDoc>(recordCollection('subordinates'))
   const actions = async (store: MongoStore) => (await store.listAudit()).map((e) => `${e.action} ${e.subject}`)
 
   /** What a writer that died right after its single-document write (crash 1) leaves. */
-  async function leftPending(action: string, record = { id: M, status: 'active' }): Promise<Document> {
+  async function leftPending(action: string, record = { id: M, status: 'active' }): Promise<RecordDoc> {
     const doc = withMarker(toDoc(record), event(action))
     await members().insertOne(doc)
     return doc
