@@ -214,8 +214,10 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
     ...(values['allow-private-network'] ? { allow_private_network: true } : {}),
     ...(reevaluation !== undefined ? { trust_reevaluation: reevaluation } : {}),
   }, { env: io.env })
+  // Signal handlers first: whoever reads the listening line may stop the server at once.
+  const stopped = untilSignal(service, io)
   io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind})`)
-  return untilSignal(service, io)
+  return stopped
 }
 
 /**
@@ -232,7 +234,7 @@ function untilSignal(service: Service, io: IO): Promise<number> {
       }
       stopping = true
       service.federation.logger.info('shutting down', { signal })
-      service.stop().then(() => 0, (err: Error) => {
+      void service.stop().then(() => 0, (err: Error) => {
         io.stderr(`anchorage: shutdown: ${err.message}`)
         return 1
       }).then((code) => {

@@ -112,7 +112,7 @@ export async function addEventsBySubject(url: string, token: string): Promise<Ma
   let after: number | undefined
   for (;;) {
     const q = new URLSearchParams({ action: 'subordinate.add', limit: '1000', ...(after !== undefined ? { after: String(after) } : {}) })
-    const res = await fetch(`${url}/admin/audit?${q}`, { headers: { authorization: `Bearer ${token}` } })
+    const res = await fetch(`${url}/admin/audit?${q.toString()}`, { headers: { authorization: `Bearer ${token}` } })
     if (res.status !== 200) throw new Error(`/admin/audit answered ${res.status}`)
     const body = (await res.json()) as { events: Array<{ subject?: string; outcome: string; seq: number }>; next?: number }
     for (const e of body.events) if (e.outcome === 'success' && e.subject) counts.set(e.subject, (counts.get(e.subject) ?? 0) + 1)

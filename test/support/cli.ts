@@ -44,7 +44,7 @@ export function serve(args: string[], env: NodeJS.ProcessEnv = {}): Promise<{
       reject(new Error(`anchorage serve did not start:\n${out}`))
     }, 20_000)
     const onData = (d: Buffer) => {
-      out += d
+      out += d.toString()
       for (const w of waiters.splice(0)) {
         if (w.pattern.test(out)) w.resolve()
         else waiters.push(w)
