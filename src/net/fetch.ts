@@ -61,7 +61,7 @@ export function createFetcher(options: FetchOptions): Fetcher {
         const e = new FetchError('address', `refusing to connect to ${hostname}: it has no public address (outbound.allow_private_network is off)`, {
           detail: `${hostname} resolved to ${list.map((a) => a.address).join(', ') || 'nothing'}`,
         })
-        return callback(e as unknown as NodeJS.ErrnoException, '', 4)
+        return callback(e, '', 4)
       }
       if ((opts as { all?: boolean }).all) return (callback as unknown as (e: null, a: typeof allowed) => void)(null, allowed)
       const first = allowed[0]!

@@ -238,7 +238,7 @@ export class TrustMarkIssuer {
     const sub = rec?.sub ?? id.slice(cut + 1)
     let types = this.bySubject.get(sub)
     if (rec && rec.status === 'active') {
-      if (!types) this.bySubject.set(sub, (types = new Map()))
+      if (!types) this.bySubject.set(sub, (types = new Map<string, number | null>()))
       types.set(type, rec.exp ?? null)
     } else if (types) {
       types.delete(type)

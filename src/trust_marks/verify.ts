@@ -187,7 +187,7 @@ function checkTimes(t: { iat?: unknown; exp?: unknown }, now: number, skew: numb
   if (typeof t.iat !== 'number') fail(`${prefix}iat`, `${what}: iat is missing or not a number`)
   if (t.iat > now + skew) fail(`${prefix}iat`, `${what}: iat is in the future`)
   if (t.exp !== undefined && (typeof t.exp !== 'number' || t.exp <= now - skew)) {
-    fail(`${prefix}expired`, `${what}: expired at ${String(t.exp)}`)
+    fail(`${prefix}expired`, `${what}: expired at ${JSON.stringify(t.exp)}`)
   }
 }
 
