@@ -57,9 +57,29 @@ export function createStatusChecker(o: StatusCheckOptions, env: { clock: Clock; 
   const endpoints = new LRUCache<string, { url: string | null; until: number }>({ max: 1_000 })
   const verifyOptions = { clock: env.clock, skew: env.skew, algorithms: env.algorithms }
 
+  /** Lookups under way by issuer: the marks of one issuer, verified side by side, read its configuration once. */
+  const pending = new Map<string, Promise<string | null>>()
+
   async function endpointOf(iss: string, jwks: Jwks, fetcher: Fetcher): Promise<string | null> {
     const hit = endpoints.get(iss)
     if (hit && hit.until > env.clock.now()) return hit.url
+    const joined = pending.get(iss)
+    if (joined) {
+      try {
+        return await joined
+      } catch (err) {
+        // Another resolution's own limits: not an answer about the issuer, so look for ourselves.
+        if (issuerSide(err)) throw err
+      }
+    }
+    const p = lookup(iss, jwks, fetcher).finally(() => {
+      if (pending.get(iss) === p) pending.delete(iss)
+    })
+    pending.set(iss, p)
+    return p
+  }
+
+  async function lookup(iss: string, jwks: Jwks, fetcher: Fetcher): Promise<string | null> {
     const res = await fetcher.get(iss.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
     if (res.status !== 200) throw new Unavailable(`the issuer's entity configuration answered HTTP ${res.status}`)
     // The issuer's keys come from its trust chain, so its configuration must verify with them.

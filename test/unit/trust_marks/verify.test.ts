@@ -179,16 +179,19 @@ describe('trust mark verification', () => {
     const STATUS_URL = 'https://tmi.example.org/status'
     let status: string | number
     let posts: number
+    let gets: number
     let fetcher: Fetcher
     let ecEndpoint: string | undefined
 
     beforeEach(() => {
       status = 'active'
       posts = 0
+      gets = 0
       ecEndpoint = STATUS_URL
       const reply = (s: number, body: string, contentType: string, url: string): FetchResponse => ({ status: s, body, contentType, url })
       fetcher = {
         async get(url) {
+          gets++
           const ec = await sign({ iss: TMI, sub: TMI, iat: NOW, exp: NOW + 3600, jwks: { keys: [tmiKey.publicJwk] },
             metadata: { federation_entity: ecEndpoint ? { federation_trust_mark_status_endpoint: ecEndpoint } : {} } }, tmiKey, { typ: 'entity-statement+jwt' })
           return reply(200, ec, 'application/entity-statement+jwt', url)
@@ -274,6 +277,12 @@ describe('trust mark verification', () => {
       assert.equal(await v.verify(token, TYPE, ctx({ fetcher: failing })).catch((e: unknown) => e), stop)
       await v.verify(token, TYPE, ctx())
       assert.equal(posts, 1)
+    })
+    it("reads an issuer's entity configuration once for several of its marks verified side by side", async () => {
+      const v = withStatus()
+      const marks = await Promise.all([1, 2, 3].map((n) => mark({ iat: NOW - n })))
+      await Promise.all(marks.map((m) => v.verify(m, TYPE, ctx())))
+      assert.deepEqual([gets, posts], [1, 3])
     })
     it('accepts on the other checks when the issuer publishes no status endpoint', async () => {
       ecEndpoint = undefined
