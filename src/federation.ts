@@ -57,7 +57,12 @@ export function createFederation(deps: FederationDeps): Federation {
     ...(config.outbound.ca_file ? { ca: readFileSync(config.outbound.ca_file) } : {}),
   })
   const keystore = new Keystore({ store, clock, logger, alg: config.signing_alg as KeyAlg, ...(config.kek ? { kek: config.kek } : {}) })
-  const audit = new AuditLog(store, clock, logger)
+  const audit = new AuditLog(store, clock, logger, {
+    windowSeconds: config.audit.refusal_window_seconds,
+    sources: config.audit.refusal_sources,
+    eventsPerWindow: config.audit.refusal_events_per_window,
+    maxPathLength: config.audit.max_path_length,
+  })
   const subordinates = new SubordinateRegistry({
     entityId: config.entity_id, store, clock, audit, fetcher, skew: config.clock_skew,
     ...(deps.checkPolicy ? { checkPolicy: deps.checkPolicy } : {}),
@@ -72,6 +77,7 @@ export function createFederation(deps: FederationDeps): Federation {
       await keystore.ensureKey()
     },
     async stop() {
+      await audit.stop() // refusals still counted in memory are recorded
       await publisher.stop()
       await keystore.stop()
     },

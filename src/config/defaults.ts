@@ -74,6 +74,8 @@ export const DEFAULTS = Object.freeze({
     refusal_window_seconds: 60,
     /** Source addresses tracked at once (LRU); refusals of addresses pushed out are counted under "*". */
     refusal_sources: 10_000,
+    /** Refusal events per window overall, whatever the number of addresses; beyond, counted under "*". */
+    refusal_events_per_window: 100,
     /** Request paths in refusal events and request log lines are cut to this many characters. */
     max_path_length: 256,
   }),

@@ -42,6 +42,7 @@ export function createApp(f: Federation, extensions: AppExtension[] = []): { app
     ctx.body = { status: ready ? 'ready' : 'unavailable', store: f.store.kind }
   })
 
+  const maxPath = f.config.audit.max_path_length
   const reqPrefix = randomBytes(4).toString('hex')
   let counter = 0
   app.use(async (ctx, next) => {
@@ -51,8 +52,10 @@ export function createApp(f: Federation, extensions: AppExtension[] = []): { app
     const start = performance.now()
     await next()
     // Hot GETs are logged at debug level only: logging each would halve throughput.
-    const level = ctx.method === 'GET' && ctx.status < 400 ? 'debug' : 'info'
-    f.logger[level]('request', { request_id: id, method: ctx.method, path: ctx.path, status: ctx.status, ms: Math.round(performance.now() - start) })
+    // Refused admin authentications too: the audit log aggregates them (audit/refusals.ts).
+    const level = (ctx.method === 'GET' && ctx.status < 400) || ctx.state.authRefused ? 'debug' : 'info'
+    const path = ctx.path.length > maxPath ? `${ctx.path.slice(0, maxPath)}…` : ctx.path
+    f.logger[level]('request', { request_id: id, method: ctx.method, path, status: ctx.status, ms: Math.round(performance.now() - start) })
   })
   app.use(errorMiddleware(f.logger))
   app.use(health.routes())

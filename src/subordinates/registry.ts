@@ -1,6 +1,7 @@
 /**
  * The trust registry: this entity's vetted roster of subordinates. Onboard, update,
- * suspend, reinstate, remove; every change (and every refusal) audited.
+ * suspend, reinstate, remove; every change (and every refusal) audited, each change
+ * and its event in one atomic store write (a member never exists without its event).
  */
 import type { Store, StoredRecord } from '../storage/types.js'
 import type { Clock } from '../clock.js'
@@ -85,15 +86,16 @@ export class SubordinateRegistry {
       updated_at: now,
     }
     try {
-      await this.d.store.insert('subordinates', record)
+      await this.d.store.insert('subordinates', record, {
+        audit: this.d.audit.event(actor, 'subordinate.add', 'success', body.entity_id, {
+          jwks_source: body.jwks ? 'request' : 'entity_configuration',
+          kids: jwks.keys.map((k) => k.kid),
+        }),
+      })
     } catch (err) {
       if (err instanceof FederationError && err.error === 'conflict') await this.conflict(body.entity_id, actor)
       throw err
     }
-    await this.d.audit.record(actor, 'subordinate.add', 'success', body.entity_id, {
-      jwks_source: body.jwks ? 'request' : 'entity_configuration',
-      kids: jwks.keys.map((k) => k.kid),
-    })
     return record
   }
 
@@ -121,6 +123,7 @@ export class SubordinateRegistry {
     const merged = { entity_id: entityId, ...dropNulls(patch) } as SubordinateInput
     this.checkSemantics(merged)
     const now = this.d.clock.now()
+    const audit = this.d.audit.event(actor, 'subordinate.update', 'success', entityId, { fields: Object.keys(patch) })
     const updated = await this.d.store.update<SubordinateRecord>('subordinates', entityId, (cur) => {
       if (!cur) return undefined
       const next: Record<string, unknown> = { ...cur, updated_at: now }
@@ -129,26 +132,29 @@ export class SubordinateRegistry {
         else next[k] = v
       }
       return next as SubordinateRecord
-    })
+    }, { audit })
     if (!updated) throw new NotFound(`${entityId} is not a subordinate of this entity`)
-    await this.d.audit.record(actor, 'subordinate.update', 'success', entityId, { fields: Object.keys(patch) })
     return updated
   }
 
   async setStatus(entityId: string, status: 'active' | 'suspended', actor: string): Promise<SubordinateRecord> {
     const now = this.d.clock.now()
-    const updated = await this.d.store.update<SubordinateRecord>('subordinates', entityId, (cur) =>
-      cur && cur.status !== status ? { ...cur, status, updated_at: now } : undefined,
+    // Written (with its event) only when the status changes: no event names a change that did not happen.
+    const audit = this.d.audit.event(actor, status === 'active' ? 'subordinate.reinstate' : 'subordinate.suspend', 'success', entityId)
+    const updated = await this.d.store.update<SubordinateRecord>(
+      'subordinates',
+      entityId,
+      (cur) => (cur && cur.status !== status ? { ...cur, status, updated_at: now } : undefined),
+      { audit },
     )
     if (!updated) throw new NotFound(`${entityId} is not a subordinate of this entity`)
-    await this.d.audit.record(actor, status === 'active' ? 'subordinate.reinstate' : 'subordinate.suspend', 'success', entityId)
     return updated
   }
 
   async remove(entityId: string, actor: string): Promise<void> {
-    const existed = await this.d.store.remove('subordinates', entityId)
+    const audit = this.d.audit.event(actor, 'subordinate.remove', 'success', entityId)
+    const existed = await this.d.store.remove('subordinates', entityId, { audit })
     if (!existed) throw new NotFound(`${entityId} is not a subordinate of this entity`)
-    await this.d.audit.record(actor, 'subordinate.remove', 'success', entityId)
   }
 
   private validate<T>(schema: string, input: unknown): T {

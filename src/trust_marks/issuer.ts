@@ -70,8 +70,10 @@ export class TrustMarkIssuer {
   }
 
   async removeType(type: string, actor: string): Promise<void> {
-    if (!(await this.f.store.remove('trust_mark_types', type))) throw new NotFound(`trust_mark_type: ${type} is not a trust mark type of this entity`)
-    await this.f.audit.record(actor, 'trust_mark_type.remove', 'success', type)
+    const audit = this.f.audit.event(actor, 'trust_mark_type.remove', 'success', type)
+    if (!(await this.f.store.remove('trust_mark_types', type, { audit }))) {
+      throw new NotFound(`trust_mark_type: ${type} is not a trust mark type of this entity`)
+    }
   }
 
   /** Spec "Trust Mark Claims"; signed with a federation entity key. */
@@ -103,10 +105,11 @@ export class TrustMarkIssuer {
     }
     const token = await signJwt(claims, await this.f.keystore.signingKey(), TYP.trustMark)
     const id = markId(type.trust_mark_type, body.sub)
+    // The record of the issued mark and its audit event: one atomic write.
+    const audit = this.f.audit.event(actor, 'trust_mark.issue', 'success', body.sub, { trust_mark_type: type.trust_mark_type, iat, ...(exp !== undefined ? { exp } : {}) })
     const rec = await this.f.store.update<IssuedTrustMarkRecord>('trust_marks', id, (cur) =>
-      withIssued(cur, { type: type.trust_mark_type, sub: body.sub, token, iat, ...(exp !== undefined ? { exp } : {}) }))
+      withIssued(cur, { type: type.trust_mark_type, sub: body.sub, token, iat, ...(exp !== undefined ? { exp } : {}) }), { audit })
     this.wrote(id, rec!)
-    await this.f.audit.record(actor, 'trust_mark.issue', 'success', body.sub, { trust_mark_type: type.trust_mark_type, iat, ...(exp !== undefined ? { exp } : {}) })
     return { trust_mark: token, trust_mark_type: type.trust_mark_type, sub: body.sub, iat, ...(exp !== undefined ? { exp } : {}) }
   }
 
@@ -115,13 +118,13 @@ export class TrustMarkIssuer {
     const body = validateBody<MarkInput>('trust_mark_request', input)
     const id = markId(body.trust_mark_type, body.sub)
     const now = this.f.clock.now()
-    const rec = await this.f.store.update<IssuedTrustMarkRecord>('trust_marks', id, (cur) => (cur ? withRevoked(cur, now) : undefined))
+    const audit = this.f.audit.event(actor, 'trust_mark.revoke', 'success', body.sub, { trust_mark_type: body.trust_mark_type })
+    const rec = await this.f.store.update<IssuedTrustMarkRecord>('trust_marks', id, (cur) => (cur ? withRevoked(cur, now) : undefined), { audit })
     if (!rec) {
       await this.f.audit.record(actor, 'trust_mark.revoke', 'failure', body.sub, { trust_mark_type: body.trust_mark_type, reason: 'never issued' })
       throw new NotFound(`no trust mark of type ${body.trust_mark_type} was issued to ${body.sub}`)
     }
     this.wrote(id, rec)
-    await this.f.audit.record(actor, 'trust_mark.revoke', 'success', body.sub, { trust_mark_type: body.trust_mark_type })
     return view(rec, now)
   }
 
