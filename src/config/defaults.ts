@@ -41,6 +41,26 @@ export const DEFAULTS = Object.freeze({
     failure_ttl: 10,
     /** Most cached statements and resolve answers (each). */
     cache_entries: 10_000,
+    /**
+     * Work budget of one resolution, all branches of the authority_hints walk and the chains
+     * of trust mark issuers together (docs/resolution.md, "Work budget"): outbound fetches
+     * (statements served from cache or by this deployment itself are not fetches) ...
+     */
+    budget_fetches: 32,
+    /** ... signature verifications actually made (remembered results are free) ... */
+    budget_verifications: 64,
+    /** ... and wall time, milliseconds. Running out ends the resolution: invalid_trust_chain. */
+    budget_ms: 10_000,
+    /**
+     * Unauthenticated GET /resolve (spec "Denial-of-Service Attack Prevention"): 'discover'
+     * fetches what is not cached, within the two limits below; 'cached' answers only from
+     * statements already cached or published by this deployment (invalid_subject otherwise).
+     */
+    unauthenticated: 'discover' as 'discover' | 'cached',
+    /** Discoveries (resolutions that miss the answer cache) running at once; more get 503 temporarily_unavailable. */
+    max_concurrent_discoveries: 32,
+    /** Discoveries one client address may start per minute (token bucket, that many at once); 0: no limit. */
+    discoveries_per_minute: 60,
   }),
   /** Trust marks in resolve answers (docs/trust-marks.md, "Revocation and /resolve"). */
   trust_marks: Object.freeze({

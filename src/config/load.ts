@@ -82,7 +82,9 @@ export interface Config {
 }
 
 /** Limits and cache lifetimes of trust chain resolution (DEFAULTS.resolver documents each). */
-export type ResolverConfig = { -readonly [K in keyof typeof DEFAULTS.resolver]: number }
+export type ResolverConfig = { -readonly [K in Exclude<keyof typeof DEFAULTS.resolver, 'unauthenticated'>]: number } & {
+  unauthenticated: 'discover' | 'cached'
+}
 
 /** Trust mark checks in resolve answers (DEFAULTS.trust_marks documents each). */
 export interface TrustMarksConfig {

@@ -10,7 +10,7 @@ import type { Capabilities } from '../capabilities.js'
 import type { Federation } from '../federation.js'
 import type { TrustMarkVerifier } from '../trust_marks/verify_contract.js'
 import { signJwt } from '../crypto/jwt.js'
-import { resolveRoutes } from '../http/endpoints/resolve.js'
+import { resolveRoutes, resolveAdminRoutes } from '../http/endpoints/resolve.js'
 import { Resolver } from './resolver.js'
 import { ResolveService } from './service.js'
 import type { TrustAnchor } from './types.js'
@@ -30,7 +30,10 @@ export function resolverCapability(options: ResolverCapabilityOptions = {}): Par
   return {
     http: [{
       routes(router, f) {
-        resolveRoutes(router, serviceFor(f, options))
+        resolveRoutes(router, serviceFor(f, options), f.config.server.trust_proxy)
+      },
+      admin(router, f) {
+        resolveAdminRoutes(router, serviceFor(f, options))
       },
     }],
   }
@@ -71,6 +74,7 @@ export function createResolveService(f: Federation, options: ResolverCapabilityO
     entityId: f.entityId, resolver, clock: f.clock, logger: f.logger, limits: config.resolver,
     anchorIds: [...configured.map((a) => a.entity_id), ...(selfAnchor ? [f.entityId] : [])],
     sign: async (claims, typ) => signJwt(claims, await f.keystore.signingKey(), typ),
+    unauthenticated: config.resolver,
   })
   f.publisher.onRevision(() => service.invalidate())
   return service

@@ -146,11 +146,13 @@ export class KeySets {
  * Steps 11 and 12: `kid` names a key of `jwks` and the signature verifies with it.
  * `whose` names the key set in messages (e.g. "the pinned keys of https://ta").
  */
-export async function verifySignature(s: Statement, jwks: Jwks, whose: string, clock: Clock, skew: number, keySets?: KeySets): Promise<void> {
+export async function verifySignature(s: Statement, jwks: Jwks, whose: string, clock: Clock, skew: number, keySets?: KeySets, budget?: { verify(): void }): Promise<void> {
   const key = keyFor(s, jwks)
   if (!key) throw new ChainError(s.label, 'kid', `kid "${s.header.kid}" is not among ${whose}`)
   const fingerprint = `${keyMaterial(key)}|${key.kid ?? ''}|${key.alg ?? ''}|${key.use ?? ''}`
   if (s.verifiedWith.has(fingerprint)) return
+  // Only a verification actually made is work (trust_chain/budget.ts).
+  budget?.verify()
   try {
     await verifyJwt(s.jwt, keySets ? keySets.of(key, fingerprint) : jwks, { typ: TYP.entityStatement, clock, skew })
   } catch (err) {

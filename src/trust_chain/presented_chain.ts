@@ -43,6 +43,8 @@ export interface PresentedChainOptions {
   /** The entity the chain must be about. */
   expectedSubject?: string
   understoodCrit?: ReadonlySet<string>
+  /** Charged for each signature verified (the work budget of the request, trust_chain/budget.ts). */
+  budget?: { verify(): void }
 }
 
 /**
@@ -109,11 +111,11 @@ function issOf(jwt: string, j: number): string {
 /** ES[0] self-signed; each ES[j] by ES[j+1].jwks; what the anchor issued by its pinned keys. */
 async function verifySignatures(s: Statement[], anchor: TrustAnchor, o: PresentedChainOptions): Promise<void> {
   const pinned = `the pinned keys of trust anchor ${anchor.entity_id}`
-  const checks: Array<Promise<void>> = [verifySignature(s[0]!, s[0]!.claims.jwks, 'its own jwks', o.clock, o.skew)]
+  const checks: Array<Promise<void>> = [verifySignature(s[0]!, s[0]!.claims.jwks, 'its own jwks', o.clock, o.skew, undefined, o.budget)]
   for (let j = 0; j < s.length; j++) {
     const st = s[j]!
-    if (st.claims.iss === anchor.entity_id && j > 0) checks.push(verifySignature(st, anchor.jwks, pinned, o.clock, o.skew))
-    else if (j + 1 < s.length) checks.push(verifySignature(st, s[j + 1]!.claims.jwks, `the jwks of ${s[j + 1]!.label}`, o.clock, o.skew))
+    if (st.claims.iss === anchor.entity_id && j > 0) checks.push(verifySignature(st, anchor.jwks, pinned, o.clock, o.skew, undefined, o.budget))
+    else if (j + 1 < s.length) checks.push(verifySignature(st, s[j + 1]!.claims.jwks, `the jwks of ${s[j + 1]!.label}`, o.clock, o.skew, undefined, o.budget))
   }
   const results = await Promise.allSettled(checks)
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')

@@ -4,6 +4,10 @@
  * first valid one with its resolved metadata and verified trust marks. When none is
  * valid, the ResolveError lists every path tried with the statement and rule that failed.
  *
+ * Every resolution runs under a work budget (budget.ts: outbound fetches, signature
+ * verifications, wall time), shared with the resolutions it leads to; running out ends it
+ * with invalid_trust_chain naming the limit and the figures reached.
+ *
  * The resolver owns its caches (fetched statements, parsed statements with their
  * signature results); there is no module-level state.
  */
@@ -17,7 +21,8 @@ import type { Jwks, TrustMarkRef } from '../types.js'
 import { ChainError, SubjectError, noChainError, subjectError, ResolveError } from './errors.js'
 import { StatementSource, type LocalStatements } from './source.js'
 import { Statements, withSubject } from './statements.js'
-import { collect, byPreference } from './collect.js'
+import { Walk, byPreference } from './collect.js'
+import { Budget, BudgetExceeded, budgetLimits, chargedFetcher } from './budget.js'
 import { validatePath, trustChainOf, expiryOf, linksOf, ssOf } from './validate.js'
 import { resolvedMetadata } from './metadata.js'
 import type { PathFailure, PathNode, ResolvedChain, ResolverLimits, Statement, TrustAnchor } from './types.js'
@@ -49,6 +54,15 @@ export interface ResolveOptions {
    * registration: the client sends it, and may publish none); not fetched.
    */
   subjectStatement?: Statement
+  /** The budget to run under, shared with work done before (a presented chain); default a new one. */
+  budget?: Budget
+  /**
+   * Answer from cached information only (spec "Denial-of-Service Attack Prevention"): a
+   * statement neither cached nor this deployment's own fails its path with rule
+   * `not_cached`, and if no chain resolves because of it the error is invalid_subject.
+   * Ignored when `budget` is given (the budget says whether it may fetch).
+   */
+  cachedOnly?: boolean
 }
 
 export class Resolver {
@@ -67,6 +81,11 @@ export class Resolver {
     return (await this.o.anchors()).map((a) => a.entity_id)
   }
 
+  /** A fresh budget with this resolver's limits. */
+  budget(cachedOnly = false): Budget {
+    return new Budget(budgetLimits(this.o.limits), this.o.clock, cachedOnly)
+  }
+
   /**
    * Resolves `subject` to one of `anchorIds` (spec "Resolve Entity": any of them may be
    * used; ids this resolver does not trust are ignored, and if none is left the error is
@@ -75,26 +94,46 @@ export class Resolver {
   async resolve(subject: string, anchorIds: readonly string[], entityTypes?: readonly string[], options: ResolveOptions = {}): Promise<ResolvedChain> {
     const trusted = (await this.o.anchors()).filter((a) => anchorIds.includes(a.entity_id))
     if (!trusted.length) throw new InvalidTrustAnchor(`${anchorIds.join(', ')}: not a trust anchor this resolver is configured to trust`)
-    const byId = new Map(trusted.map((a) => [a.entity_id, a]))
-    let collected
+    const budget = options.budget ?? this.budget(options.cachedOnly)
+    const failures: PathFailure[] = []
     try {
-      const statements = options.subjectStatement ? withSubject(this.statements, options.subjectStatement) : this.statements
-      collected = await collect(statements, this.o.limits, subject, new Set(byId.keys()))
+      return await budget.run(() => this.walk(subject, trusted, entityTypes, { ...options, budget }, failures))
+    } catch (err) {
+      if (err instanceof BudgetExceeded) throw budgetError(subject, trusted, err, failures)
+      throw err
+    }
+  }
+
+  /** Breadth-first (collect.ts): each level's paths are validated before the next is fetched. */
+  private async walk(subject: string, trusted: TrustAnchor[], entityTypes: readonly string[] | undefined, options: ResolveOptions & { budget: Budget }, failures: PathFailure[]): Promise<ResolvedChain> {
+    const byId = new Map(trusted.map((a) => [a.entity_id, a]))
+    const statements = options.subjectStatement ? withSubject(this.statements, options.subjectStatement) : this.statements
+    const walk = new Walk(statements, this.o.limits, new Set(byId.keys()), options.budget)
+    let start: PathNode
+    try {
+      start = await walk.subject(subject)
     } catch (err) {
       if (err instanceof SubjectError) throw subjectError(subject, err)
       throw err
     }
-    const failures = collected.failures
-    for (const nodes of collected.candidates.sort(byPreference(trusted.map((a) => a.entity_id)))) {
-      const anchor = byId.get(nodes.at(-1)!.id)!
-      try {
-        return await this.accept(nodes, anchor, entityTypes, options)
-      } catch (err) {
-        if (!(err instanceof ChainError)) throw err
-        failures.push({ path: nodes.map((n) => n.id), statement: err.statement, rule: err.rule, message: err.message, stage: err.stage })
+    const order = byPreference(trusted.map((a) => a.entity_id))
+    try {
+      for await (const level of walk.levels(start)) {
+        for (const nodes of level.sort(order)) {
+          try {
+            return await this.accept(nodes, byId.get(nodes.at(-1)!.id)!, entityTypes, options)
+          } catch (err) {
+            if (!(err instanceof ChainError)) throw err
+            walk.failures.push({ path: nodes.map((n) => n.id), statement: err.statement, rule: err.rule, message: err.message, stage: err.stage })
+          }
+        }
       }
+    } finally {
+      failures.push(...walk.failures)
     }
-    throw noChainError(subject, trusted.map((a) => a.entity_id), sortFailures(failures))
+    const ids = trusted.map((a) => a.entity_id)
+    if (options.budget.cachedOnly && failures.some((f) => f.rule === 'not_cached')) throw notCachedError(subject, ids, sortFailures(failures))
+    throw noChainError(subject, ids, sortFailures(failures))
   }
 
   /** Forgets every fetched and parsed statement (benchmarks, tests, operators). */
@@ -103,10 +142,10 @@ export class Resolver {
     this.statements.clear()
   }
 
-  private async accept(nodes: PathNode[], anchor: TrustAnchor, entityTypes: readonly string[] | undefined, options: ResolveOptions): Promise<ResolvedChain> {
-    await validatePath(nodes, anchor, { clock: this.o.clock, skew: this.o.skew, keySets: this.statements.keySets })
+  private async accept(nodes: PathNode[], anchor: TrustAnchor, entityTypes: readonly string[] | undefined, options: ResolveOptions & { budget: Budget }): Promise<ResolvedChain> {
+    await validatePath(nodes, anchor, { clock: this.o.clock, skew: this.o.skew, keySets: this.statements.keySets, budget: options.budget })
     const metadata = resolvedMetadata(this.engine, nodes, entityTypes)
-    const marks = options.trustMarks === false ? { refs: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor)
+    const marks = options.trustMarks === false ? { refs: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor, options.budget)
     return {
       subject: nodes[0]!.id,
       anchor: anchor.entity_id,
@@ -121,7 +160,7 @@ export class Resolver {
   }
 
   /** Spec "Resolve Entity": only trust marks verified against the chosen anchor are returned. */
-  private async trustMarks(nodes: PathNode[], anchor: TrustAnchor): Promise<{ refs: TrustMarkRef[]; exp: number; cacheUntil: number }> {
+  private async trustMarks(nodes: PathNode[], anchor: TrustAnchor, budget: Budget): Promise<{ refs: TrustMarkRef[]; exp: number; cacheUntil: number }> {
     const marks = nodes[0]!.ec.claims.trust_marks ?? []
     const verifier = this.o.verifier
     if (!verifier || !marks.length) return { refs: [], exp: Infinity, cacheUntil: Infinity }
@@ -133,11 +172,13 @@ export class Resolver {
         ...(anchorEc.trust_mark_issuers ? { trust_mark_issuers: anchorEc.trust_mark_issuers } : {}),
         ...(anchorEc.trust_mark_owners ? { trust_mark_owners: anchorEc.trust_mark_owners } : {}),
       },
-      issuerKeys: (issuer) => this.issuerKeys(issuer, anchor),
+      issuerKeys: (issuer) => this.issuerKeys(issuer, anchor, budget),
       // Status requests are outbound work of this resolution.
-      fetcher: this.o.fetcher,
+      fetcher: chargedFetcher(this.o.fetcher, budget),
     }
     const results = await Promise.allSettled(marks.map((m) => verifier.verify(m.trust_mark, m.trust_mark_type, ctx)))
+    // An issuer's chain that ran out of budget ends this resolution too, not just that mark.
+    budget.check()
     const refs: TrustMarkRef[] = []
     let exp = Infinity
     let cacheUntil = Infinity
@@ -157,15 +198,27 @@ export class Resolver {
   }
 
   /** The trust mark issuer's keys, through its own chain to the same anchor (without its trust marks). */
-  private async issuerKeys(issuer: string, anchor: TrustAnchor): Promise<Jwks> {
+  private async issuerKeys(issuer: string, anchor: TrustAnchor, budget: Budget): Promise<Jwks> {
     if (issuer === anchor.entity_id) return anchor.jwks
     try {
-      return (await this.resolve(issuer, [anchor.entity_id], undefined, { trustMarks: false })).subject_jwks
+      return (await this.resolve(issuer, [anchor.entity_id], undefined, { trustMarks: false, budget })).subject_jwks
     } catch (err) {
       const why = err instanceof ResolveError ? err.message : (err as Error).message
       throw new Error(`trust mark issuer ${issuer} has no valid trust chain to ${anchor.entity_id}: ${why}`, { cause: err })
     }
   }
+}
+
+/** The budget ran out: invalid_trust_chain ("the Trust Chain cannot be validated" within this resolver's limits). */
+function budgetError(subject: string, trusted: TrustAnchor[], err: BudgetExceeded, failures: PathFailure[]): ResolveError {
+  const to = trusted.map((a) => a.entity_id).join(', ')
+  return new ResolveError('invalid_trust_chain', `${err.message}, resolving ${subject} to ${to}`, sortFailures(failures), { cause: err })
+}
+
+/** Cached-only resolution that needed a statement it does not hold: the endpoint cannot serve this subject now. */
+function notCachedError(subject: string, anchors: string[], failures: PathFailure[]): ResolveError {
+  const base = noChainError(subject, anchors, failures)
+  return new ResolveError('invalid_subject', `${subject} cannot be resolved from cached information (this resolver does not discover for unauthenticated requests): ${base.message}`, failures)
 }
 
 function sortFailures(failures: PathFailure[]): PathFailure[] {

@@ -4,6 +4,11 @@
  * entity types). Failures are remembered briefly. Everything is dropped at once when this
  * deployment's Publisher revision changes (a member, key or policy changed), and an
  * answer computed across such a change is not kept.
+ *
+ * Unauthenticated callers (spec "Denial-of-Service Attack Prevention"): with
+ * `unauthenticated: 'cached'` a miss is resolved from cached statements only (no outbound
+ * request); with 'discover' it is a discovery, admitted by the DiscoveryGate (concurrency,
+ * per-address rate). Cached answers, and joining a resolution already running, are free.
  */
 import type { LRUCache } from 'lru-cache'
 import { boundedLru } from '../util/lru.js'
@@ -13,6 +18,7 @@ import { TYP } from '../constants.js'
 import { FederationError, InvalidTrustAnchor } from '../errors.js'
 import type { Resolver } from './resolver.js'
 import type { ResolvedChain, ResolverLimits } from './types.js'
+import { DiscoveryGate, type DiscoveryLimits } from './discovery.js'
 
 export interface ResolveServiceOptions {
   entityId: string
@@ -24,18 +30,31 @@ export interface ResolveServiceOptions {
   anchorIds: readonly string[]
   /** Signs a resolve response with this entity's federation key, typ resolve-response+jwt. */
   sign(claims: Record<string, unknown>, typ: string): Promise<string>
+  /** How unauthenticated callers are served; absent: they discover without limits. */
+  unauthenticated?: DiscoveryLimits & { unauthenticated: 'discover' | 'cached' }
 }
 
-type Answer = { ok: true; jwt: string; until: number } | { ok: false; error: FederationError; until: number }
+/** Who asks. */
+export interface Caller {
+  /** The operator (admin API) or code in this process: discovers, outside the unauthenticated bounds. */
+  authenticated?: boolean
+  /** The client address (behind a trusted proxy, the one the proxy saw). */
+  address?: string | undefined
+}
+
+/** `cachedOnly`: a failure of a resolution from cached statements only, which a caller that may discover does not accept. */
+type Answer = { ok: true; jwt: string; until: number } | { ok: false; error: FederationError; until: number; cachedOnly: boolean }
 
 export class ResolveService {
   private readonly answers: LRUCache<string, Answer>
   private readonly inflight = new Map<string, Promise<Answer>>()
   /** Bumped by invalidate(): an answer computed before is not cached. */
   private generation = 0
+  private readonly gate: DiscoveryGate | undefined
 
   constructor(private readonly o: ResolveServiceOptions) {
     this.answers = boundedLru(o.limits.cache_entries)
+    this.gate = o.unauthenticated && new DiscoveryGate(o.unauthenticated, o.clock)
   }
 
   /** The cache key, or undefined when none of the anchors asked for is trusted. */
@@ -60,14 +79,22 @@ export class ResolveService {
     return hit?.ok && hit.until > this.o.clock.now() ? hit.jwt : undefined
   }
 
-  /** The signed resolve response; throws the FederationError of the failure. */
-  async answer(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined): Promise<string> {
+  /**
+   * The signed resolve response; throws the FederationError of the failure, or
+   * DiscoveryRefused (503) when an unauthenticated discovery is not admitted now.
+   */
+  async answer(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined, caller: Caller = { authenticated: true }): Promise<string> {
     const key = this.key(sub, anchors, entityTypes)
     if (key === undefined) throw new InvalidTrustAnchor(`${anchors.join(', ')}: not a trust anchor this resolver is configured to trust`)
     const hit = this.answers.get(key)
-    const a = hit && hit.until > this.o.clock.now() ? hit : await this.shared(key, sub, anchors, entityTypes)
+    const usable = hit && hit.until > this.o.clock.now() && (hit.ok || !hit.cachedOnly || this.mode(caller) === 'cached')
+    const a = usable ? hit : await this.shared(key, sub, anchors, entityTypes, caller)
     if (a.ok) return a.jwt
     throw a.error
+  }
+
+  private mode(caller: Caller): 'discover' | 'cached' {
+    return caller.authenticated || !this.o.unauthenticated ? 'discover' : this.o.unauthenticated.unauthenticated
   }
 
   invalidate(): void {
@@ -82,30 +109,35 @@ export class ResolveService {
     this.o.resolver.clearCaches()
   }
 
-  private shared(key: string, sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined): Promise<Answer> {
-    let p = this.inflight.get(key)
+  private shared(key: string, sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined, caller: Caller): Promise<Answer> {
+    const mode = this.mode(caller)
+    // A cached-only resolution is not joined by a caller that may discover, nor the reverse.
+    const flight = mode === 'cached' ? `${key} cached` : key
+    let p = this.inflight.get(flight)
     if (p) return p
+    const release = mode === 'discover' && !caller.authenticated ? this.gate?.admit(caller.address) : undefined
     const gen = this.generation
-    p = this.compute(sub, anchors, entityTypes).finally(() => {
-      if (this.inflight.get(key) === p) this.inflight.delete(key)
+    p = this.compute(sub, anchors, entityTypes, mode === 'cached').finally(() => {
+      release?.()
+      if (this.inflight.get(flight) === p) this.inflight.delete(flight)
     })
     p.then((a) => {
       if (gen === this.generation) this.answers.set(key, a)
     }, () => undefined)
-    this.inflight.set(key, p)
+    this.inflight.set(flight, p)
     return p
   }
 
-  private async compute(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined): Promise<Answer> {
+  private async compute(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined, cachedOnly: boolean): Promise<Answer> {
     const now = this.o.clock.now()
     let chain: ResolvedChain
     try {
-      chain = await this.o.resolver.resolve(sub, anchors, entityTypes?.length ? entityTypes : undefined)
+      chain = await this.o.resolver.resolve(sub, anchors, entityTypes?.length ? entityTypes : undefined, { cachedOnly })
     } catch (err) {
       // 5xx are not remembered: they are ours, not the subject's.
       if (!(err instanceof FederationError) || err.status >= 500) throw err
       this.o.logger.debug('resolve failed', { sub, error: err.error, description: err.message })
-      return { ok: false, error: err, until: now + this.o.limits.failure_ttl }
+      return { ok: false, error: err, until: now + this.o.limits.failure_ttl, cachedOnly }
     }
     const jwt = await this.o.sign({
       iss: this.o.entityId, sub, iat: now, exp: chain.exp,

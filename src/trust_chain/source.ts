@@ -13,6 +13,7 @@ import type { Clock } from '../clock.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'
 import { isFederationError } from '../errors.js'
 import type { ResolverLimits } from './types.js'
+import { NotCached, type Budget } from './budget.js'
 
 /** The statements this deployment publishes, read without HTTP. */
 export interface LocalStatements {
@@ -53,14 +54,15 @@ export class StatementSource {
     this.cache = boundedLru(d.limits.cache_entries)
   }
 
-  entityConfiguration(entityId: string): Promise<string> {
-    if (entityId === this.d.local?.entityId) return local(() => this.d.local!.entityConfiguration())
-    return this.cached(entityConfigurationUrl(entityId))
+  /** `budget` is charged for a fetch over HTTP only (not for a cached or local statement). */
+  entityConfiguration(entityId: string, budget?: Budget): Promise<string> {
+    if (entityId === this.d.local?.entityId) return local(() => this.d.local!.entityConfiguration(), budget)
+    return this.cached(entityConfigurationUrl(entityId), budget)
   }
 
   /** The statement `issuer` makes about `sub`, from the fetch endpoint in the issuer's entity configuration. */
-  subordinateStatement(issuer: string, fetchEndpoint: unknown, sub: string): Promise<string> {
-    if (issuer === this.d.local?.entityId) return local(() => this.d.local!.subordinateStatement(sub))
+  subordinateStatement(issuer: string, fetchEndpoint: unknown, sub: string, budget?: Budget): Promise<string> {
+    if (issuer === this.d.local?.entityId) return local(() => this.d.local!.subordinateStatement(sub), budget)
     if (typeof fetchEndpoint !== 'string') {
       return Promise.reject(new SourceError('fetch_endpoint', `the entity configuration of ${issuer} has no federation_entity.federation_fetch_endpoint`))
     }
@@ -71,7 +73,7 @@ export class StatementSource {
       return Promise.reject(new SourceError('fetch_endpoint', `federation_fetch_endpoint of ${issuer} is not a URL`))
     }
     url.searchParams.append('sub', sub)
-    return this.cached(url.href)
+    return this.cached(url.href, budget)
   }
 
   /** Forgets every fetched statement. */
@@ -79,10 +81,17 @@ export class StatementSource {
     this.cache.clear()
   }
 
-  private cached(url: string): Promise<string> {
+  private cached(url: string, budget: Budget | undefined): Promise<string> {
     const { clock, limits } = this.d
     const hit = this.cache.get(url)
-    if (hit && hit.expiresAt > clock.now()) return hit.promise
+    try {
+      budget?.check()
+      // In flight for another resolution, or fetched before: no new outbound request.
+      if (hit && hit.expiresAt > clock.now()) return hit.promise
+      budget?.fetch(url)
+    } catch (err) {
+      return Promise.reject(err instanceof NotCached ? new SourceError('not_cached', err.message) : (err as Error))
+    }
     const entry: Entry = { promise: Promise.resolve(''), expiresAt: Infinity }
     entry.promise = this.download(url).then(
       (jwt) => {
@@ -120,7 +129,8 @@ export class StatementSource {
   }
 }
 
-async function local(get: () => Promise<string>): Promise<string> {
+async function local(get: () => Promise<string>, budget: Budget | undefined): Promise<string> {
+  budget?.check()
   try {
     return await get()
   } catch (err) {

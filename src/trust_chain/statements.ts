@@ -10,6 +10,7 @@ import { ChainError } from './errors.js'
 import { parseStatement, checkTimes, verifySignature, label, KeySets } from './entity_statement.js'
 import { SourceError, type StatementSource } from './source.js'
 import type { Statement, StatementKind } from './types.js'
+import type { Budget } from './budget.js'
 
 export interface StatementsDeps {
   source: StatementSource
@@ -25,8 +26,8 @@ export type StatementReader = Pick<Statements, 'entityConfiguration' | 'subordin
 /** `base`, except that the subject's entity configuration is the given (already verified) one. */
 export function withSubject(base: StatementReader, subject: Statement): StatementReader {
   return {
-    entityConfiguration: (id) => (id === subject.claims.sub ? Promise.resolve(subject) : base.entityConfiguration(id)),
-    subordinateStatement: (superior, sub) => base.subordinateStatement(superior, sub),
+    entityConfiguration: (id, budget) => (id === subject.claims.sub ? Promise.resolve(subject) : base.entityConfiguration(id, budget)),
+    subordinateStatement: (superior, sub, budget) => base.subordinateStatement(superior, sub, budget),
   }
 }
 
@@ -43,23 +44,24 @@ export class Statements {
   /**
    * The entity configuration of `entityId`, valid now and self-signed (spec "Validating a
    * Trust Chain": ES[0] signed by a key in ES[0].jwks; the same holds for every entity
-   * configuration we rely on for authority_hints and fetch endpoints).
+   * configuration we rely on for authority_hints and fetch endpoints). `budget` is charged
+   * for the fetch and the verification, when they are not remembered.
    */
-  async entityConfiguration(entityId: string): Promise<Statement> {
+  async entityConfiguration(entityId: string, budget?: Budget): Promise<Statement> {
     const what = label('entity_configuration', entityId, entityId)
-    const jwt = await this.obtain(what, () => this.d.source.entityConfiguration(entityId))
+    const jwt = await this.obtain(what, () => this.d.source.entityConfiguration(entityId, budget))
     const ec = this.parse(jwt, 'entity_configuration', entityId, entityId)
     checkTimes(ec, this.d.clock.now(), this.d.skew)
-    await verifySignature(ec, ec.claims.jwks, 'its own jwks', this.d.clock, this.d.skew, this.keySets)
+    await verifySignature(ec, ec.claims.jwks, 'its own jwks', this.d.clock, this.d.skew, this.keySets, budget)
     return ec
   }
 
   /** The subordinate statement `superior` issues about `sub`; checked here for syntax only. */
-  async subordinateStatement(superior: Statement, sub: string): Promise<Statement> {
+  async subordinateStatement(superior: Statement, sub: string, budget?: Budget): Promise<Statement> {
     const issuer = superior.claims.sub
     const what = label('subordinate_statement', issuer, sub)
     const endpoint = superior.claims.metadata?.federation_entity?.federation_fetch_endpoint
-    const jwt = await this.obtain(what, () => this.d.source.subordinateStatement(issuer, endpoint, sub))
+    const jwt = await this.obtain(what, () => this.d.source.subordinateStatement(issuer, endpoint, sub, budget))
     return this.parse(jwt, 'subordinate_statement', issuer, sub)
   }
 

@@ -23,6 +23,12 @@ export interface ResolverLimits {
   failure_ttl: number
   /** Most cached statements / answers. */
   cache_entries: number
+  /** Outbound fetches per resolution, all branches together (budget.ts). */
+  budget_fetches: number
+  /** Signature verifications per resolution. */
+  budget_verifications: number
+  /** Wall time per resolution, milliseconds. */
+  budget_ms: number
 }
 
 export type StatementKind = 'entity_configuration' | 'subordinate_statement'

@@ -22,6 +22,8 @@ export interface ValidateOptions {
   clock: Clock
   skew: number
   keySets?: KeySets | undefined
+  /** Charged for each signature actually verified. */
+  budget?: { verify(): void } | undefined
 }
 
 /** The statement the superior issued about nodes[j - 1]; present for j >= 1 by construction. */
@@ -40,7 +42,7 @@ export async function validatePath(nodes: readonly PathNode[], anchor: TrustAnch
   for (let j = 1; j <= k; j++) {
     const ss = ssOf(nodes, j)
     if (j === k) checks.push(() => verifyPinned(ss, anchor, o))
-    else checks.push(() => verifySignature(ss, ssOf(nodes, j + 1).claims.jwks, `the jwks ${ssOf(nodes, j + 1).label} lists for ${nodes[j]!.id}`, o.clock, o.skew, o.keySets))
+    else checks.push(() => verifySignature(ss, ssOf(nodes, j + 1).claims.jwks, `the jwks ${ssOf(nodes, j + 1).label} lists for ${nodes[j]!.id}`, o.clock, o.skew, o.keySets, o.budget))
   }
   // Independent signatures run together; the first failure in chain order is reported.
   const results = await Promise.allSettled(checks.map((c) => c()))
@@ -85,7 +87,7 @@ async function verifyPinned(s: Statement, anchor: TrustAnchor, o: ValidateOption
     const published = s.kind === 'entity_configuration' && keyFor(s, s.claims.jwks) ? ' (its entity configuration publishes it, but only pinned keys are used)' : ''
     throw new ChainError(s.label, 'anchor_key', `kid "${s.header.kid}" is not among ${whose}${published}`)
   }
-  await verifySignature(s, anchor.jwks as Jwks, whose, o.clock, o.skew, o.keySets)
+  await verifySignature(s, anchor.jwks as Jwks, whose, o.clock, o.skew, o.keySets, o.budget)
 }
 
 /** trust_chain of spec "Resolve Response": subject EC, the subordinate statements upwards, the anchor EC. */
