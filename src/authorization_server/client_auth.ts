@@ -2,19 +2,28 @@
  * private_key_jwt client authentication (RFC 7523 section 2.2 and 3; OpenID Connect Core
  * "Client Authentication") for clients whose client_id is their entity id (spec
  * "Automatic Registration and Client Authentication", "Possible Other Uses of Automatic
- * Registration"). Cheap checks come first, so a malformed or stale assertion costs no
- * trust chain resolution; the signature is verified with the keys of the client's
- * resolved metadata; the jti is claimed once in the shared store (replay detection across
- * every instance).
+ * Registration"). Cheap checks come first (spec "Denial-of-Service Attack Prevention"):
+ * every claim that needs no key (alg allow-list, typ, iss = sub = client_id, aud, jti,
+ * iat/exp/nbf, lifetime, the shape of a trust_chain header) and a jti this process saw
+ * used, so a malformed, unsigned, stale or replayed assertion costs no trust chain work.
+ * The signature is verified with the keys of the client's resolved metadata; the jti is
+ * claimed once in the shared store (replay detection across every instance).
+ *
+ * A trust_chain header (spec "Trust Chain Header Parameter") is verified whenever present,
+ * for a registered client as at first contact (spec "Processing the Authentication
+ * Request": the OP "MUST fully verify the Trust Chain" it relies on), so the same header
+ * gets the same answer every time.
  */
 import type { Federation } from '../federation.js'
 import { SIGNING_ALGS } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
-import { InvalidClient } from '../errors.js'
+import { FederationError, InvalidClient } from '../errors.js'
 import { single, type Params } from '../http/params.js'
 import type { Registrar } from '../registration/registrar.js'
-import type { Registration } from '../registration/records.js'
+import type { Registration, RegistrationFields } from '../registration/records.js'
+import { MAX_PRESENTED_CHAIN, type PresentedChain } from '../trust_chain/presented_chain.js'
+import type { Budget } from '../trust_chain/budget.js'
 import type { Jwks } from '../types.js'
 import { boundedLru } from '../util/lru.js'
 
@@ -24,6 +33,8 @@ export const ASSERTION_ALGS: readonly string[] = SIGNING_ALGS
 /** typ values a client assertion may carry (absent, RFC 7519's JWT, draft-ietf-oauth-rfc7523bis); others are other kinds of JWT. */
 const ASSERTION_TYPS = new Set<string | undefined>([undefined, 'JWT', 'jwt', 'client-authentication+jwt'])
 const MAX_JTI = 256
+/** A compact JWS, by shape only (header.payload.signature, base64url). */
+const COMPACT_JWS = /^[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*$/
 
 export interface Assertion {
   jwt: string
@@ -44,7 +55,7 @@ export interface InspectOptions {
   maxLifetime: number
 }
 
-const bad = (what: string) => new InvalidClient(`client_assertion: ${what}`)
+const bad = (what: string, cause?: unknown) => new InvalidClient(`client_assertion: ${what}`, cause === undefined ? {} : { cause })
 
 /** Everything that needs no key. Throws InvalidClient. */
 export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
@@ -74,6 +85,10 @@ export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
   if (c.iat > o.now + o.skew) throw bad('iat is in the future')
   if (typeof c.nbf === 'number' && c.nbf > o.now + o.skew) throw bad('not valid yet (nbf)')
   if (c.exp - c.iat > o.maxLifetime) throw bad(`lifetime (exp - iat) exceeds ${o.maxLifetime} seconds`)
+  const tc = header.trust_chain
+  if (tc !== undefined && !(Array.isArray(tc) && tc.length >= 2 && tc.length <= MAX_PRESENTED_CHAIN && tc.every((s) => typeof s === 'string' && COMPACT_JWS.test(s)))) {
+    throw bad(`trust_chain header: must be a JSON array of 2 to ${MAX_PRESENTED_CHAIN} compact JWS, the client's entity configuration first`)
+  }
   return {
     jwt, clientId: c.iss, jti: c.jti, iat: c.iat, exp: c.exp, typ: header.typ,
     ...(header.trust_chain !== undefined ? { trustChain: header.trust_chain } : {}),
@@ -92,6 +107,8 @@ export class ClientAuthenticator {
    * and registrations read from the store are fresh copies every time.
    */
   private readonly keySets = boundedLru<string, Jwks>(10_000)
+  /** jti values claimed through this instance, until their claim expires: replays are refused before any work. */
+  private readonly used = boundedLru<string, number>(10_000)
 
   constructor(private readonly d: AuthenticatorDeps) {}
 
@@ -100,11 +117,34 @@ export class ClientAuthenticator {
     const { f, registrar } = this.d
     const skew = f.config.clock_skew
     const a = inspectAssertion(form, { audiences: [f.entityId, endpointUrl], now: f.clock.now(), skew, maxLifetime: this.d.maxLifetime })
-    const auth = await registrar.authenticate(a.clientId, a.trustChain)
-    await this.verify(a, 'registration' in auth ? auth.registration.jwks : auth.candidate.jwks)
+    const jti = `${a.clientId} ${a.jti}`
+    if ((this.used.get(jti) ?? 0) > f.clock.now()) throw bad('replayed: its jti was used before')
+    const budget = registrar.budget()
+    const reg = await registrar.registered(a.clientId)
+    let candidate: RegistrationFields | undefined
+    if (reg) {
+      // The registered client's key first: one verification before the chain's several.
+      await this.verify(a, reg.jwks)
+      if (a.trustChain !== undefined) await this.presented(a, budget)
+    } else {
+      const presented = a.trustChain === undefined ? undefined : await this.presented(a, budget)
+      candidate = await registrar.firstContact(a.clientId, presented, budget)
+      await this.verify(a, candidate.jwks)
+    }
     // After the signature: only the client itself can use up its jti values.
-    if (!(await f.store.claimOnce('client_assertion', `${a.clientId} ${a.jti}`, a.exp + skew))) throw bad('replayed: its jti was used before')
-    return 'registration' in auth ? auth.registration : registrar.commit(a.clientId, auth.candidate)
+    if (!(await f.store.claimOnce('client_assertion', jti, a.exp + skew))) throw bad('replayed: its jti was used before')
+    this.used.set(jti, a.exp + skew)
+    return reg ?? registrar.commit(a.clientId, candidate!)
+  }
+
+  /** The assertion's trust_chain header, verified (no fetch; its verifications count against the request's budget). */
+  private async presented(a: Assertion, budget: Budget): Promise<PresentedChain> {
+    try {
+      return await this.d.registrar.presented(a.trustChain, a.clientId, { budget })
+    } catch (err) {
+      if (err instanceof FederationError && err.status < 500) throw bad(`trust_chain header: ${err.message}`, err)
+      throw err
+    }
   }
 
   private async verify(a: Assertion, fresh: Jwks): Promise<void> {

@@ -51,7 +51,7 @@ export function createAuthorizationServer(f: Federation, config: AuthorizationSe
     await ensureKey()
     return keys.signingKey()
   }
-  const registrar = new Registrar(f, config.trust_reevaluation)
+  const registrar = new Registrar(f, config)
   return {
     config, registrar, keys, signingKey,
     auth: new ClientAuthenticator({ f, registrar, maxLifetime: config.assertion_max_lifetime }),

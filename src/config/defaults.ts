@@ -81,6 +81,14 @@ export const DEFAULTS = Object.freeze({
     assertion_max_lifetime: 300,
     /** A registration is re-resolved when older than this, seconds (spec "Registration Validity and Trust Reevaluation"). */
     trust_reevaluation: 300,
+    /**
+     * Statements fetched to register a client (first contact, explicit) are reused for this
+     * long, seconds (0: every registration fetches afresh); a removal upstream stops new
+     * registrations that much later. Re-evaluation always fetches afresh.
+     */
+    statement_cache_ttl: 30,
+    /** A client whose first contact just failed to resolve is refused from memory for this long, seconds (0: never). */
+    failure_cache_ttl: 10,
   }),
   /** The audit log (docs/admin-api.md, "Audit"). */
   audit: Object.freeze({

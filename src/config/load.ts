@@ -50,6 +50,8 @@ export interface AuthorizationServerConfig {
   access_token_lifetime: number
   assertion_max_lifetime: number
   trust_reevaluation: number
+  statement_cache_ttl: number
+  failure_cache_ttl: number
 }
 
 export interface Config {

@@ -10,6 +10,7 @@ import { signJwt } from '../crypto/jwt.js'
 import { InvalidRequest } from '../errors.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import type { PresentedChain } from '../trust_chain/presented_chain.js'
+import type { Budget } from '../trust_chain/budget.js'
 import type { Metadata } from '../types.js'
 import type { Registrar } from './registrar.js'
 import { AUTH_METHOD, CLIENT_TYPES } from './client_metadata.js'
@@ -25,21 +26,23 @@ export interface ExplicitDeps {
  * explicit-registration-response+jwt, or throws a FederationError.
  */
 export async function registerExplicitly(body: string, mediaType: string, d: ExplicitDeps): Promise<string> {
-  const { req, presented } = await readRequest(body, mediaType, d)
-  const { registration } = await d.registrar.registerExplicit(req, presented)
+  // One work budget for the request: the chains it carries, then the resolution (trust_chain/budget.ts).
+  const budget = d.registrar.budget()
+  const { req, presented } = await readRequest(body, mediaType, d, budget)
+  const { registration } = await d.registrar.registerExplicit(req, presented, budget)
   return response(registration, req, d.f)
 }
 
 /** Step 1 (content type), step 2 (the request JWT, with aud), steps 4 to 6 (chains the client supplied). */
-async function readRequest(body: string, mediaType: string, d: ExplicitDeps): Promise<{ req: RequestConfiguration; presented?: PresentedChain }> {
+async function readRequest(body: string, mediaType: string, d: ExplicitDeps, budget: Budget): Promise<{ req: RequestConfiguration; presented?: PresentedChain }> {
   const parse = (jwt: string) => parseRequestConfiguration(jwt.trim(), { audience: d.f.entityId, clock: d.f.clock, skew: d.f.config.clock_skew })
   if (mediaType === MEDIA.entityStatement) {
     const req = await parse(body)
     const subject = req.statement.claims.sub
-    const presented = req.trust_chain === undefined ? undefined : await d.registrar.presented(req.trust_chain, subject)
+    const presented = req.trust_chain === undefined ? undefined : await d.registrar.presented(req.trust_chain, subject, { budget })
     if (req.peer_trust_chain !== undefined) {
       // Step 6: the peer chain starts at this OP and ends at the anchor the RP chose.
-      const peer = await d.registrar.presented(req.peer_trust_chain, d.f.entityId)
+      const peer = await d.registrar.presented(req.peer_trust_chain, d.f.entityId, { budget })
       if (presented && peer.anchor !== presented.anchor) {
         throw new InvalidRequest(`peer_trust_chain ends at ${peer.anchor}, trust_chain at ${presented.anchor}: they must end at the same trust anchor`)
       }
@@ -58,7 +61,7 @@ async function readRequest(body: string, mediaType: string, d: ExplicitDeps): Pr
     }
     const req = await parse(chain[0])
     if (req.peer_trust_chain !== undefined) throw new InvalidRequest('peer_trust_chain must not be used when the request body is a trust chain')
-    const presented = chain.length > 1 ? await d.registrar.presented(chain, req.statement.claims.sub, { subjectStatement: req.statement }) : undefined
+    const presented = chain.length > 1 ? await d.registrar.presented(chain, req.statement.claims.sub, { subjectStatement: req.statement, budget }) : undefined
     return { req, ...(presented ? { presented } : {}) }
   }
   throw new InvalidRequest(`Content-Type must be ${MEDIA.entityStatement} or ${MEDIA.trustChain}`)

@@ -5,14 +5,27 @@
  * never outlives its chain, and is resolved again once older than `trust_reevaluation`
  * seconds. A registration whose chain no longer resolves is invalidated on the spot.
  *
- * Every resolution here reads the superiors' current statements (no statement cache; only
- * parsed statements and signature results are reused): a member removed or suspended at
- * its anchor or intermediate can register no more at once, and a registered one loses its
- * registration at its next re-evaluation, at most `trust_reevaluation` seconds later.
+ * Registrations (first contact, explicit) reuse fetched statements for
+ * `statement_cache_ttl` seconds (0: none), so a repeated or concurrent registration does
+ * not fetch everything again: a member removed or suspended at its anchor or intermediate
+ * can register no more once that has passed. Re-evaluation always reads the superiors'
+ * current statements (its own resolver, no statement cache): a registered member loses its
+ * registration at its next re-evaluation, at most `trust_reevaluation` seconds after its
+ * removal. Parsed statements and signature results are always reused; statements this
+ * deployment publishes itself are never cached, so removals here apply at once.
+ *
+ * Cheap before expensive (spec "Denial-of-Service Attack Prevention"): every request's
+ * chain work runs under one work budget (trust_chain/budget.ts), and a first contact that
+ * failed is refused from memory for `failure_cache_ttl` seconds, so repeating it costs no
+ * outbound request.
  */
+import type { LRUCache } from 'lru-cache'
 import type { Federation } from '../federation.js'
-import { FederationError, InvalidClient } from '../errors.js'
+import type { AuthorizationServerConfig } from '../config/load.js'
+import { FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
+import { boundedLru } from '../util/lru.js'
 import { Resolver } from '../trust_chain/resolver.js'
+import { BudgetExceeded, type Budget } from '../trust_chain/budget.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import { verifyPresentedChain, type PresentedChain } from '../trust_chain/presented_chain.js'
 import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
@@ -22,22 +35,30 @@ import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, m
 /** A refusal the registrar has already written to the audit log. */
 export class RegistrationRefused extends FederationError {}
 
-export type Authentication = { registration: Registration } | { candidate: RegistrationFields }
+export type RegistrarOptions = Pick<AuthorizationServerConfig, 'trust_reevaluation' | 'statement_cache_ttl' | 'failure_cache_ttl'>
 
 export class Registrar {
   readonly records: RegistrationStore
   private readonly resolver: Resolver
+  /** For re-evaluation: no statement cache (in-flight fetches are still shared). */
+  private readonly fresh: Resolver
   private readonly reevaluations = new Map<string, Promise<Registration | string>>()
+  private readonly reevaluation: number
+  /** First contacts that failed, by client id and anchors, until when they are refused from memory. */
+  private readonly failed: LRUCache<string, { error: FederationError; until: number }>
 
-  constructor(private readonly f: Federation, private readonly reevaluation: number) {
+  constructor(private readonly f: Federation, private readonly o: RegistrarOptions) {
+    this.reevaluation = o.trust_reevaluation
+    this.failed = boundedLru(f.config.resolver.cache_entries)
+    // A membership change here may make a failed client resolvable: forget the failures.
+    f.publisher.onRevision(() => this.failed.clear())
     this.records = new RegistrationStore(f.store, f.clock)
     const { config } = f
     const selfAnchor = config.authority_hints.length === 0 && !config.trust_anchors.some((a) => a.entity_id === f.entityId)
     const configured: TrustAnchor[] = config.trust_anchors.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks }))
     const base = {
       fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'registration' }), skew: config.clock_skew,
-      // No statement cache: see the module comment. In-flight fetches are still shared.
-      limits: { ...config.resolver, cache_ttl_max: 0 },
+      limits: { ...config.resolver, cache_ttl_max: o.statement_cache_ttl },
       anchors: async () => (selfAnchor ? [...configured, { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : configured),
       local: {
         entityId: f.entityId,
@@ -47,29 +68,48 @@ export class Registrar {
     }
     this.anchors = base.anchors
     this.resolver = new Resolver(base)
+    this.fresh = new Resolver({ ...base, limits: { ...config.resolver, cache_ttl_max: 0 } })
   }
 
   /** The trusted anchors, pinned keys included. */
   readonly anchors: () => Promise<TrustAnchor[]>
 
+  /** The work budget of one request (presented chains checked, then the resolution). */
+  budget(): Budget {
+    return this.resolver.budget()
+  }
+
   /**
-   * For client authentication: the client's registration (re-evaluated when due), or, on
-   * first contact, a registration resolved now but not stored until the client has proved
-   * possession of its key (commit). `trustChain` is the assertion's trust_chain header.
+   * For client authentication: the client's active registration, re-evaluated when due, or
+   * undefined on first contact. Refuses a revoked one, and one invalidated now.
    */
-  async authenticate(clientId: string, trustChain: unknown): Promise<Authentication> {
+  async registered(clientId: string): Promise<Registration | undefined> {
     const reg = await this.records.get(clientId)
     if (reg?.status === 'revoked') return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: the registration was revoked by the operator`), { registration_type: reg.registration_type })
-    if (reg?.status === 'active') {
-      const current = await this.reevaluateIfDue(reg)
-      if (typeof current === 'string') throw new RegistrationRefused('invalid_client', `${clientId}: the registration was invalidated at re-evaluation: ${current}`)
-      return { registration: current }
-    }
+    if (reg?.status !== 'active') return undefined
+    const current = await this.reevaluateIfDue(reg)
+    if (typeof current === 'string') throw new RegistrationRefused('invalid_client', `${clientId}: the registration was invalidated at re-evaluation: ${current}`)
+    return current
+  }
+
+  /**
+   * First contact: a registration resolved now (to the anchor of the verified chain the
+   * client presented, if any), not stored until the client has proved possession of its
+   * key (commit). A first contact that failed is refused from memory for failure_cache_ttl.
+   */
+  async firstContact(clientId: string, presented: PresentedChain | undefined, budget: Budget): Promise<RegistrationFields> {
+    const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
+    const key = JSON.stringify([clientId, anchorIds])
     try {
-      let anchorIds = (await this.anchors()).map((a) => a.entity_id)
-      if (trustChain !== undefined) anchorIds = [(await this.presented(trustChain, clientId)).anchor]
-      const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false })
-      return { candidate: await this.fields(chain, 'automatic') }
+      const known = this.failed.get(key)
+      if (known && known.until > this.f.clock.now()) throw known.error
+      try {
+        const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, budget })
+        return await this.fields(chain, 'automatic')
+      } catch (err) {
+        if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
+        throw err
+      }
     } catch (err) {
       if (!(err instanceof FederationError) || err.status >= 500) throw err
       return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: ${err.message}`, { cause: err }), { registration_type: 'automatic', cause: err.error })
@@ -97,12 +137,12 @@ export class Registrar {
    * the request (to the presented chain's anchor when one was given), build the
    * registration from the resolved metadata, replace any previous one.
    */
-  async registerExplicit(req: RequestConfiguration, presented: PresentedChain | undefined): Promise<{ registration: Registration; chain: ResolvedChain }> {
+  async registerExplicit(req: RequestConfiguration, presented: PresentedChain | undefined, budget = this.budget()): Promise<{ registration: Registration; chain: ResolvedChain }> {
     const clientId = req.statement.claims.sub
     try {
       if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
-      const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement })
+      const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement, budget })
       const fields = await this.fields(chain, 'explicit', req.statement.jwt)
       const registration = await this.records.save(clientId, fields, true)
       if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
@@ -114,12 +154,19 @@ export class Registrar {
     }
   }
 
-  /** Verifies a trust chain the client presented; it names the anchor to resolve to. */
-  presented(value: unknown, subject: string, options: { subjectStatement?: RequestConfiguration['statement'] } = {}): Promise<PresentedChain> {
-    return this.anchors().then((anchors) => verifyPresentedChain(value, {
-      anchors, clock: this.f.clock, skew: this.f.config.clock_skew, expectedSubject: subject,
-      ...(options.subjectStatement ? { subject: options.subjectStatement } : {}),
-    }))
+  /** Verifies a trust chain the client presented (no fetch; its verifications are charged to `budget`); it names the anchor to resolve to. */
+  async presented(value: unknown, subject: string, options: { subjectStatement?: RequestConfiguration['statement']; budget?: Budget } = {}): Promise<PresentedChain> {
+    const anchors = await this.anchors()
+    try {
+      return await verifyPresentedChain(value, {
+        anchors, clock: this.f.clock, skew: this.f.config.clock_skew, expectedSubject: subject,
+        ...(options.subjectStatement ? { subject: options.subjectStatement } : {}),
+        ...(options.budget ? { budget: options.budget } : {}),
+      })
+    } catch (err) {
+      if (err instanceof BudgetExceeded) throw new InvalidTrustChain(`trust chain: ${err.message}`, { cause: err })
+      throw err
+    }
   }
 
   private async fields(chain: ResolvedChain, type: RegistrationType, request?: string): Promise<RegistrationFields> {
@@ -166,9 +213,9 @@ export class Registrar {
       let chain: ResolvedChain
       if (reg.request) {
         const req = await parseRequestConfiguration(reg.request, { audience: this.f.entityId, clock: this.f.clock, skew: this.f.config.clock_skew })
-        chain = await this.resolver.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement })
+        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement })
       } else {
-        chain = await this.resolver.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false })
+        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false })
       }
       const refreshed = await this.records.refresh(reg, await this.fields(chain, reg.registration_type, reg.request))
       if (!refreshed) return 'the registration changed while it was re-evaluated'

@@ -46,8 +46,17 @@ describe('authorization_server/client_auth: inspectAssertion', () => {
     assert.equal(inspectAssertion(form(await make({ aud: ['https://x.example', AS] })), OPTIONS).clientId, CLIENT)
   })
 
-  it('passes the trust_chain header on, unverified', async () => {
-    assert.deepEqual(inspectAssertion(form(await make({}, { trust_chain: ['a', 'b'] })), OPTIONS).trustChain, ['a', 'b'])
+  it('passes a trust_chain header shaped as a chain on, its signatures unverified', async () => {
+    const chain = ['eyJh.eyJi.c2ln', 'eyJj.eyJk.c2ln']
+    assert.deepEqual(inspectAssertion(form(await make({}, { trust_chain: chain })), OPTIONS).trustChain, chain)
+  })
+
+  it('refuses a trust_chain header that is not an array of 2 to 12 compact JWS before any key or chain work', async () => {
+    const jws = 'eyJh.eyJi.c2ln'
+    for (const tc of ['x', ['a', 'b'], [jws], Array(13).fill(jws), [jws, 42], { 0: jws, 1: jws }, null]) {
+      const jwt = await make({}, { trust_chain: tc })
+      fails(() => inspectAssertion(form(jwt), OPTIONS), 'invalid_client', 'trust_chain header: must be a JSON array of 2 to 12 compact JWS')
+    }
   })
 
   const cases: Array<[string, Record<string, unknown>, Record<string, unknown>, string]> = [

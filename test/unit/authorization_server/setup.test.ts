@@ -29,6 +29,7 @@ describe('authorization_server setup', () => {
       const c = resolveConfig(BASE, '/tmp', {}, {})
       assert.deepEqual(c.authorization_server, {
         enabled: true, resources: ['https://r.example.com/api'], access_token_lifetime: 300, assertion_max_lifetime: 300, trust_reevaluation: 300,
+        statement_cache_ttl: 30, failure_cache_ttl: 10,
       })
       assert.equal(resolveConfig({ entity_id: 'https://x.example.com' }, '/tmp', {}, {}).authorization_server, undefined)
     })
