@@ -65,6 +65,8 @@ export function createFederation(deps: FederationDeps): Federation {
   })
   const subordinates = new SubordinateRegistry({
     entityId: config.entity_id, store, clock, audit, fetcher, skew: config.clock_skew,
+    // http members only where this deployment itself may use http.
+    allowHttp: config.development || config.outbound.allow_http,
     ...(deps.checkPolicy ? { checkPolicy: deps.checkPolicy } : {}),
   })
   const federation: Federation = {

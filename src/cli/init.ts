@@ -31,7 +31,8 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   if (await exists(configPath)) throw new Error(`${configPath} already exists; refusing to overwrite a deployment`)
   const alg = o.alg ?? 'ES256'
   if (!KEY_ALGS.includes(alg)) throw new Error(`--alg must be one of ${KEY_ALGS.join(', ')}`)
-  const development = o.development ?? new URL(o.entityId).protocol === 'http:'
+  // Not parsed here: checkConfigFile names what is wrong with the identifier.
+  const development = o.development ?? o.entityId.startsWith('http:')
   const adminToken = randomBytes(32).toString('base64url')
   const config: ConfigFile = {
     entity_id: o.entityId,

@@ -8,6 +8,7 @@ import type { JWK } from 'jose'
 import { DEFAULTS, ENV } from './defaults.js'
 import { validator, describeAjvError } from './schemas.js'
 import { deriveKek, type SealedKey } from '../crypto/keys.js'
+import { configIdentifierProblem } from './identifiers.js'
 
 export const CONFIG_FILE = 'anchorage.json'
 export const KEYS_FILE = 'keys.json'
@@ -49,9 +50,9 @@ export interface AuthorizationServerConfig {
   scopes_supported?: string[]
   access_token_lifetime: number
   assertion_max_lifetime: number
-  trust_reevaluation: number
   statement_cache_ttl: number
   failure_cache_ttl: number
+  trust_reevaluation: number
 }
 
 export interface Config {
@@ -109,8 +110,11 @@ export class ConfigError extends Error {
   override name = 'ConfigError'
 }
 
-/** Validates a parsed configuration file; throws ConfigError naming the field. */
-export function checkConfigFile(raw: unknown, file = CONFIG_FILE): ConfigFile {
+/**
+ * Validates a parsed configuration file; throws ConfigError naming the field. `allowHttp`:
+ * http identifiers are allowed by the environment or the command line (ANCHORAGE_ALLOW_HTTP).
+ */
+export function checkConfigFile(raw: unknown, file = CONFIG_FILE, options: { allowHttp?: boolean } = {}): ConfigFile {
   const validate = validator('config')
   if (!validate(raw)) throw new ConfigError(`${file}: ${describeAjvError(validate.errors)}`)
   const cfg = raw as ConfigFile
@@ -118,6 +122,8 @@ export function checkConfigFile(raw: unknown, file = CONFIG_FILE): ConfigFile {
   if (id.protocol === 'http:' && !cfg.development) {
     throw new ConfigError(`${file}: entity_id: must be an https URL (set "development": true to allow http for local use)`)
   }
+  const idProblem = configIdentifierProblem(cfg, Boolean(cfg.development || cfg.outbound?.allow_http || options.allowHttp))
+  if (idProblem) throw new ConfigError(`${file}: ${idProblem}`)
   if (cfg.authority_hints?.includes(cfg.entity_id)) {
     throw new ConfigError(`${file}: authority_hints: must not contain this entity's own id`)
   }
@@ -154,7 +160,8 @@ export async function loadConfig(dir: string, overrides: Overrides = {}, env: No
   } catch (err) {
     throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`)
   }
-  return resolveConfig(checkConfigFile(raw, path), resolve(dir), overrides, env)
+  const allowHttp = truthy(env[ENV.allowHttp]) || Boolean(overrides.allow_http)
+  return resolveConfig(checkConfigFile(raw, path, { allowHttp }), resolve(dir), overrides, env)
 }
 
 export function resolveConfig(file: ConfigFile, dir: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): Config {

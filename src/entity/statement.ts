@@ -7,6 +7,7 @@ import type { JSONWebKeySet } from 'jose'
 import { TYP } from '../constants.js'
 import type { Clock } from '../clock.js'
 import { verifyJwt, decodeUnverified, JwtError } from '../crypto/jwt.js'
+import { privateJwkMember } from '../crypto/jwks.js'
 import type { EntityStatement } from '../types.js'
 
 export class StatementError extends Error {
@@ -29,7 +30,7 @@ export function isJwks(v: unknown): v is JSONWebKeySet {
   const kids = new Set<string>()
   for (const k of keys) {
     if (!k || typeof k !== 'object' || typeof k.kty !== 'string') return false
-    if ('d' in k || 'k' in k) return false // private or symmetric key material
+    if (privateJwkMember(k)) return false // private or symmetric key material (the rule onboarding applies)
     if (typeof k.kid === 'string') {
       if (kids.has(k.kid)) return false
       kids.add(k.kid)

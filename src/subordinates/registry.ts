@@ -10,9 +10,10 @@ import { Conflict, InvalidRequest, NotFound, FederationError } from '../errors.j
 import { WELL_KNOWN_FEDERATION, MEDIA } from '../constants.js'
 import type { Fetcher } from '../net/fetch.js'
 import { FetchError } from '../net/fetch.js'
-import { verifyEntityConfiguration, StatementError, SPEC_CLAIMS } from '../entity/statement.js'
+import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
 import type { Constraints, Jwks, Metadata, MetadataPolicy } from '../types.js'
 import { validator, describeAjvError } from '../config/schemas.js'
+import { MemberChecks } from './validation.js'
 
 /** What the operator may set on a member and its subordinate statement carries. */
 export interface StatementFields {
@@ -55,6 +56,8 @@ export interface RegistryDeps {
   skew: number
   /** Structural + semantic check of a metadata policy (the policy engine). */
   checkPolicy?: (policy: MetadataPolicy, crit: string[] | undefined) => void
+  /** Accept http entity ids and source endpoints (a development deployment, or outbound.allow_http). */
+  allowHttp?: boolean
 }
 
 export function entityConfigurationUrl(entityId: string): string {
@@ -62,17 +65,25 @@ export function entityConfigurationUrl(entityId: string): string {
 }
 
 export class SubordinateRegistry {
-  constructor(private readonly d: RegistryDeps) {}
+  /** Whatever is stored must give a statement this deployment's resolver accepts (validation.ts). */
+  private readonly checks: MemberChecks
+
+  constructor(private readonly d: RegistryDeps) {
+    this.checks = new MemberChecks({ entityId: d.entityId, allowHttp: d.allowHttp ?? false, checkPolicy: d.checkPolicy })
+  }
 
   async add(input: unknown, actor: string): Promise<SubordinateRecord> {
     const body = this.validate<SubordinateInput>('subordinate', input)
+    this.checks.entityId(body.entity_id)
     if (body.entity_id === this.d.entityId) throw new InvalidRequest('entity_id: an entity cannot be its own subordinate')
-    this.checkSemantics(body)
+    this.checks.fields(body)
+    if (body.jwks) await this.checks.jwks(body.jwks)
     if (await this.d.store.get('subordinates', body.entity_id)) await this.conflict(body.entity_id, actor)
     const now = this.d.clock.now()
     let fromConfiguration: Awaited<ReturnType<SubordinateRegistry['inspect']>> | undefined
     if (!body.jwks) fromConfiguration = await this.inspect(body.entity_id)
     const jwks = body.jwks ?? fromConfiguration!.jwks
+    if (!body.jwks) await this.checks.jwks(jwks, `the entity configuration of ${body.entity_id}`)
     const record: SubordinateRecord = {
       id: body.entity_id,
       entity_id: body.entity_id,
@@ -85,6 +96,7 @@ export class SubordinateRegistry {
       created_at: now,
       updated_at: now,
     }
+    this.checks.statement(record, now)
     try {
       await this.d.store.insert('subordinates', record, {
         audit: this.d.audit.event(actor, 'subordinate.add', 'success', body.entity_id, {
@@ -120,19 +132,18 @@ export class SubordinateRegistry {
 
   async update(entityId: string, input: unknown, actor: string): Promise<SubordinateRecord> {
     const patch = this.validate<SubordinatePatch>('subordinate_patch', input)
-    const merged = { entity_id: entityId, ...dropNulls(patch) } as SubordinateInput
-    this.checkSemantics(merged)
     const now = this.d.clock.now()
+    // The merged record is what gets signed, so it is what gets checked (validation.ts).
+    const check = await this.checks.forUpdate(applyPatch(await this.get(entityId), patch, now), now)
+    let refusal: FederationError | undefined
     const audit = this.d.audit.event(actor, 'subordinate.update', 'success', entityId, { fields: Object.keys(patch) })
     const updated = await this.d.store.update<SubordinateRecord>('subordinates', entityId, (cur) => {
       if (!cur) return undefined
-      const next: Record<string, unknown> = { ...cur, updated_at: now }
-      for (const [k, v] of Object.entries(patch)) {
-        if (v === null) delete next[k]
-        else next[k] = v
-      }
-      return next as SubordinateRecord
+      const next = applyPatch(cur, patch, now)
+      refusal = check(next)
+      return refusal ? undefined : next
     }, { audit })
+    if (refusal) throw refusal
     if (!updated) throw new NotFound(`${entityId} is not a subordinate of this entity`)
     return updated
   }
@@ -161,19 +172,6 @@ export class SubordinateRegistry {
     const v = validator(schema)
     if (!v(input)) throw new InvalidRequest(describeAjvError(v.errors))
     return input as T
-  }
-
-  private checkSemantics(body: SubordinateInput): void {
-    for (const c of body.crit ?? []) {
-      if (SPEC_CLAIMS.has(c)) throw new InvalidRequest(`crit: must not list the spec claim "${c}"`)
-    }
-    if (body.metadata_policy && this.d.checkPolicy) {
-      try {
-        this.d.checkPolicy(body.metadata_policy, body.metadata_policy_crit)
-      } catch (err) {
-        throw new InvalidRequest(`metadata_policy: ${(err as Error).message}`, { cause: err })
-      }
-    }
   }
 
   /** Fetches and checks the member's own entity configuration (spec "Obtaining Federation Entity Configuration Information"). */
@@ -219,6 +217,12 @@ function pick(body: SubordinateInput): Partial<SubordinateRecord> {
   return out as Partial<SubordinateRecord>
 }
 
-function dropNulls<T extends object>(o: T): Partial<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as Partial<T>
+/** `cur` with the patch applied: a property set to null is removed. */
+function applyPatch(cur: SubordinateRecord, patch: SubordinatePatch, now: number): SubordinateRecord {
+  const next: Record<string, unknown> = { ...cur, updated_at: now }
+  for (const [k, v] of Object.entries(patch)) {
+    if (v === null) delete next[k]
+    else next[k] = v
+  }
+  return next as SubordinateRecord
 }

@@ -50,6 +50,24 @@ export function parseStatement(jwt: string, kind: StatementKind, iss: string, su
   if (typeof header.alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(header.alg)) fail('alg', `alg ${JSON.stringify(header.alg ?? null)} is not an accepted asymmetric algorithm`)
   if (typeof header.kid !== 'string' || header.kid === '') fail('kid', 'the JWS header has no kid')
   if ('trust_chain' in header || 'peer_trust_chain' in header) fail('header', 'entity statements must not carry trust_chain or peer_trust_chain header parameters')
+  checkStatementClaims(claims, kind, iss, sub, understoodCrit)
+  return {
+    jwt, kind, label: name, verifiedWith: new Set(),
+    header: { alg: header.alg as string, kid: header.kid as string, typ: header.typ as string },
+    claims: claims as EntityStatement,
+  }
+}
+
+/**
+ * The checks of parseStatement that concern the claims alone; throws ChainError naming the
+ * rule (the claim). Also run on the claims of every subordinate statement this entity is
+ * about to sign (subordinates/validation.ts), so that it never signs what it would refuse.
+ */
+export function checkStatementClaims(claims: Record<string, unknown>, kind: StatementKind, iss: string, sub: string, understoodCrit?: ReadonlySet<string>): void {
+  const name = label(kind, iss, sub)
+  const fail = (rule: string, message: string): never => {
+    throw new ChainError(name, rule, message)
+  }
   if (claims.iss !== iss) fail('iss', `iss is ${JSON.stringify(claims.iss ?? null)}, expected ${iss}`)
   if (claims.sub !== sub) fail('sub', `sub is ${JSON.stringify(claims.sub ?? null)}, expected ${sub}`)
   if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) fail('iat', 'iat is missing or not a number')
@@ -67,11 +85,6 @@ export function parseStatement(jwt: string, kind: StatementKind, iss: string, su
   }
   const problem = claimSyntax(claims)
   if (problem) fail(problem[0], problem[1])
-  return {
-    jwt, kind, label: name, verifiedWith: new Set(),
-    header: { alg: header.alg as string, kid: header.kid as string, typ: header.typ as string },
-    claims: claims as EntityStatement,
-  }
 }
 
 type Problem = [rule: string, message: string] | undefined

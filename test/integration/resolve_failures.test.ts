@@ -144,8 +144,9 @@ describe('resolve endpoint: failures', () => {
   })
 
   it('rejects an entity outside the permitted names', async () => {
-    const s = await setup({ faAtTa: { constraints: { naming_constraints: { permitted: ['.example.com'] } } } })
-    assertFailure(await s.resolve(), 'invalid_trust_chain', 400, `subordinate statement ${s.ta.entityId} -> ${s.fa.entityId}`, 'naming_constraints')
+    // In FA's statement: Anchorage refuses to sign constraints its own subject breaks (subordinates_validation).
+    const s = await setup({ leafAtFa: { constraints: { naming_constraints: { permitted: ['.example.com'] } } } })
+    assertFailure(await s.resolve(), 'invalid_trust_chain', 400, ss(s), 'naming_constraints')
   })
 
   it('rejects an excluded name even below the constraining statement', async () => {

@@ -95,7 +95,7 @@ describe('onboarding, fetch and list', () => {
       ['an entity_id with a query', { entity_id: 'https://a.example/?x=1' }, 'entity_id: must match format "entity-id"'],
       ['an entity_id of the wrong type', { entity_id: 7 }, 'entity_id: must be string'],
       ['an unknown property', { entity_id: 'https://a.example', foo: 1 }, 'foo: unknown property'],
-      ['a private key in jwks', { entity_id: 'https://a.example', jwks: { keys: [{ kty: 'EC', kid: 'k', d: 'x' }] } }, 'jwks.keys.0: must NOT be valid'],
+      ['a private key in jwks', { entity_id: 'https://a.example', jwks: { keys: [{ kty: 'EC', kid: 'k', d: 'x' }] } }, 'jwks.keys[0].d: private key members are not allowed'],
       ['an empty jwks', { entity_id: 'https://a.example', jwks: { keys: [] } }, 'jwks.keys: must NOT have fewer than 1 items'],
       ['a negative max_path_length', { entity_id: 'https://a.example', jwks: { keys: [{ kty: 'EC', kid: 'k' }] }, constraints: { max_path_length: -1 } }, 'constraints.max_path_length: must be >= 0'],
       ['federation_entity in allowed_entity_types', { entity_id: 'https://a.example', jwks: { keys: [{ kty: 'EC', kid: 'k' }] }, constraints: { allowed_entity_types: ['federation_entity'] } }, 'constraints.allowed_entity_types.0: must NOT be valid'],

@@ -1,0 +1,22 @@
+/**
+ * The entity identifiers of a configuration file are held to the rule for what this deployment
+ * stores and signs (entity/identifier.ts): canonical, https unless http is allowed.
+ */
+import { entityIdProblem } from '../entity/identifier.js'
+import type { ConfigFile } from './load.js'
+
+/** `field: reason` for the first identifier that breaks the rule, or undefined. */
+export function configIdentifierProblem(cfg: ConfigFile, allowHttp: boolean): string | undefined {
+  const ids: Array<[field: string, id: string]> = [
+    // An http entity_id is governed by "development" alone (checked before this).
+    ['entity_id', cfg.entity_id],
+    ...(cfg.authority_hints ?? []).map((h, i): [string, string] => [`authority_hints[${i}]`, h]),
+    ...(cfg.trust_anchor_hints ?? []).map((h, i): [string, string] => [`trust_anchor_hints[${i}]`, h]),
+    ...(cfg.trust_anchors ?? []).map((a, i): [string, string] => [`trust_anchors[${i}].entity_id`, a.entity_id]),
+  ]
+  for (const [field, id] of ids) {
+    const problem = entityIdProblem(id, { allowHttp: field === 'entity_id' || allowHttp })
+    if (problem) return `${field}: ${problem}`
+  }
+  return undefined
+}
