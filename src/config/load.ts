@@ -50,9 +50,9 @@ export interface AuthorizationServerConfig {
   scopes_supported?: string[]
   access_token_lifetime: number
   assertion_max_lifetime: number
+  trust_reevaluation: number
   statement_cache_ttl: number
   failure_cache_ttl: number
-  trust_reevaluation: number
 }
 
 export interface Config {
