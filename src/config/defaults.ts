@@ -18,6 +18,11 @@ export const DEFAULTS = Object.freeze({
     trust_proxy: false,
     /** Largest admin/registration request body accepted. */
     max_body_bytes: 65_536,
+    /**
+     * A body over max_body_bytes is read on and discarded up to this many bytes in all, so
+     * the client gets its 413 instead of a connection reset; beyond it the connection is closed.
+     */
+    max_drain_bytes: 134_217_728,
     /** On SIGTERM/SIGINT: how long in-flight requests may take to finish before their connections are dropped, seconds. */
     shutdown_timeout_seconds: 10,
   }),
@@ -107,6 +112,15 @@ export const DEFAULTS = Object.freeze({
     /** Request paths in refusal events and request log lines are cut to this many characters. */
     max_path_length: 256,
   }),
+  /** Bounds on JSON written by others (docs/architecture.md, "Hostile input"). */
+  limits: Object.freeze({
+    /**
+     * Deepest nesting of arrays/objects accepted in any outside JSON: request bodies (400
+     * beyond it), statements fetched or presented during resolution (refused, rule "depth"),
+     * client assertions. Whatever Anchorage signs is therefore never deeper.
+     */
+    json_depth: 64,
+  }),
   /** Tolerated clock skew for iat/exp checks, seconds. */
   clock_skew: 60,
   log_level: 'info' as const,
@@ -118,6 +132,8 @@ export const ENV = Object.freeze({
   store: 'ANCHORAGE_STORE',
   adminToken: 'ANCHORAGE_ADMIN_TOKEN',
   kek: 'ANCHORAGE_KEK',
+  /** The KEK to re-seal from (`anchorage keys encrypt` only). */
+  kekPrevious: 'ANCHORAGE_KEK_PREVIOUS',
   allowHttp: 'ANCHORAGE_ALLOW_HTTP',
   allowPrivateNetwork: 'ANCHORAGE_ALLOW_PRIVATE_NETWORK',
   logLevel: 'ANCHORAGE_LOG_LEVEL',

@@ -6,7 +6,7 @@
  */
 import { OperatorError, PolicyError, asPolicyError, type PolicyErrorLocation } from './errors.js'
 import type { PolicyExplanation } from './explain.js'
-import { describeKind, describeKinds, hasAnyKind, hasOwn, isObject, setMember } from './json.js'
+import { copyMembers, describeKind, describeKinds, hasAnyKind, hasOwn, isObject, setMember } from './json.js'
 import { splitScope } from './operators/common.js'
 import type { OperatorRegistry } from './registry.js'
 import { ABSENT, type EntityTypeMetadata, type OperatorContext, type ParameterState, type PolicyOperator } from './types.js'
@@ -31,7 +31,7 @@ export function applyWith(registry: OperatorRegistry, metadata: unknown, policy:
   if (!isObject(policy)) {
     throw new PolicyError('invalid_policy', `the policy must be a JSON object of parameter policies, not ${describeKind(policy)}`, { entityType })
   }
-  const out: EntityTypeMetadata = { ...metadata }
+  const out: EntityTypeMetadata = copyMembers(metadata)
   for (const parameter of Object.keys(policy)) {
     applyParameter(registry, out, policy[parameter], { entityType, parameter }, options.explain)
   }

@@ -147,7 +147,7 @@ export class PolicyExplanation {
         out(2, `${op.operator} = ${show(op.result)} (from ${only.statement})`)
         continue
       }
-      out(2, `${op.operator} = ${show(op.result)} (${MERGE_RULE[op.operator] ?? 'merged by the operator'} of:)`)
+      out(2, `${op.operator} = ${show(op.result)} (${MERGE_RULE.get(op.operator) ?? 'merged by the operator'} of:)`)
       for (const c of op.contributions) out(3, `${show(c.value)} from ${c.statement}`)
     }
     for (const i of p.ignored) out(2, `${i.operator} ignored (from ${i.statement}): not understood and not critical`)
@@ -160,15 +160,15 @@ export class PolicyExplanation {
   }
 }
 
-const MERGE_RULE: Record<string, string> = {
-  value: 'equal values',
-  default: 'equal values',
-  add: 'union',
-  superset_of: 'union',
-  one_of: 'intersection',
-  subset_of: 'intersection',
-  essential: 'logical OR',
-}
+const MERGE_RULE: ReadonlyMap<string, string> = new Map([
+  ['value', 'equal values'],
+  ['default', 'equal values'],
+  ['add', 'union'],
+  ['superset_of', 'union'],
+  ['one_of', 'intersection'],
+  ['subset_of', 'intersection'],
+  ['essential', 'logical OR'],
+])
 
 function name(entityType: string | undefined, parameter: string): string {
   return entityType === undefined ? parameter : `${entityType}.${parameter}`

@@ -2,6 +2,10 @@
  * JSON value helpers. Inputs are parsed JSON (no undefined, functions or cycles). Set
  * operations compare by JSON equality and keep first-seen order, so results are deterministic
  * although the spec leaves the order of merged values undefined ("Metadata Policy > Operators").
+ *
+ * Member names come from outside (Entity Types, parameters, operators, metadata members), so
+ * `__proto__`, `constructor`, `toString` … are ordinary names: every object the engine builds
+ * has no prototype (newObject), and inputs are read with own-property semantics (own, hasOwn).
  */
 
 export type JsonObject = { [key: string]: unknown }
@@ -24,6 +28,27 @@ export function isObject(v: unknown): v is JsonObject {
 
 export function hasOwn(o: object, key: string): boolean {
   return Object.hasOwn(o, key)
+}
+
+/** `o[key]` when `o` has the member itself; an inherited one (`toString`, `__proto__`) is absent. */
+export function own(o: object, key: string): unknown {
+  return Object.hasOwn(o, key) ? (o as JsonObject)[key] : undefined
+}
+
+/**
+ * A new object for members named by outside data. Without a prototype, reading a name it
+ * lacks gives undefined and writing any name (even `__proto__`) makes an ordinary member,
+ * so no merge can reach Object.prototype through it. JSON.stringify serialises it as usual.
+ */
+export function newObject<T = unknown>(): { [key: string]: T } {
+  return Object.create(null) as { [key: string]: T }
+}
+
+/** A shallow copy of `o`'s own members into a newObject(). */
+export function copyMembers(o: JsonObject): JsonObject {
+  const out = newObject()
+  for (const k of Object.keys(o)) setMember(out, k, o[k])
+  return out
 }
 
 /**
@@ -87,7 +112,7 @@ export function setEqual(a: readonly unknown[], b: readonly unknown[]): boolean 
 export function cloneJson<T>(v: T): T {
   if (typeof v !== 'object' || v === null) return v
   if (Array.isArray(v)) return v.map(cloneJson) as T
-  const out: JsonObject = {}
+  const out = newObject()
   for (const k of Object.keys(v)) setMember(out, k, cloneJson((v as JsonObject)[k]))
   return out as T
 }

@@ -11,7 +11,7 @@
 import { applyWith } from './apply.js'
 import { PolicyError } from './errors.js'
 import type { PolicyExplanation } from './explain.js'
-import { describeKind, isObject, setMember } from './json.js'
+import { copyMembers, describeKind, isObject, newObject, own, setMember } from './json.js'
 import type { OperatorRegistry } from './registry.js'
 import type { Metadata, MetadataPolicy } from './types.js'
 
@@ -44,7 +44,7 @@ export function applyMetadataPolicyWith(registry: OperatorRegistry, leafMetadata
   if (policy === undefined || policy === null) return metadata
   if (!isObject(policy)) throw new PolicyError('invalid_policy', `the resolved policy must be a JSON object, not ${describeKind(policy)}`)
   for (const entityType of Object.keys(metadata)) {
-    const p = policy[entityType]
+    const p = own(policy, entityType)
     if (p === undefined) continue
     setMember(metadata, entityType, applyWith(registry, metadata[entityType], p, { entityType, explain: options.explain }))
   }
@@ -56,21 +56,23 @@ function withSuperiorMetadata(leaf: Record<string, unknown>, superior: unknown, 
     throw new PolicyError('invalid_metadata', `the superior's metadata claim must be a JSON object, not ${describeKind(superior)}`)
   }
   const sup = isObject(superior) ? superior : undefined
-  const out: Metadata = {}
+  const out: Metadata = newObject()
   for (const entityType of Object.keys(leaf)) {
-    const own = leaf[entityType]
-    if (!isObject(own)) {
-      throw new PolicyError('invalid_metadata', `the metadata must be a JSON object, not ${describeKind(own)}`, { entityType })
+    const leafTypeMetadata = leaf[entityType]
+    if (!isObject(leafTypeMetadata)) {
+      throw new PolicyError('invalid_metadata', `the metadata must be a JSON object, not ${describeKind(leafTypeMetadata)}`, { entityType })
     }
-    const forced = sup?.[entityType]
+    const forced = sup && own(sup, entityType)
     if (forced === undefined) {
-      setMember(out, entityType, { ...own })
+      setMember(out, entityType, copyMembers(leafTypeMetadata))
       continue
     }
     if (!isObject(forced)) {
       throw new PolicyError('invalid_metadata', `the superior's metadata must be a JSON object, not ${describeKind(forced)}`, { entityType })
     }
-    setMember(out, entityType, { ...own, ...forced })
+    const merged = copyMembers(leafTypeMetadata)
+    for (const parameter of Object.keys(forced)) setMember(merged, parameter, forced[parameter])
+    setMember(out, entityType, merged)
     for (const parameter of Object.keys(forced)) explain?.overridden(entityType, parameter, forced[parameter])
   }
   return out

@@ -6,7 +6,7 @@
  */
 import { PolicyError, asPolicyError, type PolicyErrorLocation } from './errors.js'
 import type { PolicyExplanation } from './explain.js'
-import { hasOwn, setMember } from './json.js'
+import { hasOwn, newObject, own, setMember } from './json.js'
 import type { OperatorRegistry } from './registry.js'
 import type { MetadataPolicy, ParameterPolicies, ParameterPolicy, PolicyStatement } from './types.js'
 import {
@@ -49,7 +49,8 @@ export function resolveWith(registry: OperatorRegistry, statements: readonly Pol
     }
     for (const entityType of Object.keys(next)) {
       const sub = next[entityType] as ParameterPolicies
-      const cur = current[entityType]
+      // Own members only: an inherited current["__proto__"] is Object.prototype, and merging into it pollutes every object.
+      const cur = own(current, entityType) as ParameterPolicies | undefined
       if (cur === undefined) {
         record(sub, entityType, scope)
         setMember(current, entityType, sub)
@@ -98,7 +99,7 @@ function prepare(registry: OperatorRegistry, statements: readonly PolicyStatemen
 function mergeParameterPolicies(current: ParameterPolicies, next: ParameterPolicies, entityType: string | undefined, scope: ValidationScope): void {
   for (const parameter of Object.keys(next)) {
     const sub = next[parameter] as ParameterPolicy
-    const cur = current[parameter]
+    const cur = own(current, parameter) as ParameterPolicy | undefined
     if (cur === undefined) {
       recordParameter(sub, { statement: scope.statement, entityType, parameter }, scope)
       setMember(current, parameter, sub)
@@ -121,7 +122,7 @@ function mergeOperators(
   scope: ValidationScope,
 ): ParameterPolicy {
   const ctx = operatorContext(where.parameter)
-  const out: ParameterPolicy = {}
+  const out: ParameterPolicy = newObject()
   for (const op of scope.registry.ordered) {
     const inCur = hasOwn(cur, op.name)
     const inSub = hasOwn(sub, op.name)

@@ -9,7 +9,7 @@
 import { checkCombinations } from './combinations.js'
 import { PolicyError, asPolicyError, type PolicyErrorLocation } from './errors.js'
 import type { PolicyExplanation } from './explain.js'
-import { cloneJson, describeKind, describeKinds, hasAnyKind, hasOwn, isObject, setMember, show } from './json.js'
+import { cloneJson, describeKind, describeKinds, hasAnyKind, hasOwn, isObject, newObject, setMember, show } from './json.js'
 import type { OperatorRegistry } from './registry.js'
 import type { MetadataPolicy, OperatorContext, ParameterPolicies, ParameterPolicy, PolicyOperator } from './types.js'
 
@@ -28,7 +28,7 @@ export function validateMetadataPolicy(policy: unknown, scope: ValidationScope):
   if (!isObject(policy)) {
     throw new PolicyError('invalid_policy', `metadata_policy must be a JSON object, not ${describeKind(policy)}`, { statement: scope.statement })
   }
-  const out: MetadataPolicy = {}
+  const out: MetadataPolicy = newObject()
   for (const entityType of Object.keys(policy)) setMember(out, entityType, validateEntityTypePolicy(policy[entityType], entityType, scope))
   return out
 }
@@ -39,7 +39,7 @@ export function validateEntityTypePolicy(policies: unknown, entityType: string |
     throw new PolicyError('invalid_policy', `the policy of an Entity Type must be a JSON object of parameter policies, not ${describeKind(policies)}`,
       { statement: scope.statement, entityType })
   }
-  const out: ParameterPolicies = {}
+  const out: ParameterPolicies = newObject()
   for (const parameter of Object.keys(policies)) {
     const checked = validateParameterPolicy(policies[parameter], { statement: scope.statement, entityType, parameter }, scope)
     if (checked) setMember(out, parameter, checked)
@@ -62,7 +62,7 @@ export function validateParameterPolicy(
     if (op) checkOperand(op, operators[name], ctx, where)
     else scope.explain?.ignored(where, name)
   }
-  const out: ParameterPolicy = {}
+  const out: ParameterPolicy = newObject()
   for (const op of scope.registry.ordered) if (hasOwn(operators, op.name)) out[op.name] = cloneJson(operators[op.name])
   if (Object.keys(out).length === 0) return undefined
   assertCombinations(out, scope.registry, where)

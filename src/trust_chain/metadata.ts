@@ -7,6 +7,7 @@
  */
 import { PolicyError, type PolicyEngine, type PolicyStatement } from '../metadata_policy/index.js'
 import type { Metadata } from '../types.js'
+import { emptyRecord, own } from '../util/json.js'
 import { ChainError } from './errors.js'
 import { allowedEntityTypes, whoRemoves } from './constraints.js'
 import type { PathNode } from './types.js'
@@ -58,16 +59,23 @@ function policyDetail(err: PolicyError): string {
   return parts.length ? `${parts.join(', ')}: ${err.reason}` : err.reason
 }
 
+/**
+ * The requested types the subject has. Type names come from the query: `toString` or
+ * `__proto__` are read as the subject's own members only, so a type it lacks is absent.
+ */
 function filterTypes(metadata: Metadata, entityTypes: readonly string[] | undefined): Metadata {
   if (!entityTypes) return metadata
-  const out: Metadata = {}
-  for (const t of entityTypes) if (metadata[t] !== undefined) out[t] = metadata[t]
+  const out = emptyRecord<Metadata[string]>()
+  for (const t of entityTypes) {
+    const m = own(metadata, t)
+    if (m !== undefined) out[t] = m as Metadata[string]
+  }
   return out
 }
 
 /** With entity_type in the request, at least one requested type must survive (else another chain may do better). */
 function requireTypes(metadata: Metadata, entityTypes: readonly string[] | undefined, name: string, remover: (t: string) => string | undefined): void {
-  if (!entityTypes || entityTypes.some((t) => metadata[t] !== undefined)) return
+  if (!entityTypes || entityTypes.some((t) => own(metadata, t) !== undefined)) return
   const reasons = entityTypes.map((t) => {
     const by = remover(t)
     return by ? `${t} is not allowed by the allowed_entity_types of ${by}` : `${t} is not in the subject's metadata`

@@ -2,11 +2,10 @@
  * Additional operators and metadata_policy_crit (spec "Additional Operators", "Policy
  * Resolution", "Entity Statement Validation" step 18).
  */
-import assert from 'node:assert/strict'
 import {
   OperatorError, applyPolicy, createPolicyEngine, resolvePolicies, type PolicyOperator,
 } from '../../../src/metadata_policy/index.js'
-import { expectPolicyError } from './helpers.js'
+import { assert, expectPolicyError } from './helpers.js'
 
 /** Removes values (go-oidfed's "except", as a modifier). */
 const except: PolicyOperator = {

@@ -4,9 +4,8 @@
  *
  *   TA --(constraints, policy)--> IA --(metadata, policy)--> leaf {federation_entity, openid_relying_party, openid_provider}
  */
-import assert from 'node:assert/strict'
 import { applyMetadataPolicy, intersectAllowedEntityTypes, resolvePolicies } from '../../../src/metadata_policy/index.js'
-import { expectPolicyError } from './helpers.js'
+import { assert, expectPolicyError } from './helpers.js'
 
 const leaf = () => ({
   federation_entity: { organization_name: 'Leaf Org' },

@@ -1,7 +1,6 @@
 /** `anchorage policy resolve`, called in-process through policyCommand. */
-import assert from 'node:assert/strict'
 import { policyCommand } from '../../../src/cli/policy.js'
-import { fixture } from './helpers.js'
+import { assert, fixture } from './helpers.js'
 
 function io(files: Record<string, string> = {}) {
   const out: string[] = []

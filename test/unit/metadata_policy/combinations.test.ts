@@ -3,9 +3,8 @@
  * metadata parameter policy"), checked on one statement's policy and on the merged policy
  * (Trust Anchor has the first operator, the intermediate the second).
  */
-import assert from 'node:assert/strict'
 import { CONDITIONAL_PAIRS, resolvePolicies, type ParameterPolicy } from '../../../src/metadata_policy/index.js'
-import { expectPolicyError } from './helpers.js'
+import { assert, expectPolicyError } from './helpers.js'
 
 type Case = [label: string, first: [string, unknown], second: [string, unknown], outcome: 'ok' | string]
 

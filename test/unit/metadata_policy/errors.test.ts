@@ -1,5 +1,5 @@
 /** PolicyError and its mapping to the wire error codes of the spec's "Error Responses". */
-import assert from 'node:assert/strict'
+import { assert } from './helpers.js'
 import { FederationError } from '../../../src/errors.js'
 import { PolicyError } from '../../../src/metadata_policy/index.js'
 

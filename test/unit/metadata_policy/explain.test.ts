@@ -1,7 +1,6 @@
 /** Provenance: which statement contributed which operator value, and what each operator did. */
-import assert from 'node:assert/strict'
 import { PolicyExplanation, applyMetadataPolicy, resolvePolicies } from '../../../src/metadata_policy/index.js'
-import { fixture } from './helpers.js'
+import { assert, fixture } from './helpers.js'
 
 describe('metadata policy: explanation', () => {
   const ex = fixture('spec_policy_example.json')

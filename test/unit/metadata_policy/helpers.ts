@@ -1,7 +1,27 @@
 /** Assertions shared by the metadata policy tests. */
-import assert from 'node:assert/strict'
+import strict from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { PolicyError, type PolicyErrorCode } from '../../../src/metadata_policy/index.js'
+
+/**
+ * The engine builds its objects without a prototype (member names come from outside; see
+ * metadata_policy/json.ts), so equality here is over JSON members: `plain` rebuilds a value
+ * with ordinary objects, keeping a member named `__proto__` as a member.
+ */
+export function plain(v: unknown): unknown {
+  if (Array.isArray(v)) return v.map(plain)
+  if (typeof v !== 'object' || v === null) return v
+  const out: Record<string, unknown> = {}
+  for (const k of Object.keys(v)) Object.defineProperty(out, k, { value: plain((v as Record<string, unknown>)[k]), enumerable: true, writable: true, configurable: true })
+  return out
+}
+
+/** node:assert/strict, with deepEqual over JSON members (prototypes are not compared). */
+export const assert: typeof strict = Object.assign(
+  ((value: unknown, message?: string | Error) => strict(value, message)) as typeof strict,
+  strict,
+  { deepEqual: ((actual: unknown, expected: unknown, message?: string | Error) => strict.deepEqual(plain(actual), plain(expected), message)) as typeof strict.deepEqual },
+)
 
 /** Runs fn, expecting a PolicyError with `code` whose message contains every fragment. */
 export function expectPolicyError(fn: () => unknown, code: PolicyErrorCode, ...fragments: string[]): PolicyError {
@@ -11,7 +31,7 @@ export function expectPolicyError(fn: () => unknown, code: PolicyErrorCode, ...f
   } catch (err) {
     caught = err
   }
-  assert.ok(caught instanceof PolicyError, `expected a PolicyError, got ${caught === undefined ? 'no error' : String(caught)}`)
+  strict.ok(caught instanceof PolicyError, `expected a PolicyError, got ${caught === undefined ? 'no error' : String(caught)}`)
   assert.equal(caught.error, code, caught.message)
   for (const f of fragments) assert.ok(caught.message.includes(f), `"${caught.message}" should mention ${f}`)
   return caught

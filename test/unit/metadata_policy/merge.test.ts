@@ -4,9 +4,8 @@
  *
  *   TA --statement #0--> IA1 --statement #1--> IA2 --statement #2--> leaf
  */
-import assert from 'node:assert/strict'
 import { resolveEntityTypePolicies, resolvePolicies, type ParameterPolicy } from '../../../src/metadata_policy/index.js'
-import { expectPolicyError } from './helpers.js'
+import { assert, expectPolicyError } from './helpers.js'
 
 const chain = (...policies: ParameterPolicy[]) => resolvePolicies(policies.map((p) => ({ policy: { openid_relying_party: { p } } })))
 const merged = (...policies: ParameterPolicy[]) => chain(...policies).openid_relying_party?.p

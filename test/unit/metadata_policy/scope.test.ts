@@ -1,7 +1,6 @@
 /** `scope` is a space-separated string that operators treat as a string array ("Notes on Operators"). */
-import assert from 'node:assert/strict'
 import { applyPolicy, resolvePolicies, type ParameterPolicies } from '../../../src/metadata_policy/index.js'
-import { expectPolicyError } from './helpers.js'
+import { assert, expectPolicyError } from './helpers.js'
 
 const apply = (metadata: Record<string, unknown>, policy: ParameterPolicies) => applyPolicy(metadata, policy, { entityType: 'openid_relying_party' })
 

@@ -3,12 +3,11 @@
  *
  *   Trust Anchor --policy--> Intermediate --policy + metadata--> Leaf (its Entity Configuration metadata)
  */
-import assert from 'node:assert/strict'
 import {
   OperatorError, PolicyError, applyMetadataPolicy, applyPolicy, createPolicyEngine, resolvePolicies,
   validatePolicyStructure, type MetadataPolicy, type PolicyOperator,
 } from '../../../src/metadata_policy/index.js'
-import { assertSetEqual, expectPolicyError, fixture } from './helpers.js'
+import { assert, assertSetEqual, expectPolicyError, fixture } from './helpers.js'
 
 interface ChainFixture {
   chain: Array<{ iss: string; sub: string; metadata_policy: MetadataPolicy }>

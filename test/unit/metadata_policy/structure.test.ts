@@ -1,11 +1,10 @@
 /** Checking a policy before it is published (onboarding), with the JSON Schemas and the engine. */
-import assert from 'node:assert/strict'
 import { readFileSync } from 'node:fs'
 import { Ajv } from 'ajv'
 import {
   PolicyError, createPolicyEngine, policyStructureErrors, validatePolicyStructure, type PolicyOperator,
 } from '../../../src/metadata_policy/index.js'
-import { expectPolicyError, fixture } from './helpers.js'
+import { assert, expectPolicyError, fixture } from './helpers.js'
 
 const schema = (name: string) => JSON.parse(readFileSync(new URL(`../../../schemas/${name}`, import.meta.url), 'utf8')) as object
 
