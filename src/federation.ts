@@ -4,7 +4,8 @@
  */
 import { readFileSync } from 'node:fs'
 import type { Config } from './config/load.js'
-import { readKeysFile } from './config/load.js'
+import { readKeysFile, writeKeysFile } from './config/load.js'
+import { checkKeysAtStart } from './crypto/key_encryption.js'
 import type { Store } from './storage/types.js'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
@@ -74,6 +75,7 @@ export function createFederation(deps: FederationDeps): Federation {
     endpoints: {},
     publisher: undefined as unknown as Publisher,
     async start() {
+      if (config.kek) await keysAtStart(federation)
       const seed = await readKeysFile(config.dir)
       if (seed) await keystore.seed(seed.keys)
       await keystore.ensureKey()
@@ -90,6 +92,17 @@ export function createFederation(deps: FederationDeps): Federation {
   })
   ;(federation as { publisher: Publisher }).publisher = publisher
   return federation
+}
+
+/** Private keys at rest against ANCHORAGE_KEK: keys in clear refuse the start; legacy seals are re-sealed (audited). */
+async function keysAtStart(f: Federation): Promise<void> {
+  const { config, store, audit, logger } = f
+  const resealed = await checkKeysAtStart({
+    store, kek: config.kek!, dir: config.dir,
+    event: (kid, from) => audit.event('anchorage', 'key.encrypt', 'success', kid, { from }),
+    keysFile: { read: () => readKeysFile(config.dir), write: (file) => writeKeysFile(config.dir, file) },
+  })
+  if (resealed.length) logger.info('private keys re-sealed under ANCHORAGE_KEK with a per-deployment salt', { keys: resealed.map((k) => `${k.where}:${k.kid}`) })
 }
 
 /** The entity configuration's claims other than iss/sub/iat/exp/jwks (spec "Entity Configuration"). */

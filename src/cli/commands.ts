@@ -1,6 +1,7 @@
 /** `anchorage subordinate|audit|keys`: admin API calls from the command line. */
 import { parse, UsageError, type IO } from './args.js'
 import { adminClient, report, enc, readJsonFile, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
+import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
 
 export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|update|suspend|reinstate|remove> [options]
 
@@ -105,22 +106,26 @@ export async function auditCommand(argv: string[], io: IO): Promise<number> {
       .join('\n') || '(no events)')
 }
 
-export const KEYS_HELP = `Usage: anchorage keys <list|rotate|retire> [options]
+export const KEYS_HELP = `Usage: anchorage keys <list|rotate|retire|encrypt> [options]
 
   list                       the federation keys and their state
   rotate [--alg ALG]         new signing key, published next to the old one
   retire KID [--reason R]    remove from jwks; published at the historical keys endpoint
                              (R: unspecified | compromised | superseded marks it revoked)
+${KEYS_ENCRYPT_HELP}
 
-${CONNECTION_HELP}`
+${CONNECTION_HELP}
+  --store SPEC    encrypt: 'embedded' or a mongodb:// URI (default: $ANCHORAGE_STORE, else the configuration)`
 
 export async function keysCommand(argv: string[], io: IO): Promise<number> {
   const [action, ...rest] = argv
-  const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, alg: { type: 'string' }, reason: { type: 'string' } }, true)
+  const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, alg: { type: 'string' }, reason: { type: 'string' }, store: { type: 'string' } }, true)
   if (values.help || !action || action.startsWith('-')) {
     io.stdout(KEYS_HELP)
     return action ? 0 : 2
   }
+  // Works on the deployment's store, not through the admin API.
+  if (action === 'encrypt') return keysEncrypt(values, io)
   const client = await adminClient(values, io)
   switch (action) {
     case 'list':

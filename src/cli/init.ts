@@ -3,7 +3,8 @@ import { mkdir, writeFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
 import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, type ConfigFile, type KeysFile } from '../config/load.js'
-import { generateSigningKey, sealKey, deriveKek, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
+import { generateSigningKey, sealKey, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
+import type { Kek } from '../crypto/kek.js'
 import { tokenDigest } from '../http/admin/auth.js'
 
 export interface InitOptions {
@@ -13,7 +14,8 @@ export interface InitOptions {
   authorityHints?: string[]
   development?: boolean
   organizationName?: string
-  kekSecret?: string
+  /** Seals the first key (config/load reads ANCHORAGE_KEK: `kekFromEnv`). */
+  kek?: Kek
   extra?: Partial<ConfigFile>
 }
 
@@ -45,9 +47,8 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   }
   checkConfigFile(config, configPath)
   const key = await generateSigningKey(alg)
-  const kek = o.kekSecret ? deriveKek(o.kekSecret) : undefined
   const keys: KeysFile = {
-    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: sealKey(key.privateJwk, kek), created_at: Math.floor(Date.now() / 1000) }],
+    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, o.kek), created_at: Math.floor(Date.now() / 1000) }],
   }
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(join(dir, KEYS_FILE), JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })

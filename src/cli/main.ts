@@ -4,8 +4,9 @@ import { parse, UsageError, type IO } from './args.js'
 import { initDeployment } from './init.js'
 import { startService, hasConfig, type Service } from './serve.js'
 import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
-import { ConfigError } from '../config/load.js'
+import { ConfigError, kekFromEnv } from '../config/load.js'
 import type { KeyAlg } from '../crypto/keys.js'
+import type { Kek } from '../crypto/kek.js'
 
 const HELP = `Usage: anchorage <command> [options]
 
@@ -171,7 +172,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     ...(values['authority-hint'] ? { authorityHints: values['authority-hint'] } : {}),
     ...(values['organization-name'] ? { organizationName: values['organization-name'] } : {}),
     ...(values.development ? { development: true } : {}),
-    ...(io.env.ANCHORAGE_KEK ? { kekSecret: io.env.ANCHORAGE_KEK } : {}),
+    ...kekOption(io),
     extra: as.extra,
   }).catch((err: Error) => {
     throw new UsageError(err.message)
@@ -179,6 +180,12 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   for (const line of as.lines) io.stdout(line)
   io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\nadmin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
   return 0
+}
+
+/** ANCHORAGE_KEK for the first key `init` writes (a too-short KEK is refused before anything is written). */
+function kekOption(io: IO): { kek?: Kek } {
+  const kek = kekFromEnv(io.env)
+  return kek ? { kek } : {}
 }
 
 async function serveCommand(argv: string[], io: IO): Promise<number> {
@@ -199,7 +206,7 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
   if (reevaluation !== undefined && !(Number.isInteger(reevaluation) && reevaluation >= 1)) throw new UsageError(`--trust-reevaluation: not a whole number of seconds: ${values['trust-reevaluation']}`)
   if (values['init-if-missing'] && !(await hasConfig(dir))) {
     const p = port ?? (io.env.PORT ? Number(io.env.PORT) : 8080)
-    const r = await initDeployment({ dir, entityId: `http://localhost:${p}`, development: true, ...(io.env.ANCHORAGE_KEK ? { kekSecret: io.env.ANCHORAGE_KEK } : {}) })
+    const r = await initDeployment({ dir, entityId: `http://localhost:${p}`, development: true, ...kekOption(io) })
     io.stdout(`No configuration found: created a development deployment.\n  configuration: ${r.configPath}\n  admin token:   ${r.tokenPath}`)
   }
   const service = await startService(dir, {

@@ -71,7 +71,8 @@ async function shutdown(o: {
 
 function warnings(config: Config, logger: Logger): void {
   if (!config.kek) {
-    logger.warn('ANCHORAGE_KEK is not set: private keys are stored UNENCRYPTED at rest. Set ANCHORAGE_KEK (32 random bytes, hex or base64url) in production.')
+    // With a KEK there is nothing to warn about: keys in clear refuse the start (federation.start).
+    logger.warn('ANCHORAGE_KEK is not set: private keys are stored UNENCRYPTED at rest. In production set ANCHORAGE_KEK (32 random bytes as hex or base64, or a passphrase of 20+ characters) and run `anchorage keys encrypt`.')
   }
   if (config.development) logger.warn('development deployment: http entity ids are allowed; never use this in production')
   if (config.outbound.allow_private_network) logger.warn('outbound fetches may reach loopback and private addresses (allow_private_network)')

@@ -2,12 +2,13 @@
  * The only reader of deployment files and process.env. Produces a frozen, validated
  * Config from DIR/anchorage.json, the defaults and the environment.
  */
-import { readFile } from 'node:fs/promises'
+import { readFile, writeFile, rename, open as openFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { JWK } from 'jose'
 import { DEFAULTS, ENV } from './defaults.js'
 import { validator, describeAjvError } from './schemas.js'
-import { deriveKek, type SealedKey } from '../crypto/keys.js'
+import type { SealedKey } from '../crypto/keys.js'
+import { Kek, KekError } from '../crypto/kek.js'
 import { configIdentifierProblem } from './identifiers.js'
 
 export const CONFIG_FILE = 'anchorage.json'
@@ -77,7 +78,10 @@ export interface Config {
   trust_marks: TrustMarksConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
-  kek?: { key: Buffer; id: string }
+  /** From ANCHORAGE_KEK (crypto/kek.ts). */
+  kek?: Kek
+  /** From ANCHORAGE_KEK_PREVIOUS: only `anchorage keys encrypt` uses it, to re-seal what it sealed. */
+  kek_previous?: Kek
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
   /** Present when the file has an authorization_server section. */
@@ -181,7 +185,8 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
   if (truthy(env[ENV.allowHttp]) || overrides.allow_http) outbound.allow_http = true
   if (truthy(env[ENV.allowPrivateNetwork]) || overrides.allow_private_network) outbound.allow_private_network = true
   if (overrides.ca_file) outbound.ca_file = overrides.ca_file
-  const kekSecret = env[ENV.kek]
+  const kek = kekFromEnv(env)
+  const kekPrevious = kekFromEnv(env, 'previous')
   const logLevel = env[ENV.logLevel]
   const config: Config = {
     dir,
@@ -204,7 +209,8 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     trust_marks: { ...DEFAULTS.trust_marks, ...file.trust_marks },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
     log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
-    ...(kekSecret ? { kek: deriveKek(kekSecret) } : {}),
+    ...(kek ? { kek } : {}),
+    ...(kekPrevious ? { kek_previous: kekPrevious } : {}),
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
     ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
     ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, overrides, env) } : {}),
@@ -244,8 +250,41 @@ export async function readKeysFile(dir: string): Promise<KeysFile | undefined> {
   }
 }
 
+/**
+ * Replaces DIR/keys.json (re-sealed keys): written to a temporary file, fsynced, renamed
+ * over the old one, so a crash leaves the old file or the new one, never half of one.
+ */
+export async function writeKeysFile(dir: string, file: KeysFile): Promise<void> {
+  const path = join(dir, KEYS_FILE)
+  const tmp = `${path}.${process.pid}.tmp`
+  await writeFile(tmp, JSON.stringify(file, null, 2) + '\n', { mode: 0o600 })
+  const fh = await openFile(tmp, 'r')
+  try {
+    await fh.sync()
+  } finally {
+    await fh.close()
+  }
+  await rename(tmp, path)
+}
+
+/**
+ * ANCHORAGE_KEK (or, `previous`, ANCHORAGE_KEK_PREVIOUS, any length: it only opens what it
+ * sealed); undefined when unset or empty. A KEK too short to be one is a ConfigError.
+ */
+export function kekFromEnv(env: NodeJS.ProcessEnv, which: 'current' | 'previous' = 'current'): Kek | undefined {
+  const name = which === 'current' ? ENV.kek : ENV.kekPrevious
+  const text = env[name]
+  if (!text) return undefined
+  try {
+    return Kek.parse(text, { lenient: which === 'previous' })
+  } catch (err) {
+    if (err instanceof KekError) throw new ConfigError(err.message.replace(ENV.kek, name))
+    throw err
+  }
+}
+
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o) && !(o instanceof Kek)) {
     for (const v of Object.values(o)) deepFreeze(v)
     Object.freeze(o)
   }

@@ -1,8 +1,7 @@
 /**
  * Key material: generation with RFC 7638 thumbprint `kid`s, public-only export, and
- * private keys encrypted at rest with AES-256-GCM under a key-encryption key (KEK).
+ * private keys sealed at rest under the key-encryption key (kek.ts).
  */
-import { createCipheriv, createDecipheriv, randomBytes, scryptSync, createHash } from 'node:crypto'
 import {
   generateKeyPair,
   exportJWK,
@@ -11,6 +10,9 @@ import {
   type JWK,
 } from 'jose'
 import type { PrivateKeyLike } from './jwt.js'
+import { KekError, type Kek, type SealedKey } from './kek.js'
+
+export type { SealedKey } from './kek.js'
 
 export const KEY_ALGS = ['ES256', 'ES384', 'PS256', 'RS256', 'EdDSA'] as const
 export type KeyAlg = (typeof KEY_ALGS)[number]
@@ -44,44 +46,16 @@ export async function importPrivateJwk(jwk: JWK, alg: string): Promise<PrivateKe
   return (await importJWK(jwk, alg)) as PrivateKeyLike
 }
 
-/** Sealed private key as stored: plain (no KEK configured) or AES-256-GCM. */
-export type SealedKey =
-  | { enc: 'none'; jwk: JWK }
-  | { enc: 'A256GCM'; kek_id: string; iv: string; tag: string; ciphertext: string }
-
 /**
- * The key-encryption key from ANCHORAGE_KEK: 64 hex digits or 43/44 base64url chars are
- * used as raw 256-bit keys, anything else is a passphrase stretched with scrypt.
+ * Seals a private JWK for storage: AES-256-GCM under the KEK (kek.ts), or in clear when no
+ * KEK is configured (the server then warns at start).
  */
-export function deriveKek(secret: string): { key: Buffer; id: string } {
-  let key: Buffer
-  if (/^[0-9a-fA-F]{64}$/.test(secret)) key = Buffer.from(secret, 'hex')
-  else if (/^[A-Za-z0-9_-]{43}=?$/.test(secret)) key = Buffer.from(secret, 'base64url')
-  else key = scryptSync(secret, 'anchorage-kek-v1', 32)
-  const id = createHash('sha256').update(key).digest('base64url').slice(0, 16)
-  return { key, id }
+export async function sealKey(jwk: JWK, kek: Kek | undefined): Promise<SealedKey> {
+  return kek ? kek.seal(jwk) : { enc: 'none', jwk }
 }
 
-export function sealKey(jwk: JWK, kek: { key: Buffer; id: string } | undefined): SealedKey {
-  if (!kek) return { enc: 'none', jwk }
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', kek.key, iv)
-  const ciphertext = Buffer.concat([cipher.update(JSON.stringify(jwk), 'utf8'), cipher.final()])
-  return {
-    enc: 'A256GCM',
-    kek_id: kek.id,
-    iv: iv.toString('base64url'),
-    tag: cipher.getAuthTag().toString('base64url'),
-    ciphertext: ciphertext.toString('base64url'),
-  }
-}
-
-export function unsealKey(sealed: SealedKey, kek: { key: Buffer; id: string } | undefined): JWK {
+export async function unsealKey(sealed: SealedKey, kek: Kek | undefined): Promise<JWK> {
   if (sealed.enc === 'none') return sealed.jwk
-  if (!kek) throw new Error('a private key is encrypted but ANCHORAGE_KEK is not set')
-  if (kek.id !== sealed.kek_id) throw new Error('ANCHORAGE_KEK does not match the key that encrypted the private keys')
-  const decipher = createDecipheriv('aes-256-gcm', kek.key, Buffer.from(sealed.iv, 'base64url'))
-  decipher.setAuthTag(Buffer.from(sealed.tag, 'base64url'))
-  const plain = Buffer.concat([decipher.update(Buffer.from(sealed.ciphertext, 'base64url')), decipher.final()])
-  return JSON.parse(plain.toString('utf8')) as JWK
+  if (!kek) throw new KekError('a private key is encrypted but ANCHORAGE_KEK is not set')
+  return (await kek.unseal(sealed)).jwk
 }

@@ -10,6 +10,7 @@ import type { Clock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import { FederationError, InvalidRequest, NotFound } from '../errors.js'
 import { generateSigningKey, importPrivateJwk, sealKey, unsealKey, type KeyAlg, type SealedKey } from './keys.js'
+import type { Kek } from './kek.js'
 import type { SigningKey } from './jwt.js'
 
 export type KeyState = 'active' | 'published' | 'retired'
@@ -50,7 +51,7 @@ export interface KeystoreOptions {
   store: Store
   clock: Clock
   logger: Logger
-  kek?: { key: Buffer; id: string }
+  kek?: Kek
   alg: KeyAlg
   /** Default 'federation'. */
   purpose?: KeyPurpose
@@ -114,7 +115,7 @@ export class Keystore {
     const current = active[0]
     let signer: SigningKey | undefined
     if (current) {
-      const jwk = unsealKey(current.sealed, this.o.kek)
+      const jwk = await unsealKey(current.sealed, this.o.kek)
       signer = { kid: current.id, alg: current.alg, privateKey: await importPrivateJwk(jwk, current.alg) }
     }
     this.records = records
@@ -151,7 +152,7 @@ export class Keystore {
     const key = await generateSigningKey(alg)
     const now = this.o.clock.now()
     const rec: KeyRecord = {
-      id: key.kid, alg, public_jwk: key.publicJwk, sealed: sealKey(key.privateJwk, this.o.kek),
+      id: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, this.o.kek),
       state: 'active', created_at: now, activated_at: now, ...this.purposeField(),
     }
     // Written first: a crash before the demotions below leaves two active keys, and

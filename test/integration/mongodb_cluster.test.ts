@@ -156,7 +156,7 @@ describe('several instances on one MongoDB', function () {
     await admin(base, 'POST', '/admin/keys/rotate', {})
     await inst.stop()
     try {
-      const first = await cli(['store', 'export', '--dir', dir])
+      const first = await cli(['store', 'export', '--dir', dir, '--include-private-keys'])
       assert.equal(first.code, 0, first.stderr)
       assert.ok(first.stdout.split('\n').length > 8)
       const imp = await cli(['store', 'import', '--dir', dir, '--store', db.uri], { input: first.stdout })
@@ -164,11 +164,11 @@ describe('several instances on one MongoDB', function () {
       const again = await cli(['store', 'import', '--dir', dir, '--store', db.uri], { input: first.stdout })
       assert.equal(again.code, 2)
       assert.match(again.stderr, /not empty/)
-      const fromMongo = await cli(['store', 'export', '--dir', dir, '--store', db.uri])
+      const fromMongo = await cli(['store', 'export', '--dir', dir, '--store', db.uri, '--include-private-keys'])
       assert.equal(fromMongo.stdout, first.stdout)
       const back = join(tmp, 'back-data')
       assert.equal((await cli(['store', 'import', '--dir', dir, '--store', `embedded:${back}`], { input: fromMongo.stdout })).code, 0)
-      const roundTrip = await cli(['store', 'export', '--dir', dir, '--store', `embedded:${back}`])
+      const roundTrip = await cli(['store', 'export', '--dir', dir, '--store', `embedded:${back}`, '--include-private-keys'])
       assert.equal(roundTrip.stdout, first.stdout)
     } finally {
       await db.stop()
