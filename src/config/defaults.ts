@@ -74,7 +74,7 @@ export const DEFAULTS = Object.freeze({
      * 'always', 'no_exp' (only marks without exp) or 'never'. Marks this deployment issued
      * are always checked against its own records, without a request.
      */
-    status_check: 'always' as 'always' | 'no_exp' | 'never',
+    status_check: 'always',
     /** Seconds a status answer is reused; a resolve answer carrying the mark is cached no longer. */
     status_cache_seconds: 60,
   }),
