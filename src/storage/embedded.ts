@@ -29,10 +29,11 @@ import {
 } from './embedded/format.js'
 import { Journal, type AuditItem, type StepHook } from './embedded/journal.js'
 import { collectLoad } from './embedded/load.js'
-import { FILES, recover } from './embedded/recovery.js'
+import { FILES, recoverWithAudit } from './embedded/recovery.js'
 import { MemoryState, claimKey } from './embedded/state.js'
 import { listPage, whereCount } from './embedded/query.js'
 import { startRetention, type Retention, type RetentionOptions } from './retention.js'
+import { checkAuditEvent } from './record.js'
 
 export interface EmbeddedStoreOptions extends RetentionOptions {
   /** Data directory; created with mode 0700. */
@@ -135,7 +136,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
       this.pendingClaims.clear()
       this.pendingOps = 0
       const started = performance.now()
-      const r = await this.replay()
+      const r = await recoverWithAudit(this.dir, this.state, this.audit, this.logger)
       this.compaction.snapshotBytes = r.snapshotBytes
       if (r.needsCompaction) await this.compaction.atOpen(r.generation, r.covers)
       else await this.journal.resume(r.generation, r.journalLines, r.truncateJournalAt)
@@ -156,27 +157,6 @@ class EmbeddedStoreImpl implements EmbeddedStore {
       if (locked) await releaseLock(this.dir, join(this.dir, FILES.lock)).catch(() => {})
       this.status = 'new'
       throw err
-    }
-  }
-
-  /**
-   * Snapshot and journals into memory; their audit events into the audit segments, which
-   * keep those they lack (a crash may have left the segments behind the journal). Those
-   * are fsynced before anything could drop the journal holding them.
-   */
-  private async replay() {
-    await this.audit.open()
-    const replayed: AuditItem[] = []
-    this.state.auditSink = (event) => void replayed.push(event)
-    const drain = () => this.audit.append(replayed.splice(0))
-    try {
-      const r = await recover(this.dir, this.state, this.logger, drain)
-      await drain()
-      await this.audit.sync()
-      this.state.lastSeq = Math.max(this.state.lastSeq, this.audit.lastSeq)
-      return r
-    } finally {
-      this.state.auditSink = undefined
     }
   }
 
@@ -255,7 +235,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
   async insert<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
     const now = this.writable(collection)
     const entry = toEntry(record)
-    checkEvent(options?.audit)
+    checkAuditEvent(options?.audit)
     if (this.latest(collection, record.id, now)) {
       await this.journal.barrier() // the conflicting write is durable before we report it
       throw new FederationError('conflict', `${collection}: ${JSON.stringify(record.id)} already exists`)
@@ -266,7 +246,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
   async put<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
     this.writable(collection)
     const entry = toEntry(record)
-    checkEvent(options?.audit)
+    checkAuditEvent(options?.audit)
     await this.write(collection, record.id, entry, options?.audit)
   }
 
@@ -277,7 +257,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     options?: WriteOptions,
   ): Promise<T | undefined> {
     const now = this.writable(collection)
-    checkEvent(options?.audit)
+    checkAuditEvent(options?.audit)
     // Everything up to write() is synchronous, so no other write can interleave: mutate
     // runs exactly once and never needs a retry here.
     const current = this.latest(collection, id, now)
@@ -294,7 +274,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
 
   async remove(collection: CollectionName, id: string, options?: WriteOptions): Promise<boolean> {
     const now = this.writable(collection)
-    checkEvent(options?.audit)
+    checkAuditEvent(options?.audit)
     if (!this.latest(collection, id, now)) {
       await this.journal.barrier()
       return false
@@ -325,7 +305,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
 
   async appendAudit(event: AuditEvent): Promise<AuditEvent> {
     this.writable()
-    checkEvent(event)
+    checkAuditEvent(event)
     const item = this.nextAudit(event)
     await this.submit([encodeAudit(item.json)], () => this.noteSeq(item.seq), [item])
     return JSON.parse(item.json) as AuditEvent
@@ -431,12 +411,5 @@ class EmbeddedStoreImpl implements EmbeddedStore {
     if (this.journal.failed) throw this.journal.failed
     if (collection !== undefined) assertCollection(collection)
     return this.clock.now()
-  }
-}
-
-function checkEvent(event: AuditEvent | undefined): void {
-  if (event === undefined) return
-  if (typeof event?.action !== 'string' || typeof event.actor !== 'string' || typeof event.time !== 'string') {
-    throw new TypeError('an audit event needs string time, actor and action')
   }
 }

@@ -23,6 +23,7 @@ import {
   isUnavailable, listFilter, recordCollection, redactUri, translate, type RecordDoc,
 } from './mongodb/model.js'
 import { settleAll } from './mongodb/pending_audit.js'
+import { checkAuditEvent } from './record.js'
 import { insertRecord, putRecord, removeRecord, updateRecord, type WriteTarget } from './mongodb/writes.js'
 import { startRetention, type Retention, type RetentionOptions } from './retention.js'
 
@@ -205,7 +206,8 @@ class MongoDbStore implements MongoStore {
   }
 
   async insert<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
-    const event = checkEvent(options?.audit)
+    const event = options?.audit
+    checkAuditEvent(event)
     return this.run('insert', async (db) => {
       await insertRecord(this.target(db, collection), record, event)
       await this.changed(collection, record.id)
@@ -213,7 +215,8 @@ class MongoDbStore implements MongoStore {
   }
 
   async put<T extends StoredRecord>(collection: CollectionName, record: T, options?: WriteOptions): Promise<void> {
-    const event = checkEvent(options?.audit)
+    const event = options?.audit
+    checkAuditEvent(event)
     return this.run('put', async (db) => {
       await putRecord(this.target(db, collection), record, event)
       await this.changed(collection, record.id)
@@ -226,7 +229,8 @@ class MongoDbStore implements MongoStore {
     mutate: (current: T | undefined) => T | undefined,
     options?: WriteOptions,
   ): Promise<T | undefined> {
-    const event = checkEvent(options?.audit)
+    const event = options?.audit
+    checkAuditEvent(event)
     return this.run('update', async (db) => {
       const { record, changed } = await updateRecord(this.target(db, collection), id, mutate, event)
       if (changed) await this.changed(collection, id)
@@ -235,7 +239,8 @@ class MongoDbStore implements MongoStore {
   }
 
   async remove(collection: CollectionName, id: string, options?: WriteOptions): Promise<boolean> {
-    const event = checkEvent(options?.audit)
+    const event = options?.audit
+    checkAuditEvent(event)
     return this.run('remove', async (db) => {
       const removed = await removeRecord(this.target(db, collection), id, event)
       if (removed) await this.changed(collection, id)
@@ -271,7 +276,7 @@ class MongoDbStore implements MongoStore {
   }
 
   async appendAudit(event: AuditEvent): Promise<AuditEvent> {
-    checkEvent(event)
+    checkAuditEvent(event)
     return this.run('appendAudit', (db) => appendAudit(db, event))
   }
 
@@ -299,11 +304,4 @@ class MongoDbStore implements MongoStore {
       await this.feed?.announceGap()
     })
   }
-}
-
-function checkEvent(event: AuditEvent | undefined): AuditEvent | undefined {
-  if (event !== undefined && (typeof event?.action !== 'string' || typeof event.actor !== 'string' || typeof event.time !== 'string')) {
-    throw new TypeError('an audit event needs string time, actor and action')
-  }
-  return event
 }

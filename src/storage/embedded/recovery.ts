@@ -12,6 +12,8 @@ import type { Logger } from '../../logger.js'
 import { decodeLine, type Op } from './format.js'
 import { exists, readLines, removeIfExists, type Line } from './files.js'
 import type { MemoryState } from './state.js'
+import type { AuditSegments } from './audit_segments.js'
+import type { AuditItem } from './journal.js'
 
 export const FILES = Object.freeze({
   journal: 'journal.jsonl',
@@ -81,6 +83,27 @@ export async function recover(dir: string, state: MemoryState, logger: Logger, d
   } else needsCompaction = true
   state.endBulk()
   return { generation, covers, snapshotBytes, journalLines, truncateJournalAt, needsCompaction }
+}
+
+/**
+ * `recover`, with the audit events of snapshot and journals going into the audit segments,
+ * which keep those they lack (a crash may have left them behind the journal). Those are
+ * fsynced before anything could drop the journal holding them.
+ */
+export async function recoverWithAudit(dir: string, state: MemoryState, audit: AuditSegments, logger: Logger): Promise<Recovered> {
+  await audit.open()
+  const replayed: AuditItem[] = []
+  state.auditSink = (event) => void replayed.push(event)
+  const drain = () => audit.append(replayed.splice(0))
+  try {
+    const r = await recover(dir, state, logger, drain)
+    await drain()
+    await audit.sync()
+    state.lastSeq = Math.max(state.lastSeq, audit.lastSeq)
+    return r
+  } finally {
+    state.auditSink = undefined
+  }
 }
 
 function corrupt(path: string, line: Line, reason: string): Error {
