@@ -3,7 +3,7 @@
  * result as JSON and writes them all to bench/results/latest.json. Loopback only,
  * bounded in time. `npm run bench -- --quick` uses smaller sizes; `--only NAME[,NAME]`
  * picks benchmarks (policy, storage, foundation, foundation-mongodb, resolve, trust-marks,
- * registration).
+ * registration, hostile).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join, dirname } from 'node:path'
@@ -61,6 +61,7 @@ await step('foundation-mongodb', async () => {
 await step('resolve', async () => (await import('./resolve.js')).benchResolve())
 await step('registration', async () => (await import('./registration.js')).benchRegistration())
 await step('trust-marks', async () => (await import('./trust_marks.js')).benchTrustMarks())
+await step('hostile', async () => (await import('./hostile.js')).benchHostile())
 
 const dir = join(dirname(fileURLToPath(import.meta.url)), 'results')
 await mkdir(dir, { recursive: true })
