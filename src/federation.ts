@@ -10,7 +10,6 @@ import type { Store } from './storage/types.js'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
 import { Keystore } from './crypto/keystore.js'
-import type { KeyAlg } from './crypto/keys.js'
 import { AuditLog } from './audit/audit.js'
 import { SubordinateRegistry } from './subordinates/registry.js'
 import { Publisher } from './entity/publisher.js'
@@ -57,7 +56,7 @@ export function createFederation(deps: FederationDeps): Federation {
     maxResponseBytes: config.outbound.max_response_bytes,
     ...(config.outbound.ca_file ? { ca: readFileSync(config.outbound.ca_file) } : {}),
   })
-  const keystore = new Keystore({ store, clock, logger, alg: config.signing_alg as KeyAlg, ...(config.kek ? { kek: config.kek } : {}) })
+  const keystore = new Keystore({ store, clock, logger, alg: config.signing_alg, ...(config.kek ? { kek: config.kek } : {}) })
   const audit = new AuditLog(store, clock, logger, {
     windowSeconds: config.audit.refusal_window_seconds,
     sources: config.audit.refusal_sources,

@@ -7,7 +7,7 @@ import type Router from '@koa/router'
 import type { Context } from 'koa'
 import type { Federation } from '../federation.js'
 import { InvalidRequest, NotFound } from '../errors.js'
-import { readJson } from '../http/body.js'
+import { bodyLimits, readOptionalJson } from '../http/body.js'
 import { single, int } from '../http/params.js'
 import type { Registration, RegistrationStatus } from '../registration/records.js'
 import type { AuthorizationServer } from './service.js'
@@ -25,7 +25,7 @@ export function summary(r: Registration): Record<string, unknown> {
 }
 
 export function authorizationServerAdminRoutes(router: Router, f: Federation, s: AuthorizationServer): void {
-  const max = f.config.server.max_body_bytes
+  const max = bodyLimits(f.config)
   const actor = (ctx: Context) => String(ctx.state.actor)
   const json = (ctx: Context, body: unknown) => {
     ctx.set('Cache-Control', 'no-store')
@@ -50,7 +50,7 @@ export function authorizationServerAdminRoutes(router: Router, f: Federation, s:
   })
 
   router.post('/clients/:id/revoke', async (ctx) => {
-    const body = (ctx.request.length ? await readJson(ctx, max) : {}) as { reason?: unknown }
+    const body = (await readOptionalJson(ctx, max)) as { reason?: unknown }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
     if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw new InvalidRequest('reason: must be a string of at most 500 characters')
     const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason as string | undefined)

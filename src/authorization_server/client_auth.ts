@@ -67,8 +67,9 @@ export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
   let decoded
   try {
     decoded = decodeUnverified(jwt)
-  } catch {
-    throw bad('not a compact JWS')
+  } catch (err) {
+    // Too deep (limits.json_depth, util/json.ts) is said as such; anything else is not a JWS.
+    throw bad(err instanceof JwtError && err.reason === 'depth' ? err.message : 'not a compact JWS')
   }
   const { header, payload: c } = decoded
   if (typeof header.alg !== 'string' || !ASSERTION_ALGS.includes(header.alg)) throw bad(`alg ${JSON.stringify(header.alg ?? null)} is not allowed; use one of ${ASSERTION_ALGS.join(', ')}`)

@@ -9,7 +9,8 @@ import type { Federation } from '../federation.js'
 import { MEDIA } from '../constants.js'
 import { decodeUnverified } from '../crypto/jwt.js'
 import { FederationError } from '../errors.js'
-import { readForm, readRaw, mediaType } from '../http/body.js'
+import { parseJson } from '../util/json.js'
+import { bodyLimits, readForm, readRaw, mediaType } from '../http/body.js'
 import { single, type Params } from '../http/params.js'
 import { RegistrationRefused } from '../registration/registrar.js'
 import { registerExplicitly } from '../registration/explicit.js'
@@ -24,7 +25,7 @@ export const ROUTES = {
 } as const satisfies Record<keyof Endpoints, readonly [string, string]>
 
 export function authorizationServerRoutes(router: Router, f: Federation, s: AuthorizationServer): Endpoints {
-  const max = f.config.server.max_body_bytes
+  const max = bodyLimits(f.config)
   const origin = new URL(f.entityId).origin
   const url = (name: string) => origin + String(router.url(name, {}))
   const json = (ctx: Context, body: unknown) => {
@@ -129,7 +130,7 @@ function requester(body: string | undefined): string | undefined {
   if (!body) return undefined
   const first = body.trim().startsWith('[') ? (() => {
     try {
-      return (JSON.parse(body) as unknown[])[0]
+      return (parseJson(body) as unknown[])[0]
     } catch {
       return undefined
     }

@@ -161,7 +161,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   const { authorizationServerInit } = await import('../authorization_server/init.js')
   const as = await authorizationServerInit({
     anchors: values['trust-anchor'] ?? [], jwksFiles: values['trust-anchor-jwks'] ?? [], resources: values.resource ?? [],
-    enabled: values['authorization-server'] ?? false, readFile: io.readFile,
+    enabled: values['authorization-server'] ?? false, readFile: (p) => io.readFile(p),
     development: values.development ?? values['entity-id'].startsWith('http:'),
   }).catch((err: Error) => {
     throw new UsageError(err.message)

@@ -4,7 +4,6 @@
  * export -> import -> export round trip is byte-identical.
  */
 import { createInterface } from 'node:readline'
-import { Readable } from 'node:stream'
 import { loadConfig, type Config } from '../config/load.js'
 import { openStore } from '../storage/open.js'
 import { systemClock } from '../clock.js'
@@ -54,7 +53,7 @@ export async function storeCommand(argv: string[], io: StoreIO): Promise<number>
     const input = io.stdin ?? process.stdin
     let line = 0
     async function* records(): AsyncIterable<DumpRecord> {
-      for await (const text of createInterface({ input: input as Readable, crlfDelay: Infinity })) {
+      for await (const text of createInterface({ input, crlfDelay: Infinity })) {
         line++
         if (!text.trim()) continue
         let rec: DumpRecord

@@ -29,11 +29,12 @@ export interface ConfigFile {
   store_options?: StoreOptions
   audit?: Partial<AuditConfig>
   admin?: { token_sha256?: string }
-  server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; shutdown_timeout_seconds: number }>
+  server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
   trust_anchors?: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver?: Partial<ResolverConfig>
   trust_marks?: Partial<TrustMarksConfig>
+  limits?: Partial<LimitsConfig>
   clock_skew?: number
   log_level?: 'debug' | 'info' | 'warn' | 'error'
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
@@ -71,11 +72,12 @@ export interface Config {
   store_options: StoreOptions
   audit: AuditConfig
   admin: { token_sha256?: string; token_from_env?: string }
-  server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; shutdown_timeout_seconds: number }
+  server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
   trust_anchors: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver: ResolverConfig
   trust_marks: TrustMarksConfig
+  limits: LimitsConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
   /** From ANCHORAGE_KEK (crypto/kek.ts). */
@@ -92,6 +94,9 @@ export interface Config {
 export type ResolverConfig = { -readonly [K in Exclude<keyof typeof DEFAULTS.resolver, 'unauthenticated'>]: number } & {
   unauthenticated: 'discover' | 'cached'
 }
+
+/** Bounds on outside JSON (DEFAULTS.limits documents each). */
+export type LimitsConfig = { -readonly [K in keyof typeof DEFAULTS.limits]: number }
 
 /** Trust mark checks in resolve answers (DEFAULTS.trust_marks documents each). */
 export interface TrustMarksConfig {
@@ -207,6 +212,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     trust_anchors: file.trust_anchors ?? [],
     resolver: { ...DEFAULTS.resolver, ...file.resolver },
     trust_marks: { ...DEFAULTS.trust_marks, ...file.trust_marks },
+    limits: { ...DEFAULTS.limits, ...file.limits },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
     log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
     ...(kek ? { kek } : {}),

@@ -7,8 +7,6 @@ import {
   SignJWT,
   jwtVerify,
   createLocalJWKSet,
-  decodeProtectedHeader,
-  decodeJwt,
   errors as joseErrors,
   type JSONWebKeySet,
   type JWTPayload,
@@ -18,6 +16,7 @@ import {
 } from 'jose'
 import { SIGNING_ALGS } from '../constants.js'
 import type { Clock } from '../clock.js'
+import { DEFAULT_JSON_LIMITS, JsonError, isJsonObject, parseJson, type JsonLimits } from '../util/json.js'
 
 export type PrivateKeyLike = CryptoKey | KeyObject
 
@@ -38,6 +37,8 @@ export interface VerifyOptions {
   requireTimes?: boolean
   /** Extensions in `crit` header parameters we understand (default none). */
   critHeaders?: Record<string, boolean>
+  /** Bounds on the decoded header and payload (default: DEFAULT_JSON_LIMITS). */
+  json?: JsonLimits
 }
 
 export interface Verified<T> {
@@ -50,6 +51,7 @@ export class JwtError extends Error {
   constructor(
     readonly reason:
       | 'malformed'
+      | 'depth'
       | 'typ'
       | 'alg'
       | 'kid'
@@ -76,16 +78,33 @@ export async function signJwt(
     .sign(key.privateKey)
 }
 
-/** Header and payload without verification; throws JwtError('malformed'). */
-export function decodeUnverified(token: string): { header: JWTHeaderParameters; payload: JWTPayload } {
-  if (typeof token !== 'string' || token.split('.').length !== 3) {
-    throw new JwtError('malformed', 'not a compact JWS (three dot-separated parts expected)')
+/**
+ * Header and payload without verification, each read by the one JSON reader within
+ * `limits` (util/json.ts): throws JwtError('malformed'), or JwtError('depth') for a header
+ * or payload nested deeper than the limit.
+ */
+export function decodeUnverified(token: string, limits: JsonLimits = DEFAULT_JSON_LIMITS): { header: JWTHeaderParameters; payload: JWTPayload } {
+  const parts = typeof token === 'string' ? token.split('.') : []
+  if (parts.length !== 3) throw new JwtError('malformed', 'not a compact JWS (three dot-separated parts expected)')
+  return {
+    header: decodePart(parts[0]!, 'header', limits) as JWTHeaderParameters,
+    payload: decodePart(parts[1]!, 'payload', limits) as JWTPayload,
   }
+}
+
+const BASE64URL = /^[A-Za-z0-9_-]+$/
+
+function decodePart(segment: string, what: 'header' | 'payload', limits: JsonLimits): Record<string, unknown> {
+  if (!BASE64URL.test(segment)) throw new JwtError('malformed', `the JWT ${what} is not base64url`)
+  let value: unknown
   try {
-    return { header: decodeProtectedHeader(token) as JWTHeaderParameters, payload: decodeJwt(token) }
+    value = parseJson(Buffer.from(segment, 'base64url').toString('utf8'), limits)
   } catch (err) {
-    throw new JwtError('malformed', 'the JWT cannot be decoded', { cause: err })
+    const deep = err instanceof JsonError && err.reason === 'depth'
+    throw new JwtError(deep ? 'depth' : 'malformed', deep ? `the JWT ${what}: ${err.message}` : `the JWT ${what} is not valid JSON`, { cause: err })
   }
+  if (!isJsonObject(value)) throw new JwtError('malformed', `the JWT ${what} is not a JSON object`)
+  return value
 }
 
 const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>()
@@ -107,7 +126,7 @@ export async function verifyJwt<T = Record<string, unknown>>(
   jwks: JSONWebKeySet,
   options: VerifyOptions,
 ): Promise<Verified<T>> {
-  const { header } = decodeUnverified(token)
+  const { header } = decodeUnverified(token, options.json)
   const algorithms = options.algorithms ?? SIGNING_ALGS
   if (header.typ !== options.typ) {
     throw new JwtError('typ', `JWS typ must be "${options.typ}", got ${JSON.stringify(header.typ ?? null)}`)

@@ -13,6 +13,7 @@ import { FederationError, InvalidClient } from '../errors.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'
 import type { Jwks, Metadata } from '../types.js'
 import type { Registration } from './records.js'
+import { JsonError, parseJson } from '../util/json.js'
 
 /**
  * Entity types a registration can be made for, in order of preference: OAuth clients
@@ -104,10 +105,10 @@ export async function clientKeys(clientId: string, md: Record<string, unknown>, 
   if (typeof md.jwks_uri === 'string') {
     let jwks: unknown
     try {
-      jwks = JSON.parse(await download(md.jwks_uri, MEDIA.json, d.fetcher, clientId))
+      jwks = parseJson(await download(md.jwks_uri, MEDIA.json, d.fetcher, clientId))
     } catch (err) {
       if (err instanceof FederationError) throw err
-      throw new InvalidClient(`jwks_uri of ${clientId} did not return JSON`)
+      throw new InvalidClient(`jwks_uri of ${clientId} did not return JSON${err instanceof JsonError && err.reason === 'depth' ? ` within the nesting limit: ${err.message}` : ''}`)
     }
     if (!isJwks(jwks)) throw new InvalidClient(`jwks_uri of ${clientId} did not return a public JWK Set`)
     return { jwks: jwks as Jwks, jwks_source: 'jwks_uri' }

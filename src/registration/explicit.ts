@@ -8,6 +8,7 @@ import type { Federation } from '../federation.js'
 import { MEDIA, TYP } from '../constants.js'
 import { signJwt } from '../crypto/jwt.js'
 import { InvalidRequest } from '../errors.js'
+import { JsonError, parseJson } from '../util/json.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import type { PresentedChain } from '../trust_chain/presented_chain.js'
 import type { Budget } from '../trust_chain/budget.js'
@@ -51,9 +52,11 @@ async function readRequest(body: string, mediaType: string, d: ExplicitDeps, bud
   }
   if (mediaType === MEDIA.trustChain) {
     let chain: unknown
+    const maxDepth = d.f.config.limits.json_depth
     try {
-      chain = JSON.parse(body)
-    } catch {
+      chain = parseJson(body, { maxDepth })
+    } catch (err) {
+      if (err instanceof JsonError && err.reason === 'depth') throw new InvalidRequest(`the request body nests deeper than ${maxDepth} levels (limits.json_depth)`)
       throw new InvalidRequest('the request body is not a JSON array of statements')
     }
     if (!Array.isArray(chain) || chain.length === 0 || typeof chain[0] !== 'string') {

@@ -59,6 +59,7 @@ export class Registrar {
     const base = {
       fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'registration' }), skew: config.clock_skew,
       limits: { ...config.resolver, cache_ttl_max: o.statement_cache_ttl },
+      json: { maxDepth: config.limits.json_depth },
       anchors: async () => (selfAnchor ? [...configured, { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : configured),
       local: {
         entityId: f.entityId,

@@ -62,6 +62,7 @@ export function createResolveService(f: Federation, options: ResolverCapabilityO
   const verifier = typeof options.verifier === 'function' ? options.verifier(f) : options.verifier
   const resolver = new Resolver({
     fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'resolver' }), skew: config.clock_skew, limits: config.resolver,
+    json: { maxDepth: config.limits.json_depth },
     anchors: async () => (selfAnchor ? [...configured, { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : configured),
     local: {
       entityId: f.entityId,

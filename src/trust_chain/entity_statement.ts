@@ -15,6 +15,7 @@ import { checkCrit, isJwks, StatementError } from '../entity/statement.js'
 import { isEntityIdSyntax, isAbsoluteUrl } from '../config/schemas.js'
 import type { EntityStatement, Jwks } from '../types.js'
 import { ChainError } from './errors.js'
+import { ownView, type JsonLimits } from '../util/json.js'
 import type { Statement, StatementKind } from './types.js'
 import { checkConstraintsSyntax } from './constraints.js'
 
@@ -33,23 +34,25 @@ export function label(kind: StatementKind, iss: string, sub: string): string {
  * Decodes `jwt` and checks everything that needs neither keys nor a clock. `iss`/`sub`
  * are the expected issuer and subject (step 4; step 6 for the kind).
  */
-export function parseStatement(jwt: string, kind: StatementKind, iss: string, sub: string, understoodCrit?: ReadonlySet<string>): Statement {
+export function parseStatement(jwt: string, kind: StatementKind, iss: string, sub: string, understoodCrit?: ReadonlySet<string>, json?: JsonLimits): Statement {
   const name = label(kind, iss, sub)
   const fail = (rule: string, message: string): never => {
     throw new ChainError(name, rule, message)
   }
   let decoded
   try {
-    decoded = decodeUnverified(jwt)
+    decoded = decodeUnverified(jwt, json)
   } catch (err) {
-    throw new ChainError(name, 'malformed', (err as Error).message, 'chain', { cause: err })
+    // Too deep is its own rule (limits.json_depth): nothing deeper is walked, merged or signed.
+    const rule = err instanceof JwtError && err.reason === 'depth' ? 'depth' : 'malformed'
+    throw new ChainError(name, rule, (err as Error).message, 'chain', { cause: err })
   }
   const { header } = decoded
   const claims = decoded.payload as Record<string, unknown>
   if (header.typ !== TYP.entityStatement) fail('typ', `typ must be "${TYP.entityStatement}", got ${JSON.stringify(header.typ ?? null)}`)
   if (typeof header.alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(header.alg)) fail('alg', `alg ${JSON.stringify(header.alg ?? null)} is not an accepted asymmetric algorithm`)
   if (typeof header.kid !== 'string' || header.kid === '') fail('kid', 'the JWS header has no kid')
-  if ('trust_chain' in header || 'peer_trust_chain' in header) fail('header', 'entity statements must not carry trust_chain or peer_trust_chain header parameters')
+  if (Object.hasOwn(header, 'trust_chain') || Object.hasOwn(header, 'peer_trust_chain')) fail('header', 'entity statements must not carry trust_chain or peer_trust_chain header parameters')
   checkStatementClaims(claims, kind, iss, sub, understoodCrit)
   return {
     jwt, kind, label: name, verifiedWith: new Set(),
@@ -90,7 +93,9 @@ export function checkStatementClaims(claims: Record<string, unknown>, kind: Stat
 type Problem = [rule: string, message: string] | undefined
 
 /** Steps 14-23: the syntax of each optional claim that is present. */
-function claimSyntax(c: Record<string, unknown>): Problem {
+function claimSyntax(claims: Record<string, unknown>): Problem {
+  // Own members only: an inherited member (a polluted prototype, or `constructor`) is not a claim.
+  const c = ownView(claims)
   if (c.metadata !== undefined && !isMetadata(c.metadata)) return ['metadata', 'metadata must be an object of entity type objects without null values']
   for (const h of ['authority_hints', 'trust_anchor_hints'] as const) {
     const v = c[h]

@@ -43,7 +43,7 @@ export async function parseRequestConfiguration(jwt: string, o: { audience: stri
   try {
     decoded = decodeUnverified(jwt)
   } catch (err) {
-    return fail('not a compact JWS', err)
+    return fail(err instanceof JwtError && err.reason === 'depth' ? err.message : 'not a compact JWS', err)
   }
   const { header } = decoded
   const c = decoded.payload as Record<string, unknown>

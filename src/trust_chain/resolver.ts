@@ -14,6 +14,7 @@
 import type { Clock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import type { Fetcher } from '../net/fetch.js'
+import type { JsonLimits } from '../util/json.js'
 import { InvalidTrustAnchor } from '../errors.js'
 import { createPolicyEngine, type PolicyEngine, type PolicyOperator } from '../metadata_policy/index.js'
 import type { TrustMarkVerifier, TrustMarkVerifyContext } from '../trust_marks/verify_contract.js'
@@ -44,6 +45,8 @@ export interface ResolverOptions {
   understoodCrit?: ReadonlySet<string> | undefined
   /** Additional metadata policy operators (spec "Additional Operators"). */
   policyOperators?: readonly PolicyOperator[] | undefined
+  /** Bounds on each statement's JSON (limits.json_depth; default DEFAULT_JSON_LIMITS). */
+  json?: JsonLimits | undefined
 }
 
 export interface ResolveOptions {
@@ -72,7 +75,7 @@ export class Resolver {
 
   constructor(private readonly o: ResolverOptions) {
     this.source = new StatementSource({ fetcher: o.fetcher, clock: o.clock, limits: o.limits, local: o.local })
-    this.statements = new Statements({ source: this.source, clock: o.clock, skew: o.skew, understoodCrit: o.understoodCrit, cacheEntries: o.limits.cache_entries })
+    this.statements = new Statements({ source: this.source, clock: o.clock, skew: o.skew, understoodCrit: o.understoodCrit, cacheEntries: o.limits.cache_entries, json: o.json })
     this.engine = createPolicyEngine(o.policyOperators ? { operators: o.policyOperators } : {})
   }
 

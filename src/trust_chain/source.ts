@@ -12,6 +12,7 @@ import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
 import type { Clock } from '../clock.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'
 import { isFederationError } from '../errors.js'
+import { parseJson } from '../util/json.js'
 import type { ResolverLimits } from './types.js'
 import { NotCached, type Budget } from './budget.js'
 
@@ -142,7 +143,7 @@ async function local(get: () => Promise<string>, budget: Budget | undefined): Pr
 /** The unverified exp of a compact JWS, to bound how long it is cached. */
 function expOf(jwt: string): number | undefined {
   try {
-    const payload = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }
+    const payload = parseJson(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }
     return typeof payload.exp === 'number' ? payload.exp : undefined
   } catch {
     return undefined
@@ -152,7 +153,7 @@ function expOf(jwt: string): number | undefined {
 /** ` (not_found: ...)` from a spec error body, bounded; empty when the body is not one. */
 function errorCode(body: string): string {
   try {
-    const e = JSON.parse(body) as { error?: unknown; error_description?: unknown }
+    const e = parseJson(body) as { error?: unknown; error_description?: unknown }
     if (typeof e.error !== 'string') return ''
     const d = typeof e.error_description === 'string' ? `: ${e.error_description.slice(0, 200)}` : ''
     return ` (${e.error.slice(0, 64)}${d})`

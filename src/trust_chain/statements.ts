@@ -11,6 +11,7 @@ import { parseStatement, checkTimes, verifySignature, label, KeySets } from './e
 import { SourceError, type StatementSource } from './source.js'
 import type { Statement, StatementKind } from './types.js'
 import type { Budget } from './budget.js'
+import type { JsonLimits } from '../util/json.js'
 
 export interface StatementsDeps {
   source: StatementSource
@@ -18,6 +19,8 @@ export interface StatementsDeps {
   skew: number
   understoodCrit?: ReadonlySet<string> | undefined
   cacheEntries: number
+  /** Bounds on each statement's JSON (limits.json_depth); too deep is refused with rule `depth`. */
+  json?: JsonLimits | undefined
 }
 
 /** What chain collection reads: entity configurations and subordinate statements. */
@@ -81,7 +84,7 @@ export class Statements {
   private parse(jwt: string, kind: StatementKind, iss: string, sub: string): Statement {
     const hit = this.parsed.get(jwt)
     if (hit && hit.kind === kind && hit.claims.iss === iss && hit.claims.sub === sub) return hit
-    const s = parseStatement(jwt, kind, iss, sub, this.d.understoodCrit)
+    const s = parseStatement(jwt, kind, iss, sub, this.d.understoodCrit, this.d.json)
     this.parsed.set(jwt, s)
     return s
   }

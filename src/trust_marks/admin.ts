@@ -5,14 +5,14 @@
  */
 import type Router from '@koa/router'
 import type { Federation } from '../federation.js'
-import { readJson } from '../http/body.js'
+import { bodyLimits, readJson } from '../http/body.js'
 import { single } from '../http/params.js'
 import type { AnchorSetting } from './anchor.js'
 import type { TrustMarkServices } from './services.js'
 import { actorOf, queryOf, respond } from '../http/admin/respond.js'
 
 export function trustMarkAdminRoutes(router: Router, f: Federation, s: TrustMarkServices): void {
-  const max = f.config.server.max_body_bytes
+  const max = bodyLimits(f.config)
   const actor = actorOf
   const q = queryOf
   const json = respond

@@ -8,7 +8,7 @@ import type { Context } from 'koa'
 import { MEDIA } from '../constants.js'
 import { FederationError } from '../errors.js'
 import type { Federation } from '../federation.js'
-import { readForm } from '../http/body.js'
+import { bodyLimits, readForm } from '../http/body.js'
 import { single } from '../http/params.js'
 import type { TrustMarkServices } from './services.js'
 
@@ -26,7 +26,7 @@ export function trustMarkRoutes(router: Router, f: Federation, s: TrustMarkServi
 
   // Spec "Trust Mark Status Request": the request MUST be a POST.
   router.post('federation_trust_mark_status_endpoint', '/trust-mark-status', async (ctx) => {
-    const form = await readForm(ctx, f.config.server.max_body_bytes)
+    const form = await readForm(ctx, bodyLimits(f.config))
     const token = await s.status.respond(single(form, 'trust_mark', true))
     ctx.set('Cache-Control', 'no-store')
     ctx.type = MEDIA.trustMarkStatusResponse

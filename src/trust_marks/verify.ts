@@ -18,6 +18,7 @@ import { SIGNING_ALGS, TYP } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import type { EntityStatement, Jwks } from '../types.js'
 import { TrustMarkError, type TrustMarkFailure } from './errors.js'
+import { ownView } from '../util/json.js'
 import type { LocalTrustMarks } from './local_status.js'
 import { createStatusChecker, type StatusCheckOptions } from './status_check.js'
 import type { AnchorTrustMarkPolicy, TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark } from './verify_contract.js'
@@ -78,7 +79,9 @@ export function createTrustMarkVerifier(options: TrustMarkVerifierOptions): Trus
         fail('issuer_untrusted', `${what}: no trust in the issuer: ${(err as Error).message}`, err)
       }
       await checkSignature(trustMark, jwks, TYP.trustMark, options, '', what)
-      const owner = ctx.anchor.trust_mark_owners?.[m.trust_mark_type]
+      // The type is the mark's claim: `constructor` or `__proto__` must not find an inherited owner.
+      const owners = ctx.anchor.trust_mark_owners
+      const owner = owners && Object.hasOwn(owners, m.trust_mark_type) ? owners[m.trust_mark_type] : undefined
       // "Validating a Trust Mark" steps 8 and 9.
       if (owner && m.delegation === undefined) {
         fail('delegation_missing', `${what}: the trust anchor names ${owner.sub} as owner of the type, but the mark has no delegation`)
@@ -171,7 +174,8 @@ function checkHeader(header: JWTHeaderParameters, typ: string, algorithms: reado
 }
 
 function markClaims(p: JWTPayload): MarkClaims {
-  const c = p as Record<string, unknown>
+  // Own claims only (an inherited member is not a claim); the copy is what the verifier keeps.
+  const c = ownView(p as Record<string, unknown>)
   for (const name of ['iss', 'sub', 'trust_mark_type'] as const) {
     if (typeof c[name] !== 'string' || c[name] === '') fail('malformed', `the trust mark's ${name} claim is missing or not a string`)
   }

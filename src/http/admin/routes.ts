@@ -1,7 +1,7 @@
 /** The admin API: onboarding, audit, keys. Every route authenticated; bodies validated by JSON Schema. */
 import type Router from '@koa/router'
 import type { Federation } from '../../federation.js'
-import { readJson } from '../body.js'
+import { bodyLimits, readJson, readOptionalJson } from '../body.js'
 import { single, int } from '../params.js'
 import { InvalidRequest } from '../../errors.js'
 import type { KeyAlg } from '../../crypto/keys.js'
@@ -11,7 +11,7 @@ import type { RevocationReason } from '../../crypto/keystore.js'
 import { actorOf, queryOf, respond } from './respond.js'
 
 export function adminRoutes(router: Router, f: Federation): void {
-  const max = f.config.server.max_body_bytes
+  const max = bodyLimits(f.config)
   const actor = actorOf
   const q = queryOf
   const json = respond
@@ -72,9 +72,9 @@ export function adminRoutes(router: Router, f: Federation): void {
     json(ctx, 200, key)
   })
 
-  /** An optional JSON body (none = {}), validated against schemas/NAME.schema.json. */
+  /** An optional JSON body (none = {}, whatever the framing), validated against schemas/NAME.schema.json. */
   async function optionalBody<T>(ctx: Context, schema: string): Promise<T> {
-    const body = ctx.request.length ? await readJson(ctx, max) : {}
+    const body = await readOptionalJson(ctx, max)
     const v = validator(schema)
     if (!v(body)) throw new InvalidRequest(describeAjvError(v.errors))
     return body as T
