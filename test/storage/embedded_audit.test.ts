@@ -92,6 +92,23 @@ describe('embedded store: audit log on disk', function () {
     assert.ok((await readFile(path, 'utf8')).endsWith('}\n'))
   })
 
+  it('replays each change with its event from its one journal line: insert, update, remove', async () => {
+    const store = await openStore()
+    const id = 'https://m.example'
+    await store.insert('subordinates', { id, v: 1 }, { audit: event('subordinate.add', id) })
+    await store.update('subordinates', id, (cur) => cur && { ...cur, v: 2 }, { audit: event('subordinate.update', id) })
+    await store.remove('subordinates', id, { audit: event('subordinate.remove', id) })
+    const written = await store.listAudit()
+    await store.close()
+    const lines = (await readFile(join(dir, 'journal.jsonl'), 'utf8')).trim().split('\n').slice(1)
+    assert.equal(lines.length, 3, 'one line per change')
+    assert.ok(lines.every((l) => l.includes('"audit":{"seq":')))
+    for (const f of await segments()) await rm(join(dir, f)) // as if the audit files had lost everything
+    const reopened = await openStore()
+    assert.deepEqual(await reopened.listAudit(), written)
+    assert.equal(await reopened.get('subordinates', id), undefined)
+  })
+
   it('reads the audit lines of a snapshot written before events moved to segments', async () => {
     const { mkdir } = await import('node:fs/promises')
     await mkdir(dir, { recursive: true })
