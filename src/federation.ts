@@ -14,6 +14,7 @@ import { AuditLog } from './audit/audit.js'
 import { SubordinateRegistry } from './subordinates/registry.js'
 import { Publisher } from './entity/publisher.js'
 import { createFetcher, type Fetcher } from './net/fetch.js'
+import { Budget, budgetLimits } from './trust_chain/budget.js'
 import type { EntityStatement, MetadataPolicy } from './types.js'
 
 export interface FederationDeps {
@@ -65,6 +66,8 @@ export function createFederation(deps: FederationDeps): Federation {
   })
   const subordinates = new SubordinateRegistry({
     entityId: config.entity_id, store, clock, audit, fetcher, skew: config.clock_skew,
+    // Onboarding without jwks fetches the member's configuration: within a resolution's budget.
+    budget: () => new Budget(budgetLimits(config.resolver), clock),
     // http members only where this deployment itself may use http.
     allowHttp: config.development || config.outbound.allow_http,
     ...(deps.checkPolicy ? { checkPolicy: deps.checkPolicy } : {}),

@@ -10,6 +10,7 @@ import { Conflict, InvalidRequest, NotFound, FederationError } from '../errors.j
 import { WELL_KNOWN_FEDERATION, MEDIA } from '../constants.js'
 import type { Fetcher } from '../net/fetch.js'
 import { FetchError } from '../net/fetch.js'
+import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
 import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
 import type { Constraints, Jwks, Metadata, MetadataPolicy } from '../types.js'
 import { validator, describeAjvError } from '../config/schemas.js'
@@ -48,6 +49,8 @@ export interface SubordinateRecord extends StoredRecord, StatementFields {
 }
 
 export interface RegistryDeps {
+  /** A work budget (resolver.budget_*) for fetching and checking a member's entity configuration. */
+  budget?: () => Budget
   entityId: string
   store: Store
   clock: Clock
@@ -177,11 +180,12 @@ export class SubordinateRegistry {
   /** Fetches and checks the member's own entity configuration (spec "Obtaining Federation Entity Configuration Information"). */
   private async inspect(entityId: string) {
     const url = entityConfigurationUrl(entityId)
+    const budget = this.d.budget?.()
     let res
     try {
-      res = await this.d.fetcher.get(url, MEDIA.entityStatement)
+      res = await (budget ? budget.run(() => chargedFetcher(this.d.fetcher, budget).get(url, MEDIA.entityStatement)) : this.d.fetcher.get(url, MEDIA.entityStatement))
     } catch (err) {
-      const why = err instanceof FetchError ? err.message : String(err)
+      const why = err instanceof FetchError || err instanceof BudgetExceeded ? err.message : String(err)
       throw new InvalidRequest(`jwks: not given, and the entity configuration of ${entityId} could not be fetched: ${why}`, { cause: err })
     }
     if (res.status !== 200) {
@@ -189,9 +193,10 @@ export class SubordinateRegistry {
     }
     let ec
     try {
+      budget?.verify()
       ec = await verifyEntityConfiguration(res.body.trim(), entityId, { clock: this.d.clock, skew: this.d.skew })
     } catch (err) {
-      const why = err instanceof StatementError ? err.message : String(err)
+      const why = err instanceof StatementError || err instanceof BudgetExceeded ? err.message : String(err)
       throw new InvalidRequest(`jwks: not given, and the entity configuration is not acceptable: ${why}`, { cause: err })
     }
     if (!Array.isArray(ec.authority_hints) || !ec.authority_hints.includes(this.d.entityId)) {

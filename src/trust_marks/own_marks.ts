@@ -12,6 +12,7 @@ import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
 import { InvalidRequest, NotFound } from '../errors.js'
 import { FetchError } from '../net/fetch.js'
+import { Budget, BudgetExceeded, budgetLimits } from '../trust_chain/budget.js'
 import type { StoredRecord } from '../storage/types.js'
 import type { EntityStatement, TrustMarkRef } from '../types.js'
 import { validateBody } from './body.js'
@@ -55,9 +56,10 @@ export class OwnTrustMarks {
     }
     let rec: OwnTrustMarkRecord
     try {
-      rec = body.trust_mark !== undefined
-        ? await this.accept(body.trust_mark, 'submitted')
-        : await this.fetchMark(body.trust_mark_type!, body.issuer!)
+      const budget = this.budget()
+      rec = await this.within(budget, () => body.trust_mark !== undefined
+        ? this.accept(body.trust_mark, 'submitted', undefined, budget)
+        : this.fetchMark(body.trust_mark_type!, body.issuer!, budget))
     } catch (err) {
       if (!(err instanceof Refused)) throw err
       await this.f.audit.record(actor, 'own_trust_mark.add', 'failure', body.issuer, { trust_mark_type: body.trust_mark_type, reason: err.message })
@@ -95,7 +97,8 @@ export class OwnTrustMarks {
     for (const r of await this.list()) {
       if (r.source !== 'fetched' || now < refreshAt(r)) continue
       try {
-        const next = await this.fetchMark(r.trust_mark_type, r.issuer)
+        const budget = this.budget()
+        const next = await this.within(budget, () => this.fetchMark(r.trust_mark_type, r.issuer, budget))
         await this.f.store.put('own_trust_marks', next)
         out.refreshed.push(r.id)
         await this.f.audit.record(actor, 'own_trust_mark.refresh', 'success', r.issuer, { trust_mark_type: r.trust_mark_type, exp: next.exp })
@@ -115,22 +118,22 @@ export class OwnTrustMarks {
   }
 
   /** Spec "Trust Mark Endpoint": the issuer's endpoint comes from its own entity configuration. */
-  private async fetchMark(type: string, issuer: string): Promise<OwnTrustMarkRecord> {
-    const ec = await this.issuerConfiguration(issuer)
+  private async fetchMark(type: string, issuer: string, budget: Budget): Promise<OwnTrustMarkRecord> {
+    const ec = await this.issuerConfiguration(issuer, budget)
     const endpoint = ec.metadata?.federation_entity?.federation_trust_mark_endpoint
     if (typeof endpoint !== 'string') throw new Refused(undefined, `issuer: ${issuer} publishes no federation_trust_mark_endpoint`)
     const url = new URL(endpoint)
     url.searchParams.set('trust_mark_type', type)
     url.searchParams.set('sub', this.f.entityId)
-    const res = await this.get(url.toString(), MEDIA.trustMark)
+    const res = await this.get(url.toString(), MEDIA.trustMark, budget)
     if (res.status !== 200) throw new Refused(res.status, `issuer: ${issuer}'s trust mark endpoint answered HTTP ${res.status}`)
-    const rec = await this.accept(res.body.trim(), 'fetched', ec)
+    const rec = await this.accept(res.body.trim(), 'fetched', ec, budget)
     if (rec.trust_mark_type !== type || rec.issuer !== issuer) throw new Refused(undefined, `issuer: ${issuer} returned a mark of another type or issuer`)
     return rec
   }
 
   /** Checks a mark for this entity against its issuer's keys (spec "Validating a Trust Mark" steps 1-7). */
-  private async accept(token: string, source: OwnTrustMarkRecord['source'], issuerEc?: Pick<EntityStatement, 'jwks'>): Promise<OwnTrustMarkRecord> {
+  private async accept(token: string, source: OwnTrustMarkRecord['source'], issuerEc: Pick<EntityStatement, 'jwks'> | undefined, budget: Budget): Promise<OwnTrustMarkRecord> {
     let payload
     try {
       payload = decodeUnverified(token).payload as Record<string, unknown>
@@ -140,9 +143,10 @@ export class OwnTrustMarks {
     const { iss, sub, trust_mark_type: type } = payload
     if (typeof iss !== 'string' || typeof type !== 'string') throw new Refused(undefined, 'trust_mark: iss and trust_mark_type must be strings')
     if (sub !== this.f.entityId) throw new Refused(undefined, `trust_mark: sub ${JSON.stringify(sub)} is not this entity (${this.f.entityId})`)
-    const ec = issuerEc ?? (await this.issuerConfiguration(iss))
+    const ec = issuerEc ?? (await this.issuerConfiguration(iss, budget))
     let verified
     try {
+      budget.verify()
       verified = await verifyJwt(token, ec.jwks, { typ: TYP.trustMark, clock: this.f.clock, skew: this.f.config.clock_skew, requireTimes: false })
     } catch (err) {
       if (err instanceof JwtError) throw new Refused(undefined, `trust_mark: ${err.message}`)
@@ -158,10 +162,11 @@ export class OwnTrustMarks {
     }
   }
 
-  private async issuerConfiguration(issuer: string) {
-    const res = await this.get(issuer.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
+  private async issuerConfiguration(issuer: string, budget: Budget) {
+    const res = await this.get(issuer.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement, budget)
     if (res.status !== 200) throw new Refused(undefined, `issuer: the entity configuration of ${issuer} answered HTTP ${res.status}`)
     try {
+      budget.verify()
       return await verifyEntityConfiguration(res.body.trim(), issuer, { clock: this.f.clock, skew: this.f.config.clock_skew })
     } catch (err) {
       if (err instanceof StatementError) throw new Refused(undefined, `issuer: ${err.message}`)
@@ -169,11 +174,27 @@ export class OwnTrustMarks {
     }
   }
 
-  private async get(url: string, accept: string) {
+  private async get(url: string, accept: string, budget: Budget) {
     try {
+      budget.fetch(url)
       return await this.f.fetcher.get(url, accept)
     } catch (err) {
       if (err instanceof FetchError) throw new Refused(undefined, `cannot fetch ${url}: ${err.message}`)
+      throw err
+    }
+  }
+
+  /** One operation's work budget (resolver.budget_*): its fetches, verifications and time. */
+  private budget(): Budget {
+    return new Budget(budgetLimits(this.f.config.resolver), this.f.clock)
+  }
+
+  /** `work` within `budget`; running out is a refusal like any other. */
+  private async within<T>(budget: Budget, work: () => Promise<T>): Promise<T> {
+    try {
+      return await budget.run(work)
+    } catch (err) {
+      if (err instanceof BudgetExceeded) throw new Refused(undefined, err.message)
       throw err
     }
   }

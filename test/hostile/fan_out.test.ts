@@ -103,7 +103,7 @@ describe('hostile federations: fan-out, loops, slow and silent servers at /resol
   })
 })
 
-describe('hostile federations: a silent server at /resolve (real time: budget_ms 300, outbound timeout 5 s)', () => {
+describe('hostile federations: silent servers (real time: budget_ms 300, outbound timeout 5 s)', () => {
   const clock = new ManualClock()
   const protoBefore = prototypeNames()
   let ta: TestEntity
@@ -134,5 +134,28 @@ describe('hostile federations: a silent server at /resolve (real time: budget_ms
     const good = h.add('good', { authority_hints: [ta.entityId] })
     await onboard(ta, good.id)
     assert.equal((await resolveAt(ta, { sub: good.id, trust_anchor: ta.entityId })).status, 200)
+  })
+
+  it('bounds onboarding without jwks by the same budget: a silent member is refused after budget_ms, 400 invalid_request', async () => {
+    const member = h.add('silent-member', { authority_hints: [ta.entityId] })
+    member.silent = true
+    const t0 = performance.now()
+    const r = await ta.admin('POST', '/admin/subordinates', { entity_id: member.id })
+    assert.ok(performance.now() - t0 < 3_000)
+    assert.equal(r.status, 400, JSON.stringify(r.body))
+    assert.equal(r.body.error, 'invalid_request')
+    assert.match(r.body.error_description, /could not be fetched: resolution work budget exceeded: 300 ms of wall time \(resolver\.budget_ms\)/)
+  })
+
+  it('bounds fetching one of its own trust marks by the same budget: a silent issuer is refused after budget_ms, 400 invalid_request', async () => {
+    const issuer = h.add('silent-issuer')
+    issuer.silent = true
+    const t0 = performance.now()
+    const r = await ta.admin('POST', '/admin/own-trust-marks', { trust_mark_type: 'https://tm.example/member', issuer: issuer.id })
+    assert.ok(performance.now() - t0 < 3_000)
+    assert.equal(r.status, 400, JSON.stringify(r.body))
+    assert.equal(r.body.error, 'invalid_request')
+    assert.match(r.body.error_description, /resolution work budget exceeded: 300 ms of wall time \(resolver\.budget_ms\)/)
+    assert.deepEqual(prototypeNames(), protoBefore)
   })
 })
