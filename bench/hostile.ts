@@ -53,7 +53,7 @@ async function serveHostile(taId: string): Promise<void> {
   process.on('disconnect', () => void h.stop().then(() => process.exit(0)))
 }
 
-function startChild(taId: string): Promise<{ child: ChildProcess; topology: Topology; ask(m: 'count' | 'reset'): Promise<number> }> {
+function startChild(taId: string): Promise<{ child: ChildProcess; topology: Topology; ask: (m: 'count' | 'reset') => Promise<number> }> {
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-hostile', taId], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
   const ask = (m: 'count' | 'reset') => new Promise<number>((resolve) => {
     child.once('message', (r) => resolve((r as { total: number }).total))

@@ -117,11 +117,8 @@ export class Budget {
     let timer: NodeJS.Timeout | undefined
     const deadline = new Promise<never>((_, reject) => {
       timer = setTimeout(() => {
-        try {
-          this.exceed('time')
-        } catch (err) {
-          reject(err as Error)
-        }
+        this.failure ??= new BudgetExceeded('time', this.limits, this.figures())
+        reject(this.failure)
       }, Math.max(0, this.limits.ms - this.elapsedMs()) + 1)
     })
     // The work may settle after the deadline: nothing waits for it then.
@@ -158,7 +155,7 @@ export function chargedFetcher(fetcher: Fetcher, budget: Budget): Fetcher {
     try {
       budget.fetch(url)
     } catch (err) {
-      return Promise.reject(err as Error)
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)))
     }
     return go()
   }

@@ -74,9 +74,9 @@ export class Walk {
       const settled = await Promise.allSettled(this.steps(frontier).map((s) => this.step(s)))
       const complete: PathNode[][] = []
       const next: PathNode[][] = []
-      let stop: unknown
+      let stop: Error | undefined
       for (const r of settled) {
-        if (r.status === 'rejected') stop ??= r.reason
+        if (r.status === 'rejected') stop ??= r.reason instanceof Error ? r.reason : new Error(String(r.reason))
         else if (r.value) (this.anchors.has(r.value.at(-1)!.id) ? complete : next).push(r.value)
       }
       if (complete.length) yield complete

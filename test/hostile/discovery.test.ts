@@ -90,7 +90,7 @@ describe('hostile callers: unauthenticated discovery at /resolve is bounded', ()
       const r = await resolveAt(cached, { sub, trust_anchor: cached.entityId })
       assert.equal(r.status, 404, r.text)
       assert.equal(r.error?.error, 'invalid_subject')
-      assert.match(r.error!.error_description, /"not_cached": .* is not in this resolver's cache, and unauthenticated requests are answered from cached information only/)
+      assert.match(r.error.error_description, /"not_cached": .* is not in this resolver's cache, and unauthenticated requests are answered from cached information only/)
     }
     assert.equal(h.requests.total, 0)
   })

@@ -5,8 +5,8 @@
 import assert from 'node:assert/strict'
 import { ManualClock } from '../../../src/clock.js'
 import { DEFAULTS } from '../../../src/config/defaults.js'
-import { Budget, BudgetExceeded, chargedFetcher } from '../../../src/trust_chain/budget.js'
-import { ResolveError } from '../../../src/trust_chain/errors.js'
+import { Budget, chargedFetcher, type BudgetExceeded } from '../../../src/trust_chain/budget.js'
+import type { ResolveError } from '../../../src/trust_chain/errors.js'
 import type { TrustMarkVerifier } from '../../../src/trust_marks/verify_contract.js'
 import { chain3 } from './memfed.js'
 
