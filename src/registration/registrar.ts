@@ -25,7 +25,7 @@ import type { AuthorizationServerConfig } from '../config/load.js'
 import { FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
 import { boundedLru } from '../util/lru.js'
 import { Resolver } from '../trust_chain/resolver.js'
-import { BudgetExceeded, type Budget } from '../trust_chain/budget.js'
+import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import { verifyPresentedChain, type PresentedChain } from '../trust_chain/presented_chain.js'
 import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
@@ -106,7 +106,7 @@ export class Registrar {
       if (known && known.until > this.f.clock.now()) throw known.error
       try {
         const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, budget })
-        return await this.fields(chain, 'automatic')
+        return await this.fields(chain, 'automatic', undefined, budget)
       } catch (err) {
         if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
         throw err
@@ -144,7 +144,7 @@ export class Registrar {
       if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
       const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement, budget })
-      const fields = await this.fields(chain, 'explicit', req.statement.jwt)
+      const fields = await this.fields(chain, 'explicit', req.statement.jwt, budget)
       const registration = await this.records.save(clientId, fields, true)
       if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       await this.audited('client.register', 'success', registration)
@@ -170,7 +170,8 @@ export class Registrar {
     }
   }
 
-  private async fields(chain: ResolvedChain, type: RegistrationType, request?: string): Promise<RegistrationFields> {
+  /** `budget`: the request's, also charged for fetching the client's keys (jwks_uri, signed_jwks_uri). */
+  private async fields(chain: ResolvedChain, type: RegistrationType, request?: string, budget?: Budget): Promise<RegistrationFields> {
     const metadata = registrableMetadata(chain.metadata)
     const entityType = registeredType(metadata)
     if (!entityType) throw new FederationError('invalid_metadata', `${chain.subject} has no ${REGISTRABLE_TYPES.join(', ')} metadata`)
@@ -182,8 +183,12 @@ export class Registrar {
     }
     let keys
     try {
-      keys = await clientKeys(chain.subject, md, chain.subject_jwks, { fetcher: this.f.fetcher, clock: this.f.clock, skew: this.f.config.clock_skew })
-    } catch (err) {
+      const d = { clock: this.f.clock, skew: this.f.config.clock_skew }
+      keys = budget
+        ? await budget.run(() => clientKeys(chain.subject, md, chain.subject_jwks, { ...d, fetcher: chargedFetcher(this.f.fetcher, budget) }))
+        : await clientKeys(chain.subject, md, chain.subject_jwks, { ...d, fetcher: this.f.fetcher })
+    } catch (e) {
+      const err = e instanceof BudgetExceeded ? new InvalidClient(`fetching keys of ${chain.subject}: ${e.message}`, { cause: e }) : e
       if (type === 'explicit' && err instanceof FederationError && err.error === 'invalid_client') throw new FederationError('invalid_client_metadata', err.message, { cause: err })
       throw err
     }

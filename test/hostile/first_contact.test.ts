@@ -104,6 +104,27 @@ describe('hostile clients at the authorization server', () => {
     assert.ok(h.requests.total > 0 && h.requests.total <= BUDGET, `${h.requests.total} requests`)
   })
 
+  it('charges fetching the client\'s keys (jwks_uri) to the request\'s budget: a silent key server is refused after budget_ms', async () => {
+    const as2 = await startAuthorizationServer({
+      clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
+      config: { resolver: { budget_ms: 300 }, outbound: { allow_http: true, allow_private_network: true, timeout_ms: 5_000 } },
+    })
+    try {
+      const keys = h.add('silent-keys')
+      keys.silent = true
+      const clientKey = await testKey()
+      const a = await startAgent({ clock, authority_hints: [ta.entityId], oauthClient: { jwks: undefined, jwks_uri: `${keys.id}/.well-known/openid-federation` } })
+      agents.push(a)
+      await onboard(ta, a.id)
+      const t0 = performance.now()
+      const r = await tokenRequest(as2, await assertion(clientKey, { iss: a.id, aud: as2.entityId, now: clock.now() }), { resource: RESOURCE })
+      assert.ok(performance.now() - t0 < 3_000)
+      expectError(r, 401, 'invalid_client', `fetching keys of ${a.id}: resolution work budget exceeded: 300 ms of wall time (resolver.budget_ms)`)
+    } finally {
+      await as2.stop()
+    }
+  })
+
   for (const depth of [2, 3, 4, 5]) {
     it(`explicit registration, 5x5 tree of depth ${depth}: at most ${BUDGET} fetches, 400 invalid_trust_chain naming the budget`, async () => {
       const { leaf, clientKey } = await hostileClient(`r${depth}`, depth)

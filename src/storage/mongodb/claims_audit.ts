@@ -83,9 +83,8 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<AuditEvent[]
 
 /** An audit document as an event: helper fields (_id, the settling op) removed. */
 export function toEvent(doc: Document): AuditEvent {
-  const event: Document = { ...doc }
-  delete event['_id']
-  delete event['_op']
+  const { _id, _op, ...event } = doc
+  void _id, void _op
   return event as AuditEvent
 }
 
