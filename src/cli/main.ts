@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises'
 import { parse, UsageError, type IO } from './args.js'
 import { initDeployment } from './init.js'
 import { startService, hasConfig, type Service } from './serve.js'
+import { intrinsicsFrozen } from './harden.js'
 import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
 import { ConfigError, kekFromEnv } from '../config/load.js'
 import type { KeyAlg } from '../crypto/keys.js'
@@ -223,7 +224,9 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
   }, { env: io.env })
   // Signal handlers first: whoever reads the listening line may stop the server at once.
   const stopped = untilSignal(service, io)
-  io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind})`)
+  // Frozen by the process entry (run.ts), not when main() is called from a library or a test.
+  const frozen = intrinsicsFrozen() ? ', intrinsics frozen' : ''
+  io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind}${frozen})`)
   return stopped
 }
 

@@ -1,4 +1,8 @@
-/** Process entry of the `anchorage` command (bin/anchorage.js runs the built copy). */
+/**
+ * Process entry of the `anchorage` command (bin/anchorage.js runs the built copy). The
+ * intrinsics are frozen first, before any other module is evaluated (cli/harden.ts).
+ */
+import './frozen.js'
 import { main } from './main.js'
 
 main(process.argv.slice(2)).then(

@@ -346,7 +346,7 @@ class EmbeddedStoreImpl implements EmbeddedStore {
   /** One journal line holds the change and its audit event: replayed together or not at all. */
   private write(collection: CollectionName, id: string, entry: Entry | null, event?: AuditEvent): Promise<void> {
     let slots = this.pending.get(collection)
-    if (!slots) this.pending.set(collection, (slots = new Map()))
+    if (!slots) this.pending.set(collection, (slots = new Map<string, Slot>()))
     const slot: Slot = { entry }
     slots.set(id, slot)
     const item = event ? this.nextAudit(event) : undefined

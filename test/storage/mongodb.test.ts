@@ -27,7 +27,7 @@ afterEach(async () => {
 
 async function freshDatabase(ctx: Mocha.Context): Promise<{ uri: string }> {
   const db = await mongoUriForTests()
-  if (!db) return ctx.skip() as never
+  if (!db) return ctx.skip()
   cleanups.push(() => db.stop())
   return db
 }

@@ -1,7 +1,7 @@
 /** Validating a dump before `load` writes any of it, so a bad dump leaves the store untouched. */
 import { FederationError } from '../../errors.js'
-import type { CollectionName, DumpRecord } from '../types.js'
-import { encodeAudit, encodeClaim, encodePut, isCollection, isExpired, toEntry, type Op } from './format.js'
+import type { CollectionName, DumpRecord, StoredRecord } from '../types.js'
+import { encodeAudit, encodeClaim, encodePut, isCollection, isExpired, toEntry, type Op, type SeqEvent } from './format.js'
 import type { AuditItem } from './journal.js'
 
 export interface LoadBatch {
@@ -31,7 +31,7 @@ export async function collectLoad(records: AsyncIterable<DumpRecord>, now: numbe
         }
         if (isExpired(entry.exp, now)) continue // would read as absent anyway
         batch.lines.push(encodePut(item.collection, entry))
-        batch.ops.push({ op: 'put', collection: item.collection, record: JSON.parse(entry.json) })
+        batch.ops.push({ op: 'put', collection: item.collection, record: JSON.parse(entry.json) as StoredRecord })
         batch.collections.add(item.collection)
         break
       }
@@ -49,7 +49,7 @@ export async function collectLoad(records: AsyncIterable<DumpRecord>, now: numbe
         void _seq
         const json = JSON.stringify({ seq, ...rest })
         batch.lines.push(encodeAudit(json))
-        batch.ops.push({ op: 'audit', event: JSON.parse(json) })
+        batch.ops.push({ op: 'audit', event: JSON.parse(json) as SeqEvent })
         batch.audit.push({ seq, json })
         batch.lastSeq = seq
         break

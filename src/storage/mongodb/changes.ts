@@ -209,9 +209,9 @@ export class ChangeFeed {
   }
 
   private onEvent(ev: Document): void {
-    const coll = ev['ns']?.['coll']
+    const coll: unknown = (ev['ns'] as Document | undefined)?.['coll']
     const collection = typeof coll === 'string' ? collectionOf(coll) : undefined
-    const id = ev['documentKey']?.['_id']
+    const id: unknown = (ev['documentKey'] as Document | undefined)?.['_id']
     if (collection && typeof id === 'string') this.emit({ collection, id: idFromKey(id) })
     else if (collection) this.emit({ collection })
     else this.emitAll() // drop, dropDatabase, rename, invalidate

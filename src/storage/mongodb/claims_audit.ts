@@ -83,8 +83,9 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<AuditEvent[]
 
 /** An audit document as an event: helper fields (_id, the settling op) removed. */
 export function toEvent(doc: Document): AuditEvent {
-  const { _id, _op, ...event } = doc
-  void _id, void _op
+  const event: Document = { ...doc }
+  delete event['_id']
+  delete event['_op']
   return event as AuditEvent
 }
 

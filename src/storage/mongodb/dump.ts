@@ -67,7 +67,7 @@ export async function loadAll(db: Db, lines: AsyncIterable<DumpRecord>, now: num
       const seq = line.event.seq
       if (!Number.isSafeInteger(seq) || seq! <= 0) throw new TypeError('an audit line needs a positive integer seq')
       maxSeq = Math.max(maxSeq, seq!)
-      await add(AUDIT, { _id: seq, ...JSON.parse(JSON.stringify(line.event)) })
+      await add(AUDIT, { _id: seq, ...(JSON.parse(JSON.stringify(line.event)) as Document) })
     } else if (line.type === 'claim') {
       const { scope, key, expires_at } = line
       if (typeof scope !== 'string' || typeof key !== 'string' || !Number.isFinite(expires_at)) {

@@ -86,8 +86,8 @@ export const newVersion = (): string => randomBytes(9).toString('base64url')
 
 /** The record as the caller stored it (helper fields removed, field order kept). */
 export function fromDoc<T extends StoredRecord>(doc: Record<string, unknown>): T {
-  const { _id, _v, expires_at_date, _audit, _tombstone, ...record } = doc
-  void _id, void _v, void expires_at_date, void _audit, void _tombstone
+  const record: Record<string, unknown> = { ...doc }
+  for (const f of HELPER_FIELDS) delete record[f]
   return record as T
 }
 

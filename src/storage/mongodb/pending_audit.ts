@@ -31,7 +31,7 @@ export function withMarker(doc: RecordDoc, event: AuditEvent | undefined): Recor
   if (!event) return doc
   const { seq: _seq, ...rest } = event
   void _seq
-  return { ...doc, _audit: { op: randomBytes(12).toString('base64url'), event: JSON.parse(JSON.stringify(rest)) } }
+  return { ...doc, _audit: { op: randomBytes(12).toString('base64url'), event: JSON.parse(JSON.stringify(rest)) as AuditEvent } }
 }
 
 /** A removal with its event: reads as absent (expired) until settled, then deleted. */
