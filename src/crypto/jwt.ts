@@ -73,7 +73,7 @@ export async function signJwt(
   typ: string,
   extraHeader: Record<string, unknown> = {},
 ): Promise<string> {
-  return new SignJWT(payload as JWTPayload)
+  return new SignJWT(payload)
     .setProtectedHeader({ ...extraHeader, alg: key.alg, kid: key.kid, typ })
     .sign(key.privateKey)
 }
@@ -88,7 +88,7 @@ export function decodeUnverified(token: string, limits: JsonLimits = DEFAULT_JSO
   if (parts.length !== 3) throw new JwtError('malformed', 'not a compact JWS (three dot-separated parts expected)')
   return {
     header: decodePart(parts[0]!, 'header', limits) as JWTHeaderParameters,
-    payload: decodePart(parts[1]!, 'payload', limits) as JWTPayload,
+    payload: decodePart(parts[1]!, 'payload', limits),
   }
 }
 

@@ -18,8 +18,8 @@ export interface PolicyEngine {
   ): ParameterPolicies
   applyPolicy(metadata: EntityTypeMetadata, policy: ParameterPolicies, options?: ApplyOptions): EntityTypeMetadata
   applyMetadataPolicy(leafMetadata: Metadata, options?: ApplyMetadataPolicyOptions): Metadata
-  validatePolicyStructure(policy: unknown, crit?: readonly string[] | undefined): void
-  policyStructureErrors(policy: unknown, crit?: readonly string[] | undefined): string[]
+  validatePolicyStructure(policy: unknown, crit?: readonly string[]): void
+  policyStructureErrors(policy: unknown, crit?: readonly string[]): string[]
 }
 
 /**

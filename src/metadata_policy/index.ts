@@ -77,11 +77,11 @@ export function applyMetadataPolicy(leafMetadata: Metadata, options: ApplyMetada
  * Checks a policy we are about to publish (e.g. at onboarding); throws PolicyError
  * `invalid_policy`. Usable directly as the app's `checkPolicy(policy, crit)` dependency.
  */
-export function validatePolicyStructure(policy: unknown, crit?: readonly string[] | undefined, options: EngineOptions = {}): void {
+export function validatePolicyStructure(policy: unknown, crit?: readonly string[], options: EngineOptions = {}): void {
   validatePolicyStructureWith(registryFor(options), policy, crit)
 }
 
 /** validatePolicyStructure, returning the problems instead of throwing. */
-export function policyStructureErrors(policy: unknown, crit?: readonly string[] | undefined, options: EngineOptions = {}): string[] {
+export function policyStructureErrors(policy: unknown, crit?: readonly string[], options: EngineOptions = {}): string[] {
   return structureErrors(registryFor(options), policy, crit)
 }

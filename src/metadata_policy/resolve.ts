@@ -86,7 +86,9 @@ export function resolveEntityTypeWith(
 }
 
 function prepare(registry: OperatorRegistry, statements: readonly PolicyStatement<unknown>[], options: ResolveOptions): string[] {
-  if (!Array.isArray(statements)) throw new PolicyError('invalid_policy', 'the statements to resolve must be an array')
+  // Callers may be untyped (JavaScript); checked through `unknown` to keep the element type after the check.
+  const given: unknown = statements
+  if (!Array.isArray(given)) throw new PolicyError('invalid_policy', 'the statements to resolve must be an array')
   const labels = statements.map(statementLabel)
   collectCrit([
     { crit: options.crit, allowEmpty: true },

@@ -22,7 +22,7 @@ const critSchema: ValidateFunction = ajv.compile(require('../../schemas/metadata
  * Throws PolicyError (`invalid_policy`) naming the first problem: a structural or type error
  * (by JSON path), a forbidden operator combination, or a critical operator not understood.
  */
-export function validatePolicyStructureWith(registry: OperatorRegistry, policy: unknown, crit?: readonly string[] | undefined): void {
+export function validatePolicyStructureWith(registry: OperatorRegistry, policy: unknown, crit?: readonly string[]): void {
   if (!policySchema(policy)) throw new PolicyError('invalid_policy', describe(policySchema.errors, 'the policy'))
   if (crit !== undefined && !critSchema(crit)) throw new PolicyError('invalid_policy', describe(critSchema.errors, 'metadata_policy_crit'))
   collectCrit([{ crit, statement: undefined }], registry)
@@ -30,7 +30,7 @@ export function validatePolicyStructureWith(registry: OperatorRegistry, policy: 
 }
 
 /** The same checks, returning the problem as a list (empty when the policy is acceptable). */
-export function policyStructureErrors(registry: OperatorRegistry, policy: unknown, crit?: readonly string[] | undefined): string[] {
+export function policyStructureErrors(registry: OperatorRegistry, policy: unknown, crit?: readonly string[]): string[] {
   try {
     validatePolicyStructureWith(registry, policy, crit)
     return []

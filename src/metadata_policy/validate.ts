@@ -116,7 +116,7 @@ export function collectCrit(
     if (crit.length === 0 && allowEmpty !== true) {
       throw new PolicyError('invalid_policy', 'metadata_policy_crit must not be the empty array', { statement })
     }
-    for (const name of crit as string[]) {
+    for (const name of crit) {
       if (registry.isStandard(name)) {
         throw new PolicyError('invalid_policy', 'metadata_policy_crit must list only additional operators, not standard ones', { statement, operator: name })
       }

@@ -175,7 +175,7 @@ function checkHeader(header: JWTHeaderParameters, typ: string, algorithms: reado
 
 function markClaims(p: JWTPayload): MarkClaims {
   // Own claims only (an inherited member is not a claim); the copy is what the verifier keeps.
-  const c = ownView(p as Record<string, unknown>)
+  const c = ownView(p)
   for (const name of ['iss', 'sub', 'trust_mark_type'] as const) {
     if (typeof c[name] !== 'string' || c[name] === '') fail('malformed', `the trust mark's ${name} claim is missing or not a string`)
   }

@@ -6,6 +6,11 @@
  */
 import { strict as assert } from 'node:assert'
 
+/** The function object itself (a property read, not a method taken off its object). */
+function member(o: object, key: string): object {
+  return Reflect.get(o, key) as object
+}
+
 const INTRINSICS: Record<string, object> = {
   'Object.prototype': Object.prototype,
   Object,
@@ -15,11 +20,10 @@ const INTRINSICS: Record<string, object> = {
   'String.prototype': String.prototype,
   'Number.prototype': Number.prototype,
   'Boolean.prototype': Boolean.prototype,
-  'Object.prototype.toString': Object.prototype.toString,
-  'Object.prototype.hasOwnProperty': Object.prototype.hasOwnProperty,
-  'Object.prototype.valueOf': Object.prototype.valueOf,
-  'Object.prototype.constructor': Object.prototype.constructor,
-  'Object.prototype.__proto__ getter': Object.getOwnPropertyDescriptor(Object.prototype, '__proto__')!.get!,
+  'Object.prototype.toString': member(Object.prototype, 'toString'),
+  'Object.prototype.hasOwnProperty': member(Object.prototype, 'hasOwnProperty'),
+  'Object.prototype.valueOf': member(Object.prototype, 'valueOf'),
+  'Object.prototype.constructor': member(Object.prototype, 'constructor'),
 }
 
 export type IntrinsicsSnapshot = Record<string, string[]>

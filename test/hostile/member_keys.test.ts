@@ -104,7 +104,7 @@ describe('hostile: member names of Object.prototype in metadata, constraints, jw
         const r = await fed.resolve(fed.good, { entity_type: name })
         assert.equal(r.status, ordinary.status, r.text)
         assert.equal(r.error?.error, ordinary.error?.error, r.text)
-        assert.equal(r.error?.error_description, ordinary.error!.error_description.replaceAll('not_a_type', name))
+        assert.equal(r.error?.error_description, ordinary.error?.error_description.replaceAll('not_a_type', name))
       }
     })
   })

@@ -18,9 +18,9 @@ export function plain(v: unknown): unknown {
 
 /** node:assert/strict, with deepEqual over JSON members (prototypes are not compared). */
 export const assert: typeof strict = Object.assign(
-  ((value: unknown, message?: string | Error) => strict(value, message)) as typeof strict,
+  (value: unknown, message?: string | Error): asserts value => strict(value, message),
   strict,
-  { deepEqual: ((actual: unknown, expected: unknown, message?: string | Error) => strict.deepEqual(plain(actual), plain(expected), message)) as typeof strict.deepEqual },
+  { deepEqual: (actual: unknown, expected: unknown, message?: string | Error): void => strict.deepEqual(plain(actual), plain(expected), message) },
 )
 
 /** Runs fn, expecting a PolicyError with `code` whose message contains every fragment. */
@@ -31,7 +31,7 @@ export function expectPolicyError(fn: () => unknown, code: PolicyErrorCode, ...f
   } catch (err) {
     caught = err
   }
-  strict.ok(caught instanceof PolicyError, `expected a PolicyError, got ${caught === undefined ? 'no error' : String(caught)}`)
+  strict.ok(caught instanceof PolicyError, `expected a PolicyError, got ${caught === undefined ? 'no error' : caught instanceof Error ? `${caught.name}: ${caught.message}` : JSON.stringify(caught)}`)
   assert.equal(caught.error, code, caught.message)
   for (const f of fragments) assert.ok(caught.message.includes(f), `"${caught.message}" should mention ${f}`)
   return caught

@@ -50,7 +50,8 @@ describe('metadata policy: the spec examples', () => {
 
     it('rejects the RP when the essential token_endpoint_auth_method is missing', () => {
       const policy = resolvePolicies(chain)
-      const { token_endpoint_auth_method: _, ...rest } = ex.leaf_metadata.openid_relying_party
+      const rest = { ...ex.leaf_metadata.openid_relying_party }
+      delete rest.token_endpoint_auth_method
       expectPolicyError(() => applyMetadataPolicy({ openid_relying_party: rest }, { policy }), 'invalid_metadata',
         'openid_relying_party.token_endpoint_auth_method', 'essential')
     })
