@@ -58,7 +58,7 @@ async function serveFederation(): Promise<void> {
   })
   await ta.federation.subordinates.add({ entity_id: ia.config.entity_id, intermediate: true, metadata_policy: { openid_relying_party: { grant_types: { subset_of: ['authorization_code'] } } } }, 'bench')
   await ia.federation.subordinates.add({ entity_id: leaf.entityId }, 'bench')
-  const topology: Topology = { ta: ta.config.entity_id, leaf: leaf.entityId, taJwks: (await ta.federation.keystore.jwks()) as Jwks }
+  const topology: Topology = { ta: ta.config.entity_id, leaf: leaf.entityId, taJwks: (await ta.federation.keystore.jwks()) }
   process.stdout.write(JSON.stringify(topology) + '\n')
   process.stdin.resume()
   await new Promise((r) => process.stdin.once('end', r))
@@ -70,7 +70,7 @@ export function startFederation(): Promise<{ topology: Topology; child: ChildPro
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-federation'], { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let out = ''
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d
       if (out.includes('\n')) resolve({ topology: JSON.parse(out.split('\n')[0]!) as Topology, child })
     })
@@ -101,7 +101,12 @@ export async function benchResolve(o: { seconds?: number } = {}): Promise<Record
   const root = await mkdtemp(join(tmpdir(), 'anchorage-bench-resolver-'))
   let r: Service | undefined
   try {
-    r = await deployment(root, 'r', [], { trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks as never }] })
+    // The cold-HTTP step measures discovery itself, one request after another from one address:
+    // the per-address discovery rate limit (a defence, measured in bench/hostile.ts) is off (0).
+    r = await deployment(root, 'r', [], {
+      trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks }],
+      resolver: { discoveries_per_minute: 0 },
+    })
     const f = r.federation
     const path = `/resolve?sub=${encodeURIComponent(topology.leaf)}&trust_anchor=${encodeURIComponent(topology.ta)}`
     const url = f.entityId + path

@@ -4,7 +4,7 @@
  * Anchorage republishes it to the world and signs it as the member's federation key.
  * RFC 7517 (JWK), RFC 7518 section 6 (parameters per key type), RFC 8037 (OKP).
  */
-import { importJWK } from 'jose'
+import { createPublicKey, type JsonWebKey } from 'node:crypto'
 
 /** RFC 7518 section 6: members that carry private or symmetric key material. */
 export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
@@ -113,17 +113,12 @@ function bitLength(b: Buffer): number {
   return (b.length - i - 1) * 8 + (32 - Math.clz32(b[i]!))
 }
 
-/** The algorithm a key is imported with: its own `alg`, else the first of its type. */
-function importAlg(k: Record<string, unknown>): string {
-  if (typeof k.alg === 'string') return k.alg
-  if (k.kty === 'RSA') return 'RS256'
-  return CURVES[k.crv as string]!.algs[0]!
-}
-
 /**
  * Why `jwks` is not a JWK Set of real, distinct public signing keys, as "keys[1].p: reason"
- * (the caller prefixes its own field name), or undefined. Each key is imported with jose, which
- * proves EC points are on their curve and that the key is usable for its algorithm.
+ * (the caller prefixes its own field name), or undefined. Each key is imported (node:crypto,
+ * the same OpenSSL import jose's verification uses here, synchronous and half the cost of a
+ * WebCrypto import: onboarding pays it per key), which proves EC points are on their curve;
+ * the algorithm's fit to the key type and curve is checked above.
  */
 export async function publicJwksProblem(jwks: unknown): Promise<string | undefined> {
   if (typeof jwks !== 'object' || jwks === null || Array.isArray(jwks)) return 'must be a JSON object'
@@ -141,7 +136,7 @@ export async function publicJwksProblem(jwks: unknown): Promise<string | undefin
     if (earlier !== undefined) return `${at}.kid: duplicates the kid of keys[${earlier}]`
     kids.set(k.kid as string, i)
     try {
-      await importJWK({ ...k, ext: true }, importAlg(k))
+      createPublicKey({ key: k as JsonWebKey, format: 'jwk' })
     } catch (err) {
       return `${at}: not a valid ${k.kty as string}${k.crv ? ` ${k.crv as string}` : ''} public key (${(err as Error).message})`
     }
