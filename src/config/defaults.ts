@@ -40,8 +40,23 @@ export const DEFAULTS = Object.freeze({
     max_fan_out: 5,
     /** Paths explored (valid or not) per resolution. */
     max_chains: 20,
-    /** Longest time, seconds, a fetched statement or a resolve answer is cached (also bounded by its exp). */
+    /** Upper bound, seconds, of statement_ttl_max and answer_ttl_max (kept so older configurations still bound caching). */
     cache_ttl_max: 3_600,
+    /**
+     * Propagation bound (docs/resolution.md): a fetched statement is cached at most this
+     * long from the start of its fetch, seconds, whatever its exp ...
+     */
+    statement_ttl_max: 60,
+    /** ... a resolve answer is fresh this long from the start of its resolution, seconds ... */
+    answer_ttl_max: 45,
+    /**
+     * ... and then, stale, still served at most this long while one background refresh
+     * re-resolves it, seconds (0: no stale serving). A remote removal reaches /resolve
+     * within statement_ttl_max + answer_ttl_max + answer_stale_seconds (120 s by default).
+     */
+    answer_stale_seconds: 15,
+    /** Background refreshes of stale answers running at once (the server's own work, outside the discovery limits). */
+    max_concurrent_refreshes: 8,
     /** Time, seconds, a failed fetch or resolution is remembered. */
     failure_ttl: 10,
     /** Most cached statements and resolve answers (each). */

@@ -1,9 +1,15 @@
 /**
- * Resolve answers (spec "Resolve Response"): signed once and served from cache until the
- * chain's expiry (bounded by configuration), keyed by (sub, trusted anchors asked for,
- * entity types). Failures are remembered briefly. Everything is dropped at once when this
- * deployment's Publisher revision changes (a member, key or policy changed), and an
- * answer computed across such a change is not kept.
+ * Resolve answers (spec "Resolve Response"): signed once and cached, keyed by (sub, trusted
+ * anchors asked for, entity types). An answer is fresh for `answer_ttl_max` seconds from
+ * the start of its resolution; after that it is stale: still served, for at most
+ * `answer_stale_seconds` more, while one background refresh per key re-resolves it (the
+ * server's own work: under the work budget, outside the unauthenticated discovery limits,
+ * at most `max_concurrent_refreshes` at once). The refresh replaces it when it succeeds and
+ * drops it at once when the chain is broken (the next request gets the error). No answer is
+ * served past the chain's exp (or the freshness of its trust marks' status). Failures are
+ * remembered briefly. Everything is dropped at once when this deployment's Publisher
+ * revision changes (a member, key or policy changed), and an answer computed across such
+ * a change is not kept. docs/resolution.md, "Propagation bound", states the resulting bound.
  *
  * Unauthenticated callers (spec "Denial-of-Service Attack Prevention"): with
  * `unauthenticated: 'cached'` a miss is resolved from cached statements only (no outbound
@@ -25,7 +31,7 @@ export interface ResolveServiceOptions {
   resolver: Resolver
   clock: Clock
   logger: Logger
-  limits: Pick<ResolverLimits, 'cache_ttl_max' | 'failure_ttl' | 'cache_entries'>
+  limits: Pick<ResolverLimits, 'cache_ttl_max' | 'answer_ttl_max' | 'answer_stale_seconds' | 'max_concurrent_refreshes' | 'failure_ttl' | 'cache_entries'>
   /** Trusted anchor ids in configured order; fixed for the life of the service. */
   anchorIds: readonly string[]
   /** Signs a resolve response with this entity's federation key, typ resolve-response+jwt. */
@@ -42,8 +48,20 @@ export interface Caller {
   address?: string | undefined
 }
 
-/** `cachedOnly`: a failure of a resolution from cached statements only, which a caller that may discover does not accept. */
-type Answer = { ok: true; jwt: string; until: number } | { ok: false; error: FederationError; until: number; cachedOnly: boolean }
+interface Query {
+  sub: string
+  anchors: readonly string[]
+  entityTypes: readonly string[] | undefined
+}
+
+/**
+ * `fresh`: served as is until then; `until`: never served from then on (a success is stale
+ * between the two). `cachedOnly`: a failure of a resolution from cached statements only,
+ * which a caller that may discover does not accept.
+ */
+type Answer =
+  | { ok: true; jwt: string; fresh: number; until: number; query: Query }
+  | { ok: false; error: FederationError; until: number; cachedOnly: boolean }
 
 export class ResolveService {
   private readonly answers: LRUCache<string, Answer>
@@ -51,6 +69,8 @@ export class ResolveService {
   /** Bumped by invalidate(): an answer computed before is not cached. */
   private generation = 0
   private readonly gate: DiscoveryGate | undefined
+  /** Background refreshes of stale answers running now. */
+  private refreshing = 0
 
   constructor(private readonly o: ResolveServiceOptions) {
     this.answers = boundedLru(o.limits.cache_entries)
@@ -75,8 +95,35 @@ export class ResolveService {
     const anchors = params.getAll('trust_anchor').filter((a) => a !== '')
     if (!anchors.length) return undefined
     const key = this.key(subs[0], anchors, params.getAll('entity_type').filter((t) => t !== ''))
-    const hit = key === undefined ? undefined : this.answers.get(key)
-    return hit?.ok && hit.until > this.o.clock.now() ? hit.jwt : undefined
+    return key === undefined ? undefined : this.cached(key)?.jwt
+  }
+
+  /** The usable successful answer for `key`, starting its background refresh when stale. */
+  private cached(key: string): { jwt: string } | undefined {
+    const hit = this.answers.get(key)
+    if (!hit?.ok) return undefined
+    const now = this.o.clock.now()
+    if (hit.until <= now) return undefined
+    if (hit.fresh <= now) this.refresh(key, hit.query)
+    return hit
+  }
+
+  /**
+   * One background re-resolution of a stale answer per key (a request's resolution already
+   * running for the key counts), at most max_concurrent_refreshes at once; when none can
+   * start, the stale answer is still served until its hard limit and then dropped.
+   */
+  private refresh(key: string, q: Query): void {
+    if (this.inflight.has(key) || this.refreshing >= this.o.limits.max_concurrent_refreshes) return
+    this.refreshing++
+    this.shared(key, q, { authenticated: true }).then(
+      () => undefined,
+      // Ours (a 5xx): the answer is not kept past a refresh that could not confirm it.
+      (err: unknown) => {
+        this.o.logger.warn('resolve refresh failed', { sub: q.sub, error: (err as Error).message })
+        this.answers.delete(key)
+      },
+    ).finally(() => this.refreshing--)
   }
 
   /**
@@ -86,9 +133,11 @@ export class ResolveService {
   async answer(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined, caller: Caller = { authenticated: true }): Promise<string> {
     const key = this.key(sub, anchors, entityTypes)
     if (key === undefined) throw new InvalidTrustAnchor(`${anchors.join(', ')}: not a trust anchor this resolver is configured to trust`)
+    const served = this.cached(key)
+    if (served) return served.jwt
     const hit = this.answers.get(key)
-    const usable = hit && hit.until > this.o.clock.now() && (hit.ok || !hit.cachedOnly || this.mode(caller) === 'cached')
-    const a = usable ? hit : await this.shared(key, sub, anchors, entityTypes, caller)
+    const usable = hit && !hit.ok && hit.until > this.o.clock.now() && (!hit.cachedOnly || this.mode(caller) === 'cached')
+    const a = usable ? hit : await this.shared(key, { sub, anchors, entityTypes }, caller)
     if (a.ok) return a.jwt
     throw a.error
   }
@@ -109,7 +158,7 @@ export class ResolveService {
     this.o.resolver.clearCaches()
   }
 
-  private shared(key: string, sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined, caller: Caller): Promise<Answer> {
+  private shared(key: string, q: Query, caller: Caller): Promise<Answer> {
     const mode = this.mode(caller)
     // A cached-only resolution is not joined by a caller that may discover, nor the reverse.
     const flight = mode === 'cached' ? `${key} cached` : key
@@ -117,7 +166,7 @@ export class ResolveService {
     if (p) return p
     const release = mode === 'discover' && !caller.authenticated ? this.gate?.admit(caller.address) : undefined
     const gen = this.generation
-    p = this.compute(sub, anchors, entityTypes, mode === 'cached').finally(() => {
+    p = this.compute(q, mode === 'cached').finally(() => {
       release?.()
       if (this.inflight.get(flight) === p) this.inflight.delete(flight)
     })
@@ -128,7 +177,9 @@ export class ResolveService {
     return p
   }
 
-  private async compute(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined, cachedOnly: boolean): Promise<Answer> {
+  private async compute(query: Query, cachedOnly: boolean): Promise<Answer> {
+    const { sub, anchors, entityTypes } = query
+    // Freshness counts from the start: a statement read now may have been fetched just before a removal.
     const now = this.o.clock.now()
     let chain: ResolvedChain
     try {
@@ -143,7 +194,10 @@ export class ResolveService {
       iss: this.o.entityId, sub, iat: now, exp: chain.exp,
       metadata: chain.metadata, trust_marks: chain.trust_marks, trust_chain: chain.trust_chain,
     }, TYP.resolveResponse)
+    const { answer_ttl_max, cache_ttl_max, answer_stale_seconds } = this.o.limits
+    const ttl = Math.min(answer_ttl_max, cache_ttl_max)
     // A revoked trust mark leaves the answer within its status cache time (docs/trust-marks.md).
-    return { ok: true, jwt, until: Math.min(chain.exp, now + this.o.limits.cache_ttl_max, chain.cacheUntil ?? Infinity) }
+    const until = Math.min(chain.exp, now + ttl + answer_stale_seconds, chain.cacheUntil ?? Infinity)
+    return { ok: true, jwt, fresh: Math.min(now + ttl, until), until, query }
   }
 }

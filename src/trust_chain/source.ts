@@ -2,8 +2,10 @@
  * Where statements come from: this deployment's own statements from its Publisher (no
  * HTTP, same bytes as its endpoints serve), everyone else's through the hardened fetcher
  * (spec "Obtaining Federation Entity Configuration Information", "Fetching a Subordinate
- * Statement"). Fetched statements are cached per URL until their exp (bounded by
- * configuration), concurrent requests for one URL share one fetch, and failures are
+ * Statement"). Fetched statements are cached per URL for at most `statement_ttl_max`
+ * seconds from the start of their fetch, and never past their exp, whatever the exp (so a
+ * removal at a remote superior is seen within a stated bound, docs/resolution.md,
+ * "Propagation bound"); concurrent requests for one URL share one fetch, and failures are
  * remembered briefly so a dead or hostile server is not asked again at once.
  */
 import type { LRUCache } from 'lru-cache'
@@ -40,7 +42,7 @@ interface Entry {
 export interface SourceDeps {
   fetcher: Fetcher
   clock: Clock
-  limits: Pick<ResolverLimits, 'cache_ttl_max' | 'failure_ttl' | 'cache_entries'>
+  limits: Pick<ResolverLimits, 'cache_ttl_max' | 'statement_ttl_max' | 'failure_ttl' | 'cache_entries'>
   local?: LocalStatements | undefined
 }
 
@@ -94,10 +96,13 @@ export class StatementSource {
       return Promise.reject(err instanceof NotCached ? new SourceError('not_cached', err.message) : (err as Error))
     }
     const entry: Entry = { promise: Promise.resolve(''), expiresAt: Infinity }
+    // From the start of the fetch: the server may have answered just before a removal.
+    const started = clock.now()
+    const ttl = Math.min(limits.statement_ttl_max, limits.cache_ttl_max)
     entry.promise = this.download(url).then(
       (jwt) => {
         const now = clock.now()
-        entry.expiresAt = Math.min(expOf(jwt) ?? now + limits.failure_ttl, now + limits.cache_ttl_max)
+        entry.expiresAt = Math.min(expOf(jwt) ?? now + limits.failure_ttl, started + ttl)
         return jwt
       },
       (err: unknown) => {

@@ -17,8 +17,16 @@ export interface ResolverLimits {
   max_fan_out: number
   /** Paths explored (valid or not) per resolution. */
   max_chains: number
-  /** Longest caching of a fetched statement or answer, seconds. */
+  /** Upper bound of statement_ttl_max and answer_ttl_max, seconds (kept for older configurations). */
   cache_ttl_max: number
+  /** Longest caching of a fetched statement from the start of its fetch, seconds (also bounded by its exp). */
+  statement_ttl_max: number
+  /** How long a resolve answer is fresh from the start of its resolution, seconds. */
+  answer_ttl_max: number
+  /** How long past fresh a resolve answer is still served while its background refresh runs, seconds. */
+  answer_stale_seconds: number
+  /** Background refreshes of stale answers running at once. */
+  max_concurrent_refreshes: number
   /** Caching of a failure, seconds. */
   failure_ttl: number
   /** Most cached statements / answers. */

@@ -60,6 +60,21 @@ describe('trust_chain/resolver', () => {
     assert.equal(fed.calls.length, 10)
   })
 
+  it('caches a fetched statement at most statement_ttl_max whatever its exp, and no longer than cache_ttl_max', async () => {
+    const { fed, ta, leaf } = await chain3()
+    for (const [limits, ttl] of [[{ statement_ttl_max: 60 }, 60], [{ statement_ttl_max: 60, cache_ttl_max: 20 }, 20]] as const) {
+      const resolver = fed.resolver([ta], { limits: { ...DEFAULTS.resolver, ...limits } })
+      await resolver.resolve(leaf.id, [ta.id])
+      const calls = fed.calls.length
+      fed.clock.advance(ttl - 1)
+      await resolver.resolve(leaf.id, [ta.id])
+      assert.equal(fed.calls.length, calls)
+      fed.clock.advance(1)
+      await resolver.resolve(leaf.id, [ta.id])
+      assert.equal(fed.calls.length, calls + 5)
+    }
+  })
+
   it('bounds caching by cache_ttl_max and remembers failures for failure_ttl', async () => {
     const { fed, ta, ia, leaf } = await chain3()
     const resolver = fed.resolver([ta], { limits: { ...DEFAULTS.resolver, cache_ttl_max: 100, failure_ttl: 5 } })
