@@ -12,6 +12,7 @@ import {
   type JWTPayload,
   type JWTHeaderParameters,
   type CryptoKey,
+  type FlattenedJWSInput,
   type KeyObject,
 } from 'jose'
 import { SIGNING_ALGS } from '../constants.js'
@@ -108,6 +109,7 @@ function decodePart(segment: string, what: 'header' | 'payload', limits: JsonLim
 }
 
 const keySets = new WeakMap<JSONWebKeySet, ReturnType<typeof createLocalJWKSet>>()
+/** jose's key set for `jwks`, one per key set object: it imports each public key once. */
 function localKeySet(jwks: JSONWebKeySet) {
   let set = keySets.get(jwks)
   if (!set) {
@@ -117,54 +119,55 @@ function localKeySet(jwks: JSONWebKeySet) {
   return set
 }
 
+/** A JWT already read by decodeUnverified (its header and payload within the JSON limits). */
+export type Decoded = ReturnType<typeof decodeUnverified>
+
 /**
- * Verifies signature (key chosen by `kid` in `jwks`), `typ`, `alg` allow-list, `iat`
- * (not in the future) and `exp` (in the future), both with `skew`.
+ * Verifies the signature with the key `kid` names in `jwks`, through jose's key-resolver
+ * form: jose decodes the header once, checks `crit`, the `alg` allow-list, `typ`, `exp`
+ * (with `skew`) and the presence of `iat`/`exp`; the resolver adds what jose has no option
+ * for: `typ` compared exactly (jose tolerates an `application/` prefix and any case) and
+ * before the signature is computed, a `kid` naming a key of the set, and `iat` not in the
+ * future. `decoded`: the caller read the token already (depth-limited); otherwise it is
+ * read here first, so that jose never parses JSON nested deeper than `options.json`.
  */
 export async function verifyJwt<T = Record<string, unknown>>(
   token: string,
   jwks: JSONWebKeySet,
   options: VerifyOptions,
+  decoded?: Decoded,
 ): Promise<Verified<T>> {
-  const { header } = decodeUnverified(token, options.json)
-  const algorithms = options.algorithms ?? SIGNING_ALGS
-  if (header.typ !== options.typ) {
-    throw new JwtError('typ', `JWS typ must be "${options.typ}", got ${JSON.stringify(header.typ ?? null)}`)
-  }
-  if (typeof header.alg !== 'string' || !algorithms.includes(header.alg)) {
-    throw new JwtError('alg', `JWS alg ${JSON.stringify(header.alg ?? null)} is not allowed`)
-  }
-  if (typeof header.kid !== 'string' || header.kid === '') {
-    throw new JwtError('kid', 'JWS header has no kid')
-  }
-  if (!jwks.keys.some((k) => k.kid === header.kid)) {
-    throw new JwtError('kid', `no key with kid "${header.kid}" in the issuer's JWK set`)
-  }
-  const skew = options.skew ?? 60
+  if (!decoded) decodeUnverified(token, options.json)
+  const requireTimes = options.requireTimes !== false
   let result
   try {
-    result = await jwtVerify<T>(token, localKeySet(jwks), {
+    result = await jwtVerify<T>(token, (header, jws) => keyFor(header, jws, jwks, options.typ), {
       typ: options.typ,
-      algorithms: [...algorithms],
+      algorithms: [...(options.algorithms ?? SIGNING_ALGS)],
       currentDate: new Date(options.clock.now() * 1000),
-      clockTolerance: skew,
+      clockTolerance: options.skew ?? 60,
       crit: options.critHeaders ?? {},
+      ...(requireTimes ? { requiredClaims: ['iat', 'exp'] } : {}),
     })
   } catch (err) {
     throw translateJoseError(err)
   }
-  checkTimes(result.payload, options)
+  if (requireTimes) checkIat(result.payload, options)
   return { payload: result.payload, header: result.protectedHeader }
 }
 
-function checkTimes(payload: JWTPayload, options: VerifyOptions): void {
-  const now = options.clock.now()
+function keyFor(header: JWTHeaderParameters, jws: FlattenedJWSInput, jwks: JSONWebKeySet, typ: string) {
+  if (header.typ !== typ) throw new JwtError('typ', `JWS typ must be "${typ}", got ${JSON.stringify(header.typ ?? null)}`)
+  if (typeof header.kid !== 'string' || header.kid === '') throw new JwtError('kid', 'JWS header has no kid')
+  if (!jwks.keys.some((k) => k.kid === header.kid)) throw new JwtError('kid', `no key with kid "${header.kid}" in the issuer's JWK set`)
+  return localKeySet(jwks)(header, jws)
+}
+
+/** jose checks `iat` only against a maximum token age; a token from the future is refused here. */
+function checkIat(payload: JWTPayload, options: VerifyOptions): void {
   const skew = options.skew ?? 60
-  if (options.requireTimes === false) return
   if (typeof payload.iat !== 'number') throw new JwtError('claims', 'iat is missing or not a number')
-  if (typeof payload.exp !== 'number') throw new JwtError('claims', 'exp is missing or not a number')
-  if (payload.iat > now + skew) throw new JwtError('iat', 'iat is in the future')
-  if (payload.exp <= now - skew) throw new JwtError('expired', 'the JWT has expired')
+  if (payload.iat > options.clock.now() + skew) throw new JwtError('iat', 'iat is in the future')
 }
 
 function translateJoseError(err: unknown): JwtError {
@@ -178,8 +181,12 @@ function translateJoseError(err: unknown): JwtError {
   }
   if (err instanceof joseErrors.JOSEAlgNotAllowed) return new JwtError('alg', 'algorithm not allowed', { cause: err })
   if (err instanceof joseErrors.JWTClaimValidationFailed) {
-    return new JwtError('claims', `claim check failed: ${err.message}`, { cause: err })
+    if (err.claim === 'typ') return new JwtError('typ', 'JWS typ is not the expected one', { cause: err })
+    const missing = err.reason === 'missing' && (err.claim === 'iat' || err.claim === 'exp')
+    return new JwtError('claims', missing ? `${err.claim} is missing or not a number` : `claim check failed: ${err.message}`, { cause: err })
   }
+  // A header without alg is jose's JWSInvalid; it is an alg failure like any other.
+  if (err instanceof joseErrors.JWSInvalid && err.message.includes('"alg"')) return new JwtError('alg', 'JWS alg is missing', { cause: err })
   if (err instanceof joseErrors.JWTInvalid || err instanceof joseErrors.JWSInvalid) {
     return new JwtError('malformed', `malformed JWT: ${err.message}`, { cause: err })
   }
