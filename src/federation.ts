@@ -57,12 +57,17 @@ export function createFederation(deps: FederationDeps): Federation {
     maxResponseBytes: config.outbound.max_response_bytes,
     ...(config.outbound.ca_file ? { ca: readFileSync(config.outbound.ca_file) } : {}),
   })
-  const keystore = new Keystore({ store, clock, logger, alg: config.signing_alg, ...(config.kek ? { kek: config.kek } : {}) })
   const audit = new AuditLog(store, clock, logger, {
     windowSeconds: config.audit.refusal_window_seconds,
     sources: config.audit.refusal_sources,
     eventsPerWindow: config.audit.refusal_events_per_window,
     maxPathLength: config.audit.max_path_length,
+  })
+  const keystore = new Keystore({
+    store, clock, logger, alg: config.signing_alg, ...(config.kek ? { kek: config.kek } : {}),
+    propagationDelay: config.keys.propagation_delay_seconds,
+    event: (...a) => audit.event(...a),
+    rollover: { intervalSeconds: config.keys.rollover.interval_days * 86_400, checkSeconds: config.keys.rollover.check_seconds },
   })
   const subordinates = new SubordinateRegistry({
     entityId: config.entity_id, store, clock, audit, fetcher, skew: config.clock_skew,
@@ -81,6 +86,7 @@ export function createFederation(deps: FederationDeps): Federation {
       const seed = await readKeysFile(config.dir)
       if (seed) await keystore.seed(seed.keys)
       await keystore.ensureKey()
+      keystore.scheduleRollover()
     },
     async stop() {
       await audit.stop() // refusals still counted in memory are recorded

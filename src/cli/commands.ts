@@ -106,10 +106,15 @@ export async function auditCommand(argv: string[], io: IO): Promise<number> {
       .join('\n') || '(no events)')
 }
 
-export const KEYS_HELP = `Usage: anchorage keys <list|rotate|retire|encrypt> [options]
+export const KEYS_HELP = `Usage: anchorage keys <list|stage|activate|rotate|retire|encrypt> [options]
 
-  list                       the federation keys and their state
-  rotate [--alg ALG]         new signing key, published next to the old one
+  list                       the federation keys: state, staged at, activatable at
+  stage [--alg ALG]          publish the next key in jwks without signing with it
+  activate KID [--force]     sign with the staged key KID; refused before the propagation
+                             delay (keys.propagation_delay_seconds) since staging, unless --force
+  rotate [--alg ALG] [--compromised]
+                             emergency: stage + activate at once (pinned parties fail until they
+                             refresh); --compromised also retires the old keys as revoked
   retire KID [--reason R]    remove from jwks; published at the historical keys endpoint
                              (R: unspecified | compromised | superseded marks it revoked)
 ${KEYS_ENCRYPT_HELP}
@@ -119,7 +124,10 @@ ${CONNECTION_HELP}
 
 export async function keysCommand(argv: string[], io: IO): Promise<number> {
   const [action, ...rest] = argv
-  const { values, positionals } = parse(rest, { ...CONNECTION_OPTIONS, alg: { type: 'string' }, reason: { type: 'string' }, store: { type: 'string' } }, true)
+  const { values, positionals } = parse(rest, {
+    ...CONNECTION_OPTIONS, alg: { type: 'string' }, reason: { type: 'string' }, store: { type: 'string' },
+    force: { type: 'boolean' }, compromised: { type: 'boolean' },
+  }, true)
   if (values.help || !action || action.startsWith('-')) {
     io.stdout(KEYS_HELP)
     return action ? 0 : 2
@@ -127,17 +135,34 @@ export async function keysCommand(argv: string[], io: IO): Promise<number> {
   // Works on the deployment's store, not through the admin API.
   if (action === 'encrypt') return keysEncrypt(values, io)
   const client = await adminClient(values, io)
+  const kid = () => {
+    if (!positionals[0]) throw new UsageError(`keys ${action}: KID is required`)
+    return enc(positionals[0])
+  }
   switch (action) {
     case 'list':
-      return report(io, await client.call('GET', '/admin/keys'), values.json ? undefined : (b) =>
-        (b as { keys: Array<Record<string, unknown>> }).keys.map((k) => `${String(k.state).padEnd(10)} ${k.alg} ${k.kid}`).join('\n'))
+      return report(io, await client.call('GET', '/admin/keys'), values.json ? undefined : (b) => renderKeys((b as { keys: Array<Record<string, unknown>> }).keys))
+    case 'stage':
+      return report(io, await client.call('POST', '/admin/keys/stage', values.alg ? { alg: values.alg } : {}))
+    case 'activate':
+      return report(io, await client.call('POST', `/admin/keys/${kid()}/activate`, values.force ? { force: true } : {}))
     case 'rotate':
-      return report(io, await client.call('POST', '/admin/keys/rotate', values.alg ? { alg: values.alg } : {}))
-    case 'retire': {
-      if (!positionals[0]) throw new UsageError('keys retire: KID is required')
-      return report(io, await client.call('POST', `/admin/keys/${enc(positionals[0])}/retire`, values.reason ? { reason: values.reason } : {}))
-    }
+      return report(io, await client.call('POST', '/admin/keys/rotate', { ...(values.alg ? { alg: values.alg } : {}), ...(values.compromised ? { compromised: true } : {}) }))
+    case 'retire':
+      return report(io, await client.call('POST', `/admin/keys/${kid()}/retire`, values.reason ? { reason: values.reason } : {}))
     default:
       throw new UsageError(`keys: unknown action "${action}"`)
   }
+}
+
+/** One line per key: state, alg, kid, then the rollover times that apply. */
+function renderKeys(keys: Array<Record<string, unknown>>): string {
+  const text = (v: unknown) => (typeof v === 'string' ? v : JSON.stringify(v))
+  const at = (v: unknown) => (typeof v === 'number' ? new Date(v * 1000).toISOString() : undefined)
+  return keys.map((k) => {
+    const times = [['staged', k.staged_at], ['activatable', k.activatable_at], ['activated', k.activated_at], ['superseded', k.superseded_at], ['retired', k.retired_at]]
+      .flatMap(([name, v]) => (at(v) ? [`${String(name)} ${at(v)}`] : []))
+    const revoked = k.revoked ? ` revoked (${text((k.revoked as { reason?: unknown }).reason)})` : ''
+    return `${text(k.state).padEnd(10)} ${text(k.alg)} ${text(k.kid)}${times.length ? '  ' + times.join(', ') : ''}${revoked}`
+  }).join('\n')
 }

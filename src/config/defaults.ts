@@ -136,6 +136,21 @@ export const DEFAULTS = Object.freeze({
      */
     json_depth: 64,
   }),
+  /** Federation key rollover (README "Key rollover", docs/operations.md). */
+  keys: Object.freeze({
+    /**
+     * Seconds from staging a key to activating it without --force. Absent: the longest
+     * lifetime of what this deployment signs that carries or references its keys
+     * (lifetimes.entity_configuration, lifetimes.subordinate_statement; 86,400 by default).
+     */
+    propagation_delay_seconds: undefined as number | undefined,
+    rollover: Object.freeze({
+      /** Scheduled rollover: a new key is staged after the signing key has signed this many days (0: off). */
+      interval_days: 0,
+      /** How often the scheduled rollover checks what is due, seconds. */
+      check_seconds: 3_600,
+    }),
+  }),
   /** Tolerated clock skew for iat/exp checks, seconds. */
   clock_skew: 60,
   log_level: 'info' as const,

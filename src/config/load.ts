@@ -31,6 +31,7 @@ export interface ConfigFile {
   admin?: { token_sha256?: string }
   server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
+  keys?: { propagation_delay_seconds?: number; rollover?: Partial<KeysConfig['rollover']> }
   trust_anchors?: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver?: Partial<ResolverConfig>
   trust_marks?: Partial<TrustMarksConfig>
@@ -74,6 +75,7 @@ export interface Config {
   admin: { token_sha256?: string; token_from_env?: string }
   server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
+  keys: KeysConfig
   trust_anchors: Array<{ entity_id: string; jwks: { keys: JWK[] } }>
   resolver: ResolverConfig
   trust_marks: TrustMarksConfig
@@ -93,6 +95,12 @@ export interface Config {
 /** Limits and cache lifetimes of trust chain resolution (DEFAULTS.resolver documents each). */
 export type ResolverConfig = { -readonly [K in Exclude<keyof typeof DEFAULTS.resolver, 'unauthenticated'>]: number } & {
   unauthenticated: 'discover' | 'cached'
+}
+
+/** Key rollover (DEFAULTS.keys documents each); propagation_delay_seconds resolved to its default. */
+export interface KeysConfig {
+  propagation_delay_seconds: number
+  rollover: { interval_days: number; check_seconds: number }
 }
 
 /** Bounds on outside JSON (DEFAULTS.limits documents each). */
@@ -190,6 +198,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
   if (truthy(env[ENV.allowHttp]) || overrides.allow_http) outbound.allow_http = true
   if (truthy(env[ENV.allowPrivateNetwork]) || overrides.allow_private_network) outbound.allow_private_network = true
   if (overrides.ca_file) outbound.ca_file = overrides.ca_file
+  const lifetimes = { ...DEFAULTS.lifetimes, ...file.lifetimes }
   const kek = kekFromEnv(env)
   const kekPrevious = kekFromEnv(env, 'previous')
   const logLevel = env[ENV.logLevel]
@@ -200,7 +209,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     signing_alg: file.signing_alg ?? DEFAULTS.signing_alg,
     authority_hints: file.authority_hints ?? [],
     ...(file.trust_anchor_hints ? { trust_anchor_hints: file.trust_anchor_hints } : {}),
-    lifetimes: { ...DEFAULTS.lifetimes, ...file.lifetimes },
+    lifetimes,
     organization: file.organization ?? {},
     metadata: file.metadata ?? {},
     store: overrides.store ?? env[ENV.store] ?? file.store ?? 'embedded',
@@ -209,6 +218,11 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     admin: { ...file.admin, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}) },
     server,
     outbound,
+    keys: {
+      // Spec "Key Rollover for a Trust Anchor": keep signing with the old key until everyone had to re-fetch.
+      propagation_delay_seconds: file.keys?.propagation_delay_seconds ?? Math.max(lifetimes.entity_configuration, lifetimes.subordinate_statement),
+      rollover: { ...DEFAULTS.keys.rollover, ...file.keys?.rollover },
+    },
     trust_anchors: file.trust_anchors ?? [],
     resolver: { ...DEFAULTS.resolver, ...file.resolver },
     trust_marks: { ...DEFAULTS.trust_marks, ...file.trust_marks },

@@ -59,17 +59,22 @@ export function adminRoutes(router: Router, f: Federation): void {
   router.get('/keys', async (ctx) => {
     json(ctx, 200, { keys: await f.keystore.list() })
   })
+  // Key rollover (README "Key rollover"): each step is audited with its write (keystore.ts).
+  router.post('/keys/stage', async (ctx) => {
+    const body = await optionalBody<{ alg?: KeyAlg }>(ctx, 'key_stage')
+    json(ctx, 201, await f.keystore.stage(body.alg, { actor: actor(ctx) }))
+  })
+  router.post('/keys/:kid/activate', async (ctx) => {
+    const body = await optionalBody<{ force?: boolean }>(ctx, 'key_activate')
+    json(ctx, 200, await f.keystore.activate(ctx.params.kid!, { actor: actor(ctx), ...(body.force ? { force: true } : {}) }))
+  })
   router.post('/keys/rotate', async (ctx) => {
-    const body = await optionalBody<{ alg?: KeyAlg }>(ctx, 'key_rotate')
-    const key = await f.keystore.rotate(body.alg)
-    await f.audit.record(actor(ctx), 'key.rotate', 'success', key.kid, { alg: key.alg })
-    json(ctx, 201, key)
+    const body = await optionalBody<{ alg?: KeyAlg; compromised?: boolean }>(ctx, 'key_rotate')
+    json(ctx, 201, await f.keystore.rotate(body.alg, { actor: actor(ctx), ...(body.compromised ? { compromised: true } : {}) }))
   })
   router.post('/keys/:kid/retire', async (ctx) => {
     const body = await optionalBody<{ reason?: RevocationReason }>(ctx, 'key_retire')
-    const key = await f.keystore.retire(ctx.params.kid!, body.reason)
-    await f.audit.record(actor(ctx), 'key.retire', 'success', key.kid, body.reason ? { reason: body.reason } : undefined)
-    json(ctx, 200, key)
+    json(ctx, 200, await f.keystore.retire(ctx.params.kid!, body.reason, { actor: actor(ctx) }))
   })
 
   /** An optional JSON body (none = {}, whatever the framing), validated against schemas/NAME.schema.json. */
