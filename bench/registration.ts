@@ -85,7 +85,7 @@ async function serveFederation(n: number): Promise<void> {
   })
   server.keepAliveTimeout = 65_000
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
-  const topology: Topology = { ta: ta.config.entity_id, taJwks: (await ta.federation.keystore.jwks()) as Jwks, agents }
+  const topology: Topology = { ta: ta.config.entity_id, taJwks: (await ta.federation.keystore.jwks()), agents }
   process.stdout.write(JSON.stringify(topology) + '\n')
   process.stdin.resume()
   await new Promise((r) => process.stdin.once('end', r))
@@ -99,7 +99,7 @@ function startFederation(n: number): Promise<{ topology: Topology; child: ChildP
   const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-federation', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let out = ''
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d
       if (out.includes('\n')) resolve({ topology: JSON.parse(out.split('\n')[0]!) as Topology, child })
     })
@@ -113,7 +113,7 @@ async function startAuthorizationServer(root: string, topology: Topology) {
   const dir = join(root, 'as')
   await initDeployment({
     dir, entityId: `http://127.0.0.1:${port}`, development: true,
-    extra: { outbound: { allow_http: true, allow_private_network: true }, trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks as { keys: JWK[] } }], authorization_server: { resources: [RESOURCE] } },
+    extra: { outbound: { allow_http: true, allow_private_network: true }, trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks }], authorization_server: { resources: [RESOURCE] } },
   })
   const config = await loadConfig(dir, { port, host: '127.0.0.1', store: 'embedded' }, {})
   const store = await openStore(config, { clock: systemClock, logger: silentLogger })
@@ -164,11 +164,17 @@ async function es256(ms: number): Promise<{ sign_per_s: number; verify_per_s: nu
   let n = 0
   let t0 = performance.now()
   let jwt = ''
-  while (performance.now() - t0 < ms) (jwt = await signJwt(claims, key, 'JWT')), n++
+  while (performance.now() - t0 < ms) {
+    jwt = await signJwt(claims, key, 'JWT')
+    n++
+  }
   const sign = n / ((performance.now() - t0) / 1000)
   n = 0
   t0 = performance.now()
-  while (performance.now() - t0 < ms) await verifyJwt(jwt, jwks, { typ: 'JWT', clock: systemClock }), n++
+  while (performance.now() - t0 < ms) {
+    await verifyJwt(jwt, jwks, { typ: 'JWT', clock: systemClock })
+    n++
+  }
   return { sign_per_s: Math.round(sign), verify_per_s: Math.round(n / ((performance.now() - t0) / 1000)) }
 }
 
@@ -182,7 +188,7 @@ export async function benchRegistration(o: { agents?: number; tokens?: number; s
   let as: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined
   try {
     as = await startAuthorizationServer(root, topology)
-    const keys = await Promise.all(topology.agents.map(async (a) => ({ id: a.id, key: { kid: a.kid, alg: 'ES256', privateKey: await importPrivateJwk(a.clientJwk, 'ES256') } as SigningKey })))
+    const keys = await Promise.all(topology.agents.map(async (a) => ({ id: a.id, key: { kid: a.kid, alg: 'ES256', privateKey: await importPrivateJwk(a.clientJwk, 'ES256') } })))
     const body = async (a: { id: string; key: SigningKey }) => {
       const now = systemClock.now()
       const assertion = await signJwt({ iss: a.id, sub: a.id, aud: as!.url, jti: randomBytes(12).toString('base64url'), iat: now, exp: now + 120 }, a.key, 'JWT')

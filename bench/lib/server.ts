@@ -29,7 +29,7 @@ export async function startBenchServer(o: { store?: string; env?: NodeJS.Process
   })
   await new Promise<void>((resolve, reject) => {
     let out = ''
-    child.stdout!.on('data', (d) => {
+    child.stdout.on('data', (d) => {
       out += d
       if (out.includes('listening on')) resolve()
     })

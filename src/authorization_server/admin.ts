@@ -53,14 +53,14 @@ export function authorizationServerAdminRoutes(router: Router, f: Federation, s:
     const body = (await readOptionalJson(ctx, max)) as { reason?: unknown }
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
     if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw new InvalidRequest('reason: must be a string of at most 500 characters')
-    const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason as string | undefined)
+    const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason)
     await f.audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason })
     json(ctx, summary(reg))
   })
 
   router.post('/clients/:id/reinstate', async (ctx) => {
     await s.registrar.records.reinstate(ctx.params.id!)
-    await f.audit.record(actor(ctx), 'client.reinstate', 'success', ctx.params.id!)
+    await f.audit.record(actor(ctx), 'client.reinstate', 'success', ctx.params.id)
     ctx.status = 204
   })
 }

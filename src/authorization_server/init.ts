@@ -50,12 +50,12 @@ export async function authorizationServerInit(o: AuthorizationServerInit): Promi
   for (const [i, id] of o.anchors.entries()) {
     if (!isEntityIdSyntax(id)) throw new Error(`--trust-anchor: not an entity identifier: ${id}`)
     const file = o.jwksFiles[i]
-    pinned.push(file ? await fromFile(id, file, o.readFile) : await fetched(id, fetcher))
+    pinned.push(file ? await fromFile(id, file, (p) => o.readFile(p)) : await fetched(id, fetcher))
   }
   const lines = pinned.map((a) => `trust anchor ${a.entity_id} (${a.source === 'file' ? 'keys from file' : 'keys fetched now: compare these thumbprints out of band'}):\n${a.thumbprints.map((t) => `  ${t}`).join('\n')}`)
   return {
     extra: {
-      ...(pinned.length ? { trust_anchors: pinned.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks as { keys: JWK[] } })) } : {}),
+      ...(pinned.length ? { trust_anchors: pinned.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks })) } : {}),
       ...(o.enabled ? { authorization_server: { enabled: true, resources: o.resources } } : {}),
     },
     lines,
@@ -70,7 +70,7 @@ async function fromFile(id: string, path: string, readFile: (p: string) => Promi
     throw new Error(`--trust-anchor-jwks ${path}: ${(err as Error).message}`)
   }
   if (!isJwks(jwks)) throw new Error(`--trust-anchor-jwks ${path}: not a public JWK Set`)
-  return { entity_id: id, jwks: jwks as Jwks, source: 'file', thumbprints: (jwks as Jwks).keys.map(thumbprint) }
+  return { entity_id: id, jwks, source: 'file', thumbprints: jwks.keys.map(thumbprint) }
 }
 
 async function fetched(id: string, fetcher: Fetcher): Promise<PinnedAnchor> {

@@ -7,7 +7,6 @@
 import type { Federation } from '../federation.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { Keystore } from '../crypto/keystore.js'
-import type { KeyAlg } from '../crypto/keys.js'
 import type { SigningKey } from '../crypto/jwt.js'
 import type { Jwks } from '../types.js'
 import { Registrar } from '../registration/registrar.js'
@@ -38,7 +37,7 @@ export interface AuthorizationServer {
 
 export function createAuthorizationServer(f: Federation, config: AuthorizationServerConfig): AuthorizationServer {
   const keys = new Keystore({
-    store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg as KeyAlg, purpose: 'oauth',
+    store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg, purpose: 'oauth',
     ...(f.config.kek ? { kek: f.config.kek } : {}),
   })
   let ready: Promise<void> | undefined
@@ -58,7 +57,7 @@ export function createAuthorizationServer(f: Federation, config: AuthorizationSe
     tokens: new TokenService({ f, as: config, signingKey, registrar }),
     async jwks() {
       await ensureKey()
-      return (await keys.jwks()) as Jwks
+      return keys.jwks()
     },
     metadata: (endpoints) => ({
       issuer: f.entityId,

@@ -81,6 +81,11 @@ export function report(io: IO, res: { status: number; body: unknown }, render?: 
 
 export const enc = encodeURIComponent
 
+/** One field of an admin answer in a line of text: a JSON scalar as itself, an object or array as JSON. */
+export function scalar(v: unknown): string {
+  return typeof v === 'object' && v !== null ? JSON.stringify(v) : String(v)
+}
+
 export async function readJsonFile(io: IO, path: string, what: string): Promise<unknown> {
   let text: string
   try {

@@ -13,7 +13,7 @@ export type Values<T extends Options> = {
 export function parse<T extends Options>(argv: string[], options: T, allowPositionals = false): { values: Values<T>; positionals: string[] } {
   try {
     const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true })
-    return { values: r.values as Values<T>, positionals: r.positionals }
+    return { values: r.values, positionals: r.positionals }
   } catch (err) {
     throw new UsageError((err as Error).message)
   }

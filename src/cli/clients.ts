@@ -1,6 +1,6 @@
 /** `anchorage clients`: the authorization server's client registrations, through the admin API. */
 import { parse, UsageError, type IO } from './args.js'
-import { adminClient, report, enc, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
+import { adminClient, report, enc, scalar, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 
 export const CLIENTS_HELP = `Usage: anchorage clients <list|show|revoke|reinstate> [options]
 
@@ -34,8 +34,8 @@ export async function clientsCommand(argv: string[], io: IO): Promise<number> {
   switch (action) {
     case 'list': {
       const q = new URLSearchParams()
-      for (const k of ['status', 'after', 'limit'] as const) if (values[k]) q.set(k, values[k]!)
-      return report(io, await client.call('GET', `/admin/clients?${q}`), values.json ? undefined : (b) => renderList(b as ClientList))
+      for (const k of ['status', 'after', 'limit'] as const) if (values[k]) q.set(k, values[k])
+      return report(io, await client.call('GET', `/admin/clients?${q.toString()}`), values.json ? undefined : (b) => renderList(b as ClientList))
     }
     case 'show':
       return report(io, await client.call('GET', `/admin/clients/${id()}`))
@@ -58,7 +58,7 @@ type ClientList = { items: Array<Record<string, unknown>>; next?: string }
 
 function renderList(b: ClientList): string {
   const lines = b.items.map((c) =>
-    `${String(c.status).padEnd(12)} ${String(c.registration_type).padEnd(9)} ${String(c.client_id)}  anchor=${String(c.trust_anchor)}${c.authority_hint ? ` via ${String(c.authority_hint)}` : ''}${c.reason ? `  (${String(c.reason)})` : ''}`)
+    `${String(c.status).padEnd(12)} ${String(c.registration_type).padEnd(9)} ${String(c.client_id)}  anchor=${String(c.trust_anchor)}${c.authority_hint ? ` via ${scalar(c.authority_hint)}` : ''}${c.reason ? `  (${scalar(c.reason)})` : ''}`)
   if (b.next) lines.push(`(more: --after ${b.next})`)
   return lines.join('\n') || '(no clients)'
 }

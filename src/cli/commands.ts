@@ -1,6 +1,6 @@
 /** `anchorage subordinate|audit|keys`: admin API calls from the command line. */
 import { parse, UsageError, type IO } from './args.js'
-import { adminClient, report, enc, readJsonFile, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
+import { adminClient, report, enc, readJsonFile, scalar, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
 
 export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|update|suspend|reinstate|remove> [options]
@@ -58,7 +58,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
       if (values.status) q.set('status', values.status)
       if (values.after) q.set('after', values.after)
       if (values.limit) q.set('limit', values.limit)
-      const res = await client.call('GET', `/admin/subordinates?${q}`)
+      const res = await client.call('GET', `/admin/subordinates?${q.toString()}`)
       return report(io, res, values.json ? undefined : (b) => renderMembers(b as { items: Array<Record<string, unknown>>; next?: string }))
     }
     case 'show':
@@ -98,11 +98,11 @@ export async function auditCommand(argv: string[], io: IO): Promise<number> {
     return 0
   }
   const q = new URLSearchParams()
-  for (const k of ['after', 'limit', 'action', 'subject'] as const) if (values[k]) q.set(k, values[k]!)
+  for (const k of ['after', 'limit', 'action', 'subject'] as const) if (values[k]) q.set(k, values[k])
   const client = await adminClient(values, io)
-  return report(io, await client.call('GET', `/admin/audit?${q}`), values.json ? undefined : (b) =>
+  return report(io, await client.call('GET', `/admin/audit?${q.toString()}`), values.json ? undefined : (b) =>
     (b as { events: Array<Record<string, unknown>> }).events
-      .map((e) => `${String(e.seq).padStart(6)} ${e.time} ${e.actor} ${e.action} ${e.subject ?? '-'} ${e.outcome}${e.detail ? ' ' + JSON.stringify(e.detail) : ''}`)
+      .map((e) => `${String(e.seq).padStart(6)} ${scalar(e.time)} ${scalar(e.actor)} ${scalar(e.action)} ${scalar(e.subject ?? '-')} ${scalar(e.outcome)}${e.detail ? ' ' + JSON.stringify(e.detail) : ''}`)
       .join('\n') || '(no events)')
 }
 

@@ -13,6 +13,7 @@
  * directories (removed on exit). Runs until Ctrl-C (or until `options.until` settles).
  */
 import { mkdtemp, rm } from 'node:fs/promises'
+import type { IncomingMessage, ServerResponse } from 'node:http'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parse, UsageError, type IO } from './args.js'
@@ -138,7 +139,7 @@ async function clientKey(): Promise<{ key: SigningKey; jwks: { keys: unknown[] }
 }
 
 function agentRoute(call: () => Promise<unknown>) {
-  return (req: import('node:http').IncomingMessage, res: import('node:http').ServerResponse): boolean => {
+  return (req: IncomingMessage, res: ServerResponse): boolean => {
     if (req.method !== 'POST' || req.url !== '/demo/call-mcp') return false
     call().then(
       (r) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify(r, null, 2) + '\n'),

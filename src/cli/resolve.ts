@@ -95,7 +95,7 @@ async function readJwks(io: IO, file: string): Promise<Jwks> {
     throw new UsageError(`--trust-anchor-jwks ${file}: ${(err as Error).message}`)
   }
   if (!isJwks(parsed)) throw new UsageError(`--trust-anchor-jwks ${file}: not a public JWK Set`)
-  return parsed as Jwks
+  return parsed
 }
 
 /** Trust on first use, said out loud: the anchor's self-signed configuration supplies its keys for this run. */

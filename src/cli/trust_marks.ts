@@ -1,6 +1,6 @@
 /** `anchorage trust-mark-type|trust-mark`: the trust mark issuer's admin API from the command line. */
 import { parse, UsageError, type IO } from './args.js'
-import { adminClient, report, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
+import { adminClient, report, scalar, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 
 export const TRUST_MARK_TYPE_HELP = `Usage: anchorage trust-mark-type <add|list|remove> [options]
 
@@ -61,7 +61,7 @@ export async function trustMarkTypeCommand(argv: string[], io: IO): Promise<numb
           .join('\n') || '(no trust mark types)')
     case 'remove': {
       if (!type) throw new UsageError('trust-mark-type remove: TYPE is required')
-      const res = await client.call('DELETE', `/admin/trust-mark-types?${new URLSearchParams({ trust_mark_type: type })}`)
+      const res = await client.call('DELETE', `/admin/trust-mark-types?${new URLSearchParams({ trust_mark_type: type }).toString()}`)
       if (res.status === 204) io.stdout(`removed ${type}`)
       return report(io, res)
     }
@@ -95,9 +95,9 @@ export async function trustMarkCommand(argv: string[], io: IO): Promise<number> 
       const q = new URLSearchParams()
       if (values.type) q.set('trust_mark_type', values.type)
       if (values.sub) q.set('sub', values.sub)
-      return report(io, await client.call('GET', `/admin/trust-marks?${q}`), values.json ? undefined : (b) =>
+      return report(io, await client.call('GET', `/admin/trust-marks?${q.toString()}`), values.json ? undefined : (b) =>
         (b as { items: Array<Record<string, unknown>> }).items
-          .map((m) => `${String(m.status).padEnd(8)} ${String(m.trust_mark_type)} ${String(m.sub)}${m.exp !== undefined ? ` exp=${String(m.exp)}` : ''}`)
+          .map((m) => `${String(m.status).padEnd(8)} ${String(m.trust_mark_type)} ${String(m.sub)}${m.exp !== undefined ? ` exp=${scalar(m.exp)}` : ''}`)
           .join('\n') || '(no trust marks issued)')
     }
     default:

@@ -76,7 +76,7 @@ export const DEFAULTS = Object.freeze({
      * fetches what is not cached, within the two limits below; 'cached' answers only from
      * statements already cached or published by this deployment (invalid_subject otherwise).
      */
-    unauthenticated: 'discover' as 'discover' | 'cached',
+    unauthenticated: 'discover',
     /** Discoveries (resolutions that miss the answer cache) running at once; more get 503 temporarily_unavailable. */
     max_concurrent_discoveries: 32,
     /** Discoveries one client address may start per minute (token bucket, that many at once); 0: no limit. */

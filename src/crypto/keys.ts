@@ -23,7 +23,7 @@ const PUBLIC_MEMBERS = ['kty', 'crv', 'x', 'y', 'n', 'e', 'kid', 'use', 'alg', '
 export function toPublicJwk(jwk: JWK): JWK {
   const out: Record<string, unknown> = {}
   for (const m of PUBLIC_MEMBERS) if (jwk[m] !== undefined) out[m] = jwk[m]
-  return out as JWK
+  return out
 }
 
 export interface GeneratedKey {

@@ -107,7 +107,7 @@ export class Publisher {
       const claims: EntityStatement = {
         iss: this.o.entityId, sub: this.o.entityId, iat, exp: iat + lifetime,
         jwks: await this.o.keystore.jwks(), ...this.o.baseClaims(),
-      } as EntityStatement
+      }
       for (const c of this.contributors) await c(claims)
       return this.sign(claims, TYP.entityStatement, iat, lifetime)
     })

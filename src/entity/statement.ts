@@ -73,7 +73,7 @@ export function checkCrit(claims: Record<string, unknown>, understood: ReadonlyS
   if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string')) {
     throw new StatementError('crit', `${what}: crit must be a non-empty array of claim names`)
   }
-  for (const c of crit as string[]) {
+  for (const c of crit) {
     if (SPEC_CLAIMS.has(c)) throw new StatementError('crit', `${what}: crit must not list the spec claim "${c}"`)
     if (!understood?.has(c)) throw new StatementError('crit', `${what}: critical claim "${c}" is not understood`)
   }

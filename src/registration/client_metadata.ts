@@ -61,7 +61,7 @@ export function metadataProblem(md: Record<string, unknown>, entityType: string)
   if (grants !== undefined && !(Array.isArray(grants) && grants.every((g) => typeof g === 'string'))) return ['invalid_client_metadata', `${entityType}.grant_types: must be an array of strings`]
   const uris = md.redirect_uris
   if (uris !== undefined) {
-    const bad = Array.isArray(uris) ? uris.find((u) => typeof u !== 'string' || !isAbsoluteUrl(u) || u.includes('#')) : uris
+    const bad: unknown = Array.isArray(uris) ? uris.find((u) => typeof u !== 'string' || !isAbsoluteUrl(u) || u.includes('#')) : uris
     if (!Array.isArray(uris) || bad !== undefined) return ['invalid_redirect_uri', `${entityType}.redirect_uris: ${JSON.stringify(bad ?? uris)} is not an absolute URI without fragment`]
   }
   return undefined
@@ -86,7 +86,7 @@ export interface KeyDeps {
 export async function clientKeys(clientId: string, md: Record<string, unknown>, federationJwks: Jwks, d: KeyDeps): Promise<ClientKeys> {
   if (md.jwks !== undefined) {
     if (!isJwks(md.jwks)) throw new InvalidClient(`metadata jwks of ${clientId} is not a public JWK Set`)
-    return { jwks: md.jwks as Jwks, jwks_source: 'jwks' }
+    return { jwks: md.jwks, jwks_source: 'jwks' }
   }
   if (typeof md.signed_jwks_uri === 'string') {
     const jwt = await download(md.signed_jwks_uri, MEDIA.jwkSet, d.fetcher, clientId)
@@ -111,7 +111,7 @@ export async function clientKeys(clientId: string, md: Record<string, unknown>, 
       throw new InvalidClient(`jwks_uri of ${clientId} did not return JSON${err instanceof JsonError && err.reason === 'depth' ? ` within the nesting limit: ${err.message}` : ''}`)
     }
     if (!isJwks(jwks)) throw new InvalidClient(`jwks_uri of ${clientId} did not return a public JWK Set`)
-    return { jwks: jwks as Jwks, jwks_source: 'jwks_uri' }
+    return { jwks, jwks_source: 'jwks_uri' }
   }
   throw new InvalidClient(`the metadata of ${clientId} has no usable jwks, jwks_uri or signed_jwks_uri`)
 }

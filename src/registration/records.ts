@@ -98,7 +98,8 @@ export class RegistrationStore {
     const now = this.clock.now()
     const stored = await this.store.update<Registration>('registrations', clientId, (cur) => {
       if (!cur || cur.status === 'revoked') return undefined
-      const { expires_at: _drop, ...rest } = cur
+      const rest: Registration = { ...cur }
+      delete rest.expires_at
       return { ...rest, status: 'revoked', reason: reason ?? 'revoked by the operator', ended_at: now, ended_by: actor }
     })
     if (!stored) throw new NotFound(`${clientId} has no registration`)

@@ -219,7 +219,7 @@ const OPTIONAL_FIELDS = ['metadata', 'metadata_policy', 'constraints', 'crit', '
 function pick(body: SubordinateInput): Partial<SubordinateRecord> {
   const out: Record<string, unknown> = {}
   for (const f of OPTIONAL_FIELDS) if (body[f] !== undefined) out[f] = body[f]
-  return out as Partial<SubordinateRecord>
+  return out
 }
 
 /** `cur` with the patch applied: a property set to null is removed. */

@@ -56,7 +56,7 @@ export function parseStatement(jwt: string, kind: StatementKind, iss: string, su
   checkStatementClaims(claims, kind, iss, sub, understoodCrit)
   return {
     jwt, kind, label: name, verifiedWith: new Set(),
-    header: { alg: header.alg as string, kid: header.kid as string, typ: header.typ as string },
+    header: { alg: header.alg, kid: header.kid as string, typ: header.typ as string },
     claims: claims as EntityStatement,
   }
 }

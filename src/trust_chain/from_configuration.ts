@@ -50,7 +50,7 @@ export async function parseRequestConfiguration(jwt: string, o: { audience: stri
   if (header.typ !== TYP.entityStatement) fail(`typ must be "${TYP.entityStatement}"`)
   if (typeof header.alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(header.alg)) fail(`alg ${JSON.stringify(header.alg ?? null)} is not an accepted asymmetric algorithm`)
   if (typeof c.iss !== 'string' || !isEntityIdSyntax(c.iss) || c.sub !== c.iss) fail('iss and sub must be the same entity identifier')
-  const aud = Array.isArray(c.aud) && c.aud.length === 1 ? c.aud[0] : c.aud
+  const aud: unknown = Array.isArray(c.aud) && c.aud.length === 1 ? c.aud[0] : c.aud
   if (aud !== o.audience) fail(`aud must be ${o.audience} and nothing else, got ${JSON.stringify(c.aud ?? null)}`)
   if (!isJwks(c.jwks)) fail('jwks is missing or not a valid public JWK Set')
   const hints = c.authority_hints
@@ -67,7 +67,7 @@ export async function parseRequestConfiguration(jwt: string, o: { audience: stri
   const iss = c.iss as string
   const statement: Statement = {
     jwt, kind: 'entity_configuration', label: `registration request of ${iss}`, verifiedWith: new Set(),
-    header: { alg: header.alg as string, kid: header.kid as string, typ: header.typ as string },
+    header: { alg: header.alg, kid: header.kid as string, typ: header.typ as string },
     claims: c as EntityStatement,
   }
   return {

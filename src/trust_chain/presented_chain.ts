@@ -55,7 +55,7 @@ export async function verifyPresentedChain(value: unknown, o: PresentedChainOpti
   if (!Array.isArray(value) || value.length < 2 || value.length > MAX_PRESENTED_CHAIN || !value.every((s) => typeof s === 'string')) {
     throw new InvalidTrustChain(`trust chain: must be a JSON array of 2 to ${MAX_PRESENTED_CHAIN} compact JWS, the subject's entity configuration first`)
   }
-  const jwts = value as string[]
+  const jwts = value
   try {
     const statements = parseAll(jwts, o)
     const subject = statements[0]!.claims.sub

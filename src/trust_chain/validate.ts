@@ -12,7 +12,6 @@
  * key material.
  */
 import type { Clock } from '../clock.js'
-import type { Jwks } from '../types.js'
 import { ChainError } from './errors.js'
 import { checkTimes, keyFor, keyMaterial, verifySignature, type KeySets } from './entity_statement.js'
 import { checkChainConstraints } from './constraints.js'
@@ -87,7 +86,7 @@ async function verifyPinned(s: Statement, anchor: TrustAnchor, o: ValidateOption
     const published = s.kind === 'entity_configuration' && keyFor(s, s.claims.jwks) ? ' (its entity configuration publishes it, but only pinned keys are used)' : ''
     throw new ChainError(s.label, 'anchor_key', `kid "${s.header.kid}" is not among ${whose}${published}`)
   }
-  await verifySignature(s, anchor.jwks as Jwks, whose, o.clock, o.skew, o.keySets, o.budget)
+  await verifySignature(s, anchor.jwks, whose, o.clock, o.skew, o.keySets, o.budget)
 }
 
 /** trust_chain of spec "Resolve Response": subject EC, the subordinate statements upwards, the anchor EC. */

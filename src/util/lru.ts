@@ -7,6 +7,7 @@
  */
 import { LRUCache } from 'lru-cache'
 
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- lru-cache's own constraint (LRUCache<K extends {}, V extends {}>)
 export function boundedLru<K extends {}, V extends {}>(entries: number): LRUCache<K, V> {
   return new LRUCache<K, V>({ maxSize: Math.max(1, entries), sizeCalculation: () => 1 })
 }

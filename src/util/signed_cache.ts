@@ -13,6 +13,7 @@ export interface Signed<T> {
   refreshAt: number
 }
 
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- any non-nullish value: undefined is how peek() says miss
 export class SignedCache<T extends {}> {
   private readonly entries: LRUCache<string, Signed<T>>
   private readonly inflight = new Map<string, Promise<Signed<T>>>()

@@ -86,7 +86,7 @@ describe('entity configuration (/.well-known/openid-federation)', () => {
   })
 
   it('answers /healthz and /readyz', async () => {
-    assert.deepEqual(await (await ta.get('/healthz')).json() as any, { status: 'ok' })
+    assert.deepEqual(await (await ta.get('/healthz')).json(), { status: 'ok' })
     const r = await ta.get('/readyz')
     assert.equal(r.status, 200)
     assert.equal((await r.json() as any).store, 'embedded')
@@ -95,6 +95,6 @@ describe('entity configuration (/.well-known/openid-federation)', () => {
   it('answers an unknown path with not_found JSON', async () => {
     const res = await ta.get('/nope')
     assert.equal(res.status, 404)
-    assert.deepEqual(await res.json() as any, { error: 'not_found', error_description: 'no such endpoint: GET /nope' })
+    assert.deepEqual(await res.json(), { error: 'not_found', error_description: 'no such endpoint: GET /nope' })
   })
 })

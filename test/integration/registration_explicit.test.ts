@@ -33,9 +33,9 @@ describe('explicit registration', () => {
   async function silentAgent(superior = ia): Promise<SilentAgent> {
     const leaf = await startLeaf({ clock })
     leaf.respond = (_req, res) => (res.writeHead(404).end(), true)
-    stops.push(leaf.stop)
+    stops.push(() => leaf.stop())
     await onboard(superior, leaf.entityId, { jwks: { keys: [leaf.key.publicJwk] }, entity_types: ['oauth_client'] })
-    return { id: leaf.entityId, key: leaf.key, clientKey: await testKey(), stop: leaf.stop }
+    return { id: leaf.entityId, key: leaf.key, clientKey: await testKey(), stop: () => leaf.stop() }
   }
 
   /** The registration request: the agent's entity configuration tailored for AS. */

@@ -60,7 +60,7 @@ describe('resolve over TLS with self-signed certificates', () => {
 
   it('resolves the leaf across https entities', async () => {
     const q = new URLSearchParams({ sub: leaf.federation.entityId, trust_anchor: ta.federation.entityId, entity_type: 'oauth_client' })
-    const res = await httpsGet(`${ta.federation.entityId}/resolve?${q}`, readFileSync(pki.caFile))
+    const res = await httpsGet(`${ta.federation.entityId}/resolve?${q.toString()}`, readFileSync(pki.caFile))
     assert.equal(res.status, 200, res.body)
     assert.equal(res.type, 'application/resolve-response+jwt')
     const { payload } = decode(res.body)

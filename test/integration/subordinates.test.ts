@@ -29,7 +29,7 @@ describe('onboarding, fetch and list', () => {
       const res = await fetch(`${ta.entityId}/admin/subordinates`)
       assert.equal(res.status, 401)
       assert.equal(res.headers.get('www-authenticate'), 'Bearer')
-      assert.deepEqual(await res.json() as any, { error: 'unauthorized', error_description: 'an admin token is required (Authorization: Bearer ...)' })
+      assert.deepEqual(await res.json(), { error: 'unauthorized', error_description: 'an admin token is required (Authorization: Bearer ...)' })
       const audit = await ta.admin('GET', '/admin/audit?action=admin.authenticate')
       const last = audit.body.events.at(-1)
       assert.equal(last.outcome, 'failure')
@@ -191,7 +191,7 @@ describe('onboarding, fetch and list', () => {
         const res = await fetch(`${ta.entityId}/fetch?${q}`)
         assert.equal(res.status, status)
         assert.equal(res.headers.get('content-type'), 'application/json; charset=utf-8')
-        assert.deepEqual(await res.json() as any, { error, error_description: description })
+        assert.deepEqual(await res.json(), { error, error_description: description })
       })
     }
 

@@ -44,7 +44,7 @@ export async function startAuthorizationServer(o: {
     ...(o.authority_hints ? { authority_hints: o.authority_hints } : {}),
     admin: { token_sha256: tokenDigest(token).toString('base64url') },
     outbound: { allow_http: true, allow_private_network: true, timeout_ms: 2000 },
-    trust_anchors: o.anchors as ConfigFile['trust_anchors'],
+    trust_anchors: o.anchors,
     authorization_server: { resources: [RESOURCE], ...o.as },
     ...o.config,
   }

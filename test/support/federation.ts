@@ -21,7 +21,7 @@ export async function onboard(superior: TestEntity, sub: string, extra: Record<s
 
 /** The anchor as a resolver pins it: entity id and its current federation keys. */
 export async function pinned(e: TestEntity): Promise<{ entity_id: string; jwks: Jwks }> {
-  return { entity_id: e.entityId, jwks: structuredClone(await e.federation.keystore.jwks()) as Jwks }
+  return { entity_id: e.entityId, jwks: structuredClone<Jwks>(await e.federation.keystore.jwks()) }
 }
 
 export interface ResolveResult {
@@ -39,7 +39,7 @@ export interface ResolveResult {
 export async function resolveAt(resolver: TestEntity, params: Record<string, string | string[] | undefined>): Promise<ResolveResult> {
   const q = new URLSearchParams()
   for (const [k, v] of Object.entries(params)) for (const one of [v ?? []].flat()) q.append(k, one)
-  const res = await fetch(`${resolver.entityId}/resolve?${q}`)
+  const res = await fetch(`${resolver.entityId}/resolve?${q.toString()}`)
   const text = await res.text()
   const out: ResolveResult = { status: res.status, contentType: res.headers.get('content-type'), text }
   if (out.contentType?.startsWith('application/json')) out.error = JSON.parse(text)
@@ -51,7 +51,7 @@ export async function resolveAt(resolver: TestEntity, params: Record<string, str
 export function assertFailure(r: ResolveResult, error: string, status: number, statement: string | RegExp, rule: string): void {
   assert.equal(r.status, status, r.text)
   assert.equal(r.error?.error, error, r.text)
-  const d = r.error!.error_description
+  const d = r.error.error_description
   if (typeof statement === 'string') assert.ok(d.includes(statement), `"${statement}" not in: ${d}`)
   else assert.match(d, statement)
   assert.ok(d.includes(`"${rule}"`), `rule "${rule}" not in: ${d}`)

@@ -108,7 +108,7 @@ export async function startMongoServer(opts: { h2File?: string; port?: number } 
   }))
 
   let stderr = ''
-  child.stderr!.on('data', (d: Buffer) => {
+  child.stderr.on('data', (d: Buffer) => {
     stderr += d.toString()
     if (stderr.length > 20_000) stderr = stderr.slice(-20_000)
   })
@@ -126,7 +126,7 @@ export async function startMongoServer(opts: { h2File?: string; port?: number } 
       reject(err.code === 'ENOENT' ? new MongoServerUnavailable('java is not installed (not on PATH)') : err)
     })
     child.once('exit', (code, signal) => fail(`exited (code ${code}, signal ${signal}) before READY`))
-    child.stdout!.on('data', (d: Buffer) => {
+    child.stdout.on('data', (d: Buffer) => {
       stdout += d.toString()
       const m = /^READY (\d+)$/m.exec(stdout)
       if (m) {
