@@ -127,6 +127,17 @@ export const DEFAULTS = Object.freeze({
     /** Request paths in refusal events and request log lines are cut to this many characters. */
     max_path_length: 256,
   }),
+  /** The trust registry (docs/admin-api.md, "Subordinate key refresh"). */
+  subordinates: Object.freeze({
+    /**
+     * How often, seconds, the superior re-reads every member's entity configuration to follow
+     * its key rollover (0: only on demand). Keep it well below the members' key propagation
+     * delay (one day by default), so a staged key is vouched for before it signs.
+     */
+    key_refresh_seconds: 3_600,
+    /** Members whose entity configuration is fetched at once by a refresh of all members. */
+    key_refresh_concurrency: 4,
+  }),
   /** Bounds on JSON written by others (docs/architecture.md, "Hostile input"). */
   limits: Object.freeze({
     /**

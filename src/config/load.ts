@@ -36,6 +36,7 @@ export interface ConfigFile {
   resolver?: Partial<ResolverConfig>
   trust_marks?: Partial<TrustMarksConfig>
   limits?: Partial<LimitsConfig>
+  subordinates?: Partial<SubordinatesConfig>
   clock_skew?: number
   log_level?: 'debug' | 'info' | 'warn' | 'error'
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
@@ -80,6 +81,7 @@ export interface Config {
   resolver: ResolverConfig
   trust_marks: TrustMarksConfig
   limits: LimitsConfig
+  subordinates: SubordinatesConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
   /** From ANCHORAGE_KEK (crypto/kek.ts). */
@@ -102,6 +104,9 @@ export interface KeysConfig {
   propagation_delay_seconds: number
   rollover: { interval_days: number; check_seconds: number }
 }
+
+/** The trust registry's key refresh (DEFAULTS.subordinates documents each). */
+export type SubordinatesConfig = { -readonly [K in keyof typeof DEFAULTS.subordinates]: number }
 
 /** Bounds on outside JSON (DEFAULTS.limits documents each). */
 export type LimitsConfig = { -readonly [K in keyof typeof DEFAULTS.limits]: number }
@@ -227,6 +232,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     resolver: { ...DEFAULTS.resolver, ...file.resolver },
     trust_marks: { ...DEFAULTS.trust_marks, ...file.trust_marks },
     limits: { ...DEFAULTS.limits, ...file.limits },
+    subordinates: { ...DEFAULTS.subordinates, ...file.subordinates },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
     log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
     ...(kek ? { kek } : {}),

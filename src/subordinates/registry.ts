@@ -15,6 +15,7 @@ import { verifyEntityConfiguration, StatementError } from '../entity/statement.j
 import type { Constraints, Jwks, Metadata, MetadataPolicy } from '../types.js'
 import { validator, describeAjvError } from '../config/schemas.js'
 import { MemberChecks } from './validation.js'
+import { KeyRefresh, type PendingKeys } from './key_refresh.js'
 
 /** What the operator may set on a member and its subordinate statement carries. */
 export interface StatementFields {
@@ -44,6 +45,10 @@ export interface SubordinateRecord extends StoredRecord, StatementFields {
   intermediate: boolean
   /** Trust mark types seen in the member's entity configuration (for /list filters). */
   trust_mark_types?: string[]
+  /** A key change seen at the member, signed by a key this entity does not vouch for: waits for the operator (key_refresh.ts). */
+  pending_keys?: PendingKeys
+  /** Digest of the last key set the operator rejected: not proposed again. */
+  rejected_keys?: string
   created_at: number
   updated_at: number
 }
@@ -61,6 +66,8 @@ export interface RegistryDeps {
   checkPolicy?: (policy: MetadataPolicy, crit: string[] | undefined) => void
   /** Accept http entity ids and source endpoints (a development deployment, or outbound.allow_http). */
   allowHttp?: boolean
+  /** Members refreshed at once by keys.refreshAll (subordinates.key_refresh_concurrency; default 4). */
+  keyRefreshConcurrency?: number
 }
 
 export function entityConfigurationUrl(entityId: string): string {
@@ -70,9 +77,12 @@ export function entityConfigurationUrl(entityId: string): string {
 export class SubordinateRegistry {
   /** Whatever is stored must give a statement this deployment's resolver accepts (validation.ts). */
   private readonly checks: MemberChecks
+  /** Following the members' key rollover: refresh, pending changes, approve, reject. */
+  readonly keys: KeyRefresh
 
   constructor(private readonly d: RegistryDeps) {
     this.checks = new MemberChecks({ entityId: d.entityId, allowHttp: d.allowHttp ?? false, checkPolicy: d.checkPolicy })
+    this.keys = new KeyRefresh({ ...d, checks: this.checks, concurrency: d.keyRefreshConcurrency ?? 4 })
   }
 
   async add(input: unknown, actor: string): Promise<SubordinateRecord> {

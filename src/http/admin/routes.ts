@@ -9,6 +9,7 @@ import { validator, describeAjvError } from '../../config/schemas.js'
 import type { Context } from 'koa'
 import type { RevocationReason } from '../../crypto/keystore.js'
 import { actorOf, queryOf, respond } from './respond.js'
+import { subordinateKeyRoutes } from './subordinate_keys.js'
 
 export function adminRoutes(router: Router, f: Federation): void {
   const max = bodyLimits(f.config)
@@ -19,6 +20,8 @@ export function adminRoutes(router: Router, f: Federation): void {
   router.post('admin_subordinates_add', '/subordinates', async (ctx) => {
     json(ctx, 201, await f.subordinates.add(await readJson(ctx, max), actor(ctx)))
   })
+  // Before GET /subordinates/:id: `pending` is a route, not a member id.
+  subordinateKeyRoutes(router, f.subordinates, max)
   router.get('admin_subordinates_list', '/subordinates', async (ctx) => {
     const params = q(ctx)
     const limit = int(params, 'limit', 1, 1000) ?? 100
