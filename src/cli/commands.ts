@@ -2,8 +2,9 @@
 import { parse, UsageError, type IO } from './args.js'
 import { adminClient, report, enc, readJsonFile, scalar, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
+import { subordinateKeysAction, SUBORDINATE_KEYS_HELP, SUBORDINATE_KEY_ACTIONS } from './subordinate_keys.js'
 
-export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|update|suspend|reinstate|remove> [options]
+export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|update|suspend|reinstate|remove|refresh|pending|approve|reject> [options]
 
   add ENTITY_ID [--jwks FILE] [--entity-type T ...] [--intermediate] [--metadata FILE]
                 [--metadata-policy FILE] [--constraints FILE] [--source-endpoint URL] [--body FILE]
@@ -14,6 +15,7 @@ export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|upd
   show ENTITY_ID
   update ENTITY_ID --body FILE     (JSON; a property set to null is removed)
   suspend ENTITY_ID | reinstate ENTITY_ID | remove ENTITY_ID
+${SUBORDINATE_KEYS_HELP}
 
 ${CONNECTION_HELP}
   --json          print raw JSON`
@@ -25,6 +27,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     jwks: { type: 'string' }, 'entity-type': { type: 'string', multiple: true }, intermediate: { type: 'boolean' },
     metadata: { type: 'string' }, 'metadata-policy': { type: 'string' }, constraints: { type: 'string' },
     'source-endpoint': { type: 'string' }, body: { type: 'string' }, status: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' },
+    all: { type: 'boolean' },
   }, true)
   if (values.help || !action || action === '--help' || action === '-h') {
     io.stdout(SUBORDINATE_HELP)
@@ -36,6 +39,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     return enc(id)
   }
   const client = await adminClient(values, io)
+  if (SUBORDINATE_KEY_ACTIONS.has(action)) return subordinateKeysAction(action, id, values, client, io)
   switch (action) {
     case 'add': {
       let body: Record<string, unknown>

@@ -12,6 +12,7 @@
 import { strict as assert } from 'node:assert'
 import { ManualClock } from '../../src/clock.js'
 import { signStatement } from '../support/entity.js'
+import { cli } from '../support/cli.js'
 import { startEntity, startLeaf, onboard, resolveAt, assertFailure, testKey, decode, RP_METADATA, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
 
 /** statement_ttl_max + answer_ttl_max + answer_stale_seconds (defaults): past it, the TA has re-fetched everything. */
@@ -141,5 +142,23 @@ describe('subordinate key refresh at the superior', () => {
     assert.match(r.body.error, /HTTP 500/)
     assert.deepEqual(await vouched(), [k2.kid])
     publish([k2], k2)
+  })
+
+  it('does the same from the command line: subordinate refresh, pending, approve', async () => {
+    const k5 = await testKey()
+    publish([k5], k5)
+    const conn = ['--url', ia.entityId, '--token', ia.token]
+    const refreshed = await cli(['subordinate', 'refresh', leaf.entityId, ...conn])
+    assert.equal(refreshed.code, 0, refreshed.stderr)
+    assert.match(refreshed.stdout, new RegExp(`^pending +${leaf.entityId} \\["${k5.kid}"\\]`))
+    const pending = await cli(['subordinate', 'pending', ...conn])
+    assert.match(pending.stdout, new RegExp(`current \\["${k2.kid}"\\] +pending \\["${k5.kid}"\\]`))
+    const approved = await cli(['subordinate', 'approve', leaf.entityId, ...conn])
+    assert.equal(approved.code, 0, approved.stderr)
+    assert.deepEqual(await vouched(), [k5.kid])
+    const usage = await cli(['subordinate', 'refresh', ...conn])
+    assert.equal(usage.code, 2)
+    assert.match(usage.stderr, /ENTITY_ID or --all/)
+    await resolvesAfterBound()
   })
 })
