@@ -15,7 +15,8 @@ Commands:
   init          create a deployment directory (configuration, keys, admin token)
   serve         serve a deployment
   subordinate   onboard, list, update, suspend, reinstate and remove members
-  keys          list, rotate and retire federation keys
+  keys          list, stage, activate, rotate and retire federation keys
+  anchors       list and refresh the pinned trust anchors' keys
   audit         read the audit log
   trust-mark    issue, revoke and list trust marks (and delegations, own marks)
   trust-mark-type
@@ -105,6 +106,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
         return await keysCommand(rest, io)
       case 'audit':
         return await auditCommand(rest, io)
+      case 'anchors': {
+        const { anchorsCommand } = await import('./anchors.js')
+        return await anchorsCommand(rest, io)
+      }
       case 'trust-mark': {
         const { trustMarkCommand } = await import('./trust_marks.js')
         return await trustMarkCommand(rest, io)

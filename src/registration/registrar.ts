@@ -24,6 +24,7 @@ import type { Federation } from '../federation.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
 import { boundedLru } from '../util/lru.js'
+import { createAnchorPins } from '../trust_chain/anchor_pins.js'
 import { Resolver } from '../trust_chain/resolver.js'
 import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
@@ -55,12 +56,14 @@ export class Registrar {
     this.records = new RegistrationStore(f.store, f.clock)
     const { config } = f
     const selfAnchor = config.authority_hints.length === 0 && !config.trust_anchors.some((a) => a.entity_id === f.entityId)
-    const configured: TrustAnchor[] = config.trust_anchors.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks }))
+    // Pins follow the anchors' key rollover (anchor_pins.ts); configured order kept.
+    const pins = createAnchorPins(f)
     const base = {
       fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'registration' }), skew: config.clock_skew,
       limits: { ...config.resolver, cache_ttl_max: o.statement_cache_ttl },
       json: { maxDepth: config.limits.json_depth },
-      anchors: async () => (selfAnchor ? [...configured, { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : configured),
+      anchors: async () => (selfAnchor ? [...await pins.anchors(), { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : pins.anchors()),
+      pins,
       local: {
         entityId: f.entityId,
         entityConfiguration: () => f.publisher.entityConfiguration(),

@@ -12,6 +12,7 @@ import type { TrustMarkVerifier } from '../trust_marks/verify_contract.js'
 import { signJwt } from '../crypto/jwt.js'
 import { resolveRoutes, resolveAdminRoutes } from '../http/endpoints/resolve.js'
 import { Resolver } from './resolver.js'
+import { createAnchorPins } from './anchor_pins.js'
 import { ResolveService } from './service.js'
 import type { TrustAnchor } from './types.js'
 
@@ -59,11 +60,14 @@ export function createResolveService(f: Federation, options: ResolverCapabilityO
   const { config } = f
   const selfAnchor = config.authority_hints.length === 0 && !config.trust_anchors.some((a) => a.entity_id === f.entityId)
   const configured: TrustAnchor[] = config.trust_anchors.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks }))
+  // Pins follow the anchors' key rollover (anchor_pins.ts); configured order kept.
+  const pins = createAnchorPins(f)
   const verifier = typeof options.verifier === 'function' ? options.verifier(f) : options.verifier
   const resolver = new Resolver({
     fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'resolver' }), skew: config.clock_skew, limits: config.resolver,
     json: { maxDepth: config.limits.json_depth },
-    anchors: async () => (selfAnchor ? [...configured, { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : configured),
+    anchors: async () => (selfAnchor ? [...await pins.anchors(), { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : pins.anchors()),
+    pins,
     local: {
       entityId: f.entityId,
       entityConfiguration: () => f.publisher.entityConfiguration(),

@@ -43,11 +43,27 @@ export interface ResolverOptions {
   verifier?: TrustMarkVerifier | undefined
   /** Non-spec claims this deployment understands when a statement lists them in `crit`. */
   understoodCrit?: ReadonlySet<string> | undefined
+  /**
+   * Pinned anchor keys that follow the anchor's rollover (anchor_pins.ts): told of every
+   * anchor configuration a valid chain ended in, and asked to refresh once per anchor and
+   * resolution when a statement of the anchor is signed by a kid not pinned. Absent: pins never move.
+   */
+  pins?: AnchorPinFollower | undefined
   /** Additional metadata policy operators (spec "Additional Operators"). */
   policyOperators?: readonly PolicyOperator[] | undefined
   /** Bounds on each statement's JSON (limits.json_depth; default DEFAULT_JSON_LIMITS). */
   json?: JsonLimits | undefined
 }
+
+/** What the resolver needs of anchor_pins.ts (AnchorPins). */
+export interface AnchorPinFollower {
+  anchors(): Promise<TrustAnchor[]>
+  seen(anchor: TrustAnchor, ec: Statement): Promise<unknown>
+  refresh(entityId: string, o: { fetcher: Fetcher; budget: Budget }): Promise<{ changed: boolean }>
+}
+
+/** One resolution's options as they travel through the walk. */
+type Run = ResolveOptions & { budget: Budget; pinRefreshed?: Set<string> }
 
 export interface ResolveOptions {
   /** Verify and include trust marks (off when resolving a trust mark issuer's own chain). */
@@ -100,7 +116,7 @@ export class Resolver {
     const budget = options.budget ?? this.budget(options.cachedOnly)
     const failures: PathFailure[] = []
     try {
-      return await budget.run(() => this.walk(subject, trusted, entityTypes, { ...options, budget }, failures))
+      return await budget.run(() => this.walk(subject, trusted, entityTypes, { ...options, budget, pinRefreshed: new Set() }, failures))
     } catch (err) {
       if (err instanceof BudgetExceeded) throw budgetError(subject, trusted, err, failures)
       throw err
@@ -108,7 +124,7 @@ export class Resolver {
   }
 
   /** Breadth-first (collect.ts): each level's paths are validated before the next is fetched. */
-  private async walk(subject: string, trusted: TrustAnchor[], entityTypes: readonly string[] | undefined, options: ResolveOptions & { budget: Budget }, failures: PathFailure[]): Promise<ResolvedChain> {
+  private async walk(subject: string, trusted: TrustAnchor[], entityTypes: readonly string[] | undefined, options: Run, failures: PathFailure[]): Promise<ResolvedChain> {
     const byId = new Map(trusted.map((a) => [a.entity_id, a]))
     const statements = options.subjectStatement ? withSubject(this.statements, options.subjectStatement) : this.statements
     const walk = new Walk(statements, this.o.limits, new Set(byId.keys()), options.budget)
@@ -145,8 +161,18 @@ export class Resolver {
     this.statements.clear()
   }
 
-  private async accept(nodes: PathNode[], anchor: TrustAnchor, entityTypes: readonly string[] | undefined, options: ResolveOptions & { budget: Budget }): Promise<ResolvedChain> {
-    await validatePath(nodes, anchor, { clock: this.o.clock, skew: this.o.skew, keySets: this.statements.keySets, budget: options.budget })
+  private async accept(nodes: PathNode[], pinned: TrustAnchor, entityTypes: readonly string[] | undefined, options: Run): Promise<ResolvedChain> {
+    const validate = (a: TrustAnchor) => validatePath(nodes, a, { clock: this.o.clock, skew: this.o.skew, keySets: this.statements.keySets, budget: options.budget })
+    let anchor = pinned
+    try {
+      await validate(anchor)
+    } catch (err) {
+      const fresh = await this.followRollover(err, anchor, options)
+      if (!fresh) throw err
+      anchor = fresh
+      await validate(anchor)
+    }
+    await this.o.pins?.seen(anchor, nodes.at(-1)!.ec)
     const metadata = resolvedMetadata(this.engine, nodes, entityTypes)
     const marks = options.trustMarks === false ? { refs: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor, options.budget)
     return {
@@ -160,6 +186,27 @@ export class Resolver {
       ...(marks.cacheUntil < Infinity ? { cacheUntil: marks.cacheUntil } : {}),
       subject_jwks: nodes.length > 1 ? ssOf(nodes, 1).claims.jwks : anchor.jwks,
     }
+  }
+
+  /**
+   * A statement of the anchor signed by a kid not pinned: the anchor may have rolled over.
+   * Refresh the pin once per anchor and resolution (its configuration must verify with a
+   * pinned key; the fetch is charged to this resolution's budget) and return the anchor
+   * with its new pin, or undefined when nothing changed.
+   */
+  private async followRollover(err: unknown, anchor: TrustAnchor, options: Run): Promise<TrustAnchor | undefined> {
+    const pins = this.o.pins
+    if (!pins || !(err instanceof ChainError) || err.rule !== 'anchor_key' || options.pinRefreshed?.has(anchor.entity_id)) return undefined
+    options.pinRefreshed?.add(anchor.entity_id)
+    try {
+      const { changed } = await pins.refresh(anchor.entity_id, { fetcher: chargedFetcher(this.o.fetcher, options.budget), budget: options.budget })
+      if (!changed) return undefined
+    } catch (refreshErr) {
+      if (refreshErr instanceof BudgetExceeded) throw refreshErr
+      this.o.logger.debug('trust anchor pin not refreshed', { anchor: anchor.entity_id, reason: (refreshErr as Error).message })
+      return undefined
+    }
+    return (await pins.anchors()).find((a) => a.entity_id === anchor.entity_id)
   }
 
   /** Spec "Resolve Entity": only trust marks verified against the chosen anchor are returned. */

@@ -10,6 +10,8 @@ import type { Context } from 'koa'
 import type { RevocationReason } from '../../crypto/keystore.js'
 import { actorOf, queryOf, respond } from './respond.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
+import { anchorRoutes } from './anchors.js'
+import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
 
 export function adminRoutes(router: Router, f: Federation): void {
   const max = bodyLimits(f.config)
@@ -58,6 +60,9 @@ export function adminRoutes(router: Router, f: Federation): void {
     const events = await f.audit.list({ limit, ...(after !== undefined ? { after } : {}), ...(action ? { action } : {}), ...(subject ? { subject } : {}) })
     json(ctx, 200, { events, ...(events.length === limit ? { next: events.at(-1)!.seq } : {}) })
   })
+
+  // Pinned trust anchors and their refresh (trust_chain/anchor_pins.ts).
+  anchorRoutes(router, createAnchorPins(f), max)
 
   router.get('/keys', async (ctx) => {
     json(ctx, 200, { keys: await f.keystore.list() })
