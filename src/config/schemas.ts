@@ -1,6 +1,9 @@
 /**
- * JSON Schemas from the package's schemas/ folder, compiled once with ajv.
- * Validators report the first error only (allErrors off for untrusted input).
+ * The JSON Schemas of the package's schemas/ folder: one ajv instance compiles all of them
+ * together, once, when the first is needed (a server: at start-up, when loadConfig validates
+ * the configuration; a CLI command that validates nothing compiles nothing), and
+ * `describeAjvError` is the one way an ajv failure becomes a description. Validators report
+ * the first error only (allErrors off for untrusted input).
  */
 import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
@@ -10,54 +13,95 @@ import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv'
 /** The package root, from src/config (tsx) or dist/config (built). */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
 
-let ajv: Ajv | undefined
-function instance(): Ajv {
-  if (ajv) return ajv
-  ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true })
+/**
+ * schemas/NAME.schema.json -> its validator. Not deployment state: the same package files give
+ * the same validators to every deployment in the process, and the map never changes once built.
+ */
+let compiled: ReadonlyMap<string, ValidateFunction> | undefined
+
+function compileAll(): Map<string, ValidateFunction> {
+  const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true })
   ajv.addFormat('uri', { type: 'string', validate: isAbsoluteUrl })
   ajv.addFormat('entity-id', { type: 'string', validate: isEntityIdSyntax })
-  // Every draft-07 schema is registered up front so that schemas can $ref each other by $id.
-  for (const file of readdirSync(join(PACKAGE_ROOT, 'schemas')).filter((f) => f.endsWith('.schema.json'))) {
-    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schemas', file), 'utf8')) as { $id?: string; $schema?: string }
+  const dir = join(PACKAGE_ROOT, 'schemas')
+  const ids = new Map<string, string>()
+  // Every schema is registered before any is compiled, so that schemas can $ref each other by $id.
+  for (const file of readdirSync(dir).filter((f) => f.endsWith('.schema.json')).sort()) {
+    const schema = JSON.parse(readFileSync(join(dir, file), 'utf8')) as { $id?: string; $schema?: string }
     if (schema.$schema && !schema.$schema.includes('draft-07')) continue
-    ajv.addSchema(schema, schema.$id ?? file)
+    const id = schema.$id ?? file
+    ajv.addSchema(schema, id)
+    ids.set(file.slice(0, -'.schema.json'.length), id)
   }
-  return ajv
+  const out = new Map<string, ValidateFunction>()
+  for (const [name, id] of ids) out.set(name, ajv.getSchema(id)!)
+  return out
 }
 
-const cache = new Map<string, ValidateFunction>()
-
-/** Compiles (once) the schema file schemas/NAME.schema.json. */
+/** The validator of schemas/NAME.schema.json. */
 export function validator(name: string): ValidateFunction {
-  let v = cache.get(name)
-  if (!v) {
-    const file = `${name}.schema.json`
-    const schema = JSON.parse(readFileSync(join(PACKAGE_ROOT, 'schemas', file), 'utf8')) as { $id?: string }
-    const a = instance()
-    v = a.getSchema(schema.$id ?? file) ?? a.compile(schema)
-    cache.set(name, v)
-  }
+  compiled ??= compileAll()
+  const v = compiled.get(name)
+  if (!v) throw new Error(`no schema schemas/${name}.schema.json`)
   return v
 }
 
-/** "field: problem" for the first ajv error, naming the field by JSON pointer. */
-export function describeAjvError(errors: ErrorObject[] | null | undefined, root = ''): string {
+/** What is wrong, and where: the member's path (object keys and array indexes) from the top. */
+export interface SchemaProblem {
+  path: string[]
+  keyword: string
+  message: string
+  /** Set when the problem is a member's name (propertyNames), not its value. */
+  badName?: boolean
+}
+
+/** The first problem of an ajv failure, with the path decoded from its JSON pointer. */
+export function schemaProblem(errors: readonly ErrorObject[] | null | undefined): SchemaProblem | undefined {
   const e = errors?.[0]
-  if (!e) return 'invalid'
-  let field = (root + e.instancePath).replace(/^\//, '').replace(/\//g, '.') || '(top level)'
+  if (!e) return undefined
+  const path = e.instancePath.split('/').slice(1).map((s) => s.replace(/~1/g, '/').replace(/~0/g, '~'))
   if (e.keyword === 'additionalProperties') {
-    const extra = (e.params as { additionalProperty: string }).additionalProperty
-    field = field === '(top level)' ? extra : `${field}.${extra}`
-    return `${field}: unknown property`
+    return { path: [...path, (e.params as { additionalProperty: string }).additionalProperty], keyword: e.keyword, message: 'unknown property' }
   }
   if (e.keyword === 'required') {
-    const missing = (e.params as { missingProperty: string }).missingProperty
-    return `${field === '(top level)' ? missing : `${field}.${missing}`}: is required`
+    return { path: [...path, (e.params as { missingProperty: string }).missingProperty], keyword: e.keyword, message: 'is required' }
   }
   if (e.keyword === 'enum') {
-    return `${field}: must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')}`
+    const allowed = (e.params as { allowedValues: unknown[] }).allowedValues.map((v) => JSON.stringify(v)).join(', ')
+    return { path, keyword: e.keyword, message: `must be one of ${allowed}` }
   }
-  return `${field}: ${e.message ?? 'is invalid'}`
+  if (e.propertyName !== undefined) return { path: [...path, e.propertyName], keyword: e.keyword, message: e.message ?? 'is invalid', badName: true }
+  return { path, keyword: e.keyword, message: e.message ?? 'is invalid' }
+}
+
+export interface DescribeOptions {
+  /** `a.0` (the subordinate and configuration texts, the default) or `a[0]` with quoted names (trust marks: URL keys). */
+  indexes?: 'dots' | 'brackets'
+  /** What a member name stands for, when a name is refused (default "member name"). */
+  names?: string
+}
+
+/**
+ * "field: problem" for the first ajv error: `jwks.keys: must NOT have fewer than 1 items`,
+ * `["https://x/tm"][0]: must match format "entity-id"`, `(top level): must be object`.
+ * Names that are not plain words (URLs, white space) are quoted.
+ */
+export function describeAjvError(errors: readonly ErrorObject[] | null | undefined, options: DescribeOptions = {}): string {
+  const p = schemaProblem(errors)
+  if (!p) return 'invalid'
+  const message = p.badName ? `is not a valid ${options.names ?? 'member name'} (${p.message})` : p.message
+  return `${fieldName(p.path, options.indexes ?? 'dots')}: ${message}`
+}
+
+/**
+ * A member's path for people, or `(top level)`: `a.b.0.c` with dots; with brackets
+ * `a.b[0]["https://x"]` (indexes and names that are not plain words in brackets).
+ */
+export function fieldName(path: readonly string[], indexes: 'dots' | 'brackets' = 'dots'): string {
+  if (path.length === 0) return '(top level)'
+  const dotted = (s: string, i: number) => `${i ? '.' : ''}${s}`
+  if (indexes === 'dots') return path.map(dotted).join('')
+  return path.map((s, i) => (/^\d+$/.test(s) ? `[${s}]` : /^[\w-]+$/.test(s) ? dotted(s, i) : `[${JSON.stringify(s)}]`)).join('')
 }
 
 export function isAbsoluteUrl(s: string): boolean {

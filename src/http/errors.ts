@@ -12,12 +12,12 @@ export function errorMiddleware(logger: Logger) {
       }
     } catch (err) {
       const fe = toFederationError(err)
+      // What the description must not say (e.g. the address an internal name resolved to), for the logs only.
+      const detail = privateDetails(err)
       if (fe.status >= 500) {
-        logger.error('request failed', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, err: describe(err) })
-      } else {
-        // What the description must not say (e.g. the address an internal name resolved to).
-        const detail = privateDetails(err)
-        if (detail.length) logger.info('request refused', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, error: fe.error, detail })
+        logger.error('request failed', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, error: fe.error, ...(detail.length ? { detail } : {}), err: describe(err) })
+      } else if (detail.length) {
+        logger.info('request refused', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, error: fe.error, detail })
       }
       ctx.status = fe.status
       ctx.set('Cache-Control', 'no-store')
@@ -45,10 +45,20 @@ export function privateDetails(err: unknown): string[] {
   let e = err
   for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
     for (const d of [(e as { detail?: unknown }).detail].flat()) {
-      if (typeof d === 'string' && d !== '' && !out.includes(d) && out.length < 20) out.push(d.slice(0, 1000))
+      const text = typeof d === 'string' || d === undefined ? d : safeJson(d)
+      if (text && !out.includes(text) && out.length < 20) out.push(text.slice(0, 1000))
     }
   }
   return out
+}
+
+/** A non-string detail as JSON; one that cannot be serialised (a cycle, a BigInt) by its type. */
+function safeJson(d: unknown): string {
+  try {
+    return JSON.stringify(d) ?? typeof d
+  } catch {
+    return typeof d
+  }
 }
 
 function describe(err: unknown): Record<string, unknown> {

@@ -25,7 +25,7 @@ export interface LocalStatements {
   subordinateStatement(sub: string): Promise<string>
 }
 
-/** Why a statement could not be obtained; `rule` is a FetchError reason or one of ours. */
+/** Why a statement could not be obtained, besides the fetcher's own FetchError; `rule` names it. */
 export class SourceError extends Error {
   constructor(readonly rule: string, message: string, options?: { cause?: unknown }) {
     super(message, options)
@@ -119,7 +119,8 @@ export class StatementSource {
     try {
       res = await this.d.fetcher.get(url, MEDIA.entityStatement)
     } catch (err) {
-      if (err instanceof FetchError) throw new SourceError(err.reason, err.message, { cause: err })
+      // A FetchError goes up as it is: its reason is the rule (statements.ts), one hop fewer.
+      if (err instanceof FetchError) throw err
       throw new SourceError('network', `fetching ${url} failed: ${(err as Error).message}`, { cause: err })
     }
     if (res.status !== 200) {

@@ -9,6 +9,7 @@ import type { Clock } from '../clock.js'
 import { ChainError } from './errors.js'
 import { parseStatement, checkTimes, verifySignature, label, KeySets } from './entity_statement.js'
 import { SourceError, type StatementSource } from './source.js'
+import { FetchError } from '../net/fetch.js'
 import type { Statement, StatementKind } from './types.js'
 import type { Budget } from './budget.js'
 import type { JsonLimits } from '../util/json.js'
@@ -77,6 +78,7 @@ export class Statements {
       return await get()
     } catch (err) {
       if (err instanceof SourceError) throw new ChainError(what, err.rule, err.message, 'chain', { cause: err })
+      if (err instanceof FetchError) throw new ChainError(what, err.reason, err.message, 'chain', { cause: err })
       throw err
     }
   }
