@@ -24,7 +24,7 @@ import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { randomBytes } from 'node:crypto'
 import { initDeployment } from '../src/cli/init.js'
-import { startService, type Service } from '../src/cli/serve.js'
+import { startService, type RunningService as Service } from '../src/cli/serve.js'
 import { loadConfig } from '../src/config/load.js'
 import { createLogger, silentLogger } from '../src/logger.js'
 import { systemClock } from '../src/clock.js'
@@ -33,11 +33,8 @@ import { signJwt, verifyJwt, type SigningKey } from '../src/crypto/jwt.js'
 import { generateSigningKey, importPrivateJwk } from '../src/crypto/keys.js'
 import { freePort } from '../src/demo/leaf.js'
 import { openStore } from '../src/storage/open.js'
-import { createFederation } from '../src/federation.js'
-import { createApp } from '../src/http/app.js'
-import { listen } from '../src/http/server.js'
-import { capabilities, merge } from '../src/capabilities.js'
-import { authorizationServerCapability } from '../src/authorization_server/capability.js'
+import { createService } from '../src/service.js'
+import { serve } from '../src/http/server.js'
 import type { JWK } from 'jose'
 import type { Jwks } from '../src/types.js'
 import { round } from './lib/load.js'
@@ -107,7 +104,7 @@ function startFederation(n: number): Promise<{ topology: Topology; child: ChildP
   })
 }
 
-/** The authorization server in this process (composed with its capability, wired or not). */
+/** The authorization server in this process. */
 async function startAuthorizationServer(root: string, topology: Topology) {
   const port = await freePort('127.0.0.1')
   const dir = join(root, 'as')
@@ -117,12 +114,10 @@ async function startAuthorizationServer(root: string, topology: Topology) {
   })
   const config = await loadConfig(dir, { port, host: '127.0.0.1', store: 'embedded' }, {})
   const store = await openStore(config, { clock: systemClock, logger: silentLogger })
-  const caps = merge([capabilities(), authorizationServerCapability()])
-  const f = createFederation({ config, store, clock: systemClock, logger: silentLogger, ...caps.federationDeps })
-  await f.start()
-  const { app } = createApp(f, caps.http)
-  const server = await listen(f, app, { port, host: '127.0.0.1' })
-  return { url: config.entity_id, stop: async () => (await server.close(), await store.close()) }
+  const service = createService(config, { store, clock: systemClock, logger: silentLogger })
+  await service.start()
+  const server = await serve(service, { port, host: '127.0.0.1' })
+  return { url: config.entity_id, stop: async () => (await server.close(), await service.stop(), await store.close()) }
 }
 
 /** `requests` (pre-built bodies) with `concurrency` workers, at most `ms`; rate and latency percentiles. */

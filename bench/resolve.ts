@@ -20,13 +20,13 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
 import { initDeployment } from '../src/cli/init.js'
-import { startService, type Service } from '../src/cli/serve.js'
+import { startService, type RunningService as Service } from '../src/cli/serve.js'
 import { createLogger, silentLogger } from '../src/logger.js'
 import { systemClock } from '../src/clock.js'
 import { TYP } from '../src/constants.js'
 import { signJwt, verifyJwt } from '../src/crypto/jwt.js'
 import { startDemoLeaf, freePort } from '../src/demo/leaf.js'
-import { serviceFor } from '../src/trust_chain/capability.js'
+import { capabilityOf } from '../src/service.js'
 import { Resolver } from '../src/trust_chain/resolver.js'
 import type { ConfigFile } from '../src/config/load.js'
 import type { Jwks } from '../src/types.js'
@@ -117,7 +117,7 @@ export async function benchResolve(o: { seconds?: number } = {}): Promise<Record
     const useWrk = await hasWrk()
     const cached = useWrk ? await wrk(f.entityId, { path, connections: 50, seconds }) : await load({ url: () => url, connections: 50, durationMs: seconds * 1000 })
 
-    const service = serviceFor(f)
+    const service = capabilityOf(r.service, 'resolver')!.service
     const coldHttp = await timed(2_000, 1, async () => {
       service.clearCaches()
       const res = await fetch(url)

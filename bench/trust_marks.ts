@@ -19,11 +19,9 @@ import { resolveConfig } from '../src/config/load.js'
 import { systemClock } from '../src/clock.js'
 import { silentLogger } from '../src/logger.js'
 import { openStore } from '../src/storage/open.js'
-import { createFederation } from '../src/federation.js'
-import { createApp } from '../src/http/app.js'
-import { listen } from '../src/http/server.js'
+import { createService } from '../src/service.js'
+import { serve } from '../src/http/server.js'
 import { tokenDigest } from '../src/http/admin/auth.js'
-import { trustMarksCapability } from '../src/trust_marks/capability.js'
 import { signJwt, verifyJwt } from '../src/crypto/jwt.js'
 import { generateSigningKey, importPrivateJwk } from '../src/crypto/keys.js'
 import { freePort } from '../src/demo/leaf.js'
@@ -42,12 +40,9 @@ export async function benchTrustMarks(o: { marks?: number; seconds?: number; con
     entity_id: `http://127.0.0.1:${port}`, development: true, admin: { token_sha256: tokenDigest(token).toString('base64url') },
   }, dir, {}, {})
   const store = await openStore(config, { clock: systemClock, logger: silentLogger })
-  const cap = trustMarksCapability()
-  const f = createFederation({ config, store, clock: systemClock, logger: silentLogger })
-  await f.start()
-  const { app } = createApp(f, cap.http)
-  await cap.start?.(f)
-  const server = await listen(f, app, { port, host: '127.0.0.1' })
+  const service = createService(config, { store, clock: systemClock, logger: silentLogger })
+  await service.start()
+  const server = await serve(service, { port, host: '127.0.0.1' })
   const agent = new http.Agent({ keepAlive: true, maxSockets: concurrency })
   try {
     const admin = (path: string, body: unknown) => request(agent, port, 'POST', path, JSON.stringify(body), 'application/json', { authorization: `Bearer ${token}` })
@@ -88,7 +83,7 @@ export async function benchTrustMarks(o: { marks?: number; seconds?: number; con
   } finally {
     agent.destroy()
     await server.close()
-    await cap.stop?.(f)
+    await service.stop()
     await store.close()
     await rm(dir, { recursive: true, force: true })
   }

@@ -29,6 +29,8 @@ export type FederationErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'method_not_allowed'
+  // A method no route implements (RFC 9110 "501 Not Implemented")
+  | 'not_implemented'
 
 export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.freeze({
   invalid_request: 400,
@@ -54,6 +56,7 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
   payload_too_large: 413,
   unsupported_media_type: 415,
   method_not_allowed: 405,
+  not_implemented: 501,
 })
 
 /**
@@ -85,26 +88,46 @@ export class FederationError extends Error {
   }
 }
 
-const make = (code: FederationErrorCode) =>
-  class extends FederationError {
-    constructor(description: string, options?: { cause?: unknown; detail?: unknown }) {
+export type FederationErrorOptions = { cause?: unknown; detail?: unknown }
+
+/** One named class per code, so that a log line or a stack says which error it is. */
+const make = (code: FederationErrorCode, name: string) => {
+  const Named = class extends FederationError {
+    constructor(description: string, options?: FederationErrorOptions) {
       super(code, description, options)
+      this.name = name
     }
   }
+  Object.defineProperty(Named, 'name', { value: name })
+  return Named
+}
 
-export const InvalidRequest = make('invalid_request')
-export const InvalidClient = make('invalid_client')
-export const InvalidIssuer = make('invalid_issuer')
-export const InvalidSubject = make('invalid_subject')
-export const InvalidTrustAnchor = make('invalid_trust_anchor')
-export const InvalidTrustChain = make('invalid_trust_chain')
-export const InvalidMetadata = make('invalid_metadata')
-export const NotFound = make('not_found')
-export const ServerError = make('server_error')
-export const TemporarilyUnavailable = make('temporarily_unavailable')
-export const UnsupportedParameter = make('unsupported_parameter')
-export const Unauthorized = make('unauthorized')
-export const Conflict = make('conflict')
+// The spec's "Error Responses".
+export const InvalidRequest = make('invalid_request', 'InvalidRequest')
+export const InvalidClient = make('invalid_client', 'InvalidClient')
+export const InvalidIssuer = make('invalid_issuer', 'InvalidIssuer')
+export const InvalidSubject = make('invalid_subject', 'InvalidSubject')
+export const InvalidTrustAnchor = make('invalid_trust_anchor', 'InvalidTrustAnchor')
+export const InvalidTrustChain = make('invalid_trust_chain', 'InvalidTrustChain')
+export const InvalidMetadata = make('invalid_metadata', 'InvalidMetadata')
+export const NotFound = make('not_found', 'NotFound')
+export const ServerError = make('server_error', 'ServerError')
+export const TemporarilyUnavailable = make('temporarily_unavailable', 'TemporarilyUnavailable')
+export const UnsupportedParameter = make('unsupported_parameter', 'UnsupportedParameter')
+// OAuth 2.0 (RFC 6749, RFC 7591, RFC 8707).
+export const InvalidGrant = make('invalid_grant', 'InvalidGrant')
+export const UnauthorizedClient = make('unauthorized_client', 'UnauthorizedClient')
+export const UnsupportedGrantType = make('unsupported_grant_type', 'UnsupportedGrantType')
+export const InvalidScope = make('invalid_scope', 'InvalidScope')
+export const InvalidTarget = make('invalid_target', 'InvalidTarget')
+export const InvalidClientMetadata = make('invalid_client_metadata', 'InvalidClientMetadata')
+export const InvalidRedirectUri = make('invalid_redirect_uri', 'InvalidRedirectUri')
+// Admin API and HTTP.
+export const Unauthorized = make('unauthorized', 'Unauthorized')
+export const Conflict = make('conflict', 'Conflict')
+export const PayloadTooLarge = make('payload_too_large', 'PayloadTooLarge')
+export const UnsupportedMediaType = make('unsupported_media_type', 'UnsupportedMediaType')
+export const MethodNotAllowed = make('method_not_allowed', 'MethodNotAllowed')
 
 export function isFederationError(err: unknown): err is FederationError {
   return err instanceof FederationError

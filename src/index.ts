@@ -7,13 +7,15 @@
  */
 
 // The service: configuration -> store -> federation -> capabilities -> HTTP app -> listener.
-export { startService, type Service } from './cli/serve.js'
+export { startService, type RunningService } from './cli/serve.js'
+export { createService, capabilityOf, type Service } from './service.js'
+export type { Capability, Declaration, FastRoute } from './capabilities/types.js'
 export { loadConfig, resolveConfig, checkConfigFile, ConfigError, type Config, type ConfigFile, type Overrides, type ResolverConfig } from './config/load.js'
 export { DEFAULTS } from './config/defaults.js'
-export { createFederation, type Federation, type FederationDeps } from './federation.js'
-export { capabilities, merge as mergeCapabilities, type Capabilities } from './capabilities.js'
-export { createApp, type AppExtension } from './http/app.js'
-export { listen, type RunningServer } from './http/server.js'
+export type { Federation, Foundation, FederationDeps } from './federation.js'
+export { ChangeFeed, type Change } from './changes.js'
+export { createApp, type App } from './http/app.js'
+export { serve, listen, type RunningServer } from './http/server.js'
 export { systemClock, ManualClock, type Clock } from './clock.js'
 export { createLogger, silentLogger, type Logger, type LogLevel, type LogFields } from './logger.js'
 

@@ -4,7 +4,9 @@
  * authentication, tokens, and its metadata (RFC 8414; spec "OAuth Authorization Server"),
  * published both in the entity configuration and at /.well-known/oauth-authorization-server.
  */
-import type { Federation } from '../federation.js'
+import type { Foundation } from '../federation.js'
+import type { TrustedAnchors } from '../trust_chain/anchors.js'
+import type { LocalStatements } from '../trust_chain/source.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { Keystore } from '../crypto/keystore.js'
 import type { SigningKey } from '../crypto/jwt.js'
@@ -35,7 +37,9 @@ export interface AuthorizationServer {
   metadata(endpoints: Endpoints): Record<string, unknown>
 }
 
-export function createAuthorizationServer(f: Federation, config: AuthorizationServerConfig): AuthorizationServer {
+export function createAuthorizationServer(
+  f: Foundation, config: AuthorizationServerConfig, d: { statements: LocalStatements; anchors: TrustedAnchors },
+): AuthorizationServer {
   const keys = new Keystore({
     store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg, purpose: 'oauth',
     ...(f.config.kek ? { kek: f.config.kek } : {}),
@@ -50,7 +54,7 @@ export function createAuthorizationServer(f: Federation, config: AuthorizationSe
     await ensureKey()
     return keys.signingKey()
   }
-  const registrar = new Registrar(f, config)
+  const registrar = new Registrar(f, config, d)
   return {
     config, registrar, keys, signingKey,
     auth: new ClientAuthenticator({ f, registrar, maxLifetime: config.assertion_max_lifetime }),

@@ -2,7 +2,7 @@
 import { readFile } from 'node:fs/promises'
 import { parse, UsageError, type IO } from './args.js'
 import { initDeployment } from './init.js'
-import { startService, hasConfig, type Service } from './serve.js'
+import { startService, hasConfig, type RunningService as Service } from './serve.js'
 import { intrinsicsFrozen } from './harden.js'
 import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
 import { ConfigError, kekFromEnv } from '../config/load.js'

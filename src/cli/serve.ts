@@ -1,18 +1,18 @@
-/** The composition root of a running server: config -> store -> federation -> app -> listener. */
+/** A running server: config -> store -> createService (the composition root) -> app -> listener. */
 import { join } from 'node:path'
 import { access } from 'node:fs/promises'
 import { loadConfig, CONFIG_FILE, type Config, type Overrides } from '../config/load.js'
 import { createLogger, type Logger } from '../logger.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Store } from '../storage/types.js'
-import { createFederation, type Federation } from '../federation.js'
-import { createApp } from '../http/app.js'
-import { listen, type RunningServer } from '../http/server.js'
+import type { Federation } from '../federation.js'
+import { createService, type Service } from '../service.js'
+import { serve, type RunningServer } from '../http/server.js'
 import { openStore } from '../storage/open.js'
-import { capabilities } from '../capabilities.js'
 
-export interface Service {
+export interface RunningService {
   config: Config
+  service: Service
   federation: Federation
   store: Store
   server: RunningServer
@@ -23,25 +23,23 @@ export async function startService(
   dir: string,
   overrides: Overrides = {},
   deps: { logger?: Logger; clock?: Clock; env?: NodeJS.ProcessEnv } = {},
-): Promise<Service> {
+): Promise<RunningService> {
   const config = await loadConfig(dir, overrides, deps.env ?? process.env)
   const logger = deps.logger ?? createLogger({ level: config.log_level, base: { entity_id: config.entity_id } })
   const clock = deps.clock ?? systemClock
   const store = await openStore(config, { clock, logger })
   try {
-    const caps = capabilities()
-    const federation = createFederation({ config, store, clock, logger, ...caps.federationDeps })
-    await federation.start()
-    const { app } = createApp(federation, caps.http)
-    await caps.start?.(federation)
-    const server = await listen(federation, app)
+    const service = createService(config, { store, clock, logger })
+    await service.start()
+    const server = await serve(service)
+    const { federation } = service
     warnings(config, logger)
     // In the background: the first requests then find everything signed and indexed.
     const warming = federation.publisher.warm().catch((err: Error) => logger.warn('warm-up failed', { err: err.message }))
     let stopping: Promise<void> | undefined
     return {
-      config, federation, store, server,
-      stop: () => (stopping ??= shutdown({ server, federation, store, logger, stopCapabilities: () => caps.stop?.(federation), warming })),
+      config, service, federation, store, server,
+      stop: () => (stopping ??= shutdown({ server, service, store, logger, warming })),
     }
   } catch (err) {
     await store.close().catch(() => undefined)
@@ -54,16 +52,12 @@ export async function startService(
  * connections close), stop background work (timers, pollers, change listeners), and only
  * then close the store, so that nothing touches it once closed.
  */
-async function shutdown(o: {
-  server: RunningServer; federation: Federation; store: Store; logger: Logger
-  stopCapabilities: () => Promise<void> | undefined; warming: Promise<unknown>
-}): Promise<void> {
+async function shutdown(o: { server: RunningServer; service: Service; store: Store; logger: Logger; warming: Promise<unknown> }): Promise<void> {
   try {
     const { abandoned } = await o.server.close()
     if (abandoned) o.logger.warn('shutdown timeout: connections with requests still running were dropped', { requests: abandoned })
-    await o.stopCapabilities()
     await o.warming
-    await o.federation.stop()
+    await o.service.stop()
   } finally {
     await o.store.close()
   }

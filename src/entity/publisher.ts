@@ -4,7 +4,8 @@
  * statements, subordinate listings, historical keys.
  */
 import type { Clock } from '../clock.js'
-import type { Store, StoreChange } from '../storage/types.js'
+import type { Store } from '../storage/types.js'
+import type { Change, ChangeFeed } from '../changes.js'
 import type { Keystore } from '../crypto/keystore.js'
 import { signJwt } from '../crypto/jwt.js'
 import { TYP } from '../constants.js'
@@ -12,7 +13,7 @@ import { InvalidRequest, NotFound, UnsupportedParameter } from '../errors.js'
 import { LRUCache } from 'lru-cache'
 import { SignedCache, type Signed } from '../util/signed_cache.js'
 import type { SubordinateRecord } from '../subordinates/registry.js'
-import { MemberIndex } from '../subordinates/member_index.js'
+import { MemberIndex, type MemberEntry } from '../subordinates/member_index.js'
 import type { EntityStatement } from '../types.js'
 
 /** Adds claims to the entity configuration (trust marks, AS metadata, ...). */
@@ -24,8 +25,13 @@ export interface PublisherOptions {
   clock: Clock
   keystore: Keystore
   lifetimes: { entity_configuration: number; subordinate_statement: number; historical_keys: number }
+  changes: ChangeFeed
   /** Base claims of the entity configuration other than iss/sub/iat/exp/jwks. */
   baseClaims: () => Partial<EntityStatement>
+  /** Claims the capabilities add to the entity configuration, in order. */
+  contributors?: ConfigurationContributor[]
+  /** List filters beyond entity_type and intermediate, declared by the capabilities. */
+  listFilters?: ListFilter[]
 }
 
 export interface ListFilters {
@@ -35,25 +41,41 @@ export interface ListFilters {
   trust_mark_type?: string
 }
 
+/** A filter of the subordinate listing: whether a member passes for the request's value. */
+export interface ListFilter<K extends keyof ListFilters = keyof ListFilters> {
+  name: K
+  matches(id: string, member: MemberEntry, value: NonNullable<ListFilters[K]>): boolean
+}
+
+/** A list filter, typed by its name. */
+export function listFilter<K extends keyof ListFilters>(name: K, matches: ListFilter<K>['matches']): ListFilter {
+  return { name, matches }
+}
+
+/** Spec "Subordinate Listing": the filters every deployment answers. */
+const FOUNDATION_FILTERS: ListFilter[] = [
+  listFilter('entity_type', (_id, m, types) => types.some((t) => m.entity_types.includes(t))),
+  listFilter('intermediate', (_id, m, value) => m.intermediate === value),
+]
+
 export class Publisher {
   private readonly ec: SignedCache<string>
   private readonly statements: SignedCache<string>
   /** Filter values come from callers: bounded so that odd filters cannot grow memory. */
   private readonly lists = new LRUCache<string, Promise<Buffer>>({ max: 1000 })
-  readonly members: MemberIndex
-  private readonly contributors: ConfigurationContributor[] = []
-  /** Bumped on every change: the key that invalidates everything derived from stored state. */
-  revision = 0
-  private readonly revisionListeners: Array<(change: StoreChange) => void> = []
-  /** List filters this deployment can answer; more are added by later capabilities. */
-  readonly listFilters = new Set<keyof ListFilters>(['entity_type', 'intermediate'])
+  private readonly members: MemberIndex
+  private readonly contributors: readonly ConfigurationContributor[]
+  /** The list filters this deployment answers, by name. */
+  private readonly listFilters: ReadonlyMap<keyof ListFilters, ListFilter>
   private readonly unsubscribe: () => void
 
   constructor(private readonly o: PublisherOptions) {
     this.ec = new SignedCache(o.clock, 8)
     this.statements = new SignedCache(o.clock, 200_000)
     this.members = new MemberIndex(o.store)
-    this.unsubscribe = o.store.onChange((c) => this.invalidate(c))
+    this.contributors = [...(o.contributors ?? [])]
+    this.listFilters = new Map([...FOUNDATION_FILTERS, ...(o.listFilters ?? [])].map((f) => [f.name, f]))
+    this.unsubscribe = o.changes.subscribe((c) => this.changed(c))
   }
 
   /** Stops following the store (shutdown): nothing here reads it once this resolves. */
@@ -62,31 +84,24 @@ export class Publisher {
     await this.members.stop()
   }
 
-  /** Re-sign whatever a change may affect. Also called by capabilities that keep their own state. */
-  invalidate(change: StoreChange): void {
-    this.revision++
-    if (change.collection === 'subordinates') {
+  /** Re-sign whatever a change may affect. */
+  private changed(change: Change): void {
+    if (change.type === 'issued_marks_indexed') {
+      // Issued marks feed the trust_marked / trust_mark_type list filters, not the entity configuration.
+      this.lists.clear()
+    } else if (change.type === 'own_marks_expired') {
+      this.ec.clear()
+    } else if (change.collection === 'subordinates') {
       this.members.onChange(change)
       if (change.id) this.statements.delete(change.id)
       else this.statements.clear()
       this.lists.clear()
     } else if (change.collection === 'trust_marks') {
-      // Issued marks feed the trust_marked / trust_mark_type list filters, not the entity configuration.
       this.lists.clear()
     } else {
       this.ec.clear()
       if (change.collection === 'keys') this.statements.clear()
     }
-    for (const l of this.revisionListeners) l(change)
-  }
-
-  onRevision(listener: (change: StoreChange) => void): void {
-    this.revisionListeners.push(listener)
-  }
-
-  addContributor(c: ConfigurationContributor): void {
-    this.contributors.push(c)
-    this.ec.clear()
   }
 
   /** Builds the member index and signs the entity configuration ahead of the first request. */
@@ -147,17 +162,15 @@ export class Publisher {
   }
 
   private async computeList(f: ListFilters): Promise<Buffer> {
-    const types = f.entity_type ? new Set(f.entity_type) : undefined
-    const extra = this.members.extraTrustMarkTypes
+    // The filters the request gives, each with its value, chosen once per listing.
+    const active: Array<(id: string, m: MemberEntry) => boolean> = []
+    for (const [name, filter] of this.listFilters) {
+      const value = f[name]
+      if (value !== undefined) active.push((id, m) => filter.matches(id, m, value))
+    }
     const ids: string[] = []
     await this.members.forEach((id, m) => {
-      if (types && !m.entity_types.some((t) => types.has(t))) return
-      if (f.intermediate !== undefined && m.intermediate !== f.intermediate) return
-      if (f.trust_marked !== undefined || f.trust_mark_type !== undefined) {
-        const marks = extra ? [...m.trust_mark_types, ...extra(id)] : m.trust_mark_types
-        if (f.trust_marked !== undefined && marks.length > 0 !== f.trust_marked) return
-        if (f.trust_mark_type !== undefined && !marks.includes(f.trust_mark_type)) return
-      }
+      for (const pass of active) if (!pass(id, m)) return
       ids.push(id)
     })
     return Buffer.from(JSON.stringify(ids))

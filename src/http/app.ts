@@ -1,36 +1,41 @@
 /**
- * The koa application of one entity. Routes live under the entity id's path; names of
- * federation routes are metadata parameter names, and their URLs are published from here.
+ * The koa application of one service. Routes live under the entity id's path, mounted from
+ * the capabilities' declarations by their HTTP adapters (./capabilities.ts); names of
+ * federation routes are metadata parameter names, and the entity configuration publishes
+ * the URLs of the same declarations, so nothing is advertised that is not routed.
  */
 import Koa from 'koa'
 import Router from '@koa/router'
 import { randomBytes } from 'node:crypto'
-import type { Federation } from '../federation.js'
+import type { Service } from '../service.js'
 import { errorMiddleware } from './errors.js'
-import { federationRoutes } from './endpoints/federation.js'
 import { adminRoutes } from './admin/routes.js'
 import { adminAuth } from './admin/auth.js'
-import { FederationError } from '../errors.js'
+import { bodyLimits } from './body.js'
+import { mountCapability } from './capabilities.js'
+import { methodNotAllowed } from './allowed.js'
 
-export interface AppExtension {
-  /** Public routes (named `federation_*_endpoint` to be advertised). */
-  routes?(router: Router, f: Federation): void
-  /** Authenticated admin routes. */
-  admin?(router: Router, f: Federation): void
+export interface App {
+  app: Koa
+  router: Router
+  /** Path of every public route, by name (for the listener's fast routes). */
+  paths: ReadonlyMap<string, string>
 }
 
-export function createApp(f: Federation, extensions: AppExtension[] = []): { app: Koa; router: Router } {
+export function createApp(service: Service): App {
+  const f = service.federation
   const app = new Koa({ proxy: f.config.server.trust_proxy })
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   const router = new Router(prefix ? { prefix } : {})
-  federationRoutes(router, f)
-  for (const e of extensions) e.routes?.(router, f)
-
   // Admin routes are relative to {entity path}/admin; every one is authenticated.
   const admin = new Router({ prefix: `${prefix}/admin` })
   admin.use(adminAuth(f))
   adminRoutes(admin, f)
-  for (const e of extensions) e.admin?.(admin, f)
+  const max = bodyLimits(f.config)
+  // The foundation's endpoints first, then each capability's, in composition order.
+  const ordered = [...service.capabilities].sort((a, b) => Number(b.kind === 'federation') - Number(a.kind === 'federation'))
+  for (const c of ordered) mountCapability(c, { router, admin, federation: f, max })
+  const paths = routedPaths(router, service)
 
   const health = new Router()
   health.get('/healthz', (ctx) => {
@@ -60,21 +65,24 @@ export function createApp(f: Federation, extensions: AppExtension[] = []): { app
   app.use(errorMiddleware(f.logger))
   app.use(health.routes())
   app.use(router.routes())
-  app.use(router.allowedMethods({ throw: true, methodNotAllowed: () => new FederationError('method_not_allowed', 'method not allowed') }))
+  app.use(methodNotAllowed(router))
   app.use(admin.routes())
-  app.use(admin.allowedMethods({ throw: true, methodNotAllowed: () => new FederationError('method_not_allowed', 'method not allowed') }))
-
-  f.endpoints = publishedEndpoints(router, f.entityId)
-  return { app, router }
+  app.use(methodNotAllowed(admin))
+  return { app, router, paths }
 }
 
-/** `federation_*_endpoint` URLs of the entity configuration, from the named routes. */
-export function publishedEndpoints(router: Router, entityId: string): Record<string, string> {
-  const origin = new URL(entityId).origin
-  const out: Record<string, string> = {}
+/**
+ * The path of every named public route; throws when a published endpoint's URL is not the
+ * routed one (a capability declared a route its adapter did not mount where declared).
+ */
+function routedPaths(router: Router, service: Service): Map<string, string> {
+  const origin = new URL(service.config.entity_id).origin
+  const paths = new Map<string, string>()
   for (const layer of router.stack) {
-    const name = layer.name
-    if (name && /^federation_[a-z_]+_endpoint$/.test(name)) out[name] = origin + String(router.url(name, {}))
+    if (layer.name && typeof layer.path === 'string' && !paths.has(layer.name)) paths.set(layer.name, String(router.url(layer.name, {})))
   }
-  return out
+  for (const [name, url] of Object.entries(service.endpoints)) {
+    if (paths.get(name) === undefined || origin + paths.get(name)! !== url) throw new Error(`${name}: published as ${url} but not routed there`)
+  }
+  return paths
 }

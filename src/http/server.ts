@@ -1,17 +1,15 @@
 /**
- * The listener: plain HTTP or TLS, with a fast path for the hot GETs (entity
- * configuration, fetch, cached resolve answers) that answers straight from the signed cache without entering
- * koa, and graceful shutdown.
+ * The listener: plain HTTP or TLS, with the capabilities' fast routes (entity
+ * configuration, fetch, cached resolve answers) answered straight from their caches
+ * without entering koa, and graceful shutdown.
  */
 import http from 'node:http'
 import https from 'node:https'
-import { readFileSync } from 'node:fs'
 import type { AddressInfo } from 'node:net'
-import type Koa from 'koa'
-import type { Federation } from '../federation.js'
-import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
-import { peekResolve } from '../trust_chain/capability.js'
+import type { Service } from '../service.js'
+import { readServerTls } from '../config/files.js'
 import { Drain, type CloseOutcome } from './drain.js'
+import { createApp, type App } from './app.js'
 
 export interface RunningServer {
   server: http.Server
@@ -25,17 +23,21 @@ export interface RunningServer {
   close(timeoutMs?: number): Promise<CloseOutcome>
 }
 
-export async function listen(f: Federation, app: Koa, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
-  const { server: s } = f.config
-  const handler = app.callback()
-  const fast = fastPath(f)
+/** The service's app on a listener: `createApp` + `listen`. */
+export function serve(service: Service, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  return listen(service, createApp(service), options)
+}
+
+export async function listen(service: Service, built: App, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
+  const { server: s } = service.config
+  const handler = built.app.callback()
+  const fast = fastRoutes(service, built.paths)
   const onRequest: http.RequestListener = (req, res) => {
     drain.mark(res)
     if (!fast(req, res)) drain.run(res, () => handler(req, res))
   }
-  const server = s.tls_cert && s.tls_key
-    ? https.createServer({ cert: readFileSync(s.tls_cert), key: readFileSync(s.tls_key) }, onRequest)
-    : http.createServer(onRequest)
+  const tls = readServerTls(service.config)
+  const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest)
   const drain = new Drain(server)
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
@@ -50,7 +52,7 @@ export async function listen(f: Federation, app: Koa, options: { port?: number; 
     })
   })
   const actual = (server.address() as AddressInfo).port
-  const scheme = s.tls_cert ? 'https' : 'http'
+  const scheme = tls ? 'https' : 'http'
   return {
     server,
     port: actual,
@@ -59,36 +61,30 @@ export async function listen(f: Federation, app: Koa, options: { port?: number; 
   }
 }
 
+interface Routed { mediaType: string; peek(search: string): string | undefined }
+
 /**
- * Serves a cached entity configuration, subordinate statement or resolve answer with one
- * header write. Anything unusual (other methods, a cache miss, duplicate or missing
+ * The declared fast routes by path: a GET whose path has one is answered with one header
+ * write when it peeks a body. Anything else (other methods, a miss, duplicate or missing
  * parameters) falls through to koa, which gives the exact same answer or the exact error.
  */
-function fastPath(f: Federation): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
-  const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
-  const ecPath = prefix + WELL_KNOWN_FEDERATION
-  const pathOf = (name: string) => (f.endpoints[name] ? new URL(f.endpoints[name]).pathname : undefined)
-  const fetchPath = pathOf('federation_fetch_endpoint')
-  const resolvePath = pathOf('federation_resolve_endpoint')
-  const resolved = peekResolve(f)
+function fastRoutes(service: Service, paths: ReadonlyMap<string, string>): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+  const byPath = new Map<string, Routed>()
+  for (const c of service.capabilities) {
+    for (const r of c.fastRoutes ?? []) {
+      const path = paths.get(r.route)
+      if (path === undefined) throw new Error(`fast route ${r.route}: no such route`)
+      byPath.set(path, r)
+    }
+  }
   return (req, res) => {
     if (req.method !== 'GET' || !req.url) return false
     const q = req.url.indexOf('?')
-    const path = q === -1 ? req.url : req.url.slice(0, q)
-    let body: string | undefined
-    let type: string = MEDIA.entityStatement
-    if (path === ecPath) {
-      body = f.publisher.peekEntityConfiguration()
-    } else if (path === fetchPath && q !== -1) {
-      const params = new URLSearchParams(req.url.slice(q + 1))
-      const subs = params.getAll('sub')
-      if (subs.length === 1 && subs[0]) body = f.publisher.peekSubordinateStatement(subs[0])
-    } else if (path === resolvePath && q !== -1 && resolved) {
-      body = resolved(new URLSearchParams(req.url.slice(q + 1)))
-      type = MEDIA.resolveResponse
-    }
+    const route = byPath.get(q === -1 ? req.url : req.url.slice(0, q))
+    if (!route) return false
+    const body = route.peek(q === -1 ? '' : req.url.slice(q + 1))
     if (body === undefined) return false
-    res.writeHead(200, { 'content-type': type, 'content-length': Buffer.byteLength(body) })
+    res.writeHead(200, { 'content-type': route.mediaType, 'content-length': Buffer.byteLength(body) })
     res.end(body)
     return true
   }

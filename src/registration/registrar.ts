@@ -20,11 +20,12 @@
  * outbound request.
  */
 import type { LRUCache } from 'lru-cache'
-import type { Federation } from '../federation.js'
+import type { Foundation } from '../federation.js'
+import type { TrustedAnchors } from '../trust_chain/anchors.js'
+import type { LocalStatements } from '../trust_chain/source.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
 import { boundedLru } from '../util/lru.js'
-import { createAnchorPins } from '../trust_chain/anchor_pins.js'
 import { Resolver } from '../trust_chain/resolver.js'
 import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
@@ -48,27 +49,20 @@ export class Registrar {
   /** First contacts that failed, by client id and anchors, until when they are refused from memory. */
   private readonly failed: LRUCache<string, { error: FederationError; until: number }>
 
-  constructor(private readonly f: Federation, private readonly o: RegistrarOptions) {
+  constructor(private readonly f: Foundation, private readonly o: RegistrarOptions, d: { statements: LocalStatements; anchors: TrustedAnchors }) {
     this.reevaluation = o.trust_reevaluation
     this.failed = boundedLru(f.config.resolver.cache_entries)
     // A membership change here may make a failed client resolvable: forget the failures.
-    f.publisher.onRevision(() => this.failed.clear())
+    f.changes.subscribe(() => this.failed.clear())
     this.records = new RegistrationStore(f.store, f.clock)
     const { config } = f
-    const selfAnchor = config.authority_hints.length === 0 && !config.trust_anchors.some((a) => a.entity_id === f.entityId)
-    // Pins follow the anchors' key rollover (anchor_pins.ts); configured order kept.
-    const pins = createAnchorPins(f)
     const base = {
       fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'registration' }), skew: config.clock_skew,
       limits: { ...config.resolver, cache_ttl_max: o.statement_cache_ttl },
       json: { maxDepth: config.limits.json_depth },
-      anchors: async () => (selfAnchor ? [...await pins.anchors(), { entity_id: f.entityId, jwks: await f.keystore.jwks() }] : pins.anchors()),
-      pins,
-      local: {
-        entityId: f.entityId,
-        entityConfiguration: () => f.publisher.entityConfiguration(),
-        subordinateStatement: (sub: string) => f.publisher.subordinateStatement(sub),
-      },
+      anchors: d.anchors.anchors,
+      pins: d.anchors.pins,
+      local: d.statements,
     }
     this.anchors = base.anchors
     this.resolver = new Resolver(base)

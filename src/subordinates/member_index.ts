@@ -3,7 +3,7 @@
  * once from the store on first use, then kept current change by change, so /list never
  * re-reads (and re-parses) every member record.
  */
-import type { Store, StoreChange } from '../storage/types.js'
+import type { Store } from '../storage/types.js'
 import type { SubordinateRecord } from './registry.js'
 
 export interface MemberEntry {
@@ -19,13 +19,11 @@ export class MemberIndex {
   private building: Promise<void> | undefined
   private readonly pending = new Set<Promise<void>>()
   private stopped = false
-  /** Extra trust mark types by member, from marks this deployment issued (trust marks capability). */
-  extraTrustMarkTypes: ((id: string) => string[]) | undefined
 
   constructor(private readonly store: Store) {}
 
   /** Applies a store change: synchronously forgets the member, then re-reads it. */
-  onChange(change: StoreChange): void {
+  onChange(change: { collection: string; id?: string }): void {
     if (this.stopped || change.collection !== 'subordinates' || !this.entries) return
     if (!change.id) {
       this.entries = undefined

@@ -7,7 +7,7 @@
  * Values come from the configuration file until set through the admin API; from then on
  * the stored value (settings collection) wins, until it is deleted again.
  */
-import type { Federation } from '../federation.js'
+import type { Foundation } from '../federation.js'
 import { TYP } from '../constants.js'
 import { signJwt } from '../crypto/jwt.js'
 import { NotFound } from '../errors.js'
@@ -40,9 +40,9 @@ export interface DelegationResult {
 export class TrustAnchorSettings {
   private cache: Promise<{ issuers?: TrustMarkIssuers; owners?: TrustMarkOwners }> | undefined
 
-  constructor(private readonly f: Federation) {
-    f.store.onChange((c) => {
-      if (c.collection === 'settings') this.cache = undefined
+  constructor(private readonly f: Foundation) {
+    f.changes.subscribe((c) => {
+      if (c.type === 'stored' && c.collection === 'settings') this.cache = undefined
     })
   }
 

@@ -5,7 +5,7 @@
  * once and by the store's change feed for other instances sharing the store.
  */
 import { LRUCache } from 'lru-cache'
-import type { Federation } from '../federation.js'
+import type { Foundation } from '../federation.js'
 import { TYP } from '../constants.js'
 import { signJwt, decodeUnverified } from '../crypto/jwt.js'
 import { InvalidRequest, NotFound } from '../errors.js'
@@ -31,10 +31,11 @@ export class TrustMarkIssuer {
   private readonly holdersCache = new LRUCache<string, { ids: string[]; until: number }>({ max: 1_000 })
 
   constructor(
-    private readonly f: Federation,
+    private readonly f: Foundation,
     private readonly owners: () => Promise<Record<string, { sub: string; jwks: Jwks }> | undefined>,
   ) {
-    f.store.onChange((c) => {
+    f.changes.subscribe((c) => {
+      if (c.type !== 'stored') return
       if (c.collection === 'trust_marks') this.changed(c.id)
       if (c.collection === 'trust_mark_types') this.holdersCache.clear()
     })
@@ -218,20 +219,20 @@ export class TrustMarkIssuer {
     this.records.set(id, { rec })
     this.holdersCache.clear()
     this.index(id, rec)
-    this.f.publisher.invalidate({ collection: 'trust_marks', id })
+    this.f.changes.publish({ type: 'issued_marks_indexed', id })
   }
 
   private changed(id: string | undefined): void {
     this.holdersCache.clear()
     if (id === undefined) {
       this.records.clear()
-      void this.loadIndex().then(() => this.f.publisher.invalidate({ collection: 'trust_marks' }), () => undefined)
+      void this.loadIndex().then(() => this.f.changes.publish({ type: 'issued_marks_indexed' }), () => undefined)
       return
     }
     this.records.delete(id)
     void this.f.store.get<IssuedTrustMarkRecord>('trust_marks', id).then((rec) => {
       this.index(id, rec)
-      this.f.publisher.invalidate({ collection: 'trust_marks', id })
+      this.f.changes.publish({ type: 'issued_marks_indexed', id })
     }, () => undefined)
   }
 

@@ -1,9 +1,10 @@
 /**
- * The trust mark services of one federation (issuer, status, anchor settings, own marks),
- * wired into what the foundation publishes: entity configuration claims and the
- * subordinate listing's trust mark filters.
+ * The trust mark services of one federation (issuer, status, anchor settings, own marks)
+ * and their maintenance timer. What they add to what the foundation publishes (entity
+ * configuration claims, the listing's trust mark filters) is declared by the trust marks
+ * capability (capabilities/trust_marks.ts).
  */
-import type { Federation } from '../federation.js'
+import type { Foundation } from '../federation.js'
 import { TrustAnchorSettings } from './anchor.js'
 import { TrustMarkIssuer } from './issuer.js'
 import { OwnTrustMarks } from './own_marks.js'
@@ -23,23 +24,11 @@ export interface TrustMarkServices {
 /** Real-time interval of the maintenance pass (decisions use the federation's clock). */
 export const TICK_MS = 30_000
 
-export function createTrustMarkServices(f: Federation): TrustMarkServices {
+export function createTrustMarkServices(f: Foundation): TrustMarkServices {
   const anchor = new TrustAnchorSettings(f)
   const issuer = new TrustMarkIssuer(f, () => anchor.owners())
   const status = new TrustMarkStatusService(f, issuer)
   const own = new OwnTrustMarks(f)
-
-  f.publisher.addContributor(async (claims) => {
-    const [issuers, owners, marks] = await Promise.all([anchor.issuers(), anchor.owners(), own.published()])
-    if (issuers) claims.trust_mark_issuers = issuers
-    if (owners) claims.trust_mark_owners = owners
-    if (marks.length) claims.trust_marks = marks
-  })
-  // Spec "Subordinate Listing": trust_marked / trust_mark_type, from the marks seen in the
-  // members' configurations at onboarding and the marks this entity issued to them.
-  f.publisher.listFilters.add('trust_marked')
-  f.publisher.listFilters.add('trust_mark_type')
-  f.publisher.members.extraTrustMarkTypes = (id) => issuer.typesFor(id)
 
   let timer: NodeJS.Timeout | undefined
   let running: Promise<void> | undefined
@@ -47,7 +36,7 @@ export function createTrustMarkServices(f: Federation): TrustMarkServices {
     issuer, status, anchor, own,
     async start() {
       await issuer.loadIndex()
-      f.publisher.invalidate({ collection: 'trust_marks' })
+      f.changes.publish({ type: 'issued_marks_indexed' })
       timer ??= setInterval(() => {
         running ??= services.tick().catch((err: unknown) => f.logger.warn('trust marks maintenance failed', { err: String(err) }))
           .finally(() => (running = undefined))
@@ -60,7 +49,7 @@ export function createTrustMarkServices(f: Federation): TrustMarkServices {
     },
     async tick() {
       await own.refreshDue()
-      if (issuer.pruneExpired()) f.publisher.invalidate({ collection: 'trust_marks' })
+      if (issuer.pruneExpired()) f.changes.publish({ type: 'issued_marks_indexed' })
     },
   }
   return services

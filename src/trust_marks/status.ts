@@ -7,7 +7,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { JSONWebKeySet } from 'jose'
-import type { Federation } from '../federation.js'
+import type { Foundation } from '../federation.js'
 import { TYP } from '../constants.js'
 import { decodeUnverified, signJwt, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { InvalidRequest, NotFound } from '../errors.js'
@@ -25,10 +25,10 @@ export class TrustMarkStatusService {
   private readonly responses: SignedCache<string>
   private keys: Promise<JSONWebKeySet> | undefined
 
-  constructor(private readonly f: Federation, private readonly issuer: TrustMarkIssuer) {
+  constructor(private readonly f: Foundation, private readonly issuer: TrustMarkIssuer) {
     this.responses = new SignedCache(f.clock, 20_000)
-    f.store.onChange((c) => {
-      if (c.collection !== 'keys') return
+    f.changes.subscribe((c) => {
+      if (c.type !== 'stored' || c.collection !== 'keys') return
       this.keys = undefined
       this.verdicts.clear()
       this.responses.clear()

@@ -15,7 +15,7 @@ import { ManualClock } from '../../src/clock.js'
 import type { ConfigFile } from '../../src/config/load.js'
 import { startEntity, onboard, resolveAt, type ResolveResult, type TestEntity } from '../support/federation.js'
 import { startHostile, type HostileEntity, type HostileServer } from '../support/hostile.js'
-import { serviceFor } from '../../src/trust_chain/capability.js'
+import { capabilityOf } from '../../src/service.js'
 import { assertIntrinsicsUnchanged, snapshotIntrinsics } from './intrinsics.js'
 
 /** The names a merge or lookup could resolve to an inherited member. */
@@ -76,7 +76,7 @@ export async function startFederation(config: Partial<ConfigFile> = {}): Promise
       const out = await fn()
       assertIntrinsicsUnchanged(before)
       // Computed afresh (not an answer cached before the case): the engine itself still works.
-      serviceFor(ta.federation).clearCaches()
+      capabilityOf(ta.service, 'resolver')!.service.clearCaches()
       const r = await fed.resolve(good, { entity_type: 'openid_relying_party' })
       assert.equal(r.status, 200, `the good subject no longer resolves: ${r.text}`)
       assert.deepEqual(r.payload!.metadata.openid_relying_party, RP_METADATA.openid_relying_party)

@@ -67,7 +67,7 @@ describe('package entry: the built library imported by its name', function () {
     const { stdout } = await run(process.execPath, ['--input-type=module', '-e', "const m = await import('anchorage'); console.log(JSON.stringify(Object.keys(m)))"], { cwd: pkg })
     const names = new Set(JSON.parse(stdout) as string[])
     for (const name of [
-      'startService', 'createFederation', 'createApp', 'listen', 'loadConfig', 'DEFAULTS',
+      'startService', 'createService', 'createApp', 'listen', 'loadConfig', 'DEFAULTS',
       'Resolver', 'createFetcher', 'ResolveError',
       'createPolicyEngine', 'applyMetadataPolicy', 'resolvePolicies', 'PolicyError',
       'createTrustMarkVerifier', 'TrustMarkError',

@@ -1,7 +1,6 @@
 /**
  * Agents and authorization servers for registration tests: an Anchorage deployment with
- * the authorization server role (the capability composed in, whether or not
- * capabilities() has it yet), agents (leaves with oauth_client metadata and a client key
+ * the authorization server role, agents (leaves with oauth_client metadata and a client key
  * of their own, distinct from their federation key), and their requests.
  */
 import { mkdtemp, rm } from 'node:fs/promises'
@@ -12,12 +11,9 @@ import { SignJWT } from 'jose'
 import { resolveConfig, type ConfigFile } from '../../src/config/load.js'
 import type { ManualClock } from '../../src/clock.js'
 import { silentLogger, type Logger } from '../../src/logger.js'
-import { createFederation } from '../../src/federation.js'
-import { createApp } from '../../src/http/app.js'
-import { listen } from '../../src/http/server.js'
+import { createService } from '../../src/service.js'
+import { serve } from '../../src/http/server.js'
 import { openStore } from '../../src/storage/open.js'
-import { capabilities, merge } from '../../src/capabilities.js'
-import { authorizationServerCapability } from '../../src/authorization_server/capability.js'
 import { tokenDigest } from '../../src/http/admin/auth.js'
 import { startLeaf, testKey, type TestEntity, type TestKey, type TestLeaf } from './entity.js'
 import { freePort } from './net.js'
@@ -51,14 +47,12 @@ export async function startAuthorizationServer(o: {
   const config = resolveConfig(file, dir, {}, {})
   const logger = o.logger ?? silentLogger
   const store = await openStore(config, { clock: o.clock, logger })
-  const caps = merge([capabilities(), authorizationServerCapability()])
-  const federation = createFederation({ config, store, clock: o.clock, logger, ...caps.federationDeps })
-  await federation.start()
-  const { app } = createApp(federation, caps.http)
-  await caps.start?.(federation)
-  const server = await listen(federation, app, { port, host: '127.0.0.1' })
+  const service = createService(config, { store, clock: o.clock, logger })
+  await service.start()
+  const server = await serve(service, { port, host: '127.0.0.1' })
+  const { federation } = service
   return {
-    entityId, port, federation, store, clock: o.clock, token, dir, server,
+    entityId, port, service, federation, store, clock: o.clock, token, dir, server,
     get: (path, headers) => fetch(entityId + path, { headers: headers ?? {} }),
     async admin(method, path, body, headers = {}) {
       const res = await fetch(entityId + path, {
@@ -71,7 +65,7 @@ export async function startAuthorizationServer(o: {
     },
     async stop() {
       await server.close()
-      await caps.stop?.(federation)
+      await service.stop()
       await store.close()
       await rm(dir, { recursive: true, force: true })
     },

@@ -14,11 +14,10 @@ import { ManualClock } from '../../src/clock.js'
 import { silentLogger, createLogger, type Logger } from '../../src/logger.js'
 
 const testLogger = process.env.TEST_LOG ? createLogger({ level: 'debug' }) : silentLogger
-import { createFederation, type Federation } from '../../src/federation.js'
-import { createApp } from '../../src/http/app.js'
-import { listen, type RunningServer } from '../../src/http/server.js'
+import type { Federation } from '../../src/federation.js'
+import { createService, type Service } from '../../src/service.js'
+import { serve, type RunningServer } from '../../src/http/server.js'
 import { openStore } from '../../src/storage/open.js'
-import { capabilities } from '../../src/capabilities.js'
 import { tokenDigest } from '../../src/http/admin/auth.js'
 import type { Store } from '../../src/storage/types.js'
 import { freePort } from './net.js'
@@ -26,6 +25,7 @@ import { freePort } from './net.js'
 export interface TestEntity {
   entityId: string
   port: number
+  service: Service
   federation: Federation
   store: Store
   clock: ManualClock
@@ -63,15 +63,13 @@ export async function startEntity(o: {
   const config = resolveConfig(file, dir, {}, {})
   const logger = o.logger ?? testLogger
   const store = await openStore(config, { clock, logger })
-  const caps = capabilities()
-  const federation = createFederation({ config, store, clock, logger, ...caps.federationDeps })
-  await federation.start()
-  const { app } = createApp(federation, caps.http)
-  await caps.start?.(federation)
-  const server = await listen(federation, app, { port, host: '127.0.0.1' })
+  const service = createService(config, { store, clock, logger })
+  await service.start()
+  const server = await serve(service, { port, host: '127.0.0.1' })
+  const { federation } = service
   const base = `http://127.0.0.1:${port}${o.path ?? ''}`
   return {
-    entityId, port, federation, store, clock, token, dir, server,
+    entityId, port, service, federation, store, clock, token, dir, server,
     get: (path, headers) => fetch(base + path, { headers: headers ?? {} }),
     async admin(method, path, body, headers = {}) {
       const res = await fetch(base + path, {
@@ -90,7 +88,7 @@ export async function startEntity(o: {
     },
     async stop(options = {}) {
       await server.close()
-      await caps.stop?.(federation)
+      await service.stop()
       await store.close()
       if (!options.keepDir && !o.dir) await rm(dir, { recursive: true, force: true })
     },

@@ -5,19 +5,21 @@
  */
 import type Router from '@koa/router'
 import type { Context } from 'koa'
-import { MEDIA, WELL_KNOWN_FEDERATION } from '../../constants.js'
-import type { Federation } from '../../federation.js'
+import { MEDIA } from '../../constants.js'
+import type { Publisher } from '../../entity/publisher.js'
+import type { FederationCapability } from '../../capabilities/types.js'
 import { single, multi, bool } from '../params.js'
 
-export function federationRoutes(router: Router, f: Federation): void {
-  router.get('entity_configuration', WELL_KNOWN_FEDERATION, async (ctx) => {
-    jwt(ctx, MEDIA.entityStatement, await f.publisher.entityConfiguration())
+export function federationRoutes(router: Router, c: FederationCapability, publisher: Publisher): void {
+  const path = (name: string) => c.routes![name]!
+  router.get('entity_configuration', path('entity_configuration'), async (ctx) => {
+    jwt(ctx, MEDIA.entityStatement, await publisher.entityConfiguration())
   })
-  router.get('federation_fetch_endpoint', '/fetch', async (ctx) => {
+  router.get('federation_fetch_endpoint', path('federation_fetch_endpoint'), async (ctx) => {
     const sub = single(query(ctx), 'sub', true)
-    jwt(ctx, MEDIA.entityStatement, await f.publisher.subordinateStatement(sub))
+    jwt(ctx, MEDIA.entityStatement, await publisher.subordinateStatement(sub))
   })
-  router.get('federation_list_endpoint', '/list', async (ctx) => {
+  router.get('federation_list_endpoint', path('federation_list_endpoint'), async (ctx) => {
     const q = query(ctx)
     const filters = {
       ...(multi(q, 'entity_type') ? { entity_type: multi(q, 'entity_type')! } : {}),
@@ -26,10 +28,10 @@ export function federationRoutes(router: Router, f: Federation): void {
       ...(single(q, 'trust_mark_type') !== undefined ? { trust_mark_type: single(q, 'trust_mark_type')! } : {}),
     }
     ctx.type = MEDIA.json
-    ctx.body = await f.publisher.list(filters)
+    ctx.body = await publisher.list(filters)
   })
-  router.get('federation_historical_keys_endpoint', '/historical-keys', async (ctx) => {
-    jwt(ctx, MEDIA.jwkSet, await f.publisher.historicalKeys())
+  router.get('federation_historical_keys_endpoint', path('federation_historical_keys_endpoint'), async (ctx) => {
+    jwt(ctx, MEDIA.jwkSet, await publisher.historicalKeys())
   })
 }
 

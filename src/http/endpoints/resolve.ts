@@ -16,13 +16,14 @@ import { MEDIA } from '../../constants.js'
 import { InvalidRequest } from '../../errors.js'
 import { isEntityIdSyntax } from '../../config/schemas.js'
 import type { Caller, ResolveService } from '../../trust_chain/service.js'
+import type { ResolverCapability } from '../../capabilities/types.js'
 import { DiscoveryRefused } from '../../trust_chain/discovery.js'
 import { single, multi } from '../params.js'
 import { query, jwt } from './federation.js'
 
-export function resolveRoutes(router: Router, service: ResolveService, trustProxy: boolean): void {
-  router.get('federation_resolve_endpoint', '/resolve', async (ctx) => {
-    await answer(ctx, service, { address: clientAddress(ctx, trustProxy) })
+export function resolveRoutes(router: Router, c: ResolverCapability, trustProxy: boolean): void {
+  router.get('federation_resolve_endpoint', c.routes!.federation_resolve_endpoint!, async (ctx) => {
+    await answer(ctx, c.service, { address: clientAddress(ctx, trustProxy) })
   })
 }
 

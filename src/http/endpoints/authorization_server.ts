@@ -1,33 +1,25 @@
 /**
- * The authorization server's public endpoints (the capability's HTTP adapter). Route names
- * start with `as_`, not `federation_`: these URLs belong in the oauth_authorization_server
- * metadata, not in federation_entity, so the service publishes them itself.
+ * The authorization server's public endpoints (the capability's HTTP adapter), at the
+ * paths the capability declares. Route names start with `as_`, not `federation_`: these
+ * URLs belong in the oauth_authorization_server metadata, not in federation_entity.
  */
 import type Router from '@koa/router'
 import type { Context } from 'koa'
-import type { Federation } from '../federation.js'
-import { MEDIA } from '../constants.js'
-import { decodeUnverified } from '../crypto/jwt.js'
-import { FederationError } from '../errors.js'
-import { parseJson } from '../util/json.js'
-import { bodyLimits, readForm, readRaw, mediaType } from '../http/body.js'
-import { single, type Params } from '../http/params.js'
-import { RegistrationRefused } from '../registration/registrar.js'
-import { registerExplicitly } from '../registration/explicit.js'
-import type { AuthorizationServer, Endpoints } from './service.js'
-import { metadataPath } from './well_known.js'
+import type { Foundation } from '../../federation.js'
+import { MEDIA } from '../../constants.js'
+import { decodeUnverified } from '../../crypto/jwt.js'
+import { FederationError } from '../../errors.js'
+import { parseJson } from '../../util/json.js'
+import { readForm, readRaw, mediaType, type BodyLimits } from '../body.js'
+import { single, type Params } from '../params.js'
+import { RegistrationRefused } from '../../registration/registrar.js'
+import { registerExplicitly } from '../../registration/explicit.js'
+import { metadataPath } from '../../authorization_server/well_known.js'
+import type { AuthorizationServerCapability } from '../../capabilities/types.js'
 
-export const ROUTES = {
-  token_endpoint: ['as_token_endpoint', '/oauth/token'],
-  introspection_endpoint: ['as_introspection_endpoint', '/oauth/introspect'],
-  jwks_uri: ['as_jwks_uri', '/oauth/jwks'],
-  federation_registration_endpoint: ['as_federation_registration_endpoint', '/oauth/register'],
-} as const satisfies Record<keyof Endpoints, readonly [string, string]>
-
-export function authorizationServerRoutes(router: Router, f: Federation, s: AuthorizationServer): Endpoints {
-  const max = bodyLimits(f.config)
-  const origin = new URL(f.entityId).origin
-  const url = (name: string) => origin + String(router.url(name, {}))
+export function authorizationServerRoutes(router: Router, c: AuthorizationServerCapability, f: Foundation, max: BodyLimits): void {
+  const { server: s, endpoints } = c
+  const path = (name: string) => c.routes![name]!
   const json = (ctx: Context, body: unknown) => {
     // RFC 6749 section 5.1: token responses (and everything carrying token data) are not cached.
     ctx.set('Cache-Control', 'no-store')
@@ -36,7 +28,7 @@ export function authorizationServerRoutes(router: Router, f: Federation, s: Auth
     ctx.body = body
   }
 
-  router.post(ROUTES.token_endpoint[0], ROUTES.token_endpoint[1], async (ctx) => {
+  router.post('as_token_endpoint', path('as_token_endpoint'), async (ctx) => {
     let form: Params | undefined
     try {
       form = await readForm(ctx, max)
@@ -50,7 +42,7 @@ export function authorizationServerRoutes(router: Router, f: Federation, s: Auth
     }
   })
 
-  router.post(ROUTES.introspection_endpoint[0], ROUTES.introspection_endpoint[1], async (ctx) => {
+  router.post('as_introspection_endpoint', path('as_introspection_endpoint'), async (ctx) => {
     let form: Params | undefined
     try {
       form = await readForm(ctx, max)
@@ -62,14 +54,14 @@ export function authorizationServerRoutes(router: Router, f: Federation, s: Auth
     }
   })
 
-  router.get(ROUTES.jwks_uri[0], ROUTES.jwks_uri[1], async (ctx) => {
+  router.get('as_jwks_uri', path('as_jwks_uri'), async (ctx) => {
     ctx.set('Cache-Control', 'max-age=60')
     ctx.type = MEDIA.json
     ctx.body = await s.jwks()
   })
 
   // Spec "Explicit Registration": the entity configuration or trust chain is the whole body.
-  router.post(ROUTES.federation_registration_endpoint[0], ROUTES.federation_registration_endpoint[1], async (ctx) => {
+  router.post('as_federation_registration_endpoint', path('as_federation_registration_endpoint'), async (ctx) => {
     let body: string | undefined
     try {
       body = await readRaw(ctx, max)
@@ -85,13 +77,6 @@ export function authorizationServerRoutes(router: Router, f: Federation, s: Auth
     }
   })
 
-  const endpoints: Endpoints = {
-    token_endpoint: url(ROUTES.token_endpoint[0]),
-    introspection_endpoint: url(ROUTES.introspection_endpoint[0]),
-    jwks_uri: url(ROUTES.jwks_uri[0]),
-    federation_registration_endpoint: url(ROUTES.federation_registration_endpoint[0]),
-  }
-
   // A RegExp path is not prefixed by the router: RFC 8414 puts this document at the host's root.
   const wellKnown = new RegExp(`^${metadataPath(f.entityId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
   router.get('as_metadata', wellKnown, (ctx) => {
@@ -99,11 +84,10 @@ export function authorizationServerRoutes(router: Router, f: Federation, s: Auth
     ctx.type = MEDIA.json
     ctx.body = s.metadata(endpoints)
   })
-  return endpoints
 }
 
 /** One audit event per refused request (registration refusals are audited by the registrar). */
-async function refused(f: Federation, action: string, form: Params | undefined, err: unknown): Promise<void> {
+async function refused(f: Foundation, action: string, form: Params | undefined, err: unknown): Promise<void> {
   if (!(err instanceof FederationError) || err.status >= 500 || err instanceof RegistrationRefused) return
   const detail: Record<string, unknown> = { error: err.error, reason: err.message }
   for (const p of ['grant_type', 'scope', 'resource'] as const) {

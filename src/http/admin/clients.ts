@@ -5,12 +5,12 @@
  */
 import type Router from '@koa/router'
 import type { Context } from 'koa'
-import type { Federation } from '../federation.js'
-import { InvalidRequest, NotFound } from '../errors.js'
-import { bodyLimits, readOptionalJson } from '../http/body.js'
-import { single, int } from '../http/params.js'
-import type { Registration, RegistrationStatus } from '../registration/records.js'
-import type { AuthorizationServer } from './service.js'
+import type { AuditLog } from '../../audit/audit.js'
+import { InvalidRequest, NotFound } from '../../errors.js'
+import { readOptionalJson, type BodyLimits } from '../body.js'
+import { single, int } from '../params.js'
+import type { Registration, RegistrationStatus } from '../../registration/records.js'
+import type { AuthorizationServer } from '../../authorization_server/service.js'
 
 const STATUSES: RegistrationStatus[] = ['active', 'invalidated', 'revoked']
 
@@ -24,8 +24,7 @@ export function summary(r: Registration): Record<string, unknown> {
   }
 }
 
-export function authorizationServerAdminRoutes(router: Router, f: Federation, s: AuthorizationServer): void {
-  const max = bodyLimits(f.config)
+export function authorizationServerAdminRoutes(router: Router, s: AuthorizationServer, audit: AuditLog, max: BodyLimits): void {
   const actor = (ctx: Context) => String(ctx.state.actor)
   const json = (ctx: Context, body: unknown) => {
     ctx.set('Cache-Control', 'no-store')
@@ -54,13 +53,13 @@ export function authorizationServerAdminRoutes(router: Router, f: Federation, s:
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
     if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw new InvalidRequest('reason: must be a string of at most 500 characters')
     const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason)
-    await f.audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason })
+    await audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason })
     json(ctx, summary(reg))
   })
 
   router.post('/clients/:id/reinstate', async (ctx) => {
     await s.registrar.records.reinstate(ctx.params.id!)
-    await f.audit.record(actor(ctx), 'client.reinstate', 'success', ctx.params.id)
+    await audit.record(actor(ctx), 'client.reinstate', 'success', ctx.params.id)
     ctx.status = 204
   })
 }

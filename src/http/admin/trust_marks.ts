@@ -4,15 +4,13 @@
  * Bodies are validated by schemas/trust_mark*.schema.json.
  */
 import type Router from '@koa/router'
-import type { Federation } from '../federation.js'
-import { bodyLimits, readJson } from '../http/body.js'
-import { single } from '../http/params.js'
-import type { AnchorSetting } from './anchor.js'
-import type { TrustMarkServices } from './services.js'
-import { actorOf, queryOf, respond } from '../http/admin/respond.js'
+import { readJson, type BodyLimits } from '../body.js'
+import { single } from '../params.js'
+import type { AnchorSetting } from '../../trust_marks/anchor.js'
+import type { TrustMarkServices } from '../../trust_marks/services.js'
+import { actorOf, queryOf, respond } from './respond.js'
 
-export function trustMarkAdminRoutes(router: Router, f: Federation, s: TrustMarkServices): void {
-  const max = bodyLimits(f.config)
+export function trustMarkAdminRoutes(router: Router, s: TrustMarkServices, max: BodyLimits): void {
   const actor = actorOf
   const q = queryOf
   const json = respond

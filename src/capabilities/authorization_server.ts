@@ -1,0 +1,48 @@
+/**
+ * The authorization server capability, when `authorization_server.enabled`: the token,
+ * introspection, JWK Set and federation registration endpoints (named `as_*`: their URLs
+ * belong in the oauth_authorization_server metadata, not in federation_entity), that
+ * metadata in the entity configuration (spec "OAuth Authorization Server"), and the
+ * clients admin API (its HTTP adapter).
+ */
+import type { Foundation } from '../federation.js'
+import type { TrustedAnchors } from '../trust_chain/anchors.js'
+import type { LocalStatements } from '../trust_chain/source.js'
+import { createAuthorizationServer, type Endpoints } from '../authorization_server/service.js'
+import { routeUrl, type AuthorizationServerCapability } from './types.js'
+
+export const AS_ROUTES = {
+  as_token_endpoint: '/oauth/token',
+  as_introspection_endpoint: '/oauth/introspect',
+  as_jwks_uri: '/oauth/jwks',
+  as_federation_registration_endpoint: '/oauth/register',
+} as const
+
+export function authorizationServerCapability(
+  f: Foundation, d: { statements: LocalStatements; anchors: TrustedAnchors },
+): AuthorizationServerCapability | undefined {
+  const config = f.config.authorization_server
+  if (!config?.enabled) return undefined
+  if (!f.config.trust_anchors.length && f.config.authority_hints.length) {
+    f.logger.warn('authorization server: no trust_anchors are configured, so every registration will be refused')
+  }
+  const server = createAuthorizationServer(f, config, d)
+  const url = (path: string) => routeUrl(f.entityId, path)
+  const endpoints: Endpoints = {
+    token_endpoint: url(AS_ROUTES.as_token_endpoint),
+    introspection_endpoint: url(AS_ROUTES.as_introspection_endpoint),
+    jwks_uri: url(AS_ROUTES.as_jwks_uri),
+    federation_registration_endpoint: url(AS_ROUTES.as_federation_registration_endpoint),
+  }
+  const metadata = server.metadata(endpoints)
+  return {
+    kind: 'authorization_server',
+    server,
+    endpoints,
+    routes: AS_ROUTES,
+    // Spec "OAuth Authorization Server": issuer is the entity id; configured extras are kept, ours win.
+    claims: [(claims) => {
+      claims.metadata = { ...claims.metadata, oauth_authorization_server: { ...claims.metadata?.oauth_authorization_server, ...metadata } }
+    }],
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * The HTTP adapter of each capability, by kind: its public routes (at the names and paths
+ * the capability declares) and its admin routes. Adding a capability adds a case here.
+ */
+import type Router from '@koa/router'
+import type { Capability } from '../capabilities/types.js'
+import type { Federation } from '../federation.js'
+import type { BodyLimits } from './body.js'
+import { federationRoutes } from './endpoints/federation.js'
+import { resolveRoutes, resolveAdminRoutes } from './endpoints/resolve.js'
+import { trustMarkRoutes } from './endpoints/trust_marks.js'
+import { authorizationServerRoutes } from './endpoints/authorization_server.js'
+import { trustMarkAdminRoutes } from './admin/trust_marks.js'
+import { authorizationServerAdminRoutes } from './admin/clients.js'
+
+export interface Mount {
+  router: Router
+  admin: Router
+  federation: Federation
+  max: BodyLimits
+}
+
+export function mountCapability(c: Capability, m: Mount): void {
+  const { router, admin, federation: f, max } = m
+  switch (c.kind) {
+    case 'federation':
+      federationRoutes(router, c, f.publisher)
+      return
+    case 'policy_check':
+      return
+    case 'trust_marks':
+      trustMarkRoutes(router, c, max)
+      trustMarkAdminRoutes(admin, c.services, max)
+      return
+    case 'resolver':
+      resolveRoutes(router, c, f.config.server.trust_proxy)
+      resolveAdminRoutes(admin, c.service)
+      return
+    case 'authorization_server':
+      authorizationServerRoutes(router, c, f, max)
+      authorizationServerAdminRoutes(admin, c.server, f.audit, max)
+  }
+}
