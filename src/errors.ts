@@ -29,6 +29,8 @@ export type FederationErrorCode =
   | 'payload_too_large'
   | 'unsupported_media_type'
   | 'method_not_allowed'
+  // A method no route implements (RFC 9110 "501 Not Implemented")
+  | 'not_implemented'
 
 export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.freeze({
   invalid_request: 400,
@@ -54,6 +56,7 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
   payload_too_large: 413,
   unsupported_media_type: 415,
   method_not_allowed: 405,
+  not_implemented: 501,
 })
 
 /**
