@@ -34,6 +34,14 @@ export interface AuthorizationServerInit {
   readFile(path: string): Promise<string>
   /** Outbound fetches may use http and loopback/private addresses (development deployments). */
   development: boolean
+  /**
+   * Outbound fetches may reach loopback/private addresses (--allow-private-network,
+   * ANCHORAGE_ALLOW_PRIVATE_NETWORK): an https anchor on such an address can then be pinned.
+   * Written to the configuration too, so the deployment can refresh the pin later.
+   */
+  allowPrivateNetwork?: boolean
+  /** Extra CA certificates (PEM) for the anchor's TLS certificate (--ca-file; NODE_EXTRA_CA_CERTS works too); written as outbound.ca_file. */
+  caFile?: { path: string; pem: string }
   fetcher?: Fetcher
 }
 
@@ -45,7 +53,10 @@ export async function authorizationServerInit(o: AuthorizationServerInit): Promi
   if (o.enabled && !o.anchors.length) throw new Error('--authorization-server: at least one --trust-anchor is required')
   if (o.enabled && !o.resources.length) throw new Error('--authorization-server: at least one --resource is required')
   for (const r of o.resources) if (!isAbsoluteUrl(r) || r.includes('#')) throw new Error(`--resource: not an absolute URI without fragment: ${r}`)
-  const fetcher = o.fetcher ?? createFetcher({ allowHttp: o.development, allowPrivateNetwork: o.development, timeoutMs: 10_000, maxResponseBytes: 262_144 })
+  const fetcher = o.fetcher ?? createFetcher({
+    allowHttp: o.development, allowPrivateNetwork: o.development || o.allowPrivateNetwork === true, timeoutMs: 10_000, maxResponseBytes: 262_144,
+    ...(o.caFile ? { ca: o.caFile.pem } : {}),
+  })
   const pinned: PinnedAnchor[] = []
   for (const [i, id] of o.anchors.entries()) {
     if (!isEntityIdSyntax(id)) throw new Error(`--trust-anchor: not an entity identifier: ${id}`)
@@ -56,6 +67,7 @@ export async function authorizationServerInit(o: AuthorizationServerInit): Promi
   return {
     extra: {
       ...(pinned.length ? { trust_anchors: pinned.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks })) } : {}),
+      ...(o.allowPrivateNetwork || o.caFile ? { outbound: { ...(o.allowPrivateNetwork ? { allow_private_network: true } : {}), ...(o.caFile ? { ca_file: o.caFile.path } : {}) } } : {}),
       ...(o.enabled ? { authorization_server: { enabled: true, resources: o.resources } } : {}),
     },
     lines,

@@ -1,5 +1,6 @@
 /** The `anchorage` command. */
 import { readFile } from 'node:fs/promises'
+import { resolve as resolvePath } from 'node:path'
 import { parse, UsageError, type IO } from './args.js'
 import { initDeployment } from './init.js'
 import { startService, hasConfig, type RunningService as Service } from './serve.js'
@@ -45,6 +46,10 @@ SHA-256 is kept in the configuration: move the token somewhere safe).
                           entity configuration now, thumbprints printed); repeatable
   --trust-anchor-jwks F   the anchor's keys from a JWKS file instead (one per
                           --trust-anchor, same order)
+  --allow-private-network the anchor may be on a loopback/private address
+                          ($ANCHORAGE_ALLOW_PRIVATE_NETWORK=1; kept in the configuration)
+  --ca-file FILE          extra CA certificates (PEM) for the anchor's TLS certificate
+                          (NODE_EXTRA_CA_CERTS works too; kept as outbound.ca_file)
   --authorization-server  also an OAuth authorization server: automatic and explicit
                           registration through trust chains (docs/registration.md)
   --resource URI          a resource tokens may be issued for (RFC 8707); repeatable`
@@ -157,6 +162,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     'authority-hint': { type: 'string', multiple: true }, 'organization-name': { type: 'string' }, development: { type: 'boolean' },
     'trust-anchor': { type: 'string', multiple: true }, 'trust-anchor-jwks': { type: 'string', multiple: true },
     'authorization-server': { type: 'boolean' }, resource: { type: 'string', multiple: true },
+    'allow-private-network': { type: 'boolean' }, 'ca-file': { type: 'string' },
   })
   if (values.help) {
     io.stdout(INIT_HELP)
@@ -164,11 +170,17 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   }
   if (!values.dir) throw new UsageError('init: --dir is required')
   if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
+  const caPath = values['ca-file']
+  const caFile = caPath ? { path: resolvePath(caPath), pem: await io.readFile(caPath).catch((err: Error) => {
+    throw new UsageError(`--ca-file: cannot read ${caPath}: ${err.message}`)
+  }) } : undefined
   const { authorizationServerInit } = await import('../authorization_server/init.js')
   const as = await authorizationServerInit({
     anchors: values['trust-anchor'] ?? [], jwksFiles: values['trust-anchor-jwks'] ?? [], resources: values.resource ?? [],
     enabled: values['authorization-server'] ?? false, readFile: (p) => io.readFile(p),
     development: values.development ?? values['entity-id'].startsWith('http:'),
+    ...(values['allow-private-network'] || truthyEnv(io.env.ANCHORAGE_ALLOW_PRIVATE_NETWORK) ? { allowPrivateNetwork: true } : {}),
+    ...(caFile ? { caFile } : {}),
   }).catch((err: Error) => {
     throw new UsageError(err.message)
   })
@@ -186,6 +198,11 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   for (const line of as.lines) io.stdout(line)
   io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\nadmin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
   return 0
+}
+
+/** An environment flag: 1, true or yes. */
+function truthyEnv(v: string | undefined): boolean {
+  return v !== undefined && ['1', 'true', 'yes'].includes(v.toLowerCase())
 }
 
 /** ANCHORAGE_KEK for the first key `init` writes (a too-short KEK is refused before anything is written). */
