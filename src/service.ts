@@ -13,6 +13,7 @@ import type { Config } from './config/load.js'
 import { createFoundation, startFoundation, stopFederation, baseClaims, type Federation, type FederationDeps } from './federation.js'
 import { SubordinateRegistry } from './subordinates/registry.js'
 import { Publisher } from './entity/publisher.js'
+import { publishedMembers } from './subordinates/published.js'
 import { Budget, budgetLimits } from './trust_chain/budget.js'
 import { trustedAnchors } from './trust_chain/anchors.js'
 import { createAnchorPins } from './trust_chain/anchor_pins.js'
@@ -81,7 +82,7 @@ export function createService(config: Config, deps: FederationDeps): Service {
   })
   const endpoints = publishedEndpoints(config.entity_id, [...declared, { kind: 'federation', routes: FEDERATION_ROUTES }])
   const publisher = new Publisher({
-    entityId: config.entity_id, store: foundation.store, clock, keystore: foundation.keystore, lifetimes: config.lifetimes,
+    entityId: config.entity_id, members: publishedMembers(foundation.store), clock, keystore: foundation.keystore, lifetimes: config.lifetimes,
     changes: foundation.changes,
     baseClaims: () => baseClaims(config, endpoints),
     contributors: declared.flatMap((c) => c.claims ?? []),

@@ -14,7 +14,7 @@
  * Request": the OP "MUST fully verify the Trust Chain" it relies on), so the same header
  * gets the same answer every time.
  */
-import type { Foundation } from '../federation.js'
+import type { RegistrationDeps } from '../registration/deps.js'
 import { SIGNING_ALGS } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
@@ -97,7 +97,7 @@ export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
 }
 
 export interface AuthenticatorDeps {
-  f: Foundation
+  f: RegistrationDeps
   registrar: Registrar
   maxLifetime: number
 }

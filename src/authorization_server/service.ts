@@ -4,7 +4,7 @@
  * authentication, tokens, and its metadata (RFC 8414; spec "OAuth Authorization Server"),
  * published both in the entity configuration and at /.well-known/oauth-authorization-server.
  */
-import type { Foundation } from '../federation.js'
+import type { RegistrationDeps } from '../registration/deps.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
@@ -38,7 +38,7 @@ export interface AuthorizationServer {
 }
 
 export function createAuthorizationServer(
-  f: Foundation, config: AuthorizationServerConfig, d: { statements: LocalStatements; anchors: TrustedAnchors },
+  f: RegistrationDeps, config: AuthorizationServerConfig, d: { statements: LocalStatements; anchors: TrustedAnchors },
 ): AuthorizationServer {
   const keys = new Keystore({
     store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg, purpose: 'oauth',

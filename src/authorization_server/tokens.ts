@@ -6,7 +6,7 @@
  * the registration it was issued under, so a registration that ends takes its tokens with it.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import type { Foundation } from '../federation.js'
+import type { RegistrationDeps } from '../registration/deps.js'
 import { TYP } from '../constants.js'
 import { signJwt, decodeUnverified, type SigningKey } from '../crypto/jwt.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
@@ -78,7 +78,7 @@ export function targetResource(form: Params, resources: readonly string[]): stri
 }
 
 export interface TokenDeps {
-  f: Foundation
+  f: RegistrationDeps
   as: AuthorizationServerConfig
   signingKey: () => Promise<SigningKey>
   registrar: Registrar

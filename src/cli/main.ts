@@ -174,7 +174,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   const caFile = caPath ? { path: resolvePath(caPath), pem: await io.readFile(caPath).catch((err: Error) => {
     throw new UsageError(`--ca-file: cannot read ${caPath}: ${err.message}`)
   }) } : undefined
-  const { authorizationServerInit } = await import('../authorization_server/init.js')
+  const { authorizationServerInit } = await import('./authorization_server_init.js')
   const as = await authorizationServerInit({
     anchors: values['trust-anchor'] ?? [], jwksFiles: values['trust-anchor-jwks'] ?? [], resources: values.resource ?? [],
     enabled: values['authorization-server'] ?? false, readFile: (p) => io.readFile(p),

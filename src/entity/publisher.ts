@@ -4,7 +4,6 @@
  * statements, subordinate listings, historical keys.
  */
 import type { Clock } from '../clock.js'
-import type { Store } from '../storage/types.js'
 import type { Change, ChangeFeed } from '../changes.js'
 import type { Keystore } from '../crypto/keystore.js'
 import { signJwt } from '../crypto/jwt.js'
@@ -12,16 +11,35 @@ import { TYP } from '../constants.js'
 import { InvalidRequest, NotFound, UnsupportedParameter } from '../errors.js'
 import { LRUCache } from 'lru-cache'
 import { SignedCache, type Signed } from '../util/signed_cache.js'
-import type { SubordinateRecord } from '../subordinates/registry.js'
-import { MemberIndex, type MemberEntry } from '../subordinates/member_index.js'
 import type { EntityStatement } from '../types.js'
 
 /** Adds claims to the entity configuration (trust marks, AS metadata, ...). */
 export type ConfigurationContributor = (claims: EntityStatement) => Promise<void> | void
 
+/** What the listing reads of an active member. */
+export interface MemberEntry {
+  entity_types: string[]
+  intermediate: boolean
+  trust_mark_types: string[]
+}
+
+/**
+ * The members as the publisher sees them; their owner (subordinates/published.ts) keeps the
+ * records, the publisher only signs what it is given.
+ */
+export interface MemberSource {
+  /** Spec "Subordinate Statements": the statement's claims about an active member, or undefined. */
+  statement(iss: string, sub: string, iat: number, lifetime: number): Promise<EntityStatement | undefined>
+  /** Visits the active members in id order. */
+  forEach(visit: (id: string, entry: MemberEntry) => void): Promise<void>
+  /** A stored change of the members (`id` absent: any of them). */
+  changed(change: { collection: string; id?: string }): void
+  stop(): Promise<void>
+}
+
 export interface PublisherOptions {
   entityId: string
-  store: Store
+  members: MemberSource
   clock: Clock
   keystore: Keystore
   lifetimes: { entity_configuration: number; subordinate_statement: number; historical_keys: number }
@@ -63,7 +81,7 @@ export class Publisher {
   private readonly statements: SignedCache<string>
   /** Filter values come from callers: bounded so that odd filters cannot grow memory. */
   private readonly lists = new LRUCache<string, Promise<Buffer>>({ max: 1000 })
-  private readonly members: MemberIndex
+  private readonly members: MemberSource
   private readonly contributors: readonly ConfigurationContributor[]
   /** The list filters this deployment answers, by name. */
   private readonly listFilters: ReadonlyMap<keyof ListFilters, ListFilter>
@@ -72,7 +90,7 @@ export class Publisher {
   constructor(private readonly o: PublisherOptions) {
     this.ec = new SignedCache(o.clock, 8)
     this.statements = new SignedCache(o.clock, 200_000)
-    this.members = new MemberIndex(o.store)
+    this.members = o.members
     this.contributors = [...(o.contributors ?? [])]
     this.listFilters = new Map([...FOUNDATION_FILTERS, ...(o.listFilters ?? [])].map((f) => [f.name, f]))
     this.unsubscribe = o.changes.subscribe((c) => this.changed(c))
@@ -92,7 +110,7 @@ export class Publisher {
     } else if (change.type === 'own_marks_expired') {
       this.ec.clear()
     } else if (change.collection === 'subordinates') {
-      this.members.onChange(change)
+      this.members.changed(change)
       if (change.id) this.statements.delete(change.id)
       else this.statements.clear()
       this.lists.clear()
@@ -138,11 +156,11 @@ export class Publisher {
       return Promise.reject(new InvalidRequest('sub: this endpoint issues statements about subordinates, not about the issuer itself'))
     }
     return this.statements.get(sub, async () => {
-      const rec = await this.o.store.get<SubordinateRecord>('subordinates', sub)
-      if (!rec || rec.status !== 'active') throw new NotFound(`${sub} is not a subordinate of this entity`)
       const iat = this.o.clock.now()
       const lifetime = this.o.lifetimes.subordinate_statement
-      return this.sign(subordinateClaims(this.o.entityId, rec, iat, lifetime), TYP.entityStatement, iat, lifetime)
+      const claims = await this.o.members.statement(this.o.entityId, sub, iat, lifetime)
+      if (!claims) throw new NotFound(`${sub} is not a subordinate of this entity`)
+      return this.sign(claims, TYP.entityStatement, iat, lifetime)
     })
   }
 
@@ -195,15 +213,4 @@ export class Publisher {
     // Re-sign at half-life so a cached statement never gets near its exp.
     return { value, refreshAt: iat + Math.max(1, Math.floor(lifetime / 2)) }
   }
-}
-
-export function subordinateClaims(iss: string, rec: SubordinateRecord, iat: number, lifetime: number): EntityStatement {
-  const claims: EntityStatement = { iss, sub: rec.entity_id, iat, exp: iat + lifetime, jwks: rec.jwks }
-  if (rec.metadata) claims.metadata = rec.metadata
-  if (rec.metadata_policy) claims.metadata_policy = rec.metadata_policy
-  if (rec.constraints) claims.constraints = rec.constraints
-  if (rec.crit) claims.crit = rec.crit
-  if (rec.metadata_policy_crit) claims.metadata_policy_crit = rec.metadata_policy_crit
-  if (rec.source_endpoint) claims.source_endpoint = rec.source_endpoint
-  return claims
 }

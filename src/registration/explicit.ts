@@ -4,7 +4,7 @@
  * Errors are the spec's "Error Responses" codes plus RFC 7591's invalid_client_metadata
  * and invalid_redirect_uri (spec "Explicit Client Registration Error Response").
  */
-import type { Foundation } from '../federation.js'
+import type { RegistrationDeps } from './deps.js'
 import { MEDIA, TYP } from '../constants.js'
 import { signJwt } from '../crypto/jwt.js'
 import { InvalidRequest } from '../errors.js'
@@ -18,7 +18,7 @@ import { AUTH_METHOD, CLIENT_TYPES } from './client_metadata.js'
 import type { Registration } from './records.js'
 
 export interface ExplicitDeps {
-  f: Foundation
+  f: RegistrationDeps
   registrar: Registrar
 }
 
@@ -71,7 +71,7 @@ async function readRequest(body: string, mediaType: string, d: ExplicitDeps, bud
 }
 
 /** Spec "Successful Explicit Client Registration Response". */
-async function response(reg: Registration, req: RequestConfiguration, f: Foundation): Promise<string> {
+async function response(reg: Registration, req: RequestConfiguration, f: RegistrationDeps): Promise<string> {
   const metadata: Metadata = {}
   for (const [type, md] of Object.entries(reg.metadata)) {
     // The registration as created, with client_id and the defaults the RP would otherwise have to assume.

@@ -20,7 +20,7 @@
  * outbound request.
  */
 import type { LRUCache } from 'lru-cache'
-import type { Foundation } from '../federation.js'
+import type { RegistrationDeps } from './deps.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
@@ -49,7 +49,7 @@ export class Registrar {
   /** First contacts that failed, by client id and anchors, until when they are refused from memory. */
   private readonly failed: LRUCache<string, { error: FederationError; until: number }>
 
-  constructor(private readonly f: Foundation, private readonly o: RegistrarOptions, d: { statements: LocalStatements; anchors: TrustedAnchors }) {
+  constructor(private readonly f: RegistrationDeps, private readonly o: RegistrarOptions, d: { statements: LocalStatements; anchors: TrustedAnchors }) {
     this.reevaluation = o.trust_reevaluation
     this.failed = boundedLru(f.config.resolver.cache_entries)
     // A membership change here may make a failed client resolvable: forget the failures.

@@ -4,13 +4,8 @@
  * re-reads (and re-parses) every member record.
  */
 import type { Store } from '../storage/types.js'
+import type { MemberEntry } from '../entity/publisher.js'
 import type { SubordinateRecord } from './registry.js'
-
-export interface MemberEntry {
-  entity_types: string[]
-  intermediate: boolean
-  trust_mark_types: string[]
-}
 
 export class MemberIndex {
   private entries: Map<string, MemberEntry> | undefined

@@ -7,7 +7,7 @@
 import { InvalidRequest, Conflict, type FederationError } from '../errors.js'
 import { entityIdProblem } from '../entity/identifier.js'
 import { SPEC_CLAIMS } from '../entity/statement.js'
-import { subordinateClaims } from '../entity/publisher.js'
+import { subordinateClaims } from './published.js'
 import { publicJwksProblem } from '../crypto/jwks.js'
 import { checkStatementClaims } from '../trust_chain/entity_statement.js'
 import { ChainError } from '../trust_chain/errors.js'

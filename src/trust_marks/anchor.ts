@@ -7,7 +7,7 @@
  * Values come from the configuration file until set through the admin API; from then on
  * the stored value (settings collection) wins, until it is deleted again.
  */
-import type { Foundation } from '../federation.js'
+import type { TrustMarkDeps } from './deps.js'
 import { TYP } from '../constants.js'
 import { signJwt } from '../crypto/jwt.js'
 import { NotFound } from '../errors.js'
@@ -40,7 +40,7 @@ export interface DelegationResult {
 export class TrustAnchorSettings {
   private cache: Promise<{ issuers?: TrustMarkIssuers; owners?: TrustMarkOwners }> | undefined
 
-  constructor(private readonly f: Foundation) {
+  constructor(private readonly f: TrustMarkDeps) {
     f.changes.subscribe((c) => {
       if (c.type === 'stored' && c.collection === 'settings') this.cache = undefined
     })

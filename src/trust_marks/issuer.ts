@@ -5,7 +5,7 @@
  * once and by the store's change feed for other instances sharing the store.
  */
 import { LRUCache } from 'lru-cache'
-import type { Foundation } from '../federation.js'
+import type { TrustMarkDeps } from './deps.js'
 import { TYP } from '../constants.js'
 import { signJwt, decodeUnverified } from '../crypto/jwt.js'
 import { InvalidRequest, NotFound } from '../errors.js'
@@ -31,7 +31,7 @@ export class TrustMarkIssuer {
   private readonly holdersCache = new LRUCache<string, { ids: string[]; until: number }>({ max: 1_000 })
 
   constructor(
-    private readonly f: Foundation,
+    private readonly f: TrustMarkDeps,
     private readonly owners: () => Promise<Record<string, { sub: string; jwks: Jwks }> | undefined>,
   ) {
     f.changes.subscribe((c) => {

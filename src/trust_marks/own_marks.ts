@@ -6,7 +6,7 @@
  * Trust Mark Endpoint are fetched again before they expire; an issuer that no longer has
  * the mark (HTTP 404, e.g. revoked) makes it disappear from the configuration.
  */
-import type { Foundation } from '../federation.js'
+import type { TrustMarkDeps } from './deps.js'
 import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
@@ -44,7 +44,7 @@ export class OwnTrustMarks {
   /** Earliest exp among the marks last put in the entity configuration. */
   private publishedUntil = Infinity
 
-  constructor(private readonly f: Foundation) {}
+  constructor(private readonly f: TrustMarkDeps) {}
 
   async add(input: unknown, actor: string): Promise<OwnTrustMarkRecord> {
     const body = validateBody<{ trust_mark?: string; trust_mark_type?: string; issuer?: string }>('trust_mark_own', input)

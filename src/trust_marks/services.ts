@@ -4,7 +4,7 @@
  * configuration claims, the listing's trust mark filters) is declared by the trust marks
  * capability (capabilities/trust_marks.ts).
  */
-import type { Foundation } from '../federation.js'
+import type { TrustMarkDeps } from './deps.js'
 import { TrustAnchorSettings } from './anchor.js'
 import { TrustMarkIssuer } from './issuer.js'
 import { OwnTrustMarks } from './own_marks.js'
@@ -24,7 +24,7 @@ export interface TrustMarkServices {
 /** Real-time interval of the maintenance pass (decisions use the federation's clock). */
 export const TICK_MS = 30_000
 
-export function createTrustMarkServices(f: Foundation): TrustMarkServices {
+export function createTrustMarkServices(f: TrustMarkDeps): TrustMarkServices {
   const anchor = new TrustAnchorSettings(f)
   const issuer = new TrustMarkIssuer(f, () => anchor.owners())
   const status = new TrustMarkStatusService(f, issuer)

@@ -7,7 +7,7 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { JSONWebKeySet } from 'jose'
-import type { Foundation } from '../federation.js'
+import type { TrustMarkDeps } from './deps.js'
 import { TYP } from '../constants.js'
 import { decodeUnverified, signJwt, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { InvalidRequest, NotFound } from '../errors.js'
@@ -25,7 +25,7 @@ export class TrustMarkStatusService {
   private readonly responses: SignedCache<string>
   private keys: Promise<JSONWebKeySet> | undefined
 
-  constructor(private readonly f: Foundation, private readonly issuer: TrustMarkIssuer) {
+  constructor(private readonly f: TrustMarkDeps, private readonly issuer: TrustMarkIssuer) {
     this.responses = new SignedCache(f.clock, 20_000)
     f.changes.subscribe((c) => {
       if (c.type !== 'stored' || c.collection !== 'keys') return

@@ -44,14 +44,6 @@ const KNOWN_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
   // Issue 14 item 3 (typed requests into domain services): the authorization server's client
   // authentication and token endpoint still read raw form parameters through http/params.ts.
   ['authorization_server/ -> http/', 'authorization_server/client_auth.ts and tokens.ts import http/params.ts'],
-  // Issue 14 item 4 (narrow dependencies): domain services take the whole Foundation (keys,
-  // audit, fetcher, changes, config) rather than the few collaborators they use.
-  ['authorization_server/ -> federation.ts', 'client_auth.ts, tokens.ts, service.ts take a Foundation'],
-  ['registration/ -> federation.ts', 'explicit.ts, registrar.ts take a Foundation'],
-  ['trust_marks/ -> federation.ts', 'anchor.ts, issuer.ts, own_marks.ts, services.ts, status.ts take a Foundation'],
-  // Issue 14 item 4: the publisher reads the subordinate registry and member index, while the
-  // registry checks statements with entity/statement.ts.
-  ['entity/ -> subordinates/', 'entity/publisher.ts imports subordinates/registry.ts and member_index.ts'],
   // The resolver takes the trust mark verifier's contract from trust_marks/ (type only), while
   // trust mark verification runs under trust_chain/'s work budget. The contract belongs beside
   // the resolver (trust_chain/types.ts) or in types.ts.

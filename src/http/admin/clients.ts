@@ -11,6 +11,7 @@ import { readOptionalJson, type BodyLimits } from '../body.js'
 import { single, int } from '../params.js'
 import type { Registration, RegistrationStatus } from '../../registration/records.js'
 import type { AuthorizationServer } from '../../authorization_server/service.js'
+import { actorOf, queryOf, respond } from './respond.js'
 
 const STATUSES: RegistrationStatus[] = ['active', 'invalidated', 'revoked']
 
@@ -25,14 +26,11 @@ export function summary(r: Registration): Record<string, unknown> {
 }
 
 export function authorizationServerAdminRoutes(router: Router, s: AuthorizationServer, audit: AuditLog, max: BodyLimits): void {
-  const actor = (ctx: Context) => String(ctx.state.actor)
-  const json = (ctx: Context, body: unknown) => {
-    ctx.set('Cache-Control', 'no-store')
-    ctx.body = body
-  }
+  const actor = actorOf
+  const json = (ctx: Context, body: unknown) => respond(ctx, 200, body)
 
   router.get('/clients', async (ctx) => {
-    const params = new URLSearchParams(ctx.querystring)
+    const params = queryOf(ctx)
     const limit = int(params, 'limit', 1, 1000) ?? 100
     const status = single(params, 'status')
     if (status !== undefined && !STATUSES.includes(status as RegistrationStatus)) throw new InvalidRequest(`status: must be one of ${STATUSES.join(', ')}`)
