@@ -16,7 +16,7 @@ import { FetchError, type Fetcher } from '../net/fetch.js'
 import { isFederationError } from '../errors.js'
 import { parseJson } from '../util/json.js'
 import type { ResolverLimits } from './types.js'
-import { NotCached, type Budget } from './budget.js'
+import type { Budget } from './budget.js'
 
 /** The statements this deployment publishes, read without HTTP. */
 export interface LocalStatements {
@@ -93,7 +93,8 @@ export class StatementSource {
       if (hit && hit.expiresAt > clock.now()) return hit.promise
       budget?.fetch(url)
     } catch (err) {
-      return Promise.reject(err instanceof NotCached ? new SourceError('not_cached', err.message) : (err as Error))
+      // NotCached and BudgetExceeded go up as they are (statements.ts names the statement).
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)))
     }
     const entry: Entry = { promise: Promise.resolve(''), expiresAt: Infinity }
     // From the start of the fetch: the server may have answered just before a removal.

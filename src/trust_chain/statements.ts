@@ -11,7 +11,7 @@ import { parseStatement, checkTimes, verifySignature, label, KeySets } from './e
 import { SourceError, type StatementSource } from './source.js'
 import { FetchError } from '../net/fetch.js'
 import type { Statement, StatementKind } from './types.js'
-import type { Budget } from './budget.js'
+import { NotCached, type Budget } from './budget.js'
 import type { JsonLimits } from '../util/json.js'
 
 export interface StatementsDeps {
@@ -79,6 +79,7 @@ export class Statements {
     } catch (err) {
       if (err instanceof SourceError) throw new ChainError(what, err.rule, err.message, 'chain', { cause: err })
       if (err instanceof FetchError) throw new ChainError(what, err.reason, err.message, 'chain', { cause: err })
+      if (err instanceof NotCached) throw new ChainError(what, 'not_cached', err.message, 'chain', { cause: err })
       throw err
     }
   }
