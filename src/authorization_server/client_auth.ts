@@ -19,7 +19,6 @@ import { SIGNING_ALGS } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
 import { FederationError, InvalidClient } from '../errors.js'
-import { single, type Params } from '../http/params.js'
 import type { Registrar } from '../registration/registrar.js'
 import type { Registration, RegistrationFields } from '../registration/records.js'
 import { MAX_PRESENTED_CHAIN, type PresentedChain } from '../trust_chain/presented_chain.js'
@@ -57,10 +56,17 @@ export interface InspectOptions {
 
 const bad = (what: string, cause?: unknown) => new InvalidClient(`client_assertion: ${what}`, cause === undefined ? {} : { cause })
 
+/** RFC 7523 client authentication as the request gives it (each parameter at most once: the HTTP layer checks). */
+export interface ClientAuthentication {
+  client_assertion_type?: string | undefined
+  client_assertion?: string | undefined
+  client_id?: string | undefined
+}
+
 /** Everything that needs no key. Throws InvalidClient. */
-export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
-  const type = single(form, 'client_assertion_type')
-  const jwt = single(form, 'client_assertion')
+export function inspectAssertion(req: ClientAuthentication, o: InspectOptions): Assertion {
+  const type = req.client_assertion_type
+  const jwt = req.client_assertion
   if (type === undefined && jwt === undefined) throw new InvalidClient(`client authentication is required: private_key_jwt (client_assertion_type ${ASSERTION_TYPE})`)
   if (type !== ASSERTION_TYPE) throw new InvalidClient(`client_assertion_type must be ${ASSERTION_TYPE}`)
   if (jwt === undefined) throw new InvalidClient('client_assertion is required')
@@ -76,7 +82,7 @@ export function inspectAssertion(form: Params, o: InspectOptions): Assertion {
   if (!ASSERTION_TYPS.has(header.typ)) throw bad(`typ ${JSON.stringify(header.typ)} is not a client assertion type`)
   if (typeof c.iss !== 'string' || !isEntityIdSyntax(c.iss)) throw bad('iss must be the client id, an entity identifier')
   if (c.sub !== c.iss) throw bad('sub must equal iss (the client id)')
-  const clientId = single(form, 'client_id')
+  const clientId = req.client_id
   if (clientId !== undefined && clientId !== c.iss) throw bad('iss does not match the client_id parameter')
   const aud = Array.isArray(c.aud) ? c.aud : [c.aud]
   if (!aud.some((a) => typeof a === 'string' && o.audiences.includes(a))) throw bad(`aud must be ${o.audiences[0]}`)
@@ -114,10 +120,10 @@ export class ClientAuthenticator {
   constructor(private readonly d: AuthenticatorDeps) {}
 
   /** The authenticated client's registration (made now on first contact). Throws InvalidClient. */
-  async authenticate(form: Params, endpointUrl: string): Promise<Registration> {
+  async authenticate(req: ClientAuthentication, endpointUrl: string): Promise<Registration> {
     const { f, registrar } = this.d
     const skew = f.config.clock_skew
-    const a = inspectAssertion(form, { audiences: [f.entityId, endpointUrl], now: f.clock.now(), skew, maxLifetime: this.d.maxLifetime })
+    const a = inspectAssertion(req, { audiences: [f.entityId, endpointUrl], now: f.clock.now(), skew, maxLifetime: this.d.maxLifetime })
     const jti = `${a.clientId} ${a.jti}`
     if ((this.used.get(jti) ?? 0) > f.clock.now()) throw bad('replayed: its jti was used before')
     const budget = registrar.budget()

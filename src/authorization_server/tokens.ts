@@ -12,7 +12,6 @@ import { signJwt, decodeUnverified, type SigningKey } from '../crypto/jwt.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { isAbsoluteUrl } from '../config/schemas.js'
 import { FederationError } from '../errors.js'
-import type { Params } from '../http/params.js'
 import type { StoredRecord } from '../storage/types.js'
 import type { Registrar } from '../registration/registrar.js'
 import type { Registration } from '../registration/records.js'
@@ -64,8 +63,8 @@ export function grantedScopes(requested: string | undefined, metadataScope: unkn
 }
 
 /** RFC 8707: the one resource the token is for; it must be one this server serves. */
-export function targetResource(form: Params, resources: readonly string[]): string {
-  const asked = form.getAll('resource').filter((r) => r !== '')
+export function targetResource(requested: readonly string[], resources: readonly string[]): string {
+  const asked = requested.filter((r) => r !== '')
   if (asked.length > 1) throw new FederationError('invalid_target', 'resource: one resource per token request')
   const r = asked[0]
   if (r === undefined) {
@@ -75,6 +74,13 @@ export function targetResource(form: Params, resources: readonly string[]): stri
   if (!isAbsoluteUrl(r) || r.includes('#')) throw new FederationError('invalid_target', 'resource: must be an absolute URI without fragment')
   if (!resources.includes(r)) throw new FederationError('invalid_target', `resource: ${r} is not a resource of this authorization server`)
   return r
+}
+
+/** A client_credentials token request (RFC 6749 section 4.4.2; RFC 8707 resource): every value given, in order. */
+export interface TokenRequest {
+  grant_type: 'client_credentials'
+  scope: string[]
+  resource: string[]
 }
 
 export interface TokenDeps {
@@ -88,15 +94,15 @@ export class TokenService {
   constructor(private readonly d: TokenDeps) {}
 
   /** The client_credentials grant for an authenticated client. */
-  async clientCredentials(reg: Registration, form: Params): Promise<TokenResponse> {
+  async clientCredentials(reg: Registration, req: TokenRequest): Promise<TokenResponse> {
     const { f, as } = this.d
     if (!CLIENT_TYPES.includes(reg.entity_type)) throw new FederationError('unauthorized_client', `${reg.client_id} is registered as ${reg.entity_type}, not as a client`)
     const md = reg.metadata[reg.entity_type] ?? {}
     if (!grantTypes(md).includes('client_credentials')) {
       throw new FederationError('unauthorized_client', `grant_type client_credentials is not among the grant_types of ${reg.client_id}'s resolved metadata (${grantTypes(md).join(', ')})`)
     }
-    const aud = targetResource(form, as.resources)
-    const requested = form.getAll('scope')
+    const aud = targetResource(req.resource, as.resources)
+    const requested = req.scope
     if (requested.length > 1) throw new FederationError('invalid_request', 'scope: must be given once')
     const scopes = grantedScopes(requested[0], md.scope, as.scopes_supported)
     const now = f.clock.now()

@@ -41,9 +41,6 @@ const INFRASTRUCTURE_FOLDERS = new Set(['crypto/', 'storage/', 'net/', 'util/', 
  * longer needs fails the test (delete it), so the list only shrinks.
  */
 const KNOWN_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
-  // Issue 14 item 3 (typed requests into domain services): the authorization server's client
-  // authentication and token endpoint still read raw form parameters through http/params.ts.
-  ['authorization_server/ -> http/', 'authorization_server/client_auth.ts and tokens.ts import http/params.ts'],
   // The resolver takes the trust mark verifier's contract from trust_marks/ (type only), while
   // trust mark verification runs under trust_chain/'s work budget. The contract belongs beside
   // the resolver (trust_chain/types.ts) or in types.ts.

@@ -15,6 +15,7 @@ import { single, type Params } from '../params.js'
 import { RegistrationRefused } from '../../registration/registrar.js'
 import { registerExplicitly } from '../../registration/explicit.js'
 import { metadataPath } from '../../authorization_server/well_known.js'
+import { clientAuthenticationOf, tokenRequestOf } from './oauth_requests.js'
 import type { AuthorizationServerCapability } from '../../capabilities/types.js'
 
 export function authorizationServerRoutes(router: Router, c: AuthorizationServerCapability, f: Foundation, max: BodyLimits): void {
@@ -32,10 +33,9 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     let form: Params | undefined
     try {
       form = await readForm(ctx, max)
-      const grant = single(form, 'grant_type', true)
-      if (grant !== 'client_credentials') throw new FederationError('unsupported_grant_type', `grant_type ${grant} is not supported: this server issues client_credentials tokens only`)
-      const client = await s.auth.authenticate(form, endpoints.token_endpoint)
-      json(ctx, await s.tokens.clientCredentials(client, form))
+      const request = tokenRequestOf(form)
+      const client = await s.auth.authenticate(clientAuthenticationOf(form), endpoints.token_endpoint)
+      json(ctx, await s.tokens.clientCredentials(client, request))
     } catch (err) {
       await refused(f, 'token.refuse', form, err)
       throw err
@@ -46,7 +46,7 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     let form: Params | undefined
     try {
       form = await readForm(ctx, max)
-      const caller = await s.auth.authenticate(form, endpoints.introspection_endpoint)
+      const caller = await s.auth.authenticate(clientAuthenticationOf(form), endpoints.introspection_endpoint)
       json(ctx, await s.tokens.introspect(caller, single(form, 'token', true)))
     } catch (err) {
       await refused(f, 'introspection.refuse', form, err)

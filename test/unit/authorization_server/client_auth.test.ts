@@ -3,7 +3,8 @@
  * resource rules of the token endpoint (RFC 6749 section 3.3, RFC 8707).
  */
 import { strict as assert } from 'node:assert'
-import { inspectAssertion, ASSERTION_TYPE } from '../../../src/authorization_server/client_auth.js'
+import { inspectAssertion as inspectTyped, ASSERTION_TYPE } from '../../../src/authorization_server/client_auth.js'
+import { clientAuthenticationOf } from '../../../src/http/endpoints/oauth_requests.js'
 import { grantedScopes, targetResource } from '../../../src/authorization_server/tokens.js'
 import { FederationError } from '../../../src/errors.js'
 import { testKey, type TestKey } from '../../support/entity.js'
@@ -13,6 +14,11 @@ const NOW = 1_800_000_000
 const AS = 'https://as.example'
 const CLIENT = 'https://agent.example'
 const OPTIONS = { audiences: [AS, `${AS}/oauth/token`], now: NOW, skew: 60, maxLifetime: 300 }
+
+/** The token endpoint's form, read as the HTTP layer reads it, then inspected. */
+const inspectAssertion = (form: URLSearchParams, o: typeof OPTIONS) => inspectTyped(clientAuthenticationOf(form), o)
+/** The token request's resource values, as the HTTP layer reads them. */
+const resources = (form: URLSearchParams) => form.getAll('resource')
 
 function fails(fn: () => unknown, error: string, description: string | RegExp): void {
   assert.throws(fn, (err: unknown) => {
@@ -121,12 +127,12 @@ describe('authorization_server/tokens: scope and resource', () => {
 
   it('defaults the resource to the only one served, and checks it otherwise: invalid_target', () => {
     const one = ['https://r.example/api']
-    assert.equal(targetResource(new URLSearchParams(), one), one[0])
-    assert.equal(targetResource(new URLSearchParams({ resource: one[0]! }), one), one[0])
-    fails(() => targetResource(new URLSearchParams(), [...one, 'https://s.example']), 'invalid_target', 'resource: required')
-    fails(() => targetResource(new URLSearchParams({ resource: 'https://x.example' }), one), 'invalid_target', 'is not a resource of this authorization server')
-    fails(() => targetResource(new URLSearchParams({ resource: 'not a uri' }), one), 'invalid_target', 'absolute URI')
-    fails(() => targetResource(new URLSearchParams({ resource: `${one[0]}#f` }), one), 'invalid_target', 'without fragment')
-    fails(() => targetResource(new URLSearchParams([['resource', one[0]!], ['resource', one[0]!]]), one), 'invalid_target', 'one resource per token request')
+    assert.equal(targetResource(resources(new URLSearchParams()), one), one[0])
+    assert.equal(targetResource(resources(new URLSearchParams({ resource: one[0]! })), one), one[0])
+    fails(() => targetResource(resources(new URLSearchParams()), [...one, 'https://s.example']), 'invalid_target', 'resource: required')
+    fails(() => targetResource(resources(new URLSearchParams({ resource: 'https://x.example' })), one), 'invalid_target', 'is not a resource of this authorization server')
+    fails(() => targetResource(resources(new URLSearchParams({ resource: 'not a uri' })), one), 'invalid_target', 'absolute URI')
+    fails(() => targetResource(resources(new URLSearchParams({ resource: `${one[0]}#f` })), one), 'invalid_target', 'without fragment')
+    fails(() => targetResource(resources(new URLSearchParams([['resource', one[0]!], ['resource', one[0]!]])), one), 'invalid_target', 'one resource per token request')
   })
 })
