@@ -12,6 +12,7 @@
 import type { Config } from './config/load.js'
 import { createFoundation, startFoundation, stopFederation, baseClaims, type Federation, type FederationDeps } from './federation.js'
 import { SubordinateRegistry } from './subordinates/registry.js'
+import { scheduleKeyRefresh } from './subordinates/key_refresh_schedule.js'
 import { Publisher } from './entity/publisher.js'
 import { publishedMembers } from './subordinates/published.js'
 import { Budget, budgetLimits } from './trust_chain/budget.js'
@@ -79,6 +80,7 @@ export function createService(config: Config, deps: FederationDeps): Service {
     // http members only where this deployment itself may use http.
     allowHttp: config.development || config.outbound.allow_http,
     ...(checks.length ? { checkPolicy: (policy, crit) => checks.forEach((check) => check(policy, crit)) } : {}),
+    keyRefreshConcurrency: config.subordinates.key_refresh_concurrency,
   })
   const endpoints = publishedEndpoints(config.entity_id, [...declared, { kind: 'federation', routes: FEDERATION_ROUTES }])
   const publisher = new Publisher({
@@ -90,13 +92,17 @@ export function createService(config: Config, deps: FederationDeps): Service {
   })
   const federation: Federation = { ...foundation, subordinates, publisher }
   const capabilities: Capability[] = [...declared, federationCapability(publisher)]
+  let stopKeyRefresh = (): Promise<void> => Promise.resolve()
   return {
     config, federation, capabilities, endpoints,
     async start() {
       await startFoundation(foundation)
       for (const c of capabilities) await c.start?.()
+      // Members' key rollover followed on a schedule (docs/admin-api.md, "Subordinate key refresh").
+      stopKeyRefresh = scheduleKeyRefresh(subordinates.keys, { seconds: config.subordinates.key_refresh_seconds, logger: foundation.logger })
     },
     async stop() {
+      await stopKeyRefresh()
       for (const c of [...capabilities].reverse()) await c.stop?.()
       await stopFederation(federation)
     },

@@ -12,13 +12,14 @@ export const KEY_REFRESH_ACTOR = 'anchorage (scheduled key refresh)'
 export type Every = (ms: number, tick: () => void) => () => void
 
 const realEvery: Every = (ms, tick) => {
-  // The first run lands at a random point of the interval, so deployments started together
-  // (and their members' servers) do not all refresh at the same moment.
+  // The first run lands at a random point of the interval's second half, so deployments
+  // started together do not all refresh (and load their members' servers) at the same moment,
+  // and none refreshes right at start.
   let timer: NodeJS.Timeout = setTimeout(() => {
     tick()
     timer = setInterval(tick, ms)
     timer.unref()
-  }, Math.floor(Math.random() * ms))
+  }, Math.floor(ms / 2 + Math.random() * (ms / 2)))
   timer.unref()
   return () => clearTimeout(timer)
 }
