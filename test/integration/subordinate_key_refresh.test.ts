@@ -162,3 +162,52 @@ describe('subordinate key refresh at the superior', () => {
     await resolvesAfterBound()
   })
 })
+
+describe('an Anchorage intermediate rolls its federation key, followed by its superior', () => {
+  const clock = new ManualClock()
+  let ta: TestEntity, ia: TestEntity, leaf: TestLeaf
+  before(async () => {
+    ta = await startEntity({ clock })
+    ia = await startEntity({ clock, authority_hints: [ta.entityId] })
+    leaf = await startLeaf({ clock, authority_hints: [ia.entityId], metadata: RP_METADATA })
+    await onboard(ta, ia.entityId, { intermediate: true })
+    await onboard(ia, leaf.entityId)
+  })
+  after(() => Promise.all([ta, ia, leaf].map((e) => e?.stop())))
+
+  const refresh = () => ta.admin('POST', '/admin/subordinates/refresh', { entity_id: ia.entityId })
+  /** The leaf resolves at the TA with every statement fetched again. */
+  async function resolves(): Promise<void> {
+    clock.advance(BOUND + 1)
+    const r = await resolveAt(ta, { sub: leaf.entityId, trust_anchor: ta.entityId })
+    assert.equal(r.status, 200, r.text)
+  }
+
+  it('keys stage, refresh at the TA, keys activate after the propagation delay: the leaf resolves at every step', async () => {
+    await resolves()
+    const staged = await ia.admin('POST', '/admin/keys/stage', {})
+    assert.equal(staged.status, 201, JSON.stringify(staged.body))
+    await resolves()
+    const r = await refresh()
+    assert.equal(r.body.outcome, 'updated', JSON.stringify(r.body))
+    assert.ok(r.body.kids.includes(staged.body.kid))
+    await resolves()
+    clock.advance(ia.service.config.keys.propagation_delay_seconds)
+    const activated = await ia.admin('POST', `/admin/keys/${encodeURIComponent(staged.body.kid)}/activate`, {})
+    assert.equal(activated.status, 200, JSON.stringify(activated.body))
+    await resolves()
+    assert.equal((await refresh()).body.outcome, 'unchanged')
+  })
+
+  it('an emergency rotation is signed by a key the TA does not vouch for: held pending, resolving again once approved', async () => {
+    const rotated = await ia.admin('POST', '/admin/keys/rotate', {})
+    assert.equal(rotated.status, 201, JSON.stringify(rotated.body))
+    clock.advance(BOUND + 1)
+    const broken = await resolveAt(ta, { sub: leaf.entityId, trust_anchor: ta.entityId })
+    assert.equal(broken.status, 400, broken.text)
+    assert.equal((await refresh()).body.outcome, 'pending')
+    const approved = await ta.admin('POST', `/admin/subordinates/${encodeURIComponent(ia.entityId)}/approve`)
+    assert.equal(approved.status, 200, JSON.stringify(approved.body))
+    await resolves()
+  })
+})
