@@ -39,5 +39,11 @@ export function mountCapability(c: Capability, m: Mount): void {
     case 'authorization_server':
       authorizationServerRoutes(router, c, f, max)
       authorizationServerAdminRoutes(admin, c.server, f.audit, max)
+      return
+    default: {
+      // A new kind in the Capability union without an adapter here does not compile.
+      const unmounted: never = c
+      throw new Error(`no HTTP adapter for capability ${(unmounted as Capability).kind}`)
+    }
   }
 }
