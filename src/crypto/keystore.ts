@@ -213,6 +213,8 @@ export class Keystore {
 
   /** Publishes the next key in `jwks` without signing with it (one staged key at a time). */
   async stage(alg: KeyAlg = this.o.alg, o: KeyChange = {}): Promise<KeyInfo> {
+    // Read afresh: another instance sharing the store may have staged one a moment ago.
+    this.stale = true
     await this.refresh()
     const staged = this.records.find((r) => r.state === 'staged')
     if (staged) throw new InvalidRequest(`key "${staged.id}" is already staged: activate or retire it first`)
