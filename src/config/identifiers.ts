@@ -1,8 +1,8 @@
 /**
  * The entity identifiers of a configuration file are held to the rule for what this deployment
- * stores and signs (entity/identifier.ts): canonical, https unless http is allowed.
+ * stores and signs (src/entity_id.ts): canonical, https unless http is allowed.
  */
-import { entityIdProblem } from '../entity/identifier.js'
+import { entityIdProblem } from '../entity_id.js'
 import type { ConfigFile } from './load.js'
 
 /** `field: reason` for the first identifier that breaks the rule, or undefined. */

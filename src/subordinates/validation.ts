@@ -5,7 +5,7 @@
  * Every refusal is an InvalidRequest naming the field ("jwks.keys[1].p: ...").
  */
 import { InvalidRequest, Conflict, type FederationError } from '../errors.js'
-import { entityIdProblem } from '../entity/identifier.js'
+import { entityIdProblem } from '../entity_id.js'
 import { SPEC_CLAIMS } from '../entity/statement.js'
 import { subordinateClaims } from './published.js'
 import { publicJwksProblem } from '../crypto/jwks.js'
@@ -31,7 +31,7 @@ export type MemberStatement = StatementFields & Pick<SubordinateRecord, 'entity_
 export class MemberChecks {
   constructor(private readonly d: MemberCheckDeps) {}
 
-  /** Entity identifiers stored by this deployment: https (http when allowed), canonical (entity/identifier.ts). */
+  /** Entity identifiers stored by this deployment: https (http when allowed), canonical (src/entity_id.ts). */
   entityId(id: string): void {
     const problem = entityIdProblem(id, { allowHttp: this.d.allowHttp })
     if (problem) throw new InvalidRequest(`entity_id: ${problem}`)

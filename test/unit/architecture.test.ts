@@ -48,9 +48,6 @@ const KNOWN_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
   // config/ reads ANCHORAGE_KEK into a Kek (crypto/kek.ts) and types keys.json with crypto's
   // SealedKey, while crypto/key_encryption.ts reads KeysFile from config/load.ts.
   ['config/ -> crypto/', 'config/load.ts imports crypto/kek.ts and crypto/keys.ts'],
-  // Entity Identifier syntax (entity/identifier.ts) belongs below the domain, beside
-  // isEntityIdSyntax in config/schemas.ts.
-  ['config/ -> entity/', 'config/identifiers.ts imports entity/identifier.ts'],
 ])
 
 /** `trust_chain/resolver.ts` -> `trust_chain/`; `errors.ts` -> `errors.ts`. */

@@ -1,6 +1,6 @@
 /** Entity identifiers this deployment stores: canonical WHATWG serialisation, https unless http is allowed. */
 import { strict as assert } from 'node:assert'
-import { entityIdProblem } from '../../../src/entity/identifier.js'
+import { entityIdProblem } from '../../src/entity_id.js'
 
 const https = { allowHttp: false }
 const dev = { allowHttp: true }
