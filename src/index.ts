@@ -35,7 +35,7 @@ export {
 
 // The trust mark verifier (spec "Trust Marks").
 export { createTrustMarkVerifier, TrustMarkError, type TrustMarkVerifierOptions, type TrustMarkFailure } from './trust_marks/verify.js'
-export type { TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark, AnchorTrustMarkPolicy } from './trust_marks/verify_contract.js'
+export type { TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark, AnchorTrustMarkPolicy } from './trust_chain/trust_mark_verifier.js'
 
 // Storage: the adapter contract and the two adapters.
 export * from './storage/types.js'

@@ -7,7 +7,7 @@
 import type { Foundation } from '../federation.js'
 import { MEDIA } from '../constants.js'
 import { signJwt } from '../crypto/jwt.js'
-import type { TrustMarkVerifier } from '../trust_marks/verify_contract.js'
+import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import { Resolver } from '../trust_chain/resolver.js'
 import type { LocalStatements } from '../trust_chain/source.js'

@@ -1,5 +1,5 @@
 /**
- * Trust mark verification for the resolver (implements verify_contract.ts): spec
+ * Trust mark verification for the resolver (implements trust_chain/trust_mark_verifier.ts): spec
  * "Validating a Trust Mark", "Validating a Trust Mark Delegation", and the federation
  * policy of "Trust Mark Policies" (which issuers the anchor recognizes).
  *
@@ -21,7 +21,7 @@ import { TrustMarkError, type TrustMarkFailure } from './errors.js'
 import { ownView } from '../util/json.js'
 import type { LocalTrustMarks } from './local_status.js'
 import { createStatusChecker, type StatusCheckOptions } from './status_check.js'
-import type { AnchorTrustMarkPolicy, TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark } from './verify_contract.js'
+import type { AnchorTrustMarkPolicy, TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark } from '../trust_chain/trust_mark_verifier.js'
 
 export { TrustMarkError } from './errors.js'
 export type { TrustMarkFailure } from './errors.js'

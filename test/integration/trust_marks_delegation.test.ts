@@ -16,7 +16,7 @@
 import { strict as assert } from 'node:assert'
 import { startEntity, decode, testKey, type TestEntity } from '../support/entity.js'
 import { createTrustMarkVerifier, anchorTrustMarkPolicy, TrustMarkError } from '../../src/trust_marks/verify.js'
-import type { TrustMarkVerifyContext } from '../../src/trust_marks/verify_contract.js'
+import type { TrustMarkVerifyContext } from '../../src/trust_chain/trust_mark_verifier.js'
 import { createFetcher } from '../../src/net/fetch.js'
 import type { EntityStatement } from '../../src/types.js'
 

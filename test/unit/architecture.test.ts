@@ -41,10 +41,6 @@ const INFRASTRUCTURE_FOLDERS = new Set(['crypto/', 'storage/', 'net/', 'util/', 
  * longer needs fails the test (delete it), so the list only shrinks.
  */
 const KNOWN_EXCEPTIONS: ReadonlyMap<string, string> = new Map([
-  // The resolver takes the trust mark verifier's contract from trust_marks/ (type only), while
-  // trust mark verification runs under trust_chain/'s work budget. The contract belongs beside
-  // the resolver (trust_chain/types.ts) or in types.ts.
-  ['trust_chain/ -> trust_marks/', 'trust_chain/resolver.ts imports trust_marks/verify_contract.ts'],
   // config/ reads ANCHORAGE_KEK into a Kek (crypto/kek.ts) and types keys.json with crypto's
   // SealedKey, while crypto/key_encryption.ts reads KeysFile from config/load.ts.
   ['config/ -> crypto/', 'config/load.ts imports crypto/kek.ts and crypto/keys.ts'],

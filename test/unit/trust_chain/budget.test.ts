@@ -7,7 +7,7 @@ import { ManualClock } from '../../../src/clock.js'
 import { DEFAULTS } from '../../../src/config/defaults.js'
 import { Budget, chargedFetcher, type BudgetExceeded } from '../../../src/trust_chain/budget.js'
 import type { ResolveError } from '../../../src/trust_chain/errors.js'
-import type { TrustMarkVerifier } from '../../../src/trust_marks/verify_contract.js'
+import type { TrustMarkVerifier } from '../../../src/trust_chain/trust_mark_verifier.js'
 import { chain3 } from './memfed.js'
 
 const LIMITS = { fetches: 2, verifications: 1, ms: 10_000 }

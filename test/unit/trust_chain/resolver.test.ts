@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict'
 import { ResolveError } from '../../../src/trust_chain/errors.js'
-import type { TrustMarkVerifier } from '../../../src/trust_marks/verify_contract.js'
+import type { TrustMarkVerifier } from '../../../src/trust_chain/trust_mark_verifier.js'
 import { DEFAULTS } from '../../../src/config/defaults.js'
 import { chain3, MemFed, jwksOf } from './memfed.js'
 

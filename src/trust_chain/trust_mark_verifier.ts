@@ -2,7 +2,8 @@
  * The contract between trust chain resolution and trust mark verification (spec
  * "Validating a Trust Mark"). The resolver calls `TrustMarkVerifier.verify` for each
  * entry of the subject's `trust_marks`, with the chosen trust anchor's configuration.
- * Implemented in src/trust_marks/verify.ts.
+ * Implemented in src/trust_marks/verify.ts; declared here, beside its caller, so that the
+ * resolver depends on no trust mark module.
  */
 import type { Fetcher } from '../net/fetch.js'
 import type { Jwks } from '../types.js'
