@@ -132,3 +132,25 @@ export const MethodNotAllowed = make('method_not_allowed', 'MethodNotAllowed')
 export function isFederationError(err: unknown): err is FederationError {
   return err instanceof FederationError
 }
+
+/** Log-only `detail` members along the cause chain (FederationError, FetchError), bounded. */
+export function privateDetails(err: unknown): string[] {
+  const out: string[] = []
+  let e = err
+  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
+    for (const d of [(e as { detail?: unknown }).detail].flat()) {
+      const text = typeof d === 'string' || d === undefined ? d : safeJson(d)
+      if (text && !out.includes(text) && out.length < 20) out.push(text.slice(0, 1000))
+    }
+  }
+  return out
+}
+
+/** A non-string detail as JSON; one that cannot be serialised (a cycle, a BigInt) by its type. */
+function safeJson(d: unknown): string {
+  try {
+    return JSON.stringify(d) ?? typeof d
+  } catch {
+    return typeof d
+  }
+}

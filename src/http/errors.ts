@@ -1,6 +1,6 @@
 /** The one error middleware: FederationError -> {error, error_description} with the table's status. */
 import type { Context, Next } from 'koa'
-import { FederationError } from '../errors.js'
+import { FederationError, privateDetails } from '../errors.js'
 import type { Logger } from '../logger.js'
 
 export function errorMiddleware(logger: Logger) {
@@ -37,28 +37,6 @@ export function toFederationError(err: unknown): FederationError {
     return new FederationError('invalid_request', (err as Error).message)
   }
   return new FederationError('server_error', 'internal error', { cause: err })
-}
-
-/** Log-only `detail` members along the cause chain (FederationError, FetchError), bounded. */
-export function privateDetails(err: unknown): string[] {
-  const out: string[] = []
-  let e = err
-  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
-    for (const d of [(e as { detail?: unknown }).detail].flat()) {
-      const text = typeof d === 'string' || d === undefined ? d : safeJson(d)
-      if (text && !out.includes(text) && out.length < 20) out.push(text.slice(0, 1000))
-    }
-  }
-  return out
-}
-
-/** A non-string detail as JSON; one that cannot be serialised (a cycle, a BigInt) by its type. */
-function safeJson(d: unknown): string {
-  try {
-    return JSON.stringify(d) ?? typeof d
-  } catch {
-    return typeof d
-  }
 }
 
 function describe(err: unknown): Record<string, unknown> {

@@ -3,7 +3,7 @@
  * rule; at the boundary, ResolveError is a FederationError (so the status comes from the
  * one STATUS table) that also carries every path tried, for the CLI and logs.
  */
-import { FederationError, type FederationErrorCode } from '../errors.js'
+import { FederationError, privateDetails, type FederationErrorCode } from '../errors.js'
 import type { PathFailure } from './types.js'
 
 export class ChainError extends Error {
@@ -39,12 +39,7 @@ export class ResolveError extends FederationError {
  * FetchError's resolved addresses or socket text). Descriptions never carry it.
  */
 export function privateDetail(err: unknown): string | undefined {
-  let e = err
-  for (let depth = 0; depth < 8 && e instanceof Error; depth++, e = e.cause) {
-    const d = (e as { detail?: unknown }).detail
-    if (typeof d === 'string' && d !== '') return d
-  }
-  return undefined
+  return privateDetails(err)[0]
 }
 
 /** How many failures error_description spells out; the rest are counted (all are in `paths`). */
