@@ -55,7 +55,7 @@ describe('resolve: two intermediates with different policies', () => {
   it('falls back to the other chain once the first stops resolving (after the cache bound passes)', async () => {
     const del = await ia1.admin('DELETE', `/admin/subordinates/${encodeURIComponent(leaf.entityId)}`)
     assert.equal(del.status, 204)
-    clock.advance(3_601) // resolver.cache_ttl_max: remote statements and answers are kept at most an hour
+    clock.advance(3_601) // well past the propagation bound (docs/resolution.md): remote statements and answers are fetched again
     const r = await ask()
     assert.equal(r.status, 200, r.text)
     assert.equal(r.payload!.metadata.openid_relying_party.client_name, 'via IA2')
