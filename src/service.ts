@@ -10,6 +10,7 @@
  *     -> subordinate registry, publisher -> the federation capability (its endpoints)
  */
 import type { Config } from './config/load.js'
+import { compileSchemas } from './config/schemas.js'
 import { createFoundation, startFoundation, stopFederation, baseClaims, type Federation, type FederationDeps } from './federation.js'
 import { SubordinateRegistry } from './subordinates/registry.js'
 import { scheduleKeyRefresh } from './subordinates/key_refresh_schedule.js'
@@ -45,6 +46,8 @@ export interface Service {
 }
 
 export function createService(config: Config, deps: FederationDeps): Service {
+  // Every JSON Schema is compiled now, at start-up, not by the first request that needs one.
+  compileSchemas()
   const foundation = createFoundation(config, deps)
   const { clock } = foundation
   // Pinned anchors follow their key rollover (trust_chain/anchor_pins.ts).

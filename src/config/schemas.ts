@@ -1,7 +1,7 @@
 /**
  * The JSON Schemas of the package's schemas/ folder: one ajv instance compiles all of them
- * together, once, when the first is needed (a server: at start-up, when loadConfig validates
- * the configuration; a CLI command that validates nothing compiles nothing), and
+ * together, once: at start-up for a service (createService calls compileSchemas), when the
+ * first is needed otherwise (a CLI command that validates nothing compiles nothing), and
  * `describeAjvError` is the one way an ajv failure becomes a description. Validators report
  * the first error only (allErrors off for untrusted input).
  */
@@ -36,6 +36,11 @@ function compileAll(): Map<string, ValidateFunction> {
   const out = new Map<string, ValidateFunction>()
   for (const [name, id] of ids) out.set(name, ajv.getSchema(id)!)
   return out
+}
+
+/** Compiles every schema now (createService: at start-up), unless done before. */
+export function compileSchemas(): void {
+  compiled ??= compileAll()
 }
 
 /** The validator of schemas/NAME.schema.json. */
