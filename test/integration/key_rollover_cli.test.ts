@@ -15,7 +15,8 @@ describe('anchorage keys and anchors commands', () => {
   let ta: TestEntity, r: TestEntity
   const out: string[] = []
   const io: IO = { stdout: (s) => out.push(s), stderr: (s) => out.push(s), readFile: async () => '', env: {} }
-  const conn = (e: TestEntity) => ['--url', e.entityId, '--token', e.token]
+  // --token=VALUE: a random token may start with '-', which parseArgs would take for an option.
+  const conn = (e: TestEntity) => ['--url', e.entityId, `--token=${e.token}`]
   before(async () => {
     ta = await startEntity({ clock })
     r = await startEntity({ clock, config: { trust_anchors: [await pinned(ta)] } })
