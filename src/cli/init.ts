@@ -35,7 +35,7 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   if (!KEY_ALGS.includes(alg)) throw new Error(`--alg must be one of ${KEY_ALGS.join(', ')}`)
   // Not parsed here: checkConfigFile names what is wrong with the identifier.
   const development = o.development ?? o.entityId.startsWith('http:')
-  const adminToken = randomBytes(32).toString('base64url')
+  const adminToken = newAdminToken()
   const config: ConfigFile = {
     entity_id: o.entityId,
     ...(development ? { development: true } : {}),
@@ -64,5 +64,16 @@ async function exists(p: string): Promise<boolean> {
     return true
   } catch {
     return false
+  }
+}
+
+/**
+ * 256 random bits, base64url, never starting with '-': a token that did would be read as an
+ * option by `anchorage ... --token TOKEN` (one deployment in 64 otherwise).
+ */
+function newAdminToken(): string {
+  for (;;) {
+    const token = randomBytes(32).toString('base64url')
+    if (!token.startsWith('-')) return token
   }
 }

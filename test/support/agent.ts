@@ -33,7 +33,7 @@ export async function startAuthorizationServer(o: {
 }): Promise<TestEntity> {
   const port = await freePort()
   const entityId = `http://127.0.0.1:${port}`
-  const token = randomBytes(16).toString('base64url')
+  const token = randomBytes(16).toString('hex') // hex: a token never starts with '-' (read as an option by the CLI)
   const dir = await mkdtemp(join(tmpdir(), 'anchorage-as-test-'))
   const file: ConfigFile = {
     entity_id: entityId, development: true,

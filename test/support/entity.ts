@@ -49,7 +49,7 @@ export async function startEntity(o: {
 } = {}): Promise<TestEntity> {
   const port = o.port ?? (await freePort())
   const entityId = `http://127.0.0.1:${port}${o.path ?? ''}`
-  const token = randomBytes(16).toString('base64url')
+  const token = randomBytes(16).toString('hex') // hex: a token never starts with '-' (read as an option by the CLI)
   const dir = o.dir ?? (await mkdtemp(join(tmpdir(), 'anchorage-test-')))
   const clock = o.clock ?? new ManualClock()
   const file: ConfigFile = {
