@@ -5,6 +5,7 @@
  * RFC 7517 (JWK), RFC 7518 section 6 (parameters per key type), RFC 8037 (OKP).
  */
 import { createPublicKey, type JsonWebKey } from 'node:crypto'
+import type { JSONWebKeySet } from 'jose'
 
 /** RFC 7518 section 6: members that carry private or symmetric key material. */
 export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'] as const
@@ -12,6 +13,27 @@ export const PRIVATE_JWK_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k']
 /** The first private-key member `key` carries as its own property, or undefined. */
 export function privateJwkMember(key: object): string | undefined {
   return PRIVATE_JWK_MEMBERS.find((m) => Object.hasOwn(key, m))
+}
+
+/**
+ * The shape every outside JWK Set must have before it is used to verify anything (an entity
+ * statement's `jwks`, a pinned anchor, a client's keys): a non-empty `keys` array of objects
+ * with a `kty`, no private or symmetric key material, no two keys with the same `kid`.
+ */
+export function isJwks(v: unknown): v is JSONWebKeySet {
+  if (!v || typeof v !== 'object' || !Array.isArray((v as { keys?: unknown }).keys)) return false
+  const keys = (v as { keys: unknown[] }).keys
+  const kids = new Set<string>()
+  for (const k of keys) {
+    if (!k || typeof k !== 'object' || typeof (k as { kty?: unknown }).kty !== 'string') return false
+    if (privateJwkMember(k)) return false // private or symmetric key material (the rule onboarding applies)
+    const kid = (k as { kid?: unknown }).kid
+    if (typeof kid === 'string') {
+      if (kids.has(kid)) return false
+      kids.add(kid)
+    }
+  }
+  return keys.length > 0
 }
 
 /** Coordinate / key sizes in bytes per curve (RFC 7518 section 6.2.1.2: full length, RFC 8037 section 2). */

@@ -20,7 +20,7 @@ import type { JsonLimits } from '../util/json.js'
 import type { Jwks } from '../types.js'
 import { MEDIA } from '../constants.js'
 import { InvalidTrustAnchor, NotFound, TemporarilyUnavailable } from '../errors.js'
-import { keyFor, keyMaterial, parseStatement, verifySignature } from './entity_statement.js'
+import { keyFor, keyMaterial, parseStatement, verifyStatement } from './entity_statement.js'
 import { ChainError } from './errors.js'
 import { entityConfigurationUrl } from './source.js'
 import type { Statement, TrustAnchor } from './types.js'
@@ -99,10 +99,10 @@ export class AnchorPins {
     const current = (await this.anchors()).find((a) => a.entity_id === anchor.entity_id)
     if (!current || ec.kind !== 'entity_configuration' || ec.claims.iss !== anchor.entity_id) return false
     // Only a configuration verified with a key pinned now may move the pin (free when the
-    // resolver has just verified it: verifySignature remembers what it verified).
+    // resolver has just verified it: verifyStatement remembers what it verified).
     if (!keyFor(ec, current.jwks)) return false
     try {
-      await verifySignature(ec, current.jwks, `the pinned keys of trust anchor ${anchor.entity_id}`, this.o.clock, this.o.skew)
+      await verifyStatement(ec, current.jwks, `the pinned keys of trust anchor ${anchor.entity_id}`, { clock: this.o.clock, skew: this.o.skew })
     } catch {
       return false
     }
@@ -125,7 +125,7 @@ export class AnchorPins {
       throw new InvalidTrustAnchor(`the entity configuration of ${entityId} is signed by kid "${ec.header.kid}", which is not among its pinned keys (${kidsOf(current.jwks).join(', ')}): the pin is unchanged; confirm that key out of band and accept it explicitly`)
     }
     try {
-      await verifySignature(ec, pinned ? current.jwks : ec.claims.jwks, pinned ? `the pinned keys of trust anchor ${entityId}` : 'the key accepted by the operator', this.o.clock, this.o.skew, undefined, o.budget)
+      await verifyStatement(ec, pinned ? current.jwks : ec.claims.jwks, pinned ? `the pinned keys of trust anchor ${entityId}` : 'the key accepted by the operator', { clock: this.o.clock, skew: this.o.skew, budget: o.budget })
     } catch (err) {
       if (err instanceof ChainError) throw new InvalidTrustAnchor(`${ec.label}: ${err.message}`, { cause: err })
       throw err
@@ -145,7 +145,7 @@ export class AnchorPins {
       throw new TemporarilyUnavailable(`cannot fetch the entity configuration of trust anchor ${entityId}: ${(err as Error).message}`, { cause: err })
     }
     try {
-      return parseStatement(body, 'entity_configuration', entityId, entityId, undefined, this.o.json)
+      return parseStatement(body, 'entity_configuration', entityId, entityId, { json: this.o.json })
     } catch (err) {
       if (err instanceof ChainError) throw new InvalidTrustAnchor(`${err.statement}: ${err.message}`, { cause: err })
       throw err

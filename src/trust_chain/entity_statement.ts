@@ -1,23 +1,50 @@
 /**
- * One entity statement on its own: the steps of spec "Entity Statement Validation" that
- * need no other statement (syntax, typ, alg, kid, crit, claims allowed only in entity
- * configurations or only in subordinate statements), the time checks, and the signature
- * check against a given key set, remembered per key (spec "Validating a Trust Chain":
- * signature results MAY be cached until the statement expires).
+ * The one entity-statement module: reading a statement (spec "Entity Statement Validation",
+ * the steps that need no other statement: syntax, typ, alg, kid, crit, the claims each kind
+ * may carry) by profile, the time checks, and the signature check against a given key set,
+ * remembered per key (spec "Validating a Trust Chain": signature results MAY be cached
+ * until the statement expires). A statement is decoded once; the Statement carries the
+ * decoded header and claims to every later step, the signature check included.
  */
 import type { JWK } from 'jose'
 import type { LRUCache } from 'lru-cache'
 import { boundedLru } from '../util/lru.js'
 import { TYP, SIGNING_ALGS } from '../constants.js'
 import type { Clock } from '../clock.js'
-import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
-import { checkCrit, isJwks, StatementError } from '../entity/statement.js'
-import { isEntityIdSyntax, isAbsoluteUrl } from '../config/schemas.js'
+import { decodeUnverified, verifyJwt, JwtError, type Decoded } from '../crypto/jwt.js'
+import { isJwks } from '../crypto/jwks.js'
+import { isEntityIdSyntax } from '../config/schemas.js'
 import type { EntityStatement, Jwks } from '../types.js'
 import { ChainError } from './errors.js'
-import { ownView, type JsonLimits } from '../util/json.js'
+import type { JsonLimits } from '../util/json.js'
 import type { Statement, StatementKind } from './types.js'
-import { checkConstraintsSyntax } from './constraints.js'
+import { claimSyntax } from './statement_claims.js'
+
+export { isJwks } from '../crypto/jwks.js'
+
+/**
+ * What a statement is expected to be: an entity configuration, a subordinate statement, or
+ * an Explicit Registration request (spec "Explicit Client Registration Request": an entity
+ * configuration tailored for one OP, carrying `aud`).
+ */
+export type StatementProfile = StatementKind | 'registration_request'
+
+export interface ParseOptions {
+  understoodCrit?: ReadonlySet<string> | undefined
+  /** Bounds on the header and payload (limits.json_depth); too deep is refused with rule `depth`. */
+  json?: JsonLimits | undefined
+  /** The token as decodeStatement read it already (the statement source does, for its cache time). */
+  decoded?: Decoded | undefined
+  /** registration_request: the one `aud` value accepted (this OP). */
+  audience?: string
+}
+
+/** Claims the spec defines; `crit` must not list them (spec "crit" claim). */
+export const SPEC_CLAIMS = new Set([
+  'iss', 'sub', 'iat', 'exp', 'jwks', 'metadata', 'crit', 'authority_hints', 'trust_anchor_hints', 'trust_marks',
+  'trust_mark_issuers', 'trust_mark_owners', 'constraints', 'metadata_policy', 'metadata_policy_crit',
+  'source_endpoint', 'aud', 'trust_anchor',
+])
 
 /** Claims only an entity configuration may carry (spec "Claims that MUST or MAY Appear in Entity Configurations but Not in Subordinate Statements"). */
 const EC_ONLY = ['authority_hints', 'trust_anchor_hints', 'trust_marks', 'trust_mark_issuers', 'trust_mark_owners'] as const
@@ -25,40 +52,74 @@ const EC_ONLY = ['authority_hints', 'trust_anchor_hints', 'trust_marks', 'trust_
 const SS_ONLY = ['metadata_policy', 'metadata_policy_crit', 'constraints', 'source_endpoint'] as const
 /** Explicit registration claims: not in ECs or SSs (steps 26 and 27). */
 const REGISTRATION_ONLY = ['aud', 'trust_anchor'] as const
+/** Claims that only subordinate statements, or only registration responses, may carry. */
+const NOT_IN_REQUEST = [...SS_ONLY, 'trust_anchor'] as const
 
 export function label(kind: StatementKind, iss: string, sub: string): string {
   return kind === 'entity_configuration' ? `entity configuration of ${sub}` : `subordinate statement ${iss} -> ${sub}`
 }
 
-/**
- * Decodes `jwt` and checks everything that needs neither keys nor a clock. `iss`/`sub`
- * are the expected issuer and subject (step 4; step 6 for the kind).
- */
-export function parseStatement(jwt: string, kind: StatementKind, iss: string, sub: string, understoodCrit?: ReadonlySet<string>, json?: JsonLimits): Statement {
-  const name = label(kind, iss, sub)
-  const fail = (rule: string, message: string): never => {
-    throw new ChainError(name, rule, message)
-  }
-  let decoded
+/** Header and payload within `json`; a ChainError named `name` (rule `depth` or `malformed`) otherwise. */
+export function decodeStatement(jwt: string, name: string, json?: JsonLimits): Decoded {
   try {
-    decoded = decodeUnverified(jwt, json)
+    return decodeUnverified(jwt, json)
   } catch (err) {
     // Too deep is its own rule (limits.json_depth): nothing deeper is walked, merged or signed.
     const rule = err instanceof JwtError && err.reason === 'depth' ? 'depth' : 'malformed'
     throw new ChainError(name, rule, (err as Error).message, 'chain', { cause: err })
   }
-  const { header } = decoded
-  const claims = decoded.payload as Record<string, unknown>
-  if (header.typ !== TYP.entityStatement) fail('typ', `typ must be "${TYP.entityStatement}", got ${JSON.stringify(header.typ ?? null)}`)
-  if (typeof header.alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(header.alg)) fail('alg', `alg ${JSON.stringify(header.alg ?? null)} is not an accepted asymmetric algorithm`)
-  if (typeof header.kid !== 'string' || header.kid === '') fail('kid', 'the JWS header has no kid')
-  if (Object.hasOwn(header, 'trust_chain') || Object.hasOwn(header, 'peer_trust_chain')) fail('header', 'entity statements must not carry trust_chain or peer_trust_chain header parameters')
-  checkStatementClaims(claims, kind, iss, sub, understoodCrit)
-  return {
-    jwt, kind, label: name, verifiedWith: new Set(),
-    header: { alg: header.alg, kid: header.kid as string, typ: header.typ as string },
-    claims: claims as EntityStatement,
-  }
+}
+
+/**
+ * Reads `jwt` as `profile` and checks everything that needs neither keys nor a clock.
+ * `iss`/`sub` are the expected issuer and subject (step 4; step 6 for the kind); a
+ * registration request names its own (iss == sub). Throws ChainError naming the rule.
+ */
+export function parseStatement(jwt: string, profile: StatementProfile, iss?: string, sub?: string, o: ParseOptions = {}): Statement {
+  if (profile === 'registration_request') return parseRequest(jwt, o)
+  const name = label(profile, iss ?? '', sub ?? '')
+  const { header, payload } = o.decoded ?? decodeStatement(jwt, name, o.json)
+  checkHeader(header, name)
+  if (Object.hasOwn(header, 'trust_chain') || Object.hasOwn(header, 'peer_trust_chain')) fail(name, 'header', 'entity statements must not carry trust_chain or peer_trust_chain header parameters')
+  checkStatementClaims(payload, profile, iss ?? '', sub ?? '', o.understoodCrit)
+  return statement(jwt, profile, name, header, payload)
+}
+
+/**
+ * Spec "Processing Explicit Client Registration Request by OP", step 2: an entity
+ * configuration (iss == sub, jwks, crit, authority_hints, metadata) whose `aud` is exactly
+ * the OP; the self-signature is verifyStatement's. trust_chain / peer_trust_chain header
+ * parameters are allowed here (step 8) and stay in the Statement's header.
+ */
+function parseRequest(jwt: string, o: ParseOptions): Statement {
+  const name = 'registration request'
+  const { header, payload: c } = o.decoded ?? decodeStatement(jwt, name, o.json)
+  checkHeader(header, name, false)
+  if (typeof c.iss !== 'string' || !isEntityIdSyntax(c.iss) || c.sub !== c.iss) fail(name, 'iss', 'iss and sub must be the same entity identifier')
+  const aud: unknown = Array.isArray(c.aud) && c.aud.length === 1 ? c.aud[0] : c.aud
+  if (aud !== o.audience) fail(name, 'aud', `aud must be ${o.audience ?? '(none)'} and nothing else, got ${JSON.stringify(c.aud ?? null)}`)
+  if (!isJwks(c.jwks)) fail(name, 'jwks', 'jwks is missing or not a valid public JWK Set')
+  const hints = c.authority_hints
+  if (!(Array.isArray(hints) && hints.length > 0 && hints.every((h) => typeof h === 'string' && isEntityIdSyntax(h)))) fail(name, 'authority_hints', 'authority_hints must be a non-empty array of entity identifiers')
+  if (typeof c.metadata !== 'object' || c.metadata === null || Array.isArray(c.metadata)) fail(name, 'metadata', 'metadata is required')
+  for (const claim of NOT_IN_REQUEST) if (c[claim] !== undefined) fail(name, 'claims', `the claim ${claim} is not allowed in a registration request`)
+  checkCrit(c, o.understoodCrit, name)
+  return statement(jwt, 'entity_configuration', `registration request of ${c.iss}`, header, c)
+}
+
+function statement(jwt: string, kind: StatementKind, name: string, header: Decoded['header'], claims: Record<string, unknown>): Statement {
+  return { jwt, kind, label: name, verifiedWith: new Set(), header: header as Statement['header'], claims: claims as EntityStatement }
+}
+
+/** typ and alg (steps 2 and 3, before anything costly), and a kid to pick the key by. */
+function checkHeader(header: Decoded['header'], name: string, kid = true): void {
+  if (header.typ !== TYP.entityStatement) fail(name, 'typ', `typ must be "${TYP.entityStatement}", got ${JSON.stringify(header.typ ?? null)}`)
+  if (typeof header.alg !== 'string' || !(SIGNING_ALGS as readonly string[]).includes(header.alg)) fail(name, 'alg', `alg ${JSON.stringify(header.alg ?? null)} is not an accepted asymmetric algorithm`)
+  if (kid && (typeof header.kid !== 'string' || header.kid === '')) fail(name, 'kid', 'the JWS header has no kid')
+}
+
+function fail(name: string, rule: string, message: string): never {
+  throw new ChainError(name, rule, message)
 }
 
 /**
@@ -68,63 +129,29 @@ export function parseStatement(jwt: string, kind: StatementKind, iss: string, su
  */
 export function checkStatementClaims(claims: Record<string, unknown>, kind: StatementKind, iss: string, sub: string, understoodCrit?: ReadonlySet<string>): void {
   const name = label(kind, iss, sub)
-  const fail = (rule: string, message: string): never => {
-    throw new ChainError(name, rule, message)
-  }
-  if (claims.iss !== iss) fail('iss', `iss is ${JSON.stringify(claims.iss ?? null)}, expected ${iss}`)
-  if (claims.sub !== sub) fail('sub', `sub is ${JSON.stringify(claims.sub ?? null)}, expected ${sub}`)
-  if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) fail('iat', 'iat is missing or not a number')
-  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) fail('exp', 'exp is missing or not a number')
-  if (!isJwks(claims.jwks)) fail('jwks', 'jwks is missing or not a valid public JWK Set with unique kids')
-  try {
-    checkCrit(claims, understoodCrit, name)
-  } catch (err) {
-    if (err instanceof StatementError) fail('crit', err.message.slice(name.length + 2))
-    throw err
-  }
+  if (claims.iss !== iss) fail(name, 'iss', `iss is ${JSON.stringify(claims.iss ?? null)}, expected ${iss}`)
+  if (claims.sub !== sub) fail(name, 'sub', `sub is ${JSON.stringify(claims.sub ?? null)}, expected ${sub}`)
+  if (typeof claims.iat !== 'number' || !Number.isFinite(claims.iat)) fail(name, 'iat', 'iat is missing or not a number')
+  if (typeof claims.exp !== 'number' || !Number.isFinite(claims.exp)) fail(name, 'exp', 'exp is missing or not a number')
+  if (!isJwks(claims.jwks)) fail(name, 'jwks', 'no valid public jwks: jwks must be a public JWK Set with unique kids')
+  checkCrit(claims, understoodCrit, name)
   const forbidden = kind === 'entity_configuration' ? SS_ONLY : EC_ONLY
   for (const c of [...forbidden, ...REGISTRATION_ONLY]) {
-    if (claims[c] !== undefined) fail('claims', `the claim ${c} is not allowed in ${kind === 'entity_configuration' ? 'an entity configuration' : 'a subordinate statement'}`)
+    if (claims[c] !== undefined) fail(name, 'claims', `the claim ${c} is not allowed in ${kind === 'entity_configuration' ? 'an entity configuration' : 'a subordinate statement'}`)
   }
   const problem = claimSyntax(claims)
-  if (problem) fail(problem[0], problem[1])
+  if (problem) fail(name, problem[0], problem[1])
 }
 
-type Problem = [rule: string, message: string] | undefined
-
-/** Steps 14-23: the syntax of each optional claim that is present. */
-function claimSyntax(claims: Record<string, unknown>): Problem {
-  // Own members only: an inherited member (a polluted prototype, or `constructor`) is not a claim.
-  const c = ownView(claims)
-  if (c.metadata !== undefined && !isMetadata(c.metadata)) return ['metadata', 'metadata must be an object of entity type objects without null values']
-  for (const h of ['authority_hints', 'trust_anchor_hints'] as const) {
-    const v = c[h]
-    if (v !== undefined && !(Array.isArray(v) && v.length > 0 && v.every((e) => typeof e === 'string' && isEntityIdSyntax(e)))) {
-      return [h, `${h} must be a non-empty array of entity identifiers`]
-    }
+/** `crit` must be a non-empty array of non-spec claim names, all understood (rule `crit`). */
+export function checkCrit(claims: Record<string, unknown>, understood: ReadonlySet<string> | undefined, name: string): void {
+  if (claims.crit === undefined) return
+  const crit = claims.crit
+  if (!Array.isArray(crit) || crit.length === 0 || !crit.every((c) => typeof c === 'string')) fail(name, 'crit', 'crit must be a non-empty array of claim names')
+  for (const c of crit) {
+    if (SPEC_CLAIMS.has(c)) fail(name, 'crit', `crit must not list the spec claim "${c}"`)
+    if (!understood?.has(c)) fail(name, 'crit', `critical claim "${c}" is not understood`)
   }
-  if (c.trust_marks !== undefined && !(Array.isArray(c.trust_marks) && c.trust_marks.every(isTrustMarkRef))) {
-    return ['trust_marks', 'trust_marks must be an array of {trust_mark_type, trust_mark} strings']
-  }
-  if (c.trust_mark_issuers !== undefined && !isObjectOf(c.trust_mark_issuers, (v) => Array.isArray(v) && v.every((e) => typeof e === 'string'))) {
-    return ['trust_mark_issuers', 'trust_mark_issuers must map trust mark types to arrays of entity identifiers']
-  }
-  if (c.trust_mark_owners !== undefined && !isObjectOf(c.trust_mark_owners, (v) => isObject(v) && typeof v.sub === 'string' && isJwks(v.jwks))) {
-    return ['trust_mark_owners', 'trust_mark_owners must map trust mark types to {sub, jwks}']
-  }
-  if (c.constraints !== undefined) {
-    const why = checkConstraintsSyntax(c.constraints)
-    if (why) return ['constraints', why]
-  }
-  if (c.metadata_policy !== undefined && !isObject(c.metadata_policy)) return ['metadata_policy', 'metadata_policy must be a JSON object']
-  const mpc = c.metadata_policy_crit
-  if (mpc !== undefined && !(Array.isArray(mpc) && mpc.length > 0 && mpc.every((e) => typeof e === 'string'))) {
-    return ['metadata_policy_crit', 'metadata_policy_crit must be a non-empty array of operator names']
-  }
-  if (c.source_endpoint !== undefined && !(typeof c.source_endpoint === 'string' && isAbsoluteUrl(c.source_endpoint))) {
-    return ['source_endpoint', 'source_endpoint must be a URL']
-  }
-  return undefined
 }
 
 /** Steps 7 and 8, with the configured skew. */
@@ -160,19 +187,29 @@ export class KeySets {
   }
 }
 
+export interface VerifyContext {
+  clock: Clock
+  skew: number
+  /** The resolver's imported keys (KeySets); without it, jose imports per key set object. */
+  keySets?: KeySets | undefined
+  /** Charged for each verification actually made (trust_chain/budget.ts). */
+  budget?: { verify(): void } | undefined
+}
+
 /**
- * Steps 11 and 12: `kid` names a key of `jwks` and the signature verifies with it.
+ * Steps 11 and 12: `kid` names a key of `jwks` and the signature verifies with it (jose's
+ * key-resolver form, on the header and claims this Statement already carries).
  * `whose` names the key set in messages (e.g. "the pinned keys of https://ta").
  */
-export async function verifySignature(s: Statement, jwks: Jwks, whose: string, clock: Clock, skew: number, keySets?: KeySets, budget?: { verify(): void }): Promise<void> {
+export async function verifyStatement(s: Statement, jwks: Jwks, whose: string, ctx: VerifyContext): Promise<void> {
   const key = keyFor(s, jwks)
   if (!key) throw new ChainError(s.label, 'kid', `kid "${s.header.kid}" is not among ${whose}`)
   const fingerprint = `${keyMaterial(key)}|${key.kid ?? ''}|${key.alg ?? ''}|${key.use ?? ''}`
   if (s.verifiedWith.has(fingerprint)) return
   // Only a verification actually made is work (trust_chain/budget.ts).
-  budget?.verify()
+  ctx.budget?.verify()
   try {
-    await verifyJwt(s.jwt, keySets ? keySets.of(key, fingerprint) : jwks, { typ: TYP.entityStatement, clock, skew })
+    await verifyJwt(s.jwt, ctx.keySets ? ctx.keySets.of(key, fingerprint) : jwks, { typ: TYP.entityStatement, clock: ctx.clock, skew: ctx.skew }, { header: s.header, payload: s.claims })
   } catch (err) {
     if (err instanceof JwtError) {
       const rule = err.reason === 'expired' ? 'exp' : err.reason === 'claims' ? 'signature' : err.reason
@@ -181,20 +218,4 @@ export async function verifySignature(s: Statement, jwks: Jwks, whose: string, c
     throw err
   }
   s.verifiedWith.add(fingerprint)
-}
-
-function isObject(v: unknown): v is Record<string, unknown> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v)
-}
-
-function isObjectOf(v: unknown, member: (m: unknown) => boolean): boolean {
-  return isObject(v) && Object.values(v).every(member)
-}
-
-function isMetadata(v: unknown): boolean {
-  return isObjectOf(v, (typeMetadata) => isObject(typeMetadata) && Object.values(typeMetadata).every((p) => p !== null))
-}
-
-function isTrustMarkRef(v: unknown): boolean {
-  return isObject(v) && typeof v.trust_mark_type === 'string' && typeof v.trust_mark === 'string'
 }

@@ -13,10 +13,9 @@
  * whose statements have not expired yet.
  */
 import type { Clock } from '../clock.js'
-import { decodeUnverified } from '../crypto/jwt.js'
 import { InvalidTrustAnchor, InvalidTrustChain } from '../errors.js'
 import { ChainError } from './errors.js'
-import { parseStatement, checkTimes, verifySignature } from './entity_statement.js'
+import { parseStatement, checkTimes, verifyStatement, decodeStatement } from './entity_statement.js'
 import { checkChainConstraints } from './constraints.js'
 import type { Statement, TrustAnchor } from './types.js'
 
@@ -82,40 +81,40 @@ export async function verifyPresentedChain(value: unknown, o: PresentedChainOpti
   }
 }
 
-/** Decodes and syntax-checks every statement, enforcing ES[j].sub == ES[j-1].iss. */
+/** Decodes (once) and syntax-checks every statement, enforcing ES[j].sub == ES[j-1].iss. */
 function parseAll(jwts: string[], o: PresentedChainOptions): Statement[] {
-  const first = o.subject ?? parseStatement(jwts[0]!, 'entity_configuration', issOf(jwts[0]!, 0), issOf(jwts[0]!, 0), o.understoodCrit)
+  const read = (j: number) => {
+    const decoded = decodeStatement(jwts[j]!, `statement #${j}`)
+    const iss = decoded.payload.iss
+    if (typeof iss !== 'string') throw new ChainError(`statement #${j}`, 'iss', 'iss is missing')
+    return { decoded, iss }
+  }
+  const parse = { understoodCrit: o.understoodCrit }
+  let first = o.subject
+  if (!first) {
+    const { decoded, iss } = read(0)
+    first = parseStatement(jwts[0]!, 'entity_configuration', iss, iss, { ...parse, decoded })
+  }
   const out: Statement[] = [first]
   for (let j = 1; j < jwts.length; j++) {
-    const iss = issOf(jwts[j]!, j)
+    const { decoded, iss } = read(j)
     const below = out[j - 1]!.claims.iss
     // Only the last statement may be the anchor's own entity configuration (iss == sub).
     const kind = j === jwts.length - 1 && iss === below ? 'entity_configuration' : 'subordinate_statement'
-    out.push(parseStatement(jwts[j]!, kind, iss, below, o.understoodCrit))
+    out.push(parseStatement(jwts[j]!, kind, iss, below, { ...parse, decoded }))
   }
   if (out[1]!.kind !== 'subordinate_statement') throw new ChainError(out[1]!.label, 'order', 'the second statement must be the superior\'s statement about the subject')
   return out
 }
 
-function issOf(jwt: string, j: number): string {
-  let iss: unknown
-  try {
-    iss = decodeUnverified(jwt).payload.iss
-  } catch (err) {
-    throw new ChainError(`statement #${j}`, 'malformed', (err as Error).message, 'chain', { cause: err })
-  }
-  if (typeof iss !== 'string') throw new ChainError(`statement #${j}`, 'iss', 'iss is missing')
-  return iss
-}
-
 /** ES[0] self-signed; each ES[j] by ES[j+1].jwks; what the anchor issued by its pinned keys. */
 async function verifySignatures(s: Statement[], anchor: TrustAnchor, o: PresentedChainOptions): Promise<void> {
   const pinned = `the pinned keys of trust anchor ${anchor.entity_id}`
-  const checks: Array<Promise<void>> = [verifySignature(s[0]!, s[0]!.claims.jwks, 'its own jwks', o.clock, o.skew, undefined, o.budget)]
+  const checks: Array<Promise<void>> = [verifyStatement(s[0]!, s[0]!.claims.jwks, 'its own jwks', o)]
   for (let j = 0; j < s.length; j++) {
     const st = s[j]!
-    if (st.claims.iss === anchor.entity_id && j > 0) checks.push(verifySignature(st, anchor.jwks, pinned, o.clock, o.skew, undefined, o.budget))
-    else if (j + 1 < s.length) checks.push(verifySignature(st, s[j + 1]!.claims.jwks, `the jwks of ${s[j + 1]!.label}`, o.clock, o.skew, undefined, o.budget))
+    if (st.claims.iss === anchor.entity_id && j > 0) checks.push(verifyStatement(st, anchor.jwks, pinned, o))
+    else if (j + 1 < s.length) checks.push(verifyStatement(st, s[j + 1]!.claims.jwks, `the jwks of ${s[j + 1]!.label}`, o))
   }
   const results = await Promise.allSettled(checks)
   const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected')

@@ -90,7 +90,7 @@ export class Resolver {
   private readonly engine: PolicyEngine
 
   constructor(private readonly o: ResolverOptions) {
-    this.source = new StatementSource({ fetcher: o.fetcher, clock: o.clock, limits: o.limits, local: o.local })
+    this.source = new StatementSource({ fetcher: o.fetcher, clock: o.clock, limits: o.limits, local: o.local, json: o.json })
     this.statements = new Statements({ source: this.source, clock: o.clock, skew: o.skew, understoodCrit: o.understoodCrit, cacheEntries: o.limits.cache_entries, json: o.json })
     this.engine = createPolicyEngine(o.policyOperators ? { operators: o.policyOperators } : {})
   }

@@ -14,7 +14,8 @@ import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
 import type { Clock } from '../clock.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'
 import { isFederationError } from '../errors.js'
-import { parseJson } from '../util/json.js'
+import { parseJson, type JsonLimits } from '../util/json.js'
+import { decodeUnverified, type Decoded } from '../crypto/jwt.js'
 import type { ResolverLimits } from './types.js'
 import type { Budget } from './budget.js'
 
@@ -33,8 +34,17 @@ export class SourceError extends Error {
   }
 }
 
+/**
+ * A statement as obtained: the token, and its header and payload when they were read here
+ * (a fetched statement is read once, for its cache time; the parser takes the reading on).
+ */
+export interface Fetched {
+  jwt: string
+  decoded?: Decoded | undefined
+}
+
 interface Entry {
-  promise: Promise<string>
+  promise: Promise<Fetched>
   /** Epoch seconds; Infinity while in flight. */
   expiresAt: number
 }
@@ -44,6 +54,8 @@ export interface SourceDeps {
   clock: Clock
   limits: Pick<ResolverLimits, 'cache_ttl_max' | 'statement_ttl_max' | 'failure_ttl' | 'cache_entries'>
   local?: LocalStatements | undefined
+  /** Bounds on the JSON of fetched statements (limits.json_depth). */
+  json?: JsonLimits | undefined
 }
 
 export function entityConfigurationUrl(entityId: string): string {
@@ -58,13 +70,13 @@ export class StatementSource {
   }
 
   /** `budget` is charged for a fetch over HTTP only (not for a cached or local statement). */
-  entityConfiguration(entityId: string, budget?: Budget): Promise<string> {
+  entityConfiguration(entityId: string, budget?: Budget): Promise<Fetched> {
     if (entityId === this.d.local?.entityId) return local(() => this.d.local!.entityConfiguration(), budget)
     return this.cached(entityConfigurationUrl(entityId), budget)
   }
 
   /** The statement `issuer` makes about `sub`, from the fetch endpoint in the issuer's entity configuration. */
-  subordinateStatement(issuer: string, fetchEndpoint: unknown, sub: string, budget?: Budget): Promise<string> {
+  subordinateStatement(issuer: string, fetchEndpoint: unknown, sub: string, budget?: Budget): Promise<Fetched> {
     if (issuer === this.d.local?.entityId) return local(() => this.d.local!.subordinateStatement(sub), budget)
     if (typeof fetchEndpoint !== 'string') {
       return Promise.reject(new SourceError('fetch_endpoint', `the entity configuration of ${issuer} has no federation_entity.federation_fetch_endpoint`))
@@ -84,7 +96,7 @@ export class StatementSource {
     this.cache.clear()
   }
 
-  private cached(url: string, budget: Budget | undefined): Promise<string> {
+  private cached(url: string, budget: Budget | undefined): Promise<Fetched> {
     const { clock, limits } = this.d
     const hit = this.cache.get(url)
     try {
@@ -96,15 +108,17 @@ export class StatementSource {
       // NotCached and BudgetExceeded go up as they are (statements.ts names the statement).
       return Promise.reject(err instanceof Error ? err : new Error(String(err)))
     }
-    const entry: Entry = { promise: Promise.resolve(''), expiresAt: Infinity }
+    const entry: Entry = { promise: Promise.resolve({ jwt: '' }), expiresAt: Infinity }
     // From the start of the fetch: the server may have answered just before a removal.
     const started = clock.now()
     const ttl = Math.min(limits.statement_ttl_max, limits.cache_ttl_max)
     entry.promise = this.download(url).then(
       (jwt) => {
         const now = clock.now()
-        entry.expiresAt = Math.min(expOf(jwt) ?? now + limits.failure_ttl, started + ttl)
-        return jwt
+        const decoded = readable(jwt, this.d.json)
+        const exp = decoded?.payload.exp
+        entry.expiresAt = Math.min(typeof exp === 'number' ? exp : now + limits.failure_ttl, started + ttl)
+        return { jwt, decoded }
       },
       (err: unknown) => {
         entry.expiresAt = clock.now() + limits.failure_ttl
@@ -137,21 +151,20 @@ export class StatementSource {
   }
 }
 
-async function local(get: () => Promise<string>, budget: Budget | undefined): Promise<string> {
+async function local(get: () => Promise<string>, budget: Budget | undefined): Promise<Fetched> {
   budget?.check()
   try {
-    return await get()
+    return { jwt: await get() }
   } catch (err) {
     if (isFederationError(err)) throw new SourceError(err.error === 'not_found' ? 'not_found' : err.error, err.message, { cause: err })
     throw err
   }
 }
 
-/** The unverified exp of a compact JWS, to bound how long it is cached. */
-function expOf(jwt: string): number | undefined {
+/** Header and payload within `json`, or undefined: the parser reads the token again and says what is wrong. */
+function readable(jwt: string, json: JsonLimits | undefined): Decoded | undefined {
   try {
-    const payload = parseJson(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown }
-    return typeof payload.exp === 'number' ? payload.exp : undefined
+    return decodeUnverified(jwt, json)
   } catch {
     return undefined
   }

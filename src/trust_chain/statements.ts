@@ -7,8 +7,8 @@ import type { LRUCache } from 'lru-cache'
 import { boundedLru } from '../util/lru.js'
 import type { Clock } from '../clock.js'
 import { ChainError } from './errors.js'
-import { parseStatement, checkTimes, verifySignature, label, KeySets } from './entity_statement.js'
-import { SourceError, type StatementSource } from './source.js'
+import { parseStatement, checkTimes, verifyStatement, label, KeySets } from './entity_statement.js'
+import { SourceError, type Fetched, type StatementSource } from './source.js'
 import { FetchError } from '../net/fetch.js'
 import type { Statement, StatementKind } from './types.js'
 import { NotCached, type Budget } from './budget.js'
@@ -35,29 +35,64 @@ export function withSubject(base: StatementReader, subject: Statement): Statemen
   }
 }
 
+export interface ConfigurationDeps {
+  /** Where the token comes from: the resolver's StatementSource (cache, hardened fetcher, budget charges). */
+  source: Pick<StatementSource, 'entityConfiguration'>
+  clock: Clock
+  skew: number
+  understoodCrit?: ReadonlySet<string> | undefined
+  json?: JsonLimits | undefined
+  keySets?: KeySets | undefined
+  /** Parses the token (the resolver's remembers each parsed statement by token). */
+  parse?: (fetched: Fetched, entityId: string) => Statement
+}
+
+/**
+ * The entity configuration of `entityId`, valid now and self-signed (spec "Obtaining
+ * Federation Entity Configuration Information"; "Validating a Trust Chain": ES[0] signed by a
+ * key in ES[0].jwks, which holds for every entity configuration relied on). The one way
+ * every part of Anchorage reads someone's entity configuration: the resolver, onboarding
+ * without jwks, trust mark issuers, the trust anchor pinned at init. `budget` is charged
+ * for the fetch and the verification, when they are not remembered. Throws ChainError
+ * (a SourceError as its cause when the configuration could not be obtained at all).
+ */
+export async function fetchEntityConfiguration(entityId: string, d: ConfigurationDeps, budget?: Budget): Promise<Statement> {
+  const what = label('entity_configuration', entityId, entityId)
+  const fetched = await obtain(what, () => d.source.entityConfiguration(entityId, budget))
+  const ec = d.parse
+    ? d.parse(fetched, entityId)
+    : parseStatement(fetched.jwt, 'entity_configuration', entityId, entityId, { understoodCrit: d.understoodCrit, json: d.json, decoded: fetched.decoded })
+  checkTimes(ec, d.clock.now(), d.skew)
+  await verifyStatement(ec, ec.claims.jwks, 'its own jwks', { clock: d.clock, skew: d.skew, keySets: d.keySets, budget })
+  return ec
+}
+
+async function obtain(what: string, get: () => Promise<Fetched>): Promise<Fetched> {
+  try {
+    return await get()
+  } catch (err) {
+    if (err instanceof SourceError) throw new ChainError(what, err.rule, err.message, 'chain', { cause: err })
+    if (err instanceof FetchError) throw new ChainError(what, err.reason, err.message, 'chain', { cause: err })
+    if (err instanceof NotCached) throw new ChainError(what, 'not_cached', err.message, 'chain', { cause: err })
+    throw err
+  }
+}
+
 export class Statements {
   private readonly parsed: LRUCache<string, Statement>
   /** Imported keys by material; not trust data, so clear() keeps them. */
   readonly keySets: KeySets
+  private readonly configuration: ConfigurationDeps
 
   constructor(private readonly d: StatementsDeps) {
     this.parsed = boundedLru(d.cacheEntries)
     this.keySets = new KeySets(Math.min(d.cacheEntries, 10_000))
+    this.configuration = { ...d, keySets: this.keySets, parse: (f, id) => this.parse(f, 'entity_configuration', id, id) }
   }
 
-  /**
-   * The entity configuration of `entityId`, valid now and self-signed (spec "Validating a
-   * Trust Chain": ES[0] signed by a key in ES[0].jwks; the same holds for every entity
-   * configuration we rely on for authority_hints and fetch endpoints). `budget` is charged
-   * for the fetch and the verification, when they are not remembered.
-   */
-  async entityConfiguration(entityId: string, budget?: Budget): Promise<Statement> {
-    const what = label('entity_configuration', entityId, entityId)
-    const jwt = await this.obtain(what, () => this.d.source.entityConfiguration(entityId, budget))
-    const ec = this.parse(jwt, 'entity_configuration', entityId, entityId)
-    checkTimes(ec, this.d.clock.now(), this.d.skew)
-    await verifySignature(ec, ec.claims.jwks, 'its own jwks', this.d.clock, this.d.skew, this.keySets, budget)
-    return ec
+  /** fetchEntityConfiguration through this resolver's source and caches. */
+  entityConfiguration(entityId: string, budget?: Budget): Promise<Statement> {
+    return fetchEntityConfiguration(entityId, this.configuration, budget)
   }
 
   /** The subordinate statement `superior` issues about `sub`; checked here for syntax only. */
@@ -65,30 +100,19 @@ export class Statements {
     const issuer = superior.claims.sub
     const what = label('subordinate_statement', issuer, sub)
     const endpoint = superior.claims.metadata?.federation_entity?.federation_fetch_endpoint
-    const jwt = await this.obtain(what, () => this.d.source.subordinateStatement(issuer, endpoint, sub, budget))
-    return this.parse(jwt, 'subordinate_statement', issuer, sub)
+    const fetched = await obtain(what, () => this.d.source.subordinateStatement(issuer, endpoint, sub, budget))
+    return this.parse(fetched, 'subordinate_statement', issuer, sub)
   }
 
   clear(): void {
     this.parsed.clear()
   }
 
-  private async obtain(what: string, get: () => Promise<string>): Promise<string> {
-    try {
-      return await get()
-    } catch (err) {
-      if (err instanceof SourceError) throw new ChainError(what, err.rule, err.message, 'chain', { cause: err })
-      if (err instanceof FetchError) throw new ChainError(what, err.reason, err.message, 'chain', { cause: err })
-      if (err instanceof NotCached) throw new ChainError(what, 'not_cached', err.message, 'chain', { cause: err })
-      throw err
-    }
-  }
-
-  private parse(jwt: string, kind: StatementKind, iss: string, sub: string): Statement {
-    const hit = this.parsed.get(jwt)
+  private parse(f: Fetched, kind: StatementKind, iss: string, sub: string): Statement {
+    const hit = this.parsed.get(f.jwt)
     if (hit && hit.kind === kind && hit.claims.iss === iss && hit.claims.sub === sub) return hit
-    const s = parseStatement(jwt, kind, iss, sub, this.d.understoodCrit, this.d.json)
-    this.parsed.set(jwt, s)
+    const s = parseStatement(f.jwt, kind, iss, sub, { understoodCrit: this.d.understoodCrit, json: this.d.json, decoded: f.decoded })
+    this.parsed.set(f.jwt, s)
     return s
   }
 }

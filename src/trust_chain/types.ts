@@ -45,7 +45,8 @@ export type StatementKind = 'entity_configuration' | 'subordinate_statement'
 export interface Statement {
   jwt: string
   kind: StatementKind
-  header: { alg: string; kid: string; typ: string }
+  /** The JWS header as decoded (once, entity_statement.ts); alg, kid and typ checked. */
+  header: { alg: string; kid: string; typ: string; [parameter: string]: unknown }
   claims: EntityStatement
   /** How this statement is named in failures, e.g. `subordinate statement A -> B`. */
   label: string

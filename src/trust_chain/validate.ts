@@ -13,7 +13,7 @@
  */
 import type { Clock } from '../clock.js'
 import { ChainError } from './errors.js'
-import { checkTimes, keyFor, keyMaterial, verifySignature, type KeySets } from './entity_statement.js'
+import { checkTimes, keyFor, keyMaterial, verifyStatement, type KeySets } from './entity_statement.js'
 import { checkChainConstraints } from './constraints.js'
 import type { ChainLink, PathNode, Statement, TrustAnchor } from './types.js'
 
@@ -41,7 +41,7 @@ export async function validatePath(nodes: readonly PathNode[], anchor: TrustAnch
   for (let j = 1; j <= k; j++) {
     const ss = ssOf(nodes, j)
     if (j === k) checks.push(() => verifyPinned(ss, anchor, o))
-    else checks.push(() => verifySignature(ss, ssOf(nodes, j + 1).claims.jwks, `the jwks ${ssOf(nodes, j + 1).label} lists for ${nodes[j]!.id}`, o.clock, o.skew, o.keySets, o.budget))
+    else checks.push(() => verifyStatement(ss, ssOf(nodes, j + 1).claims.jwks, `the jwks ${ssOf(nodes, j + 1).label} lists for ${nodes[j]!.id}`, o))
   }
   // Independent signatures run together; the first failure in chain order is reported.
   const results = await Promise.allSettled(checks.map((c) => c()))
@@ -86,7 +86,7 @@ async function verifyPinned(s: Statement, anchor: TrustAnchor, o: ValidateOption
     const published = s.kind === 'entity_configuration' && keyFor(s, s.claims.jwks) ? ' (its entity configuration publishes it, but only pinned keys are used)' : ''
     throw new ChainError(s.label, 'anchor_key', `kid "${s.header.kid}" is not among ${whose}${published}`)
   }
-  await verifySignature(s, anchor.jwks, whose, o.clock, o.skew, o.keySets, o.budget)
+  await verifyStatement(s, anchor.jwks, whose, o)
 }
 
 /** trust_chain of spec "Resolve Response": subject EC, the subordinate statements upwards, the anchor EC. */

@@ -1,11 +1,11 @@
 /**
  * Spec "Entity Statement Validation" on single statements (parseStatement, checkTimes,
- * verifySignature) and the chain rules of "Validating a Trust Chain" (validatePath) on
+ * verifyStatement) and the chain rules of "Validating a Trust Chain" (validatePath) on
  * hand-built paths.
  */
 import assert from 'node:assert/strict'
 import { ManualClock } from '../../../src/clock.js'
-import { parseStatement, checkTimes, verifySignature } from '../../../src/trust_chain/entity_statement.js'
+import { parseStatement, checkTimes, verifyStatement } from '../../../src/trust_chain/entity_statement.js'
 import { validatePath } from '../../../src/trust_chain/validate.js'
 import { ChainError } from '../../../src/trust_chain/errors.js'
 import type { PathNode } from '../../../src/trust_chain/types.js'
@@ -86,7 +86,7 @@ describe('trust_chain/validation', () => {
     })
 
     it('accepts a critical claim it was told it understands', async () => {
-      parseStatement(await ec({ crit: ['x_ext'], x_ext: 1 }), 'entity_configuration', A, A, new Set(['x_ext']))
+      parseStatement(await ec({ crit: ['x_ext'], x_ext: 1 }), 'entity_configuration', A, A, { understoodCrit: new Set(['x_ext']) })
     })
 
     it('checks iat and exp with the skew', async () => {
@@ -99,11 +99,11 @@ describe('trust_chain/validation', () => {
 
     it('verifies the signature with the key named by kid, and remembers the result per key', async () => {
       const s = parseStatement(await ec(), 'entity_configuration', A, A)
-      await verifySignature(s, jwks as never, 'its own jwks', clock, 60)
+      await verifyStatement(s, jwks as never, 'its own jwks', { clock, skew: 60 })
       assert.equal(s.verifiedWith.size, 1)
       const other = await testKey()
-      await assert.rejects(verifySignature(s, { keys: [{ ...other.publicJwk, kid: key.kid }] }, 'x', clock, 60), { rule: 'signature' })
-      await assert.rejects(verifySignature(s, { keys: [other.publicJwk] }, 'the keys of X', clock, 60), (err: ChainError) =>
+      await assert.rejects(verifyStatement(s, { keys: [{ ...other.publicJwk, kid: key.kid }] }, 'x', { clock, skew: 60 }), { rule: 'signature' })
+      await assert.rejects(verifyStatement(s, { keys: [other.publicJwk] }, 'the keys of X', { clock, skew: 60 }), (err: ChainError) =>
         err.rule === 'kid' && /is not among the keys of X/.test(err.message))
     })
   })
