@@ -10,10 +10,11 @@ import { createHash } from 'node:crypto'
 import type { ConfigFile } from '../config/load.js'
 import { isEntityIdSyntax, isAbsoluteUrl } from '../config/schemas.js'
 import { systemClock } from '../clock.js'
-import { MEDIA } from '../constants.js'
-import { isJwks, verifyEntityConfiguration } from '../entity/statement.js'
+import { isJwks } from '../crypto/jwks.js'
 import { createFetcher, type Fetcher } from '../net/fetch.js'
 import { entityConfigurationUrl } from '../trust_chain/source.js'
+import { ChainError } from '../trust_chain/errors.js'
+import { directSource, fetchEntityConfiguration, isUnobtainable } from '../trust_chain/statements.js'
 import type { JWK } from 'jose'
 import type { Jwks } from '../types.js'
 
@@ -86,20 +87,13 @@ async function fromFile(id: string, path: string, readFile: (p: string) => Promi
 }
 
 async function fetched(id: string, fetcher: Fetcher): Promise<PinnedAnchor> {
-  const url = entityConfigurationUrl(id)
-  let body: string
-  try {
-    const res = await fetcher.get(url, MEDIA.entityStatement)
-    if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
-    body = res.body.trim()
-  } catch (err) {
-    throw new Error(`--trust-anchor ${id}: cannot fetch ${url}: ${(err as Error).message}`)
-  }
   let claims
   try {
-    claims = await verifyEntityConfiguration(body, id, { clock: systemClock, skew: 60 })
+    claims = (await fetchEntityConfiguration(id, { source: directSource(fetcher, systemClock), clock: systemClock, skew: 60 })).claims
   } catch (err) {
-    throw new Error(`--trust-anchor ${id}: ${(err as Error).message}`)
+    if (!(err instanceof ChainError)) throw err
+    const why = isUnobtainable(err) ? `cannot fetch ${entityConfigurationUrl(id)}: ${err.message}` : `${err.statement}: ${err.message}`
+    throw new Error(`--trust-anchor ${id}: ${why}`)
   }
   return { entity_id: id, jwks: claims.jwks, source: 'fetched', thumbprints: claims.jwks.keys.map(thumbprint) }
 }

@@ -10,13 +10,12 @@ import { isEntityIdSyntax } from '../config/schemas.js'
 import { systemClock } from '../clock.js'
 import { silentLogger } from '../logger.js'
 import { createFetcher, type Fetcher } from '../net/fetch.js'
-import { isJwks, verifyEntityConfiguration } from '../entity/statement.js'
-import { MEDIA } from '../constants.js'
+import { isJwks } from '../crypto/jwks.js'
 import { isFederationError } from '../errors.js'
 import { createTrustMarkVerifier } from '../trust_marks/verify.js'
 import { Resolver } from '../trust_chain/resolver.js'
-import { ResolveError } from '../trust_chain/errors.js'
-import { entityConfigurationUrl } from '../trust_chain/source.js'
+import { ChainError, ResolveError } from '../trust_chain/errors.js'
+import { directSource, fetchEntityConfiguration, isUnobtainable } from '../trust_chain/statements.js'
 import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
 import type { Jwks } from '../types.js'
 import { renderChain, renderFailure } from '../trust_chain/report.js'
@@ -100,18 +99,14 @@ async function readJwks(io: IO, file: string): Promise<Jwks> {
 
 /** Trust on first use, said out loud: the anchor's self-signed configuration supplies its keys for this run. */
 async function keysFromConfiguration(fetcher: Fetcher, id: string, io: IO): Promise<Jwks> {
-  const url = entityConfigurationUrl(id)
-  let jwt: string
+  let ec
   try {
-    const res = await fetcher.get(url, MEDIA.entityStatement)
-    if (res.status !== 200) throw new Error(`${url} answered ${res.status}`)
-    jwt = res.body.trim()
+    ec = (await fetchEntityConfiguration(id, { source: directSource(fetcher, systemClock), clock: systemClock, skew: DEFAULTS.clock_skew })).claims
   } catch (err) {
-    throw new UsageError(`cannot fetch the entity configuration of trust anchor ${id}: ${(err as Error).message}`)
-  }
-  const ec = await verifyEntityConfiguration(jwt, id, { clock: systemClock, skew: DEFAULTS.clock_skew }).catch((err: Error) => {
+    if (!(err instanceof ChainError)) throw err
+    if (isUnobtainable(err)) throw new UsageError(`cannot fetch the entity configuration of trust anchor ${id}: ${err.message}`)
     throw new UsageError(`the entity configuration of trust anchor ${id} is not valid: ${err.message}`)
-  })
+  }
   const kids = ec.jwks.keys.map((k) => k.kid ?? '?').join(', ')
   io.stderr(`note: pinned the keys of ${id} (${kids}) from its own entity configuration for this run only; pass --trust-anchor-jwks FILE to pin them out of band`)
   return ec.jwks

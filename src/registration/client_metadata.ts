@@ -7,7 +7,7 @@
 import type { Clock } from '../clock.js'
 import { MEDIA, TYP } from '../constants.js'
 import { verifyJwt, JwtError } from '../crypto/jwt.js'
-import { isJwks } from '../entity/statement.js'
+import { isJwks } from '../crypto/jwks.js'
 import { isAbsoluteUrl } from '../config/schemas.js'
 import { FederationError, InvalidClient } from '../errors.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'

@@ -20,14 +20,13 @@ import type { Store } from '../storage/types.js'
 import type { Clock } from '../clock.js'
 import type { AuditLog } from '../audit/audit.js'
 import type { Fetcher } from '../net/fetch.js'
-import { FetchError } from '../net/fetch.js'
-import { MEDIA, TYP } from '../constants.js'
 import { Conflict, InvalidRequest, NotFound } from '../errors.js'
-import { verifyJwt, decodeUnverified } from '../crypto/jwt.js'
-import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
-import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
+import { BudgetExceeded, type Budget } from '../trust_chain/budget.js'
+import { ChainError } from '../trust_chain/errors.js'
+import { verifyStatement } from '../trust_chain/entity_statement.js'
+import { directSource, fetchEntityConfiguration } from '../trust_chain/statements.js'
+import type { Statement } from '../trust_chain/types.js'
 import type { Jwks } from '../types.js'
-import { entityConfigurationUrl } from '../trust_chain/source.js'
 import type { MemberChecks } from './validation.js'
 import type { SubordinateRecord } from './registry.js'
 
@@ -197,37 +196,31 @@ export class KeyRefresh {
   private async read(rec: SubordinateRecord): Promise<Seen> {
     const id = rec.entity_id
     const budget = this.d.budget?.()
-    const url = entityConfigurationUrl(id)
-    let jwt: string
+    const deps = { source: directSource(this.d.fetcher, this.d.clock), clock: this.d.clock, skew: this.d.skew }
     try {
-      const get = () => (budget ? chargedFetcher(this.d.fetcher, budget) : this.d.fetcher).get(url, MEDIA.entityStatement)
-      const res = await (budget ? budget.run(get) : get())
-      if (res.status !== 200) throw new InvalidRequest(`${url} answered HTTP ${res.status}`)
-      jwt = res.body.trim()
-      budget?.verify()
-      const ec = await verifyEntityConfiguration(jwt, id, { clock: this.d.clock, skew: this.d.skew })
-      if (!Array.isArray(ec.authority_hints) || !ec.authority_hints.includes(this.d.entityId)) {
+      const get = () => fetchEntityConfiguration(id, deps, budget)
+      const ec = await (budget ? budget.run(get) : get())
+      if (!Array.isArray(ec.claims.authority_hints) || !ec.claims.authority_hints.includes(this.d.entityId)) {
         throw new InvalidRequest(`the entity configuration of ${id} does not name ${this.d.entityId} in authority_hints`)
       }
-      await this.d.checks.jwks(ec.jwks, `the entity configuration of ${id}`)
-      const kid = String(decodeUnverified(jwt).header.kid)
-      return { jwks: ec.jwks, kid, vouched: await this.vouched(jwt, rec.jwks, budget) }
+      await this.d.checks.jwks(ec.claims.jwks, `the entity configuration of ${id}`)
+      return { jwks: ec.claims.jwks, kid: ec.header.kid, vouched: await this.vouched(ec, rec.jwks, budget) }
     } catch (err) {
       if (err instanceof InvalidRequest) throw err
-      if (err instanceof FetchError || err instanceof BudgetExceeded || err instanceof StatementError) {
-        throw new InvalidRequest(`the entity configuration of ${id} could not be read: ${err.message}`, { cause: err })
+      if (err instanceof ChainError || err instanceof BudgetExceeded) {
+        // A status answer reads `answered HTTP 500`, as everywhere in the admin API.
+        const what = err instanceof ChainError ? `${err.statement}: ${err.message.replace(/ answered (\d{3})\b/, ' answered HTTP $1')}` : err.message
+        throw new InvalidRequest(`the entity configuration of ${id} could not be read: ${what}`, { cause: err })
       }
       throw err
     }
   }
 
   /** Whether the configuration's signature verifies with a key the superior currently vouches for. */
-  private async vouched(jwt: string, stored: Jwks, budget: Budget | undefined): Promise<boolean> {
-    const kid = decodeUnverified(jwt).header.kid
-    if (!stored.keys.some((k) => k.kid === kid)) return false
+  private async vouched(ec: Statement, stored: Jwks, budget: Budget | undefined): Promise<boolean> {
+    if (!stored.keys.some((k) => k.kid === ec.header.kid)) return false
     try {
-      budget?.verify()
-      await verifyJwt(jwt, stored, { typ: TYP.entityStatement, clock: this.d.clock, skew: this.d.skew })
+      await verifyStatement(ec, stored, 'the keys this entity vouches for', { clock: this.d.clock, skew: this.d.skew, budget })
       return true
     } catch (err) {
       if (err instanceof BudgetExceeded) throw err

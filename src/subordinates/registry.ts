@@ -7,12 +7,11 @@ import type { Store, StoredRecord } from '../storage/types.js'
 import type { Clock } from '../clock.js'
 import type { AuditLog } from '../audit/audit.js'
 import { Conflict, InvalidRequest, NotFound, FederationError } from '../errors.js'
-import { WELL_KNOWN_FEDERATION, MEDIA } from '../constants.js'
 import type { Fetcher } from '../net/fetch.js'
-import { FetchError } from '../net/fetch.js'
-import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
-import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
-import type { Constraints, Jwks, Metadata, MetadataPolicy } from '../types.js'
+import type { Budget } from '../trust_chain/budget.js'
+import { ChainError } from '../trust_chain/errors.js'
+import { directSource, fetchEntityConfiguration, isUnobtainable } from '../trust_chain/statements.js'
+import type { Constraints, EntityStatement, Jwks, Metadata, MetadataPolicy } from '../types.js'
 import { validator, describeAjvError } from '../config/schemas.js'
 import { MemberChecks } from './validation.js'
 import { KeyRefresh, type PendingKeys } from './key_refresh.js'
@@ -68,10 +67,6 @@ export interface RegistryDeps {
   allowHttp?: boolean
   /** Members refreshed at once by keys.refreshAll (subordinates.key_refresh_concurrency; default 4). */
   keyRefreshConcurrency?: number
-}
-
-export function entityConfigurationUrl(entityId: string): string {
-  return entityId.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION
 }
 
 export class SubordinateRegistry {
@@ -189,25 +184,16 @@ export class SubordinateRegistry {
 
   /** Fetches and checks the member's own entity configuration (spec "Obtaining Federation Entity Configuration Information"). */
   private async inspect(entityId: string) {
-    const url = entityConfigurationUrl(entityId)
     const budget = this.d.budget?.()
-    let res
+    const deps = { source: directSource(this.d.fetcher, this.d.clock), clock: this.d.clock, skew: this.d.skew }
+    const read = () => fetchEntityConfiguration(entityId, deps, budget)
+    let ec: EntityStatement
     try {
-      res = await (budget ? budget.run(() => chargedFetcher(this.d.fetcher, budget).get(url, MEDIA.entityStatement)) : this.d.fetcher.get(url, MEDIA.entityStatement))
+      ec = (await (budget ? budget.run(read) : read())).claims
     } catch (err) {
-      const why = err instanceof FetchError || err instanceof BudgetExceeded ? err.message : String(err)
-      throw new InvalidRequest(`jwks: not given, and the entity configuration of ${entityId} could not be fetched: ${why}`, { cause: err })
-    }
-    if (res.status !== 200) {
-      throw new InvalidRequest(`jwks: not given, and ${url} answered HTTP ${res.status}`)
-    }
-    let ec
-    try {
-      budget?.verify()
-      ec = await verifyEntityConfiguration(res.body.trim(), entityId, { clock: this.d.clock, skew: this.d.skew })
-    } catch (err) {
-      const why = err instanceof StatementError || err instanceof BudgetExceeded ? err.message : String(err)
-      throw new InvalidRequest(`jwks: not given, and the entity configuration is not acceptable: ${why}`, { cause: err })
+      if (isUnobtainable(err)) throw new InvalidRequest(`jwks: not given, and the entity configuration of ${entityId} could not be fetched: ${(err as Error).message}`, { cause: err })
+      if (err instanceof ChainError) throw new InvalidRequest(`jwks: not given, and the entity configuration is not acceptable: ${err.statement}: ${err.message}`, { cause: err })
+      throw err
     }
     if (!Array.isArray(ec.authority_hints) || !ec.authority_hints.includes(this.d.entityId)) {
       throw new InvalidRequest(`the entity configuration of ${entityId} does not name ${this.d.entityId} in authority_hints`)

@@ -6,10 +6,9 @@
  */
 import { InvalidRequest, Conflict, type FederationError } from '../errors.js'
 import { entityIdProblem } from '../entity_id.js'
-import { SPEC_CLAIMS } from '../entity/statement.js'
 import { subordinateClaims } from './published.js'
 import { publicJwksProblem } from '../crypto/jwks.js'
-import { checkStatementClaims } from '../trust_chain/entity_statement.js'
+import { checkStatementClaims, SPEC_CLAIMS } from '../trust_chain/entity_statement.js'
 import { ChainError } from '../trust_chain/errors.js'
 import { namingViolation } from '../trust_chain/constraints.js'
 import { resolvePolicies, applyPolicy, PolicyError } from '../metadata_policy/index.js'

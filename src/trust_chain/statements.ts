@@ -8,10 +8,10 @@ import { boundedLru } from '../util/lru.js'
 import type { Clock } from '../clock.js'
 import { ChainError } from './errors.js'
 import { parseStatement, checkTimes, verifyStatement, label, KeySets } from './entity_statement.js'
-import { SourceError, type Fetched, type StatementSource } from './source.js'
-import { FetchError } from '../net/fetch.js'
+import { SourceError, StatementSource, type Fetched } from './source.js'
+import { FetchError, type Fetcher } from '../net/fetch.js'
 import type { Statement, StatementKind } from './types.js'
-import { NotCached, type Budget } from './budget.js'
+import { BudgetExceeded, NotCached, type Budget } from './budget.js'
 import type { JsonLimits } from '../util/json.js'
 
 export interface StatementsDeps {
@@ -65,6 +65,20 @@ export async function fetchEntityConfiguration(entityId: string, d: Configuratio
   checkTimes(ec, d.clock.now(), d.skew)
   await verifyStatement(ec, ec.claims.jwks, 'its own jwks', { clock: d.clock, skew: d.skew, keySets: d.keySets, budget })
   return ec
+}
+
+/**
+ * A source for a one-off read (onboarding without jwks, a trust mark issuer, the anchor
+ * pinned at init): the hardened fetcher, the media type and status checks, the budget
+ * charge; nothing is remembered (an operator who fixes a configuration retries at once).
+ */
+export function directSource(fetcher: Fetcher, clock: Clock): StatementSource {
+  return new StatementSource({ fetcher, clock, limits: { cache_ttl_max: 0, statement_ttl_max: 0, failure_ttl: 0, cache_entries: 1 } })
+}
+
+/** A fetchEntityConfiguration failure that is about getting the configuration at all (not about its content). */
+export function isUnobtainable(err: unknown): boolean {
+  return err instanceof BudgetExceeded || (err instanceof ChainError && (err.cause instanceof SourceError || err.cause instanceof FetchError))
 }
 
 async function obtain(what: string, get: () => Promise<Fetched>): Promise<Fetched> {

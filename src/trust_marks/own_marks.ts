@@ -7,12 +7,14 @@
  * the mark (HTTP 404, e.g. revoked) makes it disappear from the configuration.
  */
 import type { TrustMarkDeps } from './deps.js'
-import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../constants.js'
+import { MEDIA, TYP } from '../constants.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
-import { verifyEntityConfiguration, StatementError } from '../entity/statement.js'
 import { InvalidRequest, NotFound } from '../errors.js'
 import { FetchError } from '../net/fetch.js'
 import { Budget, BudgetExceeded, budgetLimits } from '../trust_chain/budget.js'
+import { ChainError } from '../trust_chain/errors.js'
+import { entityConfigurationUrl } from '../trust_chain/source.js'
+import { directSource, fetchEntityConfiguration, isUnobtainable } from '../trust_chain/statements.js'
 import type { StoredRecord } from '../storage/types.js'
 import type { EntityStatement, TrustMarkRef } from '../types.js'
 import { validateBody } from './body.js'
@@ -134,20 +136,20 @@ export class OwnTrustMarks {
 
   /** Checks a mark for this entity against its issuer's keys (spec "Validating a Trust Mark" steps 1-7). */
   private async accept(token: string, source: OwnTrustMarkRecord['source'], issuerEc: Pick<EntityStatement, 'jwks'> | undefined, budget: Budget): Promise<OwnTrustMarkRecord> {
-    let payload
+    let decoded
     try {
-      payload = decodeUnverified(token).payload as Record<string, unknown>
+      decoded = decodeUnverified(token)
     } catch {
       throw new Refused(undefined, 'trust_mark: is not a compact JWS')
     }
-    const { iss, sub, trust_mark_type: type } = payload
+    const { iss, sub, trust_mark_type: type } = decoded.payload as Record<string, unknown>
     if (typeof iss !== 'string' || typeof type !== 'string') throw new Refused(undefined, 'trust_mark: iss and trust_mark_type must be strings')
     if (sub !== this.f.entityId) throw new Refused(undefined, `trust_mark: sub ${JSON.stringify(sub)} is not this entity (${this.f.entityId})`)
     const ec = issuerEc ?? (await this.issuerConfiguration(iss, budget))
     let verified
     try {
       budget.verify()
-      verified = await verifyJwt(token, ec.jwks, { typ: TYP.trustMark, clock: this.f.clock, skew: this.f.config.clock_skew, requireTimes: false })
+      verified = await verifyJwt(token, ec.jwks, { typ: TYP.trustMark, clock: this.f.clock, skew: this.f.config.clock_skew, requireTimes: false }, decoded)
     } catch (err) {
       if (err instanceof JwtError) throw new Refused(undefined, `trust_mark: ${err.message}`)
       throw err
@@ -162,15 +164,15 @@ export class OwnTrustMarks {
     }
   }
 
-  private async issuerConfiguration(issuer: string, budget: Budget) {
-    const res = await this.get(issuer.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement, budget)
-    if (res.status !== 200) throw new Refused(undefined, `issuer: the entity configuration of ${issuer} answered HTTP ${res.status}`)
+  /** The issuer's entity configuration, self-signed (trust_chain/statements.ts), within this operation's budget. */
+  private async issuerConfiguration(issuer: string, budget: Budget): Promise<EntityStatement> {
+    const deps = { source: directSource(this.f.fetcher, this.f.clock), clock: this.f.clock, skew: this.f.config.clock_skew }
     try {
-      budget.verify()
-      return await verifyEntityConfiguration(res.body.trim(), issuer, { clock: this.f.clock, skew: this.f.config.clock_skew })
+      return (await fetchEntityConfiguration(issuer, deps, budget)).claims
     } catch (err) {
-      if (err instanceof StatementError) throw new Refused(undefined, `issuer: ${err.message}`)
-      throw err
+      if (!(err instanceof ChainError)) throw err
+      if (isUnobtainable(err)) throw new Refused(undefined, `cannot fetch ${entityConfigurationUrl(issuer)}: ${err.message}`)
+      throw new Refused(undefined, `issuer: ${err.statement}: ${err.message}`)
     }
   }
 

@@ -10,6 +10,8 @@
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
 import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../constants.js'
+import { checkTimes, parseStatement, verifyStatement } from '../trust_chain/entity_statement.js'
+import { ChainError } from '../trust_chain/errors.js'
 import { verifyJwt, JwtError } from '../crypto/jwt.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'
 import type { Jwks } from '../types.js'
@@ -41,7 +43,7 @@ class Unavailable extends Error {}
  * the fetcher throws (e.g. the resolution's own limits running out) is not about the
  * issuer: it propagates and is not cached.
  */
-const issuerSide = (err: unknown): boolean => err instanceof FetchError || err instanceof JwtError || err instanceof Unavailable
+const issuerSide = (err: unknown): boolean => err instanceof FetchError || err instanceof JwtError || err instanceof ChainError || err instanceof Unavailable
 
 /**
  * Resolves when the mark may be accepted, with the time until which that verdict holds
@@ -83,9 +85,10 @@ export function createStatusChecker(o: StatusCheckOptions, env: { clock: Clock; 
     const res = await fetcher.get(iss.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
     if (res.status !== 200) throw new Unavailable(`the issuer's entity configuration answered HTTP ${res.status}`)
     // The issuer's keys come from its trust chain, so its configuration must verify with them.
-    const { payload } = await verifyJwt(res.body.trim(), jwks, { ...verifyOptions, typ: TYP.entityStatement })
-    if (own(payload, 'iss') !== iss || own(payload, 'sub') !== iss) throw new Unavailable("the issuer's entity configuration names another entity")
-    const url = own(own(own(payload, 'metadata'), 'federation_entity'), 'federation_trust_mark_status_endpoint')
+    const ec = parseStatement(res.body.trim(), 'entity_configuration', iss, iss)
+    checkTimes(ec, env.clock.now(), env.skew)
+    await verifyStatement(ec, jwks, "the keys of the issuer's trust chain", env)
+    const url = own(own(ec.claims.metadata, 'federation_entity'), 'federation_trust_mark_status_endpoint')
     const value = typeof url === 'string' ? url : null
     endpoints.set(iss, { url: value, until: env.clock.now() + ttl })
     return value

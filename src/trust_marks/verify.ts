@@ -15,7 +15,7 @@
 import type { JWTPayload, JWTHeaderParameters } from 'jose'
 import type { Clock } from '../clock.js'
 import { SIGNING_ALGS, TYP } from '../constants.js'
-import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
+import { decodeUnverified, verifyJwt, JwtError, type Decoded } from '../crypto/jwt.js'
 import type { EntityStatement, Jwks } from '../types.js'
 import { TrustMarkError, type TrustMarkFailure } from './errors.js'
 import { ownView } from '../util/json.js'
@@ -60,7 +60,8 @@ export function createTrustMarkVerifier(options: TrustMarkVerifierOptions): Trus
 
   return {
     async verify(trustMark: string, expectedType: string, ctx: TrustMarkVerifyContext): Promise<VerifiedTrustMark> {
-      const { header, payload } = decode(trustMark, 'malformed', 'the trust mark')
+      const decoded = decode(trustMark, 'malformed', 'the trust mark')
+      const { header, payload } = decoded
       checkHeader(header, TYP.trustMark, algorithms, '', 'the trust mark')
       const m = markClaims(payload)
       const what = `trust mark ${JSON.stringify(m.trust_mark_type)} from ${m.iss}`
@@ -78,7 +79,7 @@ export function createTrustMarkVerifier(options: TrustMarkVerifierOptions): Trus
       } catch (err) {
         fail('issuer_untrusted', `${what}: no trust in the issuer: ${(err as Error).message}`, err)
       }
-      await checkSignature(trustMark, jwks, TYP.trustMark, options, '', what)
+      await checkSignature(trustMark, jwks, TYP.trustMark, options, '', what, decoded)
       // The type is the mark's claim: `constructor` or `__proto__` must not find an inherited owner.
       const owners = ctx.anchor.trust_mark_owners
       const owner = owners && Object.hasOwn(owners, m.trust_mark_type) ? owners[m.trust_mark_type] : undefined
@@ -132,7 +133,8 @@ export async function verifyDelegation(
   options: Pick<TrustMarkVerifierOptions, 'clock' | 'skew' | 'algorithms'>,
 ): Promise<void> {
   const what = `delegation for ${JSON.stringify(expect.type)} to ${expect.issuer}`
-  const { header, payload } = decode(token, 'delegation_malformed', what)
+  const decoded = decode(token, 'delegation_malformed', what)
+  const { header, payload } = decoded
   checkHeader(header, TYP.trustMarkDelegation, options.algorithms ?? SIGNING_ALGS, 'delegation_', what)
   const iss = payload.iss
   const sub = payload.sub
@@ -146,7 +148,7 @@ export async function verifyDelegation(
   if (type !== expect.type) fail('delegation_type', `${what}: delegates trust_mark_type ${JSON.stringify(type)}`)
   const times = { iat: payload.iat, ...(payload.exp !== undefined ? { exp: payload.exp } : {}) }
   checkTimes(times, options.clock.now(), options.skew ?? 60, 'delegation_', what)
-  await checkSignature(token, expect.owner.jwks, TYP.trustMarkDelegation, options, 'delegation_', what)
+  await checkSignature(token, expect.owner.jwks, TYP.trustMarkDelegation, options, 'delegation_', what, decoded)
 }
 
 /** A mark this deployment issued: its own records decide, as its status endpoint would. */
@@ -202,12 +204,13 @@ async function checkSignature(
   options: Pick<TrustMarkVerifierOptions, 'clock' | 'skew' | 'algorithms'>,
   prefix: '' | 'delegation_',
   what: string,
+  decoded: Decoded,
 ): Promise<void> {
   try {
     await verifyJwt(token, jwks, {
       typ, clock: options.clock, skew: options.skew ?? 60, requireTimes: false,
       ...(options.algorithms ? { algorithms: options.algorithms } : {}),
-    })
+    }, decoded)
   } catch (err) {
     if (!(err instanceof JwtError)) throw err
     const reason: TrustMarkFailure = err.reason === 'kid' ? `${prefix}kid`
