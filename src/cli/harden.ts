@@ -22,14 +22,6 @@ export const FROZEN_INTRINSICS: ReadonlyArray<readonly [string, object]> = [
   ['Object', Object],
   ['Array.prototype', Array.prototype],
   ['Array', Array],
-  ['Function.prototype', Function.prototype],
-  ['String.prototype', String.prototype],
-  ['Number.prototype', Number.prototype],
-  ['Boolean.prototype', Boolean.prototype],
-  ['Symbol.prototype', Symbol.prototype],
-  ['RegExp.prototype', RegExp.prototype],
-  ['Map.prototype', Map.prototype],
-  ['Set.prototype', Set.prototype],
   ['JSON', JSON],
 ]
 
