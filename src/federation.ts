@@ -8,6 +8,7 @@ import type { Config } from './config/load.js'
 import { readKeysFile, writeKeysFile } from './config/load.js'
 import { readOutboundCa } from './config/files.js'
 import { checkKeysAtStart } from './crypto/key_encryption.js'
+import { Kek } from './crypto/kek.js'
 import type { Store } from './storage/types.js'
 import type { Clock } from './clock.js'
 import type { Logger } from './logger.js'
@@ -97,7 +98,7 @@ export async function stopFederation(f: Federation): Promise<void> {
 async function keysAtStart(f: Foundation): Promise<void> {
   const { config, store, audit, logger } = f
   const resealed = await checkKeysAtStart({
-    store, kek: config.kek!, dir: config.dir,
+    store, kek: Kek.of(config.kek!), dir: config.dir,
     event: (kid, from) => audit.event('anchorage', 'key.encrypt', 'success', kid, { from }),
     keysFile: { read: () => readKeysFile(config.dir), write: (file) => writeKeysFile(config.dir, file) },
   })

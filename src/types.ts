@@ -45,3 +45,23 @@ export interface EntityStatement {
   source_endpoint?: string
   [claim: string]: unknown
 }
+
+/** Parameters of a passphrase KEK's derivation, recorded in each key it sealed (like PBES2's `p2s`). */
+export interface KdfParams {
+  alg: 'scrypt'
+  /** base64url, 16 random bytes. */
+  salt: string
+  N: number
+  r: number
+  p: number
+}
+
+/** A private JWK at rest (the store's `keys`, keys.json): in clear (no KEK) or AES-256-GCM under the KEK (crypto/kek.ts). */
+export type SealedKey =
+  | { enc: 'none'; jwk: JWK }
+  | { enc: 'A256GCM'; kek_id: string; iv: string; tag: string; ciphertext: string; kdf?: KdfParams }
+
+/** The seed keys written by `anchorage init` (DIR/keys.json; config/load.ts reads and writes it). */
+export interface KeysFile {
+  keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number }>
+}

@@ -2,9 +2,11 @@
 import { mkdir, writeFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, type ConfigFile, type KeysFile } from '../config/load.js'
+import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, type ConfigFile } from '../config/load.js'
+import type { KeysFile } from '../types.js'
 import { generateSigningKey, sealKey, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
-import type { Kek } from '../crypto/kek.js'
+import { Kek } from '../crypto/kek.js'
+import type { KekMaterial } from '../config/kek.js'
 import { tokenDigest } from '../http/admin/auth.js'
 
 export interface InitOptions {
@@ -15,7 +17,7 @@ export interface InitOptions {
   development?: boolean
   organizationName?: string
   /** Seals the first key (config/load reads ANCHORAGE_KEK: `kekFromEnv`). */
-  kek?: Kek
+  kek?: KekMaterial
   extra?: Partial<ConfigFile>
 }
 
@@ -48,7 +50,7 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   checkConfigFile(config, configPath)
   const key = await generateSigningKey(alg)
   const keys: KeysFile = {
-    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, o.kek), created_at: Math.floor(Date.now() / 1000) }],
+    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, o.kek && Kek.of(o.kek)), created_at: Math.floor(Date.now() / 1000) }],
   }
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(join(dir, KEYS_FILE), JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })

@@ -10,6 +10,7 @@ import { systemClock } from '../clock.js'
 import { silentLogger } from '../logger.js'
 import { AuditLog } from '../audit/audit.js'
 import { resealKeys } from '../crypto/key_encryption.js'
+import { Kek } from '../crypto/kek.js'
 import type { IO } from './args.js'
 
 export const KEYS_ENCRYPT_HELP = `  encrypt [--dir DIR] [--store SPEC]
@@ -21,13 +22,13 @@ export const KEYS_ENCRYPT_HELP = `  encrypt [--dir DIR] [--store SPEC]
 export async function keysEncrypt(values: { dir?: string; store?: string }, io: IO): Promise<number> {
   const dir = values.dir ?? 'federation'
   const config = await loadConfig(dir, values.store ? { store: values.store } : {}, io.env)
-  const kek = config.kek
+  const kek = config.kek && Kek.of(config.kek)
   if (!kek) throw new ConfigError('keys encrypt: set ANCHORAGE_KEK (32 random bytes as hex/base64, or a passphrase of 20+ characters)')
   const store = await openStore(config, { clock: systemClock, logger: silentLogger })
   try {
     const audit = new AuditLog(store, systemClock, silentLogger)
     const done = await resealKeys({
-      store, kek, ...(config.kek_previous ? { previous: config.kek_previous } : {}),
+      store, kek, ...(config.kek_previous ? { previous: Kek.of(config.kek_previous) } : {}),
       reseal: new Set(['plaintext', 'legacy', 'previous']),
       event: (kid, from) => audit.event('cli', 'key.encrypt', 'success', kid, { from }),
       keysFile: { read: () => readKeysFile(config.dir), write: (file) => writeKeysFile(config.dir, file) },

@@ -8,7 +8,7 @@ import { intrinsicsFrozen } from './harden.js'
 import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
 import { ConfigError, kekFromEnv } from '../config/load.js'
 import type { KeyAlg } from '../crypto/keys.js'
-import type { Kek } from '../crypto/kek.js'
+import type { KekMaterial } from '../config/kek.js'
 
 const HELP = `Usage: anchorage <command> [options]
 
@@ -206,7 +206,7 @@ function truthyEnv(v: string | undefined): boolean {
 }
 
 /** ANCHORAGE_KEK for the first key `init` writes (a too-short KEK is refused before anything is written). */
-function kekOption(io: IO): { kek?: Kek } {
+function kekOption(io: IO): { kek?: KekMaterial } {
   const kek = kekFromEnv(io.env)
   return kek ? { kek } : {}
 }

@@ -10,7 +10,7 @@ import { systemClock } from '../clock.js'
 import { silentLogger } from '../logger.js'
 import type { DumpRecord, Store } from '../storage/types.js'
 import type { KeyRecord } from '../crypto/keystore.js'
-import type { Kek, SealedKey } from '../crypto/kek.js'
+import { Kek, type SealedKey } from '../crypto/kek.js'
 import { parse, UsageError, type IO } from './args.js'
 
 export const STORE_HELP = `Usage: anchorage store <export|import> --dir DIR [--store SPEC]
@@ -89,7 +89,7 @@ async function exportStore(store: Store, config: Config, includePrivate: boolean
     if (rec.type === 'record' && rec.collection === 'keys') {
       keys++
       const { sealed, ...rest } = rec.record as KeyRecord
-      const kept = includePrivate ? await sealForExport(sealed, config.kek) : undefined
+      const kept = includePrivate ? await sealForExport(sealed, config.kek && Kek.of(config.kek)) : undefined
       if (kept?.enc === 'none') clear++
       out = { ...rec, record: kept ? { ...rest, sealed: kept } : rest }
     }

@@ -7,8 +7,8 @@ import { join, resolve } from 'node:path'
 import type { JWK } from 'jose'
 import { DEFAULTS, ENV } from './defaults.js'
 import { validator, describeAjvError } from './schemas.js'
-import type { SealedKey } from '../crypto/keys.js'
-import { Kek, KekError } from '../crypto/kek.js'
+import type { KeysFile } from '../types.js'
+import { KekMaterial, KEK_TOO_SHORT } from './kek.js'
 import { configIdentifierProblem } from './identifiers.js'
 
 export const CONFIG_FILE = 'anchorage.json'
@@ -84,10 +84,10 @@ export interface Config {
   subordinates: SubordinatesConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
-  /** From ANCHORAGE_KEK (crypto/kek.ts). */
-  kek?: Kek
+  /** From ANCHORAGE_KEK: the material only (config/kek.ts); crypto/kek.ts builds the KEK from it. */
+  kek?: KekMaterial
   /** From ANCHORAGE_KEK_PREVIOUS: only `anchorage keys encrypt` uses it, to re-seal what it sealed. */
-  kek_previous?: Kek
+  kek_previous?: KekMaterial
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
   /** Present when the file has an authorization_server section. */
@@ -262,11 +262,7 @@ function authorizationServer(file: NonNullable<ConfigFile['authorization_server'
   return out
 }
 
-/** The seed keys written by `anchorage init` (DIR/keys.json). */
-export interface KeysFile {
-  keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number }>
-}
-
+/** DIR/keys.json, the seed keys written by `anchorage init` (undefined when there is none). */
 export async function readKeysFile(dir: string): Promise<KeysFile | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, KEYS_FILE), 'utf8')) as KeysFile
@@ -297,20 +293,17 @@ export async function writeKeysFile(dir: string, file: KeysFile): Promise<void> 
  * ANCHORAGE_KEK (or, `previous`, ANCHORAGE_KEK_PREVIOUS, any length: it only opens what it
  * sealed); undefined when unset or empty. A KEK too short to be one is a ConfigError.
  */
-export function kekFromEnv(env: NodeJS.ProcessEnv, which: 'current' | 'previous' = 'current'): Kek | undefined {
+export function kekFromEnv(env: NodeJS.ProcessEnv, which: 'current' | 'previous' = 'current'): KekMaterial | undefined {
   const name = which === 'current' ? ENV.kek : ENV.kekPrevious
   const text = env[name]
   if (!text) return undefined
-  try {
-    return Kek.parse(text, { lenient: which === 'previous' })
-  } catch (err) {
-    if (err instanceof KekError) throw new ConfigError(err.message.replace(ENV.kek, name))
-    throw err
-  }
+  const material = KekMaterial.parse(text, { lenient: which === 'previous' })
+  if (!material) throw new ConfigError(KEK_TOO_SHORT.replace(ENV.kek, name))
+  return material
 }
 
 function deepFreeze<T>(o: T): T {
-  if (o && typeof o === 'object' && !Buffer.isBuffer(o) && !(o instanceof Kek)) {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o)) {
     for (const v of Object.values(o)) deepFreeze(v)
     Object.freeze(o)
   }

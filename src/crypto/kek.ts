@@ -12,9 +12,11 @@
  */
 import { createHash, hkdfSync, randomBytes, scrypt as scryptCb, createCipheriv, createDecipheriv } from 'node:crypto'
 import type { JWK } from 'jose'
+import { KekMaterial, KEK_TOO_SHORT } from '../config/kek.js'
+import type { KdfParams, SealedKey } from '../types.js'
 
-export const KEK_MIN_BYTES = 32
-export const KEK_MIN_PASSPHRASE = 20
+export type { KdfParams, SealedKey } from '../types.js'
+export { KEK_MIN_BYTES, KEK_MIN_PASSPHRASE } from '../config/kek.js'
 /** scrypt cost of new passphrase derivations (2^15: ~0.1-0.3 s, 32 MiB). */
 const SCRYPT = { N: 2 ** 15, r: 8, p: 1 } as const
 /** Bounds on recorded parameters, so a tampered record cannot make a derivation unbounded. */
@@ -23,25 +25,14 @@ const SCRYPT_MAX_N = 2 ** 20
 const LEGACY_SALT = 'anchorage-kek-v1'
 const LEGACY_SCRYPT = { N: 2 ** 14, r: 8, p: 1 } as const
 
-export interface KdfParams {
-  alg: 'scrypt'
-  /** base64url, 16 random bytes. */
-  salt: string
-  N: number
-  r: number
-  p: number
-}
-
-/** A private JWK as stored: in clear (no KEK) or AES-256-GCM under the KEK. */
-export type SealedKey =
-  | { enc: 'none'; jwk: JWK }
-  | { enc: 'A256GCM'; kek_id: string; iv: string; tag: string; ciphertext: string; kdf?: KdfParams }
-
 export class KekError extends Error {
   override name = 'KekError'
 }
 
-export const TOO_SHORT = `ANCHORAGE_KEK is too short: give at least ${KEK_MIN_BYTES} random bytes (64 hex digits, or base64/base64url, e.g. \`openssl rand -base64 32\`) or a passphrase of at least ${KEK_MIN_PASSPHRASE} characters`
+export const TOO_SHORT = KEK_TOO_SHORT
+
+/** One Kek per configured material: every keystore of a deployment seals under one salt, and stretches each salt once. */
+const built = new WeakMap<KekMaterial, Kek>()
 
 /** A KEK as configured. The secret never leaves this object (private fields; not in JSON or inspect). */
 export class Kek {
@@ -52,21 +43,30 @@ export class Kek {
   /** The salt new seals use (passphrase KEKs), fixed for this object's life. */
   readonly #salt = randomBytes(16).toString('base64url')
 
-  private constructor(readonly kind: 'raw' | 'passphrase', text: string, raw: Buffer | undefined) {
-    this.#text = text
-    this.#raw = raw
+  readonly kind: 'raw' | 'passphrase'
+
+  private constructor(material: KekMaterial) {
+    this.kind = material.kind
+    this.#text = material.text()
+    this.#raw = rawKey(material.bytes())
+  }
+
+  /** The KEK of configured material (config/kek.ts): the same object for the same material. */
+  static of(material: KekMaterial): Kek {
+    let kek = built.get(material)
+    if (!kek) built.set(material, (kek = new Kek(material)))
+    return kek
   }
 
   /**
-   * Reads ANCHORAGE_KEK; throws KekError (one line) when it is neither 32+ random bytes nor a
-   * passphrase of 20+ characters. `lenient`: any non-empty secret (a previous KEK, only ever
-   * used to open what it sealed).
+   * Reads a KEK given as text; throws KekError (one line) when it is neither 32+ random bytes
+   * nor a passphrase of 20+ characters. `lenient`: any non-empty secret (a previous KEK, only
+   * ever used to open what it sealed).
    */
   static parse(text: string, options: { lenient?: boolean } = {}): Kek {
-    const raw = rawKey(text)
-    if (raw) return new Kek('raw', text, raw)
-    if ([...text].length >= KEK_MIN_PASSPHRASE || (options.lenient && text.length > 0)) return new Kek('passphrase', text, undefined)
-    throw new KekError(TOO_SHORT)
+    const material = KekMaterial.parse(text, options)
+    if (!material) throw new KekError(TOO_SHORT)
+    return new Kek(material)
   }
 
   toJSON(): string {
@@ -119,13 +119,10 @@ export class Kek {
   }
 }
 
-/** 64+ hex digits, or base64/base64url of 32+ bytes; longer keys are condensed with HKDF. */
-function rawKey(text: string): Buffer | undefined {
-  let bytes: Buffer | undefined
-  if (/^(?:[0-9a-fA-F]{2}){32,}$/.test(text)) bytes = Buffer.from(text, 'hex')
-  else if (/^[A-Za-z0-9+/]{43,}={0,2}$/.test(text) || /^[A-Za-z0-9_-]{43,}={0,2}$/.test(text)) bytes = Buffer.from(text, 'base64')
-  if (!bytes || bytes.length < KEK_MIN_BYTES) return undefined
-  return bytes.length === KEK_MIN_BYTES ? bytes : Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), 'anchorage kek', 32))
+/** The AES-256 key of a raw KEK's random bytes: 32 as they are, longer ones condensed with HKDF. */
+function rawKey(bytes: Buffer | undefined): Buffer | undefined {
+  if (!bytes) return undefined
+  return bytes.length === 32 ? bytes : Buffer.from(hkdfSync('sha256', bytes, Buffer.alloc(0), 'anchorage kek', 32))
 }
 
 function keyId(key: Buffer): string {

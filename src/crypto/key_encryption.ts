@@ -8,7 +8,7 @@
  * `anchorage keys encrypt` (everything it can open is re-sealed).
  */
 import type { AuditEvent, Store } from '../storage/types.js'
-import type { KeysFile } from '../config/load.js'
+import type { KeysFile } from '../types.js'
 import type { KeyRecord } from './keystore.js'
 import { KekError, type Kek, type SealedKey } from './kek.js'
 import type { JWK } from 'jose'

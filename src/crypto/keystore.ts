@@ -15,7 +15,8 @@ import type { Clock } from '../clock.js'
 import type { Logger } from '../logger.js'
 import { FederationError, InvalidRequest, NotFound } from '../errors.js'
 import { generateSigningKey, importPrivateJwk, sealKey, unsealKey, type KeyAlg, type SealedKey } from './keys.js'
-import type { Kek } from './kek.js'
+import { Kek } from './kek.js'
+import type { KekMaterial } from '../config/kek.js'
 import { scheduleRollover } from './rollover.js'
 import type { SigningKey } from './jwt.js'
 import type { AuditEvent } from '../storage/types.js'
@@ -74,7 +75,8 @@ export interface KeystoreOptions {
   store: Store
   clock: Clock
   logger: Logger
-  kek?: Kek
+  /** ANCHORAGE_KEK as configured: private keys are sealed under it (kek.ts). */
+  kek?: KekMaterial
   alg: KeyAlg
   /** Default 'federation'. */
   purpose?: KeyPurpose
@@ -98,11 +100,13 @@ export class Keystore {
   private loading: Promise<void> | undefined
   private stale = true
   private readonly purpose: KeyPurpose
+  private readonly kek: Kek | undefined
   private readonly unsubscribe: () => void
   private stopRollover: (() => Promise<void>) | undefined
 
   constructor(private readonly o: KeystoreOptions) {
     this.purpose = o.purpose ?? 'federation'
+    this.kek = o.kek && Kek.of(o.kek)
     this.unsubscribe = o.store.onChange((c) => {
       if (c.collection === 'keys') this.stale = true
     })
@@ -156,7 +160,7 @@ export class Keystore {
     const current = active[0]
     let signer: SigningKey | undefined
     if (current) {
-      const jwk = await unsealKey(current.sealed, this.o.kek)
+      const jwk = await unsealKey(current.sealed, this.kek)
       signer = { kid: current.id, alg: current.alg, privateKey: await importPrivateJwk(jwk, current.alg) }
     }
     this.records = records
@@ -252,7 +256,7 @@ export class Keystore {
     const key = await generateSigningKey(alg)
     const now = this.o.clock.now()
     return {
-      id: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, this.o.kek),
+      id: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, this.kek),
       state, created_at: now, ...(state === 'active' ? { activated_at: now } : { staged_at: now }), ...this.purposeField(),
     }
   }

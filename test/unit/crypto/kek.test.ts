@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto'
 import { inspect } from 'node:util'
 import { Kek, KekError, type SealedKey } from '../../../src/crypto/kek.js'
 import { legacySeal } from '../../support/legacy_kek.js'
+import { resolveConfig } from '../../../src/config/load.js'
 
 const JWK = { kty: 'OKP', crv: 'Ed25519', x: 'x-value', d: 'private-value', kid: 'k1' }
 const PASSPHRASE = 'correct horse battery staple'
@@ -82,5 +83,18 @@ describe('key-encryption key (ANCHORAGE_KEK)', () => {
     const kek = Kek.parse(PASSPHRASE)
     assert.ok(!JSON.stringify({ kek }).includes('horse'))
     assert.ok(!inspect(kek, { depth: 5, showHidden: true }).includes('horse'))
+  })
+
+  it('keeps the configured material out of a printed configuration, and builds one KEK per material', async () => {
+    const config = resolveConfig({ entity_id: 'https://kek.example.org' }, '/tmp/kek', {}, { ANCHORAGE_KEK: PASSPHRASE, ANCHORAGE_KEK_PREVIOUS: 'hunter2' })
+    assert.equal(config.kek?.kind, 'passphrase')
+    assert.equal(config.kek_previous?.kind, 'passphrase', 'a previous KEK may be short')
+    assert.ok(!JSON.stringify(config).includes('horse') && !JSON.stringify(config).includes('hunter'))
+    assert.ok(!inspect(config, { depth: 10, showHidden: true }).includes('horse'))
+    const kek = Kek.of(config.kek!)
+    assert.equal(Kek.of(config.kek!), kek, 'every keystore of the deployment seals under one salt')
+    const sealed = (await kek.seal(JWK)) as Sealed
+    assert.deepEqual(await Kek.parse(PASSPHRASE).unseal(sealed), { jwk: JWK, legacy: false })
+    assert.throws(() => resolveConfig({ entity_id: 'https://kek.example.org' }, '/tmp/kek', {}, { ANCHORAGE_KEK: 'short' }), /^ConfigError: ANCHORAGE_KEK is too short/)
   })
 })
