@@ -91,8 +91,8 @@ describe('key-encryption key (ANCHORAGE_KEK)', () => {
     assert.equal(config.kek_previous?.kind, 'passphrase', 'a previous KEK may be short')
     assert.ok(!JSON.stringify(config).includes('horse') && !JSON.stringify(config).includes('hunter'))
     assert.ok(!inspect(config, { depth: 10, showHidden: true }).includes('horse'))
-    const kek = Kek.of(config.kek!)
-    assert.equal(Kek.of(config.kek!), kek, 'every keystore of the deployment seals under one salt')
+    const kek = Kek.of(config.kek)
+    assert.equal(Kek.of(config.kek), kek, 'every keystore of the deployment seals under one salt')
     const sealed = (await kek.seal(JWK)) as Sealed
     assert.deepEqual(await Kek.parse(PASSPHRASE).unseal(sealed), { jwk: JWK, legacy: false })
     assert.throws(() => resolveConfig({ entity_id: 'https://kek.example.org' }, '/tmp/kek', {}, { ANCHORAGE_KEK: 'short' }), /^ConfigError: ANCHORAGE_KEK is too short/)
