@@ -18,11 +18,11 @@ import type { Logger } from '../logger.js'
 import type { Fetcher } from '../net/fetch.js'
 import type { JsonLimits } from '../util/json.js'
 import type { Jwks } from '../types.js'
-import { MEDIA } from '../constants.js'
 import { InvalidTrustAnchor, NotFound, TemporarilyUnavailable } from '../errors.js'
-import { keyFor, keyMaterial, parseStatement, verifyStatement } from './entity_statement.js'
+import { keyFor, keyMaterial, verifyStatement } from './entity_statement.js'
 import { ChainError } from './errors.js'
-import { entityConfigurationUrl } from './source.js'
+import { directSource, fetchEntityConfiguration, isUnobtainable } from './statements.js'
+import { BudgetExceeded, type Budget } from './budget.js'
 import type { Statement, TrustAnchor } from './types.js'
 
 export interface PinRecord extends StoredRecord {
@@ -110,46 +110,38 @@ export class AnchorPins {
   }
 
   /**
-   * Fetches the anchor's entity configuration and takes its key set when it is signed by a
-   * pinned key (or by `acceptKid`, a key the operator confirmed out of band). Throws
-   * NotFound (not a pinned anchor), TemporarilyUnavailable (fetch failed) or
+   * Fetches the anchor's entity configuration (fetchEntityConfiguration; `budget`, a
+   * resolution's, is charged for the fetch and the verification) and takes its key set when
+   * it is signed by a pinned key (or by `acceptKid`, a key the operator confirmed out of
+   * band). Throws NotFound (not a pinned anchor), TemporarilyUnavailable (fetch failed) or
    * InvalidTrustAnchor (not verifiable with a pinned key: nothing changed).
    */
-  async refresh(entityId: string, o: { actor?: string; acceptKid?: string; fetcher?: Fetcher; budget?: { verify(): void } } = {}): Promise<PinRefresh> {
+  async refresh(entityId: string, o: { actor?: string; acceptKid?: string; fetcher?: Fetcher; budget?: Budget } = {}): Promise<PinRefresh> {
     const current = (await this.anchors()).find((a) => a.entity_id === entityId)
     if (!current) throw new NotFound(`${entityId} is not a trust anchor pinned in this deployment's configuration`)
-    const ec = await this.fetchConfiguration(entityId, o.fetcher ?? this.o.fetcher)
-    const pinned = keyFor(ec, current.jwks) !== undefined
-    const accepted = !pinned && o.acceptKid !== undefined && ec.header.kid === o.acceptKid && keyFor(ec, ec.claims.jwks) !== undefined
-    if (!pinned && !accepted) {
+    let accepted = false
+    // Verified with the pinned keys, or the key the operator accepted: never just its own.
+    const keys = (ec: Statement) => {
+      if (keyFor(ec, current.jwks)) return { jwks: current.jwks, whose: `the pinned keys of trust anchor ${entityId}` }
+      if (o.acceptKid !== undefined && ec.header.kid === o.acceptKid && keyFor(ec, ec.claims.jwks)) {
+        accepted = true
+        return { jwks: ec.claims.jwks, whose: 'the key accepted by the operator' }
+      }
       throw new InvalidTrustAnchor(`the entity configuration of ${entityId} is signed by kid "${ec.header.kid}", which is not among its pinned keys (${kidsOf(current.jwks).join(', ')}): the pin is unchanged; confirm that key out of band and accept it explicitly`)
     }
+    let ec: Statement
     try {
-      await verifyStatement(ec, pinned ? current.jwks : ec.claims.jwks, pinned ? `the pinned keys of trust anchor ${entityId}` : 'the key accepted by the operator', { clock: this.o.clock, skew: this.o.skew, budget: o.budget })
+      ec = await fetchEntityConfiguration(entityId, {
+        source: directSource(o.fetcher ?? this.o.fetcher, this.o.clock, this.o.json), clock: this.o.clock, skew: this.o.skew, json: this.o.json, keys,
+      }, o.budget)
     } catch (err) {
-      if (err instanceof ChainError) throw new InvalidTrustAnchor(`${ec.label}: ${err.message}`, { cause: err })
+      if (err instanceof BudgetExceeded) throw err
+      if (isUnobtainable(err)) throw new TemporarilyUnavailable(`cannot fetch the entity configuration of trust anchor ${entityId}: ${(err as Error).message}`, { cause: err })
+      if (err instanceof ChainError) throw new InvalidTrustAnchor(`${err.statement}: ${err.message}`, { cause: err })
       throw err
     }
     const changed = await this.store(entityId, current.jwks, ec, o.actor ?? 'anchorage', accepted ? { accepted_by_operator: true } : {})
     return { entity_id: entityId, changed, kids: kidsOf(ec.claims.jwks), signed_by: ec.header.kid }
-  }
-
-  private async fetchConfiguration(entityId: string, fetcher: Fetcher): Promise<Statement> {
-    const url = entityConfigurationUrl(entityId)
-    let body: string
-    try {
-      const res = await fetcher.get(url, MEDIA.entityStatement)
-      if (res.status !== 200) throw new Error(`HTTP ${res.status}`)
-      body = res.body.trim()
-    } catch (err) {
-      throw new TemporarilyUnavailable(`cannot fetch the entity configuration of trust anchor ${entityId}: ${(err as Error).message}`, { cause: err })
-    }
-    try {
-      return parseStatement(body, 'entity_configuration', entityId, entityId, { json: this.o.json })
-    } catch (err) {
-      if (err instanceof ChainError) throw new InvalidTrustAnchor(`${err.statement}: ${err.message}`, { cause: err })
-      throw err
-    }
   }
 
   private async store(entityId: string, previous: Jwks, ec: Statement, actor: string, extra: Record<string, unknown> = {}): Promise<boolean> {

@@ -199,7 +199,7 @@ export class Resolver {
     if (!pins || !(err instanceof ChainError) || err.rule !== 'anchor_key' || options.pinRefreshed?.has(anchor.entity_id)) return undefined
     options.pinRefreshed?.add(anchor.entity_id)
     try {
-      const { changed } = await pins.refresh(anchor.entity_id, { fetcher: chargedFetcher(this.o.fetcher, options.budget), budget: options.budget })
+      const { changed } = await pins.refresh(anchor.entity_id, { fetcher: this.o.fetcher, budget: options.budget })
       if (!changed) return undefined
     } catch (refreshErr) {
       if (refreshErr instanceof BudgetExceeded) throw refreshErr

@@ -17,7 +17,7 @@ import { isFederationError } from '../errors.js'
 import { parseJson, type JsonLimits } from '../util/json.js'
 import { decodeUnverified, type Decoded } from '../crypto/jwt.js'
 import type { ResolverLimits } from './types.js'
-import type { Budget } from './budget.js'
+import { BudgetExceeded, NotCached, type Budget } from './budget.js'
 
 /** The statements this deployment publishes, read without HTTP. */
 export interface LocalStatements {
@@ -135,7 +135,8 @@ export class StatementSource {
       res = await this.d.fetcher.get(url, MEDIA.entityStatement)
     } catch (err) {
       // A FetchError goes up as it is: its reason is the rule (statements.ts), one hop fewer.
-      if (err instanceof FetchError) throw err
+      // So does the resolution's own limit in a charged fetcher (budget.ts): not the server's doing.
+      if (err instanceof FetchError || err instanceof BudgetExceeded || err instanceof NotCached) throw err
       throw new SourceError('network', `fetching ${url} failed: ${(err as Error).message}`, { cause: err })
     }
     if (res.status !== 200) {

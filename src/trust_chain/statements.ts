@@ -13,6 +13,7 @@ import { FetchError, type Fetcher } from '../net/fetch.js'
 import type { Statement, StatementKind } from './types.js'
 import { BudgetExceeded, NotCached, type Budget } from './budget.js'
 import type { JsonLimits } from '../util/json.js'
+import type { Jwks } from '../types.js'
 
 export interface StatementsDeps {
   source: StatementSource
@@ -45,14 +46,22 @@ export interface ConfigurationDeps {
   keySets?: KeySets | undefined
   /** Parses the token (the resolver's remembers each parsed statement by token). */
   parse?: (fetched: Fetched, entityId: string) => Statement
+  /**
+   * The keys the configuration must verify with when they are not its own jwks, chosen from
+   * the parsed configuration (may throw to refuse it): a trust mark issuer's come from its
+   * trust chain, a pinned trust anchor's from its pins.
+   */
+  keys?: ((ec: Statement) => { jwks: Jwks; whose: string }) | undefined
 }
 
 /**
  * The entity configuration of `entityId`, valid now and self-signed (spec "Obtaining
  * Federation Entity Configuration Information"; "Validating a Trust Chain": ES[0] signed by a
- * key in ES[0].jwks, which holds for every entity configuration relied on). The one way
- * every part of Anchorage reads someone's entity configuration: the resolver, onboarding
- * without jwks, trust mark issuers, the trust anchor pinned at init. `budget` is charged
+ * key in ES[0].jwks, which holds for every entity configuration relied on; `d.keys` names
+ * other keys where the caller already holds them). The one way every part of Anchorage
+ * reads someone's entity configuration: the resolver, onboarding without jwks, trust mark
+ * issuers and their status endpoints, the subordinate key refresh, the trust anchor pinned
+ * at init and the pins that follow its rollover. `budget` is charged
  * for the fetch and the verification, when they are not remembered. Throws ChainError
  * (a SourceError as its cause when the configuration could not be obtained at all).
  */
@@ -63,7 +72,8 @@ export async function fetchEntityConfiguration(entityId: string, d: Configuratio
     ? d.parse(fetched, entityId)
     : parseStatement(fetched.jwt, 'entity_configuration', entityId, entityId, { understoodCrit: d.understoodCrit, json: d.json, decoded: fetched.decoded })
   checkTimes(ec, d.clock.now(), d.skew)
-  await verifyStatement(ec, ec.claims.jwks, 'its own jwks', { clock: d.clock, skew: d.skew, keySets: d.keySets, budget })
+  const keys = d.keys ? d.keys(ec) : { jwks: ec.claims.jwks, whose: 'its own jwks' }
+  await verifyStatement(ec, keys.jwks, keys.whose, { clock: d.clock, skew: d.skew, keySets: d.keySets, budget })
   return ec
 }
 
@@ -72,8 +82,8 @@ export async function fetchEntityConfiguration(entityId: string, d: Configuratio
  * pinned at init): the hardened fetcher, the media type and status checks, the budget
  * charge; nothing is remembered (an operator who fixes a configuration retries at once).
  */
-export function directSource(fetcher: Fetcher, clock: Clock): StatementSource {
-  return new StatementSource({ fetcher, clock, limits: { cache_ttl_max: 0, statement_ttl_max: 0, failure_ttl: 0, cache_entries: 1 } })
+export function directSource(fetcher: Fetcher, clock: Clock, json?: JsonLimits): StatementSource {
+  return new StatementSource({ fetcher, clock, json, limits: { cache_ttl_max: 0, statement_ttl_max: 0, failure_ttl: 0, cache_entries: 1 } })
 }
 
 /** A fetchEntityConfiguration failure that is about getting the configuration at all (not about its content). */

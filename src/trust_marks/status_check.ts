@@ -9,9 +9,10 @@
  */
 import { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
-import { MEDIA, TYP, WELL_KNOWN_FEDERATION } from '../constants.js'
-import { checkTimes, parseStatement, verifyStatement } from '../trust_chain/entity_statement.js'
+import { MEDIA, TYP } from '../constants.js'
+import { directSource, fetchEntityConfiguration } from '../trust_chain/statements.js'
 import { ChainError } from '../trust_chain/errors.js'
+import { NotCached } from '../trust_chain/budget.js'
 import { verifyJwt, JwtError } from '../crypto/jwt.js'
 import { FetchError, type Fetcher } from '../net/fetch.js'
 import type { Jwks } from '../types.js'
@@ -35,15 +36,14 @@ export interface StatusCheckOptions {
 
 type Answer = { status: string } | { unavailable: string }
 
-/** The issuer's side failed (an answer that cannot be used). */
-class Unavailable extends Error {}
-
 /**
- * What counts as "the status could not be checked" (cached like an answer). Anything else
- * the fetcher throws (e.g. the resolution's own limits running out) is not about the
- * issuer: it propagates and is not cached.
+ * What counts as "the status could not be checked" (cached like an answer). The
+ * resolution's own limits running out in its fetcher (BudgetExceeded, or NotCached when it
+ * may not fetch: budget.ts), and anything else a fetcher throws besides FetchError, are not
+ * about the issuer: they propagate and are not cached.
  */
-const issuerSide = (err: unknown): boolean => err instanceof FetchError || err instanceof JwtError || err instanceof ChainError || err instanceof Unavailable
+const issuerSide = (err: unknown): boolean =>
+  err instanceof FetchError || err instanceof JwtError || (err instanceof ChainError && !(err.cause instanceof NotCached))
 
 /**
  * Resolves when the mark may be accepted, with the time until which that verdict holds
@@ -82,12 +82,12 @@ export function createStatusChecker(o: StatusCheckOptions, env: { clock: Clock; 
   }
 
   async function lookup(iss: string, jwks: Jwks, fetcher: Fetcher): Promise<string | null> {
-    const res = await fetcher.get(iss.replace(/\/+$/, '') + WELL_KNOWN_FEDERATION, MEDIA.entityStatement)
-    if (res.status !== 200) throw new Unavailable(`the issuer's entity configuration answered HTTP ${res.status}`)
     // The issuer's keys come from its trust chain, so its configuration must verify with them.
-    const ec = parseStatement(res.body.trim(), 'entity_configuration', iss, iss)
-    checkTimes(ec, env.clock.now(), env.skew)
-    await verifyStatement(ec, jwks, "the keys of the issuer's trust chain", env)
+    // The fetch goes through `fetcher` (the resolution's, which charges it), nothing else is charged.
+    const ec = await fetchEntityConfiguration(iss, {
+      source: directSource(fetcher, env.clock), clock: env.clock, skew: env.skew,
+      keys: () => ({ jwks, whose: "the keys of the issuer's trust chain" }),
+    })
     const url = own(own(ec.claims.metadata, 'federation_entity'), 'federation_trust_mark_status_endpoint')
     const value = typeof url === 'string' ? url : null
     endpoints.set(iss, { url: value, until: env.clock.now() + ttl })

@@ -8,6 +8,7 @@ import { ManualClock } from '../../../src/clock.js'
 import { createTrustMarkVerifier, anchorTrustMarkPolicy, TrustMarkError, type TrustMarkFailure } from '../../../src/trust_marks/verify.js'
 import type { AnchorTrustMarkPolicy, TrustMarkVerifyContext } from '../../../src/trust_chain/trust_mark_verifier.js'
 import type { Fetcher, FetchResponse } from '../../../src/net/fetch.js'
+import { BudgetExceeded } from '../../../src/trust_chain/budget.js'
 import type { LocalTrustMarks } from '../../../src/trust_marks/local_status.js'
 import { testKey, type TestKey } from '../../support/entity.js'
 
@@ -272,7 +273,7 @@ describe('trust mark verification', () => {
     it('lets an error of the fetcher that is not about the issuer (e.g. a resolution budget running out) through, uncached', async () => {
       const v = withStatus()
       const token = await mark()
-      const stop = new Error('budget exceeded')
+      const stop = new BudgetExceeded('fetches', { fetches: 0, verifications: 1, ms: 1 }, { fetches: 0, verifications: 0, ms: 0 })
       const failing: Fetcher = { get: () => Promise.reject(stop), post: () => Promise.reject(stop) }
       assert.equal(await v.verify(token, TYPE, ctx({ fetcher: failing })).catch((e: unknown) => e), stop)
       await v.verify(token, TYPE, ctx())
