@@ -19,6 +19,7 @@ import type { Publisher } from './entity/publisher.js'
 import { createFetcher, type Fetcher } from './net/fetch.js'
 import { ChangeFeed } from './changes.js'
 import type { EntityStatement } from './types.js'
+import type { Foundation } from './foundation.js'
 
 export interface FederationDeps {
   store: Store
@@ -27,19 +28,8 @@ export interface FederationDeps {
   fetcher?: Fetcher
 }
 
-/** What every capability may be built on. */
-export interface Foundation {
-  readonly config: Config
-  readonly entityId: string
-  readonly store: Store
-  readonly clock: Clock
-  readonly logger: Logger
-  readonly fetcher: Fetcher
-  readonly keystore: Keystore
-  readonly audit: AuditLog
-  /** Revision + typed events: every cache subscribes here. */
-  readonly changes: ChangeFeed
-}
+/** What every capability may be built on (the type lives at the domain layer: foundation.ts). */
+export type { Foundation } from './foundation.js'
 
 /** The foundation with the subordinate registry and everything this entity publishes. */
 export interface Federation extends Foundation {

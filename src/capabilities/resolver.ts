@@ -4,7 +4,7 @@
  * answers are dropped on every change except the issued-marks index catching up (the store
  * write before it already dropped them).
  */
-import type { Foundation } from '../federation.js'
+import type { Foundation } from '../foundation.js'
 import { MEDIA } from '../constants.js'
 import { signJwt } from '../crypto/jwt.js'
 import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'

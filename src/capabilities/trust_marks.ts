@@ -4,7 +4,7 @@
  * claims of the entity configuration, the listing's trust_marked / trust_mark_type
  * filters, and the maintenance timer (started and stopped with the service).
  */
-import type { Foundation } from '../federation.js'
+import type { Foundation } from '../foundation.js'
 import { listFilter } from '../entity/publisher.js'
 import { createTrustMarkServices } from '../trust_marks/services.js'
 import type { TrustMarksCapability } from './types.js'

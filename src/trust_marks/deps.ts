@@ -1,24 +1,11 @@
 /**
- * What the trust mark services use of the deployment they run in: the few collaborators,
- * not the whole federation (the composition root hands its foundation, which has them).
+ * What the trust mark services use of the deployment they run in: the foundation's
+ * collaborators (the composition root hands its foundation), and of the configuration only
+ * what they read.
  */
 import type { Config } from '../config/load.js'
-import type { Store } from '../storage/types.js'
-import type { Clock } from '../clock.js'
-import type { Logger } from '../logger.js'
-import type { Fetcher } from '../net/fetch.js'
-import type { Keystore } from '../crypto/keystore.js'
-import type { AuditLog } from '../audit/audit.js'
-import type { ChangeFeed } from '../changes.js'
+import type { Foundation } from '../foundation.js'
 
-export interface TrustMarkDeps {
-  readonly entityId: string
+export type TrustMarkDeps = Omit<Foundation, 'config'> & {
   readonly config: Pick<Config, 'clock_skew' | 'resolver' | 'trust_mark_issuers' | 'trust_mark_owners'>
-  readonly store: Store
-  readonly clock: Clock
-  readonly logger: Logger
-  readonly fetcher: Fetcher
-  readonly keystore: Keystore
-  readonly audit: AuditLog
-  readonly changes: ChangeFeed
 }

@@ -10,7 +10,8 @@
  *   capability      capabilities/ and every `<folder>/capability.ts`: what a capability declares
  *   foundation      federation.ts: what every capability is built on (keys, audit, fetcher, changes)
  *   domain          entity/ subordinates/ trust_chain/ metadata_policy/ trust_marks/ registration/
- *                   audit/ authorization_server/
+ *                   audit/ authorization_server/, and foundation.ts (the Foundation type, which
+ *                   domain deps narrow; federation.ts builds the value)
  *   infrastructure  crypto/ storage/ net/ util/ config/, and the shared files at the root
  *                   (errors.ts, types.ts, constants.ts, clock.ts, logger.ts, changes.ts …)
  *
@@ -32,7 +33,7 @@ type Layer = keyof typeof RANK
 
 const TOP = new Set(['cli/', 'http/', 'demo/', 'index.ts'])
 const COMPOSITION = new Set(['service.ts', 'capabilities.ts'])
-const DOMAIN = new Set(['entity/', 'subordinates/', 'trust_chain/', 'metadata_policy/', 'trust_marks/', 'registration/', 'audit/', 'authorization_server/'])
+const DOMAIN = new Set(['foundation.ts', 'entity/', 'subordinates/', 'trust_chain/', 'metadata_policy/', 'trust_marks/', 'registration/', 'audit/', 'authorization_server/'])
 const INFRASTRUCTURE_FOLDERS = new Set(['crypto/', 'storage/', 'net/', 'util/', 'config/'])
 
 /**
