@@ -31,8 +31,25 @@ export const COLLECTIONS = [
   'own_trust_marks', // marks this entity carries in its own configuration (id = type + ' ' + iss)
   'registrations', // registered clients (id = client id)
   'tokens', // issued access tokens kept for introspection/revocation (id = jti)
+  'oauth', // the authorization server's models: tokens, codes, grants, sessions ... (id = model + ':' + id)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
+
+/**
+ * Top-level fields `list({ where })` and `count(where)` find without visiting the whole
+ * collection: every adapter indexes them (embedded: in-memory buckets of sorted ids,
+ * MongoDB: sparse indexes `by_<field>`). A filter on any other field still works, by a
+ * scan. When a filter names several indexed fields, the smallest bucket is visited.
+ */
+export const INDEXED_FIELDS: { readonly [C in CollectionName]?: readonly string[] } = {
+  subordinates: ['status', 'entity_types'],
+  keys: ['status', 'use'],
+  trust_marks: ['trust_mark_type', 'sub', 'status'],
+  own_trust_marks: ['trust_mark_type'],
+  registrations: ['entity_id', 'status'],
+  tokens: ['client_id', 'sub'],
+  oauth: ['grantId', 'uid', 'userCode', 'clientId'],
+}
 
 export interface ListOptions {
   /** Equality filters on top-level fields. An array field matches when it contains the value. */

@@ -11,7 +11,7 @@
 import assert from 'node:assert/strict'
 import type { ManualClock } from '../../src/clock.js'
 import { FederationError } from '../../src/errors.js'
-import type { AuditEvent, DumpRecord, Store, StoredRecord } from '../../src/storage/types.js'
+import { INDEXED_FIELDS, type AuditEvent, type DumpRecord, type Store, type StoredRecord } from '../../src/storage/types.js'
 
 export interface ContractContext {
   store: Store
@@ -195,6 +195,54 @@ export function storageContract(name: string, factory: () => Promise<ContractCon
         assert.equal(await store.count('subordinates'), 10)
         assert.equal(await store.count('subordinates', { entity_types: 'openid_provider' }), 5)
         assert.equal(await store.count('subordinates', { status: 'active', n: 2 }), 2)
+      })
+
+      it('where on indexed fields (INDEXED_FIELDS) follows replaces, removals, expiry, types and reopen', async () => {
+        assert.deepEqual(INDEXED_FIELDS.oauth, ['grantId', 'uid', 'userCode', 'clientId'])
+        const t0 = clock.now()
+        for (let i = 0; i < 12; i++) {
+          await store.put('oauth', { id: `AccessToken:${String(i).padStart(2, '0')}`, clientId: `c${i % 3}`, grantId: `g${i % 4}` })
+        }
+        const where = async (w: Record<string, string | number | boolean>, o = {}) =>
+          ids(await store.list('oauth', { where: w, ...o }))
+        const scan = async (w: Record<string, string | number | boolean>) =>
+          ids((await store.list('oauth')).filter((r) => Object.entries(w).every(([k, v]) => r[k] === v)))
+        assert.deepEqual(await where({ clientId: 'c1' }), ['AccessToken:01', 'AccessToken:04', 'AccessToken:07', 'AccessToken:10'])
+        assert.deepEqual(await where({ clientId: 'c1', grantId: 'g3' }), ['AccessToken:07'])
+        assert.deepEqual(await where({ clientId: 'c1' }, { after: 'AccessToken:04', limit: 1 }), ['AccessToken:07'])
+        assert.equal(await store.count('oauth', { grantId: 'g0' }), 3)
+        // replaced: leaves the old value's bucket, joins the new one
+        await store.put('oauth', { id: 'AccessToken:01', clientId: 'c2', grantId: 'g1' })
+        assert.deepEqual(await where({ clientId: 'c1' }), await scan({ clientId: 'c1' }))
+        assert.deepEqual(await where({ clientId: 'c2' }), ['AccessToken:01', 'AccessToken:02', 'AccessToken:05', 'AccessToken:08', 'AccessToken:11'])
+        await store.update<StoredRecord>('oauth', 'AccessToken:02', (r) => (r ? { id: r.id, grantId: r['grantId'] as string } : undefined))
+        assert.deepEqual(await where({ clientId: 'c2' }), await scan({ clientId: 'c2' }))
+        assert.ok(await store.remove('oauth', 'AccessToken:05'))
+        assert.deepEqual(await where({ clientId: 'c2' }), ['AccessToken:01', 'AccessToken:08', 'AccessToken:11'])
+        // values keep their type; arrays match by element; a value nobody has matches nothing
+        await store.put('oauth', { id: 'Session:a', uid: 1 })
+        await store.put('oauth', { id: 'Session:b', uid: '1' })
+        await store.put('oauth', { id: 'Session:c', uid: true, userCode: ['X', 'Y'] })
+        await store.put('oauth', { id: 'Session:d', uid: 'true', userCode: 'Y', expires_at: t0 + 5 })
+        assert.deepEqual(await where({ uid: 1 }), ['Session:a'])
+        assert.deepEqual(await where({ uid: '1' }), ['Session:b'])
+        assert.deepEqual(await where({ uid: true }), ['Session:c'])
+        assert.deepEqual(await where({ userCode: 'Y' }), ['Session:c', 'Session:d'])
+        assert.deepEqual(await where({ uid: 'none' }), [])
+        assert.deepEqual(await where({ uid: 'none', clientId: 'c0' }), [])
+        clock.advance(5)
+        assert.deepEqual(await where({ userCode: 'Y' }), ['Session:c'])
+        assert.equal(await store.count('oauth', { uid: 'true' }), 0)
+        const expected = await where({ grantId: 'g1' })
+        assert.deepEqual(expected, await scan({ grantId: 'g1' }))
+        if (ctx.reopen) {
+          await store.close()
+          const again = await ctx.reopen()
+          assert.deepEqual(ids(await again.list('oauth', { where: { grantId: 'g1' } })), expected)
+          assert.deepEqual(ids(await again.list('oauth', { where: { userCode: 'X' } })), ['Session:c'])
+          await again.put('oauth', { id: 'Session:c', uid: true })
+          assert.deepEqual(ids(await again.list('oauth', { where: { userCode: 'X' } })), [])
+        }
       })
     })
 

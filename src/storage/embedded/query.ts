@@ -41,7 +41,10 @@ function candidate(json: string, filter: Filter): boolean {
   return true
 }
 
-/** Sorted by id in code-point order, O(log n + visited) thanks to the sorted index. */
+/**
+ * Sorted by id in code-point order, O(log n + visited) thanks to the sorted index; with a
+ * filter on an indexed field (INDEXED_FIELDS), only that field's bucket is visited.
+ */
 export function listPage<T extends StoredRecord>(state: MemoryState, collection: CollectionName, options: ListOptions): T[] {
   const { after, limit } = options
   if (after !== undefined && typeof after !== 'string') throw new TypeError('list: after must be a string')
@@ -52,12 +55,14 @@ export function listPage<T extends StoredRecord>(state: MemoryState, collection:
   const max = limit ?? Infinity
   const out: T[] = []
   if (max === 0) return out
-  state.forEachAfter(collection, after, (_id, entry) => {
+  const visit = (_id: string, entry: { json: string }): boolean => {
     if (filter && !candidate(entry.json, filter)) return true
     const record = JSON.parse(entry.json) as T
     if (!filter || matches(record, filter.pairs)) out.push(record)
     return out.length < max
-  })
+  }
+  if (filter) state.forEachCandidate(collection, filter.pairs, after, visit)
+  else state.forEachAfter(collection, after, visit)
   return out
 }
 
@@ -65,7 +70,7 @@ export function whereCount(state: MemoryState, collection: CollectionName, where
   const filter = compile(where)
   if (!filter) return state.size(collection)
   let n = 0
-  state.forEachAfter(collection, undefined, (_id, entry) => {
+  state.forEachCandidate(collection, filter.pairs, undefined, (_id, entry) => {
     if (candidate(entry.json, filter) && matches(JSON.parse(entry.json) as Record<string, unknown>, filter.pairs)) n++
     return true
   })

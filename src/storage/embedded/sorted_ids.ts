@@ -35,10 +35,17 @@ const CHUNK = 512
 export class SortedIds {
   /** Non-empty chunks, each sorted, every id of chunk i < every id of chunk i+1. */
   private chunks: string[][] = []
+  private count = 0
+
+  /** How many ids. */
+  get size(): number {
+    return this.count
+  }
 
   /** Replaces the content with `ids` (any order, no duplicates): one sort, used after replay. */
   rebuild(ids: string[]): void {
     ids.sort(compareCodePoints)
+    this.count = ids.length
     this.chunks = []
     for (let i = 0; i < ids.length; i += CHUNK) this.chunks.push(ids.slice(i, i + CHUNK))
   }
@@ -47,6 +54,7 @@ export class SortedIds {
   insert(id: string): void {
     if (this.chunks.length === 0) {
       this.chunks.push([id])
+      this.count = 1
       return
     }
     const ci = Math.min(this.chunkFor(id), this.chunks.length - 1)
@@ -54,6 +62,7 @@ export class SortedIds {
     const at = lowerBound(chunk, id)
     if (at < chunk.length && chunk[at] === id) return
     chunk.splice(at, 0, id)
+    this.count++
     if (chunk.length > 2 * CHUNK) this.chunks.splice(ci + 1, 0, chunk.splice(CHUNK))
   }
 
@@ -64,6 +73,7 @@ export class SortedIds {
     const at = lowerBound(chunk, id)
     if (chunk[at] !== id) return
     chunk.splice(at, 1)
+    this.count--
     if (chunk.length === 0) this.chunks.splice(ci, 1)
   }
 

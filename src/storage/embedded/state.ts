@@ -3,8 +3,9 @@
  * and what reads are served from. It only ever holds durable data: the store applies a
  * write here after its journal line is fsynced.
  */
-import { COLLECTIONS, type CollectionName } from '../types.js'
+import { COLLECTIONS, INDEXED_FIELDS, type CollectionName } from '../types.js'
 import { ExpiryHeap } from './expiry_heap.js'
+import { FieldIndex } from './field_index.js'
 import { isExpired, type Entry, type Op, type SeqEvent } from './format.js'
 import { SortedIds, compareCodePoints } from './sorted_ids.js'
 
@@ -31,6 +32,8 @@ export const claimKey = (scope: string, key: string): string => `${scope.length}
 export class MemoryState {
   private readonly records = new Map<CollectionName, Map<string, Entry>>()
   private readonly ids = new Map<CollectionName, SortedIds>()
+  /** Secondary indexes of the collections that declare INDEXED_FIELDS. */
+  private readonly indexes = new Map<CollectionName, FieldIndex>()
   readonly claims = new Map<string, ClaimEntry>()
   lastSeq = 0
   /** Set while replaying: receives each audit event of the snapshot and journals. */
@@ -43,16 +46,20 @@ export class MemoryState {
     for (const c of COLLECTIONS) {
       this.records.set(c, new Map())
       this.ids.set(c, new SortedIds())
+      const fields = INDEXED_FIELDS[c]
+      if (fields?.length) this.indexes.set(c, new FieldIndex(fields))
     }
   }
 
   beginBulk(): void {
     this.bulk = true
+    for (const index of this.indexes.values()) index.beginBulk()
   }
 
   endBulk(): void {
     this.bulk = false
     for (const c of COLLECTIONS) this.idsOf(c).rebuild([...this.map(c).keys()])
+    for (const index of this.indexes.values()) index.endBulk()
   }
 
   get(collection: CollectionName, id: string): Entry | undefined {
@@ -64,15 +71,18 @@ export class MemoryState {
     return this.map(collection).size
   }
 
-  put(collection: CollectionName, id: string, entry: Entry): void {
+  /** `record`: the entry's JSON parsed, when the caller has it (else parsed here if needed). */
+  put(collection: CollectionName, id: string, entry: Entry, record?: Record<string, unknown>): void {
     const map = this.map(collection)
     if (!map.has(id) && !this.bulk) this.idsOf(collection).insert(id)
     map.set(id, entry)
+    this.indexes.get(collection)?.set(id, record ?? (JSON.parse(entry.json) as Record<string, unknown>))
     if (entry.exp !== undefined) this.expiry.push({ exp: entry.exp, collection, key: id })
   }
 
   remove(collection: CollectionName, id: string): void {
     if (this.map(collection).delete(id) && !this.bulk) this.idsOf(collection).remove(id)
+    this.indexes.get(collection)?.delete(id)
   }
 
   setClaim(claim: ClaimEntry): void {
@@ -94,7 +104,7 @@ export class MemoryState {
     switch (op.op) {
       case 'put':
         if (op.audit) this.replayAudit(op.audit)
-        this.put(op.collection, op.record.id, { json: JSON.stringify(op.record), exp: op.record.expires_at })
+        this.put(op.collection, op.record.id, { json: JSON.stringify(op.record), exp: op.record.expires_at }, op.record)
         break
       case 'remove':
         if (op.audit) this.replayAudit(op.audit)
@@ -128,6 +138,24 @@ export class MemoryState {
   forEachAfter(collection: CollectionName, after: string | undefined, visit: (id: string, e: Entry) => boolean): void {
     const map = this.map(collection)
     this.idsOf(collection).forEachAfter(after, (id) => visit(id, map.get(id)!))
+  }
+
+  /**
+   * Visits, in code-point order from `after` on, the live entries that can match the
+   * equality filter `pairs`: those in the smallest bucket of its indexed fields, or every
+   * entry when none of its fields is indexed. The caller still checks each against the filter.
+   */
+  forEachCandidate(
+    collection: CollectionName,
+    pairs: ReadonlyArray<[string, unknown]>,
+    after: string | undefined,
+    visit: (id: string, e: Entry) => boolean,
+  ): void {
+    const bucket = this.indexes.get(collection)?.smallest(pairs)
+    if (bucket === null) return
+    if (bucket === undefined) return this.forEachAfter(collection, after, visit)
+    const map = this.map(collection)
+    bucket.forEachAfter(after, (id) => visit(id, map.get(id)!))
   }
 
   /** What a snapshot would hold: records and claims. */

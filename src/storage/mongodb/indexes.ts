@@ -5,7 +5,7 @@
  */
 import type { Db } from 'mongodb'
 import type { Logger } from '../../logger.js'
-import type { CollectionName } from '../types.js'
+import { INDEXED_FIELDS } from '../types.js'
 import { ALL_COLLECTIONS, AUDIT, CHANGES, CLAIMS, collectionOf } from './model.js'
 
 export interface IndexSpec {
@@ -18,19 +18,6 @@ export interface IndexSpec {
 
 /** TTL: MongoDB's monitor deletes a document once expires_at_date is past (about every 60 s). */
 const ttl: IndexSpec = { key: { expires_at_date: 1 }, name: 'ttl_expires_at_date', expireAfterSeconds: 0 }
-
-/**
- * Secondary indexes for the list filters domain code uses. `_id` (the record id) is the
- * identity and already unique; sparse so records without the field cost nothing.
- */
-const FILTER_FIELDS: Partial<Record<CollectionName, string[]>> = {
-  subordinates: ['status', 'entity_types'],
-  keys: ['status', 'use'],
-  trust_marks: ['trust_mark_type', 'sub', 'status'],
-  own_trust_marks: ['trust_mark_type'],
-  registrations: ['entity_id', 'status'],
-  tokens: ['client_id', 'sub'],
-}
 
 export function indexesFor(mongoName: string): IndexSpec[] {
   if (mongoName === AUDIT) {
@@ -48,7 +35,10 @@ export function indexesFor(mongoName: string): IndexSpec[] {
   if (mongoName === CHANGES) return [{ key: { at: 1 }, name: 'ttl_at', expireAfterSeconds: 3600 }]
   const c = collectionOf(mongoName)
   if (c === undefined) return []
-  const extra = (FILTER_FIELDS[c] ?? []).map((f): IndexSpec => ({ key: { [f]: 1 }, name: `by_${f}`, sparse: true }))
+  // Secondary indexes for the list filters domain code uses (types.ts INDEXED_FIELDS);
+  // `_id` (the record id) is the identity and already unique; sparse so records without
+  // the field cost nothing.
+  const extra = (INDEXED_FIELDS[c] ?? []).map((f): IndexSpec => ({ key: { [f]: 1 }, name: `by_${f}`, sparse: true }))
   // The recovery pass finds documents still carrying their audit event (pending_audit.ts).
   const pending: IndexSpec = { key: { '_audit.op': 1 }, name: 'pending_audit', sparse: true }
   return [ttl, ...extra, pending]
