@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { pathToFileURL } from 'node:url'
 import { createEmbeddedStore } from '../src/storage/embedded.js'
+import { SortedIds } from '../src/storage/embedded/sorted_ids.js'
 
 export interface StorageBenchResult {
   n: number
@@ -26,6 +27,10 @@ export interface StorageBenchResult {
   listAllMs: number
   listPageMs: number
   countWhereMs: number
+  /** 100k ids inserted one by one into the embedded store's sorted index (was a timed test). */
+  sortedInsertsMs: number
+  /** 1,000 pages of 100 ids after an id, in total. */
+  sortedPagesMs: number
   rssMB: number
 }
 
@@ -105,6 +110,16 @@ export async function benchEmbeddedStore(n: number): Promise<StorageBenchResult>
     t = performance.now()
     await store.count('subordinates', { status: 'suspended' })
     const countWhereMs = ms(t)
+    const ids = Array.from({ length: 100_000 }, (_, i) => `https://m${(i * 7919) % 100_003}.example/${'é😀ﬀ'[i % 3]}`)
+    const sorted = new SortedIds()
+    t = performance.now()
+    for (const id of ids) sorted.insert(id)
+    const sortedInsertsMs = ms(t)
+    const sortedAll = sorted.toArray()
+    t = performance.now()
+    let seen = 0
+    for (let i = 0; i < 1000; i++) sorted.forEachAfter(sortedAll[(i * 97) % sortedAll.length], () => ++seen % 100 !== 0)
+    const sortedPagesMs = ms(t)
     const rssMB = mb(process.memoryUsage().rss)
     await store.close()
     return {
@@ -121,6 +136,8 @@ export async function benchEmbeddedStore(n: number): Promise<StorageBenchResult>
       listAllMs,
       listPageMs,
       countWhereMs,
+      sortedInsertsMs,
+      sortedPagesMs,
       rssMB,
     }
   } finally {
