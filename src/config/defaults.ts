@@ -109,6 +109,14 @@ export const DEFAULTS = Object.freeze({
     statement_cache_ttl: 30,
     /** A client whose first contact just failed to resolve is refused from memory for this long, seconds (0: never). */
     failure_cache_ttl: 10,
+    /** Users file logins (docs/authorization-server.md, "Users and login"): wrong passwords for one user name accepted before it is locked ... */
+    max_failed_logins: 5,
+    /** ... for this long, seconds, counted from the first failure of the run (every attempt is then refused without checking). */
+    login_lockout_seconds: 300,
+    /** User names whose failures are tracked at once (LRU); a name pushed out starts afresh. */
+    login_tracked_names: 10_000,
+    /** An upstream (enterprise) login not finished within this many seconds is forgotten. */
+    upstream_login_lifetime: 600,
   }),
   /** The audit log (docs/admin-api.md, "Audit"). */
   audit: Object.freeze({
@@ -179,4 +187,6 @@ export const ENV = Object.freeze({
   allowPrivateNetwork: 'ANCHORAGE_ALLOW_PRIVATE_NETWORK',
   logLevel: 'ANCHORAGE_LOG_LEVEL',
   trustReevaluation: 'ANCHORAGE_TRUST_REEVALUATION_SECONDS',
+  /** The upstream enterprise OpenID Provider's client secret (overrides authorization_server.upstream.client_secret). */
+  upstreamClientSecret: 'ANCHORAGE_UPSTREAM_CLIENT_SECRET',
 })

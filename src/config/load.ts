@@ -43,7 +43,31 @@ export interface ConfigFile {
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
   /** Authorization server role (docs/registration.md). */
-  authorization_server?: { enabled?: boolean; resources?: string[]; scopes_supported?: string[] } & Partial<Record<keyof typeof DEFAULTS.authorization_server, number>>
+  authorization_server?: { enabled?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
+    & Partial<Record<keyof typeof DEFAULTS.authorization_server, number>>
+}
+
+/** `authorization_server.upstream` as written: the enterprise OpenID Provider users sign in with. */
+export interface UpstreamConfigFile {
+  issuer: string
+  client_id: string
+  /** client_secret_post; ANCHORAGE_UPSTREAM_CLIENT_SECRET overrides it. */
+  client_secret?: string
+  /** private_key_jwt: a file holding the client's private JWK (with its alg), relative to the deployment directory. */
+  private_key_file?: string
+  scopes?: string[]
+  /** Shown on the login button ("Sign in with NAME"). */
+  name?: string
+}
+
+/** The upstream OpenID Provider, resolved: the secret from the environment, the key file's path absolute. */
+export interface UpstreamConfig {
+  issuer: string
+  client_id: string
+  client_secret?: string
+  private_key_file?: string
+  scopes: string[]
+  name: string
 }
 
 /** The authorization server role, defaults applied (DEFAULTS.authorization_server documents each). */
@@ -57,6 +81,13 @@ export interface AuthorizationServerConfig {
   trust_reevaluation: number
   statement_cache_ttl: number
   failure_cache_ttl: number
+  max_failed_logins: number
+  login_lockout_seconds: number
+  login_tracked_names: number
+  upstream_login_lifetime: number
+  /** Absolute path of the users file (development/test logins), when configured. */
+  users_file?: string
+  upstream?: UpstreamConfig
 }
 
 export interface Config {
@@ -239,17 +270,20 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     ...(kekPrevious ? { kek_previous: kekPrevious } : {}),
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
     ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
-    ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, overrides, env) } : {}),
+    ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, dir, overrides, env) } : {}),
   }
   return deepFreeze(config)
 }
 
-function authorizationServer(file: NonNullable<ConfigFile['authorization_server']>, overrides: Overrides, env: NodeJS.ProcessEnv): AuthorizationServerConfig {
+function authorizationServer(file: NonNullable<ConfigFile['authorization_server']>, dir: string, overrides: Overrides, env: NodeJS.ProcessEnv): AuthorizationServerConfig {
+  const { users_file: usersFile, upstream, ...rest } = file
   const out: AuthorizationServerConfig = {
     ...DEFAULTS.authorization_server,
-    ...file,
+    ...rest,
     enabled: file.enabled ?? true,
     resources: file.resources ?? [],
+    ...(usersFile ? { users_file: resolve(dir, usersFile) } : {}),
+    ...(upstream ? { upstream: upstreamConfig(upstream, dir, env) } : {}),
   }
   const fromEnv = env[ENV.trustReevaluation]
   if (fromEnv !== undefined && fromEnv !== '') {
@@ -260,6 +294,22 @@ function authorizationServer(file: NonNullable<ConfigFile['authorization_server'
   if (overrides.trust_reevaluation !== undefined) out.trust_reevaluation = overrides.trust_reevaluation
   if (out.enabled && out.resources.length === 0) throw new ConfigError('authorization_server.resources: at least one resource is required')
   return out
+}
+
+function upstreamConfig(file: UpstreamConfigFile, dir: string, env: NodeJS.ProcessEnv): UpstreamConfig {
+  const secret = env[ENV.upstreamClientSecret] || file.client_secret
+  if (!secret && !file.private_key_file) {
+    throw new ConfigError(`authorization_server.upstream: a client_secret (or ${ENV.upstreamClientSecret}) or a private_key_file is required`)
+  }
+  if (secret && file.private_key_file) throw new ConfigError('authorization_server.upstream: client_secret and private_key_file exclude each other')
+  return {
+    issuer: file.issuer,
+    client_id: file.client_id,
+    ...(secret ? { client_secret: secret } : {}),
+    ...(file.private_key_file ? { private_key_file: resolve(dir, file.private_key_file) } : {}),
+    scopes: file.scopes ?? ['openid', 'profile', 'email'],
+    name: file.name ?? new URL(file.issuer).host,
+  }
 }
 
 /** DIR/keys.json, the seed keys written by `anchorage init` (undefined when there is none). */

@@ -32,6 +32,8 @@ export const COLLECTIONS = [
   'registrations', // registered clients (id = client id)
   'tokens', // issued access tokens kept for introspection/revocation (id = jti)
   'oauth', // the authorization server's models: tokens, codes, grants, sessions ... (id = model + ':' + id)
+  'accounts', // users signed in through the upstream OpenID Provider: their last claims (id = local subject)
+  'upstream_logins', // upstream logins under way: state, nonce, PKCE verifier (id = interaction uid)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
 
