@@ -26,6 +26,7 @@ Commands:
   policy        see what a chain of metadata policies does to metadata
   demo          run a small federation on localhost (anchor, intermediate, leaves)
   clients       list, show, revoke and reinstate registered OAuth clients (agents)
+  users         add and list the users who sign in at the OpenID Provider (users file)
   store         export a deployment's data, or import it into another store
 
 Run 'anchorage <command> --help' for a command's options.`
@@ -134,6 +135,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
       case 'clients': {
         const { clientsCommand } = await import('./clients.js')
         return await clientsCommand(rest, io)
+      }
+      case 'users': {
+        const { usersCommand } = await import('./users.js')
+        return await usersCommand(rest, io)
       }
       case 'store': {
         const { storeCommand } = await import('./store.js')

@@ -26,7 +26,7 @@ import { RegistrationStore, type RegistrationFields } from '../../src/registrati
 import { Accounts, CLAIMS_BY_SCOPE, hashPassword, upstreamSubject } from '../../src/authorization_server/accounts.js'
 import { UpstreamLogin } from '../../src/authorization_server/upstream.js'
 import { createFetcher } from '../../src/net/fetch.js'
-import { interactionRoutes, interactionPath, upstreamCallbackUrl } from '../../src/http/endpoints/interactions.js'
+import { interactionRoutes, interactionPath, upstreamCallbackUrl, renderProviderError } from '../../src/http/endpoints/interactions.js'
 import { freePort } from '../support/net.js'
 import { Browser, formAction, linkById, type Page } from '../support/browser.js'
 
@@ -125,6 +125,7 @@ describe('OpenID Provider interactions: login and consent pages', function () {
       claims: { ...CLAIMS_BY_SCOPE },
       interactions: { url: (_ctx, interaction) => interactionPath(opIssuer, interaction.uid) },
       findAccount: accounts.findAccount as unknown as Configuration['findAccount'],
+      renderError: renderProviderError(opIssuer, true) as unknown as Configuration['renderError'],
     })
     const registrations = new RegistrationStore(store, clock)
     // The client's registration through the federation, as CORE's registrar stores it; its metadata is hostile.
@@ -288,6 +289,17 @@ describe('OpenID Provider interactions: login and consent pages', function () {
     const stranger = await new Browser().request(action, { form: { username: 'alice', password: 'correct horse' } })
     assert.equal(stranger.status, 400)
     assert.match(stranger.body, /expired or is not open in this browser/)
+  })
+
+  it('shows errors it cannot send to the client as an HTML page naming the error code', async () => {
+    const url = new URL('/oauth/authorize', op.issuer)
+    url.search = new URLSearchParams({ client_id: 'https://unknown.example.org', response_type: 'code', scope: 'openid', redirect_uri: op.redirectUri }).toString()
+    const page = await new Browser().request(url.href)
+    assert.equal(page.status, 400)
+    assert.match(page.headers.get('content-type')!, /^text\/html/)
+    assert.match(page.body, /<p class="error" id="error">invalid_client<\/p>/)
+    assert.match(page.headers.get('content-security-policy')!, /default-src 'none'/)
+    assert.ok(!page.body.includes('<style'))
   })
 
   it('logs in through the upstream enterprise OpenID Provider (offered first), its sub mapped to a local subject', async () => {

@@ -35,7 +35,7 @@ import { clientIdentity, type ClientIdentity } from '../../authorization_server/
 import type { Registration } from '../../registration/records.js'
 import type { Logger } from '../../logger.js'
 import { readForm, type BodyLimits } from '../body.js'
-import { loginPage, consentPage, errorPage } from '../views/pages.js'
+import { loginPage, consentPage, errorPage, providerErrorPage } from '../views/pages.js'
 import { INTERACTION_CSS } from '../views/style.js'
 
 export const INTERACTION_ROUTES = {
@@ -55,6 +55,36 @@ export function upstreamCallbackUrl(entityId: string): string {
 }
 
 const entityPath = (entityId: string) => new URL(entityId).pathname.replace(/\/+$/, '')
+
+/** Security headers of an interaction page; `formTargets`: origins a form POST may end up redirected to. */
+function pageHeaders(ctx: Context, development: boolean, formTargets: string[] = []): void {
+  const img = development ? "'self' https: http:" : "'self' https:"
+  ctx.set('Content-Security-Policy', [
+    "default-src 'none'", "style-src 'self'", `img-src ${img}`,
+    `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
+    "frame-ancestors 'none'", "base-uri 'none'",
+  ].join('; '))
+  ctx.set('X-Frame-Options', 'DENY')
+  ctx.set('X-Content-Type-Options', 'nosniff')
+  ctx.set('Referrer-Policy', 'same-origin')
+  ctx.set('Cache-Control', 'no-store')
+  ctx.set('Pragma', 'no-cache')
+}
+
+/**
+ * oidc-provider's `renderError` (an error it cannot send back to the client's redirect_uri:
+ * unknown client, bad redirect_uri, refused request object): an HTML page under the same
+ * headers as the interaction pages, the error code as literal text (the conformance suite's
+ * browser matches it), the status oidc-provider set.
+ */
+export function renderProviderError(entityId: string, development: boolean) {
+  const css = entityPath(entityId) + INTERACTION_ROUTES.interaction_css
+  return (ctx: Context, out: { error?: unknown; error_description?: unknown }): void => {
+    pageHeaders(ctx, development)
+    ctx.type = 'text/html; charset=utf-8'
+    ctx.body = providerErrorPage({ css }, out)
+  }
+}
 
 export interface InteractionDeps {
   provider: Provider
@@ -85,20 +115,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
   const css = entityPath(d.entityId) + INTERACTION_ROUTES.interaction_css
   const base = (uid: string) => interactionPath(d.entityId, uid)
 
-  /** Security headers of every page; `formTargets`: origins a form POST may end up redirected to. */
-  const secure = (ctx: Context, formTargets: string[] = []) => {
-    const img = d.development ? "'self' https: http:" : "'self' https:"
-    ctx.set('Content-Security-Policy', [
-      "default-src 'none'", "style-src 'self'", `img-src ${img}`,
-      `form-action 'self'${formTargets.map((t) => ` ${t}`).join('')}`,
-      "frame-ancestors 'none'", "base-uri 'none'",
-    ].join('; '))
-    ctx.set('X-Frame-Options', 'DENY')
-    ctx.set('X-Content-Type-Options', 'nosniff')
-    ctx.set('Referrer-Policy', 'same-origin')
-    ctx.set('Cache-Control', 'no-store')
-    ctx.set('Pragma', 'no-cache')
-  }
+  const secure = (ctx: Context, formTargets: string[] = []) => pageHeaders(ctx, d.development, formTargets)
 
   const page = (ctx: Context, body: string, status = 200, formTargets: string[] = []) => {
     secure(ctx, formTargets)

@@ -116,3 +116,15 @@ export function errorPage(base: Pick<PageBase, 'css'>, message: string): string 
 <p>Return to the application and start again.</p>
 `)
 }
+
+/** oidc-provider's error page (its `renderError`): the OAuth error code as literal text, then the description. */
+export function providerErrorPage(base: Pick<PageBase, 'css'>, out: { error?: unknown; error_description?: unknown }): string {
+  const code = typeof out.error === 'string' ? out.error : 'server_error'
+  const description = typeof out.error_description === 'string' ? out.error_description : ''
+  return layout({ action: '', css: base.css }, 'Sign-in problem', html`
+<h1>Sign-in problem</h1>
+<p class="error" id="error">${code}</p>
+${description ? html`<p id="error-description">${description}</p>` : ''}
+<p>Return to the application and start again.</p>
+`)
+}
