@@ -141,7 +141,7 @@ describe('OpenID Provider interactions: login and consent pages', function () {
     } as RegistrationFields
     await registrations.save(RP, fields, false)
     const app = providerApp(provider, (router) => interactionRoutes(router, {
-      provider, accounts, upstream, registration: (id) => registrations.get(id), audit, logger: silentLogger,
+      provider: () => Promise.resolve(provider), accounts, upstream, registration: (id) => registrations.get(id), audit, logger: silentLogger,
       entityId: opIssuer, max: { maxBytes: 65_536, maxDepth: 64, maxDrainBytes: 1 << 20 }, development: true,
     }))
     const server = await listen(app, opPort)

@@ -87,7 +87,8 @@ export function renderProviderError(entityId: string, development: boolean) {
 }
 
 export interface InteractionDeps {
-  provider: Provider
+  /** The oidc-provider instance (built lazily by the authorization server). */
+  provider(): Promise<Provider>
   accounts: Accounts
   upstream?: UpstreamLogin
   /** The client's registration (registration/records.ts), for the consent page. */
@@ -130,7 +131,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
       if (ctx.method === 'POST') checkSameOrigin(ctx, origin)
       let details: Details
       try {
-        details = await d.provider.interactionDetails(ctx.req, ctx.res)
+        details = await (await d.provider()).interactionDetails(ctx.req, ctx.res)
       } catch (err) {
         d.logger.debug('interaction not found', { err: (err as Error).message })
         throw new PageError(400, 'This sign-in has expired or is not open in this browser.')
@@ -151,7 +152,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
 
   const clientOf = async (details: Details): Promise<{ identity: ClientIdentity; redirectOrigins: string[] }> => {
     const clientId = String(details.params.client_id)
-    const client = await d.provider.Client.find(clientId)
+    const client = await (await d.provider()).Client.find(clientId)
     const registration = await d.registration(clientId)
     const redirectOrigins = formTargetsOf(client?.redirectUris ?? [])
     return { identity: clientIdentity(clientId, registration, client ? { ...client.metadata() } : {}, { allowHttp: d.development }), redirectOrigins }
@@ -219,12 +220,12 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
       const message = result.reason === 'locked' ? 'Too many failed attempts for this user name. Try again later.' : 'Wrong user name or password.'
       return showLogin(ctx, details, message, username.slice(0, 64), result.reason === 'locked' ? 429 : 401)
     }
-    done(ctx, await d.provider.interactionResult(ctx.req, ctx.res, { login: { accountId: result.sub, amr: ['pwd'] } }, { mergeWithLastSubmission: false }))
+    done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { login: { accountId: result.sub, amr: ['pwd'] } }, { mergeWithLastSubmission: false }))
   }))
 
   router.post('interaction_abort', `${INTERACTION_ROUTES.interaction}/abort`, step(async (ctx, details) => {
     await d.audit.record(details.session?.accountId ?? '-', details.prompt.name === 'consent' ? 'consent' : 'login', 'failure', String(details.params.client_id), { reason: 'cancelled by the user' })
-    done(ctx, await d.provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User cancelled the sign-in' }, { mergeWithLastSubmission: false }))
+    done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User cancelled the sign-in' }, { mergeWithLastSubmission: false }))
   }))
 
   router.post('interaction_consent', `${INTERACTION_ROUTES.interaction}/consent`, step(async (ctx, details) => {
@@ -238,9 +239,10 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     const scope = [...new Set([...stringsOf(missing.missingOIDCScope)])].join(' ')
     if (decision !== 'approve') {
       await d.audit.record(accountId, 'consent', 'failure', clientId, { decision: 'deny', scope })
-      return done(ctx, await d.provider.interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User denied the authorization request' }, { mergeWithLastSubmission: false }))
+      return done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User denied the authorization request' }, { mergeWithLastSubmission: false }))
     }
-    const grant = (details.grantId ? await d.provider.Grant.find(details.grantId) : undefined) ?? new d.provider.Grant({ accountId, clientId })
+    const provider = await d.provider()
+    const grant = (details.grantId ? await provider.Grant.find(details.grantId) : undefined) ?? new provider.Grant({ accountId, clientId })
     if (scope) grant.addOIDCScope(scope)
     const claims = stringsOf(missing.missingOIDCClaims)
     if (claims.length) grant.addOIDCClaims(claims)
@@ -248,7 +250,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     for (const r of Object.keys(resources)) grant.addResourceScope(r, stringsOf(resources[r]).join(' '))
     const grantId = await grant.save()
     await d.audit.record(accountId, 'consent', 'success', clientId, { decision: 'approve', scope, ...(Object.keys(resources).length ? { resources: Object.keys(resources) } : {}) })
-    done(ctx, await d.provider.interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true }))
+    done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true }))
   }))
 
   router.get('interaction_upstream_start', `${INTERACTION_ROUTES.interaction}/upstream/start`, step(async (ctx, details) => {
@@ -279,7 +281,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
       await d.audit.record('-', 'login', 'failure', clientId, { source: 'upstream', issuer: d.upstream.issuer, reason })
       return showLogin(ctx, details, `Sign-in with ${d.upstream.name} failed.`, undefined, 401)
     }
-    done(ctx, await d.provider.interactionResult(ctx.req, ctx.res, { login: { accountId: sub } }, { mergeWithLastSubmission: false }))
+    done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { login: { accountId: sub } }, { mergeWithLastSubmission: false }))
   }))
 }
 
