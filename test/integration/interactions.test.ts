@@ -25,6 +25,7 @@ import type { AuthorizationServerConfig } from '../../src/config/load.js'
 import { RegistrationStore, type RegistrationFields } from '../../src/registration/records.js'
 import { Accounts, CLAIMS_BY_SCOPE, hashPassword, upstreamSubject } from '../../src/authorization_server/accounts.js'
 import { UpstreamLogin } from '../../src/authorization_server/upstream.js'
+import { storeAdapter } from '../../src/authorization_server/adapter.js'
 import { createFetcher } from '../../src/net/fetch.js'
 import { interactionRoutes, interactionPath, upstreamCallbackUrl, renderProviderError } from '../../src/http/endpoints/interactions.js'
 import { freePort } from '../support/net.js'
@@ -119,6 +120,8 @@ describe('OpenID Provider interactions: login and consent pages', function () {
       clients: [{ client_id: RP, client_secret: RP_SECRET, token_endpoint_auth_method: 'client_secret_post', redirect_uris: [redirectUri], response_types: ['code'], grant_types: ['authorization_code'], logo_uri: 'https://not-from-the-federation.example/logo.png' }],
       jwks: await signingJwks(),
       cookies: { keys: [randomBytes(16).toString('hex')] },
+      // Interactions, sessions, grants and codes in Anchorage's store (the adapter the server uses).
+      adapter: storeAdapter({ store, clock, clients: { find: () => Promise.resolve(undefined) } }),
       routes: { authorization: '/oauth/authorize', token: '/oauth/token', userinfo: '/oauth/userinfo', jwks: '/oauth/jwks' },
       features: { devInteractions: { enabled: false } },
       pkce: { required: () => true },

@@ -29,7 +29,8 @@ describe('authorization_server setup', () => {
       const c = resolveConfig(BASE, '/tmp', {}, {})
       assert.deepEqual(c.authorization_server, {
         enabled: true, resources: ['https://r.example.com/api'], access_token_lifetime: 300, assertion_max_lifetime: 300, trust_reevaluation: 300,
-        statement_cache_ttl: 30, failure_cache_ttl: 10,
+        statement_cache_ttl: 30, failure_cache_ttl: 10, max_failed_logins: 5, login_lockout_seconds: 300, login_tracked_names: 10_000,
+        upstream_login_lifetime: 600,
       })
       assert.equal(resolveConfig({ entity_id: 'https://x.example.com' }, '/tmp', {}, {}).authorization_server, undefined)
     })
