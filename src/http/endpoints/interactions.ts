@@ -15,7 +15,8 @@
  *   GET  /oauth/assets/interaction.css           the pages' style sheet
  * oidc-provider scopes its interaction cookie to the interaction's path, so every step that
  * needs it sits below `/oauth/interaction/:uid`; a step is refused unless the cookie names
- * the uid of the path.
+ * the uid of the path. The routes are unnamed: they are not endpoints published anywhere
+ * (app.ts maps named routes to the URLs the entity publishes).
  *
  * Pages: no scripts, no inline styles, a strict Content-Security-Policy (form-action lets the
  * browser follow the redirects after a form POST back to the client's registered redirect
@@ -173,14 +174,14 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     if (details.prompt.name !== name) throw new PageError(400, `This step does not apply now (the sign-in is at ${details.prompt.name}).`)
   }
 
-  router.get('interaction_css', INTERACTION_ROUTES.interaction_css, (ctx) => {
+  router.get(INTERACTION_ROUTES.interaction_css, (ctx) => {
     ctx.type = 'text/css; charset=utf-8'
     ctx.set('Cache-Control', 'public, max-age=3600')
     ctx.set('X-Content-Type-Options', 'nosniff')
     ctx.body = INTERACTION_CSS
   })
 
-  router.get('upstream_callback', INTERACTION_ROUTES.upstream_callback, (ctx) => {
+  router.get(INTERACTION_ROUTES.upstream_callback, (ctx) => {
     const uid = uidOfState(typeof ctx.query.state === 'string' ? ctx.query.state : undefined)
     if (!d.upstream || !uid) return page(ctx, errorPage({ css }, 'This sign-in answer does not belong to a sign-in under way.'), 400)
     secure(ctx)
@@ -188,7 +189,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     ctx.redirect(`${base(uid)}/upstream?${ctx.querystring}`)
   })
 
-  router.get('interaction', INTERACTION_ROUTES.interaction, step(async (ctx, details) => {
+  router.get(INTERACTION_ROUTES.interaction, step(async (ctx, details) => {
     if (details.prompt.name === 'login') return showLogin(ctx, details)
     if (details.prompt.name !== 'consent') throw new PageError(400, `Unsupported sign-in step ${details.prompt.name}.`)
     const { identity, redirectOrigins } = await clientOf(details)
@@ -206,7 +207,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     }), 200, redirectOrigins)
   }))
 
-  router.post('interaction_login', `${INTERACTION_ROUTES.interaction}/login`, step(async (ctx, details) => {
+  router.post(`${INTERACTION_ROUTES.interaction}/login`, step(async (ctx, details) => {
     requirePrompt(details, 'login')
     if (!d.accounts.hasUsers) throw new PageError(400, 'Signing in with a password is not enabled.')
     const form = await readForm(ctx, d.max)
@@ -223,12 +224,12 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { login: { accountId: result.sub, amr: ['pwd'] } }, { mergeWithLastSubmission: false }))
   }))
 
-  router.post('interaction_abort', `${INTERACTION_ROUTES.interaction}/abort`, step(async (ctx, details) => {
+  router.post(`${INTERACTION_ROUTES.interaction}/abort`, step(async (ctx, details) => {
     await d.audit.record(details.session?.accountId ?? '-', details.prompt.name === 'consent' ? 'consent' : 'login', 'failure', String(details.params.client_id), { reason: 'cancelled by the user' })
     done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { error: 'access_denied', error_description: 'End-User cancelled the sign-in' }, { mergeWithLastSubmission: false }))
   }))
 
-  router.post('interaction_consent', `${INTERACTION_ROUTES.interaction}/consent`, step(async (ctx, details) => {
+  router.post(`${INTERACTION_ROUTES.interaction}/consent`, step(async (ctx, details) => {
     requirePrompt(details, 'consent')
     const form = await readForm(ctx, d.max)
     const decision = form.get('decision')
@@ -253,7 +254,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     done(ctx, await (await d.provider()).interactionResult(ctx.req, ctx.res, { consent: { grantId } }, { mergeWithLastSubmission: true }))
   }))
 
-  router.get('interaction_upstream_start', `${INTERACTION_ROUTES.interaction}/upstream/start`, step(async (ctx, details) => {
+  router.get(`${INTERACTION_ROUTES.interaction}/upstream/start`, step(async (ctx, details) => {
     requirePrompt(details, 'login')
     if (!d.upstream) throw new PageError(400, 'No enterprise sign-in is configured.')
     let to: string
@@ -268,7 +269,7 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     ctx.redirect(to)
   }))
 
-  router.get('interaction_upstream', `${INTERACTION_ROUTES.interaction}/upstream`, step(async (ctx, details) => {
+  router.get(`${INTERACTION_ROUTES.interaction}/upstream`, step(async (ctx, details) => {
     requirePrompt(details, 'login')
     if (!d.upstream) throw new PageError(400, 'No enterprise sign-in is configured.')
     const clientId = String(details.params.client_id)
