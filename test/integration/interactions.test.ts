@@ -77,6 +77,8 @@ describe('OpenID Provider interactions: login and consent pages', function () {
   let audit: AuditLog
   let idp: { server: Server; issuer: string }
   let op: Op
+  let upstreamKey: Record<string, unknown>
+  let fetcher: ReturnType<typeof createFetcher>
   const servers: Server[] = []
 
   const config = (over: Partial<AuthorizationServerConfig> = {}): AuthorizationServerConfig => ({
@@ -95,8 +97,12 @@ describe('OpenID Provider interactions: login and consent pages', function () {
     const opPort = await freePort()
     const opIssuer = `http://127.0.0.1:${opPort}`
     idp = { issuer: `http://127.0.0.1:${idpPort}`, server: undefined as unknown as Server }
+    const pk = await generateKeyPair('ES256', { extractable: true })
+    upstreamKey = { ...(await exportJWK(pk.privateKey)), alg: 'ES256', kid: 'anchorage-1' }
     const idpProvider = new Provider(idp.issuer, {
-      clients: [{ client_id: 'anchorage', client_secret: 'upstream-secret-0123456789abcdef', token_endpoint_auth_method: 'client_secret_post', redirect_uris: [upstreamCallbackUrl(opIssuer)], response_types: ['code'], grant_types: ['authorization_code'] }],
+      clients: [
+        { client_id: 'anchorage-pkjwt', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [{ ...(await exportJWK(pk.publicKey)), alg: 'ES256', kid: 'anchorage-1' }] }, redirect_uris: [upstreamCallbackUrl(opIssuer)], response_types: ['code'], grant_types: ['authorization_code'] },
+{ client_id: 'anchorage', client_secret: 'upstream-secret-0123456789abcdef', token_endpoint_auth_method: 'client_secret_post', redirect_uris: [upstreamCallbackUrl(opIssuer)], response_types: ['code'], grant_types: ['authorization_code'] }],
       jwks: await signingJwks(),
       cookies: { keys: [randomBytes(16).toString('hex')] },
       features: { claimsParameter: { enabled: true } },
@@ -113,7 +119,7 @@ describe('OpenID Provider interactions: login and consent pages', function () {
     } }
     const asConfig = config({ upstream: { issuer: idp.issuer, client_id: 'anchorage', client_secret: 'upstream-secret-0123456789abcdef', scopes: ['openid', 'profile', 'email'], name: 'Corp SSO' } })
     const accounts = new Accounts({ store, clock, audit, config: asConfig, usersFile })
-    const fetcher = createFetcher({ allowHttp: true, allowPrivateNetwork: true, timeoutMs: 5_000, maxResponseBytes: 262_144 })
+    fetcher = createFetcher({ allowHttp: true, allowPrivateNetwork: true, timeoutMs: 5_000, maxResponseBytes: 262_144 })
     const upstream = new UpstreamLogin({ store, clock, fetcher, config: asConfig as AuthorizationServerConfig & { upstream: NonNullable<AuthorizationServerConfig['upstream']> } })
     const redirectUri = 'http://127.0.0.1:1/cb'
     const provider = new Provider(opIssuer, {
@@ -325,6 +331,22 @@ describe('OpenID Provider interactions: login and consent pages', function () {
     assert.ok((await audit.list({ action: 'login' })).some((e) => e.detail?.source === 'upstream' && e.outcome === 'success'))
     // The pending upstream login was used up.
     assert.equal(await store.count('upstream_logins'), 0)
+  })
+
+  it('authenticates to the enterprise provider with private_key_jwt when configured with a key', async () => {
+    const config = { ...DEFAULTS.authorization_server, enabled: true, resources: [], upstream: { issuer: idp.issuer, client_id: 'anchorage-pkjwt', private_key_file: '/unused', scopes: ['openid', 'email'], name: 'Corp' } }
+    const upstream = new UpstreamLogin({ store, clock, fetcher, config, privateKey: upstreamKey })
+    const callback = upstreamCallbackUrl(op.issuer)
+    const browser = new Browser()
+    const idpLogin = await browser.go(await upstream.begin('uid-pkjwt', callback))
+    const idpConsent = await browser.submit(formAction(idpLogin, ''), { prompt: 'login', login: 'carol', password: 'any' })
+    const back = await browser.submit(formAction(idpConsent, ''), { prompt: 'consent' }, callback)
+    assert.ok(back.url.startsWith(callback), back.body)
+    const result = await upstream.finish('uid-pkjwt', new URL(back.url).search)
+    assert.equal(result.sub, 'carol')
+    assert.equal(result.claims.email, 'carol@corp.example')
+    // Used once.
+    await assert.rejects(upstream.finish('uid-pkjwt', new URL(back.url).search), /no upstream login is under way/)
   })
 
   it('refuses an upstream answer whose state does not match the login under way', async () => {
