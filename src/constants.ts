@@ -9,6 +9,8 @@ export const MEDIA = Object.freeze({
   explicitRegistrationResponse: 'application/explicit-registration-response+jwt',
   trustChain: 'application/trust-chain+json',
   json: 'application/json',
+  /** Anchorage's software statements (docs/software-statements.md): explicit typing per RFC 8725 section 3.11. */
+  softwareStatement: 'application/software-statement+jwt',
 })
 
 export const TYP = Object.freeze({
@@ -20,6 +22,8 @@ export const TYP = Object.freeze({
   jwkSet: 'jwk-set+jwt',
   explicitRegistrationResponse: 'explicit-registration-response+jwt',
   accessToken: 'at+jwt',
+  /** RFC 7591 section 2.3 software statements issued by this entity; any other typ is refused. */
+  softwareStatement: 'software-statement+jwt',
 })
 
 export const WELL_KNOWN_FEDERATION = '/.well-known/openid-federation'

@@ -37,6 +37,13 @@ export {
 export { createTrustMarkVerifier, TrustMarkError, type TrustMarkVerifierOptions, type TrustMarkFailure } from './trust_marks/verify.js'
 export type { TrustMarkVerifier, TrustMarkVerifyContext, VerifiedTrustMark, AnchorTrustMarkPolicy } from './trust_chain/trust_mark_verifier.js'
 
+// Software statements (RFC 7591 section 2.3): verification for registration endpoints, and the issuer.
+export {
+  verifySoftwareStatement, SoftwareStatementError,
+  type TrustedIssuer, type VerifyStatementOptions, type SoftwareStatementClaims, type StatementRefusal,
+} from './software_statements/verify.js'
+export { SoftwareStatements } from './software_statements/service.js'
+
 // Storage: the adapter contract and the two adapters.
 export * from './storage/types.js'
 export { createEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions, type EmbeddedStoreStats } from './storage/embedded.js'

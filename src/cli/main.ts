@@ -27,6 +27,8 @@ Commands:
   demo          run a small federation on localhost (anchor, intermediate, leaves)
   clients       list, show, revoke and reinstate registered OAuth clients (agents)
   users         add and list the users who sign in at the OpenID Provider (users file)
+  software-statement
+                issue, revoke and list software statements for RFC 7591 registration
   store         export a deployment's data, or import it into another store
 
 Run 'anchorage <command> --help' for a command's options.`
@@ -131,6 +133,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
       case 'demo': {
         const { demoCommand } = await import('./demo.js')
         return await demoCommand(rest, io)
+      }
+      case 'software-statement': {
+        const { softwareStatementCommand } = await import('./software_statements.js')
+        return await softwareStatementCommand(rest, io)
       }
       case 'clients': {
         const { clientsCommand } = await import('./clients.js')

@@ -118,6 +118,13 @@ export const DEFAULTS = Object.freeze({
     /** An upstream (enterprise) login not finished within this many seconds is forgotten. */
     upstream_login_lifetime: 600,
   }),
+  /** Software statements the trust anchor issues (docs/software-statements.md). */
+  software_statements: Object.freeze({
+    /** `exp` - `iat` of a statement issued without `lifetime`, seconds (90 days). */
+    default_lifetime: 7_776_000,
+    /** Longest `lifetime` an issuance may ask for, seconds (one year). */
+    max_lifetime: 31_536_000,
+  }),
   /** The audit log (docs/admin-api.md, "Audit"). */
   audit: Object.freeze({
     /** Events older than this are deleted, at start-up and every prune_interval_seconds (both stores). */

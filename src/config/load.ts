@@ -37,6 +37,7 @@ export interface ConfigFile {
   trust_marks?: Partial<TrustMarksConfig>
   limits?: Partial<LimitsConfig>
   subordinates?: Partial<SubordinatesConfig>
+  software_statements?: Partial<SoftwareStatementsConfig>
   clock_skew?: number
   log_level?: 'debug' | 'info' | 'warn' | 'error'
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
@@ -113,6 +114,7 @@ export interface Config {
   trust_marks: TrustMarksConfig
   limits: LimitsConfig
   subordinates: SubordinatesConfig
+  software_statements: SoftwareStatementsConfig
   clock_skew: number
   log_level: 'debug' | 'info' | 'warn' | 'error'
   /** From ANCHORAGE_KEK: the material only (config/kek.ts); crypto/kek.ts builds the KEK from it. */
@@ -138,6 +140,9 @@ export interface KeysConfig {
 
 /** The trust registry's key refresh (DEFAULTS.subordinates documents each). */
 export type SubordinatesConfig = { -readonly [K in keyof typeof DEFAULTS.subordinates]: number }
+
+/** Software statements this entity issues (DEFAULTS.software_statements documents each). */
+export type SoftwareStatementsConfig = { -readonly [K in keyof typeof DEFAULTS.software_statements]: number }
 
 /** Bounds on outside JSON (DEFAULTS.limits documents each). */
 export type LimitsConfig = { -readonly [K in keyof typeof DEFAULTS.limits]: number }
@@ -264,6 +269,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     trust_marks: { ...DEFAULTS.trust_marks, ...file.trust_marks },
     limits: { ...DEFAULTS.limits, ...file.limits },
     subordinates: { ...DEFAULTS.subordinates, ...file.subordinates },
+    software_statements: { ...DEFAULTS.software_statements, ...file.software_statements },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
     log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
     ...(kek ? { kek } : {}),

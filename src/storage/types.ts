@@ -34,6 +34,7 @@ export const COLLECTIONS = [
   'oauth', // the authorization server's models: tokens, codes, grants, sessions ... (id = model + ':' + id)
   'accounts', // users signed in through the upstream OpenID Provider: their last claims (id = local subject)
   'upstream_logins', // upstream logins under way: state, nonce, PKCE verifier (id = interaction uid)
+  'software_statements', // software statements this entity issued (id = jti)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
 
@@ -51,6 +52,7 @@ export const INDEXED_FIELDS: { readonly [C in CollectionName]?: readonly string[
   registrations: ['entity_id', 'status'],
   tokens: ['client_id', 'sub'],
   oauth: ['grantId', 'uid', 'userCode', 'clientId'],
+  software_statements: ['software_id', 'status'],
 }
 
 export interface ListOptions {

@@ -12,6 +12,8 @@ import { actorOf, queryOf, respond } from './respond.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
 import { anchorRoutes } from './anchors.js'
 import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
+import { SoftwareStatements } from '../../software_statements/service.js'
+import { softwareStatementAdminRoutes } from './software_statements.js'
 
 export function adminRoutes(router: Router, f: Federation): void {
   const max = bodyLimits(f.config)
@@ -63,6 +65,9 @@ export function adminRoutes(router: Router, f: Federation): void {
 
   // Pinned trust anchors and their refresh (trust_chain/anchor_pins.ts).
   anchorRoutes(router, createAnchorPins(f), max)
+
+  // Software statements for partners registering by RFC 7591 (docs/software-statements.md).
+  softwareStatementAdminRoutes(router, new SoftwareStatements(f), max)
 
   router.get('/keys', async (ctx) => {
     json(ctx, 200, { keys: await f.keystore.list() })
