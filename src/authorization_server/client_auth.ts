@@ -158,15 +158,39 @@ export class ClientAuthenticator {
     const id = JSON.stringify(fresh)
     let jwks = this.keySets.get(id)
     if (!jwks) this.keySets.set(id, (jwks = fresh))
-    try {
-      // verifyJwt compares typ exactly; the accepted values were checked by inspectAssertion.
-      await verifyJwt(a.jwt, jwks, { typ: a.typ as string, clock: this.d.f.clock, skew: this.d.f.config.clock_skew, algorithms: ASSERTION_ALGS })
-    } catch (err) {
-      if (err instanceof JwtError) {
-        const why = err.reason === 'kid' ? `${err.message}: the key is not in the client's resolved metadata` : err.message
-        throw bad(why)
-      }
-      throw err
+    await verifyAssertion(a, jwks, this.d.f)
+  }
+}
+
+/** Verifies an inspected assertion's signature with `jwks` (the client's resolved metadata keys). Throws InvalidClient. */
+export async function verifyAssertion(a: Assertion, jwks: Jwks, f: Pick<RegistrationDeps, 'clock' | 'config'>): Promise<void> {
+  try {
+    // verifyJwt compares typ exactly; the accepted values were checked by inspectAssertion.
+    await verifyJwt(a.jwt, jwks, { typ: a.typ as string, clock: f.clock, skew: f.config.clock_skew, algorithms: ASSERTION_ALGS })
+  } catch (err) {
+    if (err instanceof JwtError) {
+      const why = err.reason === 'kid' ? `${err.message}: the key is not in the client's resolved metadata` : err.message
+      throw bad(why)
     }
+    throw err
+  }
+}
+
+/**
+ * jti values of client assertions this process accepted, until they expire: a replay is
+ * refused before any other work (oidc-provider's replay detection, in the shared store,
+ * is the check across instances).
+ */
+export class UsedAssertions {
+  private readonly used = boundedLru<string, number>(10_000)
+  constructor(private readonly f: Pick<RegistrationDeps, 'clock' | 'config'>) {}
+
+  /** Throws InvalidClient when `a` was used before. */
+  check(a: Assertion): void {
+    if ((this.used.get(`${a.clientId} ${a.jti}`) ?? 0) > this.f.clock.now()) throw bad('replayed: its jti was used before')
+  }
+
+  accepted(a: Assertion): void {
+    this.used.set(`${a.clientId} ${a.jti}`, a.exp + this.f.config.clock_skew)
   }
 }

@@ -5,17 +5,18 @@
  * (RFC 7662). Every token is recorded (collection `tokens`, expiring with the token) with
  * the registration it was issued under, so a registration that ends takes its tokens with it.
  */
-import { createHash, randomBytes } from 'node:crypto'
+import { createHash } from 'node:crypto'
 import type { RegistrationDeps } from '../registration/deps.js'
-import { TYP } from '../constants.js'
-import { signJwt, decodeUnverified, type SigningKey } from '../crypto/jwt.js'
+import { decodeUnverified } from '../crypto/jwt.js'
+import type { TokenEndpointGrantContext } from 'oidc-provider'
+import { requestContext } from './request_context.js'
+import { providerError } from './federation_clients.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { isAbsoluteUrl } from '../config/schemas.js'
 import { FederationError } from '../errors.js'
 import type { StoredRecord } from '../storage/types.js'
 import type { Registrar } from '../registration/registrar.js'
 import type { Registration } from '../registration/records.js'
-import { CLIENT_TYPES, grantTypes } from '../registration/client_metadata.js'
 
 export const GRANT_TYPES = ['client_credentials'] as const
 
@@ -86,46 +87,13 @@ export interface TokenRequest {
 export interface TokenDeps {
   f: RegistrationDeps
   as: AuthorizationServerConfig
-  signingKey: () => Promise<SigningKey>
   registrar: Registrar
+  /** The algorithm of the `oauth` signing key. */
+  alg: string
 }
 
 export class TokenService {
-  constructor(private readonly d: TokenDeps) {}
-
-  /** The client_credentials grant for an authenticated client. */
-  async clientCredentials(reg: Registration, req: TokenRequest): Promise<TokenResponse> {
-    const { f, as } = this.d
-    if (!CLIENT_TYPES.includes(reg.entity_type)) throw new FederationError('unauthorized_client', `${reg.client_id} is registered as ${reg.entity_type}, not as a client`)
-    const md = reg.metadata[reg.entity_type] ?? {}
-    if (!grantTypes(md).includes('client_credentials')) {
-      throw new FederationError('unauthorized_client', `grant_type client_credentials is not among the grant_types of ${reg.client_id}'s resolved metadata (${grantTypes(md).join(', ')})`)
-    }
-    const aud = targetResource(req.resource, as.resources)
-    const requested = req.scope
-    if (requested.length > 1) throw new FederationError('invalid_request', 'scope: must be given once')
-    const scopes = grantedScopes(requested[0], md.scope, as.scopes_supported)
-    const now = f.clock.now()
-    // No token outlives its registration's chain (spec "Registration Validity and Trust Reevaluation").
-    const exp = Math.min(now + as.access_token_lifetime, reg.chain_exp)
-    const jti = randomBytes(16).toString('base64url')
-    const scope = scopes.join(' ')
-    const claims = {
-      iss: f.entityId, sub: reg.client_id, client_id: reg.client_id, aud, iat: now, exp, jti,
-      ...(scope ? { scope } : {}), trust_anchor: reg.trust_anchor,
-    }
-    const token = await signJwt(claims, await this.d.signingKey(), TYP.accessToken)
-    const record: TokenRecord = {
-      id: jti, client_id: reg.client_id, sub: reg.client_id, rid: reg.rid, aud, trust_anchor: reg.trust_anchor,
-      iat: now, exp, expires_at: exp, hash: hash(token), ...(scope ? { scope } : {}),
-    }
-    // Independent writes: one commit round instead of two (each is fsynced by the embedded store).
-    await Promise.all([
-      f.store.put('tokens', record),
-      f.audit.record(reg.client_id, 'token.issue', 'success', reg.client_id, { trust_anchor: reg.trust_anchor, aud, scope, jti, exp }),
-    ])
-    return { access_token: token, token_type: 'Bearer', expires_in: exp - now, ...(scope ? { scope } : {}) }
-  }
+  constructor(private readonly d: Omit<TokenDeps, 'alg'>) {}
 
   /**
    * RFC 7662 for an authenticated caller. Active only for a token this server issued,
@@ -153,6 +121,57 @@ export class TokenService {
       ...(rec.scope ? { scope: rec.scope } : {}), iat: rec.iat, exp: rec.exp, jti: rec.id,
       token_type: 'Bearer', trust_anchor: rec.trust_anchor,
     }
+  }
+}
+
+/**
+ * The client_credentials grant (RFC 6749 section 4.4) as an oidc-provider grant handler:
+ * the client was authenticated by oidc-provider (private_key_jwt) and found through its
+ * federation registration (federation_clients.ts), which this request's context holds.
+ */
+export function clientCredentialsGrant(d: TokenDeps) {
+  return async (ctx: TokenEndpointGrantContext): Promise<void> => {
+    try {
+      await issue(ctx)
+    } catch (err) {
+      throw providerError(err)
+    }
+  }
+  async function issue(ctx: TokenEndpointGrantContext): Promise<void> {
+    const { f, as } = d
+    const clientId = ctx.oidc.client.clientId
+    const reg = requestContext()?.registrations.get(clientId)
+    if (!reg) throw new FederationError('server_error', 'the client was authenticated without its registration')
+    // unauthorized_client (entity type, grant_types) was said by the client lookup.
+    const md = reg.metadata[reg.entity_type] ?? {}
+    const params = ctx.oidc.params
+    const aud = targetResource([params.resource ?? []].flat(), as.resources)
+    const scopes = [params.scope ?? []].flat()
+    if (scopes.length > 1) throw new FederationError('invalid_request', 'scope: must be given once')
+    const granted = grantedScopes(scopes[0], md.scope, as.scopes_supported)
+    const now = f.clock.now()
+    // No token outlives its registration's chain (spec "Registration Validity and Trust Reevaluation").
+    const ttl = Math.max(1, Math.min(as.access_token_lifetime, reg.chain_exp - now))
+    const scope = granted.join(' ')
+    const provider = ctx.oidc.provider
+    const token = new provider.ClientCredentials({ client: ctx.oidc.client, ...(scope ? { scope } : {}) })
+    token.resourceServer = new provider.ResourceServer(aud, {
+      audience: aud, accessTokenFormat: 'jwt', accessTokenTTL: ttl, jwt: { sign: { alg: d.alg as never } },
+      scope,
+    })
+    const value = await token.save()
+    const jti = decodeUnverified(value).payload.jti as string
+    const record: TokenRecord = {
+      id: jti, client_id: reg.client_id, sub: reg.client_id, rid: reg.rid, aud, trust_anchor: reg.trust_anchor,
+      iat: token.iat, exp: token.exp!, expires_at: now + ttl, hash: hash(value), ...(scope ? { scope } : {}),
+    }
+    // Independent writes: one commit round instead of two (each is fsynced by the embedded store).
+    await Promise.all([
+      f.store.put('tokens', record),
+      f.audit.record(reg.client_id, 'token.issue', 'success', reg.client_id, { trust_anchor: reg.trust_anchor, aud, scope, jti, exp: record.exp }),
+    ])
+    const body: TokenResponse = { access_token: value, token_type: 'Bearer', expires_in: ttl, ...(scope ? { scope } : {}) }
+    ctx.body = body
   }
 }
 

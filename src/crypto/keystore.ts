@@ -95,6 +95,7 @@ const purposeOf = (r: KeyRecord): KeyPurpose => r.purpose ?? 'federation'
 
 export class Keystore {
   private signer: SigningKey | undefined
+  private signerJwk: (JWK & { kid: string; alg: string }) | undefined
   private published: JSONWebKeySet = { keys: [] }
   private records: KeyRecord[] = []
   private loading: Promise<void> | undefined
@@ -159,12 +160,15 @@ export class Keystore {
       .sort((a, b) => (b.activated_at ?? 0) - (a.activated_at ?? 0) || (a.id < b.id ? -1 : 1))
     const current = active[0]
     let signer: SigningKey | undefined
+    let signerJwk: (JWK & { kid: string; alg: string }) | undefined
     if (current) {
       const jwk = await unsealKey(current.sealed, this.kek)
       signer = { kid: current.id, alg: current.alg, privateKey: await importPrivateJwk(jwk, current.alg) }
+      signerJwk = { ...jwk, kid: current.id, alg: current.alg }
     }
     this.records = records
     this.signer = signer
+    this.signerJwk = signerJwk
     this.published = {
       keys: records.filter((r) => r.state !== 'retired').map((r) => r.public_jwk),
     }
@@ -174,6 +178,16 @@ export class Keystore {
     await this.refresh()
     if (!this.signer) throw new FederationError('server_error', 'no signing key', { detail: 'keystore empty' })
     return this.signer
+  }
+
+  /**
+   * The current signing key as a private JWK (with kid and alg), for a signer that takes
+   * JWKs (oidc-provider's keystore). Never published.
+   */
+  async signingJwk(): Promise<JWK & { kid: string; alg: string }> {
+    await this.refresh()
+    if (!this.signerJwk) throw new FederationError('server_error', 'no signing key', { detail: 'keystore empty' })
+    return this.signerJwk
   }
 
   /** The published JWK Set (same object until keys change, so verifiers can cache by identity). */

@@ -31,6 +31,10 @@ export interface RegistrationFields {
   jwks_source: 'jwks' | 'jwks_uri' | 'signed_jwks_uri'
   /** Expiration of the chain (and of anything else the registration relies on). */
   chain_exp: number
+  /** Entity ids of the chain the registration resolved: the client first, the trust anchor last. */
+  chain?: string[]
+  /** Trust marks verified in the chain for `registration.required_trust_marks` (type and issuer). */
+  trust_marks?: Array<{ trust_mark_type: string; trust_mark_issuer: string }>
   /** Explicit registrations: the request (an entity configuration), re-resolved at re-evaluation. */
   request?: string
 }

@@ -192,6 +192,7 @@ export class Registrar {
     return {
       registration_type: type, entity_type: entityType, trust_anchor: chain.anchor,
       ...(chain.links[1] ? { authority_hint: chain.links[1].iss } : {}),
+      chain: [...new Set([chain.subject, ...chain.links.map((l) => l.iss), chain.anchor])],
       metadata, jwks: keys.jwks, jwks_source: keys.jwks_source,
       chain_exp: Math.min(chain.exp, keys.exp ?? Infinity),
       ...(request ? { request } : {}),

@@ -8,14 +8,16 @@ import type { Context } from 'koa'
 import type { Foundation } from '../../federation.js'
 import { MEDIA } from '../../constants.js'
 import { decodeUnverified } from '../../crypto/jwt.js'
-import { FederationError } from '../../errors.js'
+import { FederationError, InvalidRequest } from '../../errors.js'
 import { parseJson } from '../../util/json.js'
 import { readForm, readRaw, mediaType, type BodyLimits } from '../body.js'
 import { single, type Params } from '../params.js'
 import { RegistrationRefused } from '../../registration/registrar.js'
 import { registerExplicitly } from '../../registration/explicit.js'
 import { metadataPath } from '../../authorization_server/well_known.js'
-import { clientAuthenticationOf, tokenRequestOf } from './oauth_requests.js'
+import { clientAuthenticationOf } from './oauth_requests.js'
+import { inspectAssertion } from '../../authorization_server/client_auth.js'
+import { newRequestContext, withRequestContext } from '../../authorization_server/request_context.js'
 import type { AuthorizationServerCapability } from '../../capabilities/types.js'
 
 export function authorizationServerRoutes(router: Router, c: AuthorizationServerCapability, f: Foundation, max: BodyLimits): void {
@@ -29,17 +31,33 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     ctx.body = body
   }
 
+  // The token endpoint is oidc-provider's; the checks that need no key come first (spec
+  // "Denial-of-Service Attack Prevention"), so a malformed, unsigned or stale assertion costs
+  // no trust chain work, and their descriptions stay exact.
   router.post('as_token_endpoint', path('as_token_endpoint'), async (ctx) => {
     let form: Params | undefined
     try {
-      form = await readForm(ctx, max)
-      const request = tokenRequestOf(form)
-      const client = await s.auth.authenticate(clientAuthenticationOf(form), endpoints.token_endpoint)
-      json(ctx, await s.tokens.clientCredentials(client, request))
+      const raw = await readRaw(ctx, max)
+      if (mediaType(ctx) !== 'application/x-www-form-urlencoded') throw new InvalidRequest('Content-Type must be application/x-www-form-urlencoded')
+      form = new URLSearchParams(raw)
+      const grant = single(form, 'grant_type')
+      const assertion = inspectAssertion(clientAuthenticationOf(form), {
+        audiences: [f.entityId, endpoints.token_endpoint], now: f.clock.now(), skew: f.config.clock_skew, maxLifetime: s.config.assertion_max_lifetime,
+      })
+      s.usedAssertions.check(assertion)
+      const context = newRequestContext({
+        assertion, ...(grant !== undefined ? { grantType: grant } : {}),
+        ...(assertion.trustChain !== undefined ? { trustChain: { clientId: assertion.clientId, value: assertion.trustChain, where: 'client_assertion: trust_chain header' } } : {}),
+      })
+      // oidc-provider reads the body already read here.
+      ;(ctx.request as { body?: unknown }).body = raw
+      await withRequestContext(context, () => delegate(ctx, s))
+      if (ctx.status === 200) s.usedAssertions.accepted(assertion)
     } catch (err) {
       await refused(f, 'token.refuse', form, err)
       throw err
     }
+    await refusedBy(f, 'token.refuse', form, ctx)
   })
 
   router.post('as_introspection_endpoint', path('as_introspection_endpoint'), async (ctx) => {
@@ -84,6 +102,46 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     ctx.type = MEDIA.json
     ctx.body = s.metadata(endpoints)
   })
+}
+
+/**
+ * Hands the request to oidc-provider, mounted at the entity id's path (its routes are
+ * relative to it; ctx.mountPath makes the URLs it builds absolute ones under it).
+ */
+export async function delegate(ctx: Context, s: AuthorizationServerCapability['server']): Promise<void> {
+  const provider = await s.provider()
+  const prefix = new URL(provider.issuer).pathname.replace(/\/+$/, '')
+  const original = ctx.path
+  const mountPath = (ctx as { mountPath?: string }).mountPath
+  ctx.path = original.slice(prefix.length) || '/'
+  ;(ctx as { mountPath?: string }).mountPath = prefix
+  try {
+    await compose(provider.middleware as Middleware[])(ctx)
+  } finally {
+    ctx.path = original
+    ;(ctx as { mountPath?: string }).mountPath = mountPath
+  }
+}
+
+type Middleware = (ctx: Context, next: () => Promise<void>) => unknown
+
+function compose(stack: readonly Middleware[]): (ctx: Context) => Promise<void> {
+  return async (ctx) => {
+    const run = async (i: number): Promise<void> => {
+      const m = stack[i]
+      if (m) await m(ctx, () => run(i + 1))
+    }
+    await run(0)
+  }
+}
+
+/** The refusal oidc-provider answered with, audited like Anchorage's own. */
+async function refusedBy(f: Foundation, action: string, form: Params | undefined, ctx: Context): Promise<void> {
+  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined
+  if (ctx.status < 400 || ctx.status >= 500 || typeof body?.error !== 'string' || ctx.state.refusalAudited === true) return
+  const detail = typeof ctx.state.refusalDetail === 'string' ? `: ${ctx.state.refusalDetail}` : ''
+  const err = new FederationError(body.error as never, (typeof body.error_description === 'string' ? body.error_description : body.error) + detail)
+  await refused(f, action, form, err)
 }
 
 /** One audit event per refused request (registration refusals are audited by the registrar). */

@@ -1,0 +1,157 @@
+/**
+ * oidc-provider's client lookup over federation registrations (spec "OpenID Connect Client
+ * Registration"): a client_id is an entity identifier; one with an active registration is
+ * re-evaluated when due (spec "Registration Validity and Trust Reevaluation"), one without
+ * is registered automatically now (spec "Automatic Registration"), within the request's
+ * work budget and the failure cache (registration/registrar.ts). A revoked or invalidated
+ * registration, or a chain that no longer resolves, gives no client: oidc-provider then
+ * answers invalid_client, and the refusal says why.
+ *
+ * The client's metadata is the resolved, policy-applied metadata of its chain mapped to
+ * oidc-provider client properties; keys oidc-provider does not know, or this server does
+ * not serve, are dropped. Authentication is private_key_jwt only (spec "Automatic
+ * Registration": asymmetric cryptography MUST be used).
+ */
+import { errors, type ClientMetadata } from 'oidc-provider'
+import type { RegistrationDeps } from '../registration/deps.js'
+import { isEntityIdSyntax } from '../config/schemas.js'
+import { FederationError } from '../errors.js'
+import { RegistrationRefused, type Registrar } from '../registration/registrar.js'
+import type { Registration } from '../registration/records.js'
+import { AUTH_METHOD, CLIENT_TYPES, grantTypes } from '../registration/client_metadata.js'
+import type { PresentedChain } from '../trust_chain/presented_chain.js'
+import { verifyAssertion } from './client_auth.js'
+import { requestContext, type RequestContext } from './request_context.js'
+
+/** What oidc-provider's Client model asks of its source (the store adapter delegates here). */
+export interface ClientSource {
+  find(id: string): Promise<ClientMetadata | undefined>
+}
+
+/** An OAuth error oidc-provider renders as is (status, error, error_description). */
+export class ProviderError extends errors.OIDCProviderError {
+  /** `audited`: the refusal is in the audit log already (the registrar's). */
+  constructor(status: number, error: string, description: string, readonly audited = false) {
+    super(status, error)
+    this.error_description = description
+  }
+}
+
+/** A FederationError as oidc-provider renders errors; 5xx ones stay server errors. */
+export function providerError(err: unknown): unknown {
+  if (err instanceof FederationError && err.status < 500) return new ProviderError(err.status, err.error, err.message, err instanceof RegistrationRefused)
+  return err
+}
+
+export interface FederationClientsOptions {
+  /** Grant types the provider serves: a client's are narrowed to these. */
+  grantTypes: ReadonlySet<string>
+  /** Scopes the provider knows (its `scopes`): a client's are narrowed to these. */
+  scopes?: ReadonlySet<string>
+}
+
+const own = (o: Record<string, unknown>, k: string): unknown => (Object.hasOwn(o, k) ? o[k] : undefined)
+const str = (o: Record<string, unknown>, k: string): string | undefined => {
+  const v = own(o, k)
+  return typeof v === 'string' ? v : undefined
+}
+/** Display and policy URLs and names oidc-provider knows, copied when they are strings. */
+const TEXT_PROPERTIES = ['client_name', 'logo_uri', 'client_uri', 'policy_uri', 'tos_uri'] as const
+/** Algorithms the RP asked for, copied when they are strings (oidc-provider validates them against its own). */
+const ALG_PROPERTIES = [
+  'request_object_signing_alg', 'id_token_signed_response_alg', 'userinfo_signed_response_alg',
+  'authorization_signed_response_alg', 'token_endpoint_auth_signing_alg',
+] as const
+
+export class FederationClients implements ClientSource {
+  constructor(
+    private readonly f: RegistrationDeps,
+    private readonly registrar: Registrar,
+    private readonly o: FederationClientsOptions,
+  ) {}
+
+  async find(id: string): Promise<ClientMetadata | undefined> {
+    // Spec "Automatic Registration": the client_id is the client's entity identifier.
+    if (!isEntityIdSyntax(id)) return undefined
+    try {
+      const reg = await this.registration(id, requestContext())
+      return reg ? this.metadata(reg) : undefined
+    } catch (err) {
+      throw providerError(err)
+    }
+  }
+
+  /** The client's active registration for this request (made now on first contact). */
+  private async registration(id: string, ctx: RequestContext | undefined): Promise<Registration | undefined> {
+    const known = ctx?.registrations.get(id)
+    if (known) return known
+    const budget = ctx?.budget ?? this.registrar.budget()
+    if (ctx) ctx.budget = budget
+    const reg = await this.registrar.registered(id)
+    // A presented chain is verified whenever present (spec "Processing the Authentication Request": the OP MUST fully verify it).
+    const presented = ctx?.trustChain?.clientId === id ? await this.presented(id, ctx.trustChain, budget) : undefined
+    let out = reg
+    if (!out) {
+      const candidate = await this.registrar.firstContact(id, presented, budget)
+      // A first contact is stored only once the client proved possession of a key of its resolved metadata.
+      const a = ctx?.assertion
+      if (a?.clientId === id) await verifyAssertion(a, candidate.jwks, this.f)
+      out = await this.registrar.commit(id, candidate)
+    }
+    this.checkGrant(out, ctx)
+    ctx?.registrations.set(id, out)
+    return out
+  }
+
+  private async presented(id: string, tc: NonNullable<RequestContext['trustChain']>, budget: ReturnType<Registrar['budget']>): Promise<PresentedChain> {
+    try {
+      return await this.registrar.presented(tc.value, id, { budget })
+    } catch (err) {
+      if (err instanceof FederationError && err.status < 500) throw new ProviderError(401, 'invalid_client', `${tc.where}: ${err.message}`)
+      throw err
+    }
+  }
+
+  /** RFC 6749 section 5.2 unauthorized_client, said once the client is known (and before any token work). */
+  private checkGrant(reg: Registration, ctx: RequestContext | undefined): void {
+    const grant = ctx?.grantType
+    if (grant === undefined || !this.o.grantTypes.has(grant)) return
+    if (!CLIENT_TYPES.includes(reg.entity_type)) throw new ProviderError(400, 'unauthorized_client', `${reg.client_id} is registered as ${reg.entity_type}, not as a client`)
+    const md = reg.metadata[reg.entity_type] ?? {}
+    if (grant !== 'refresh_token' && !grantTypes(md).includes(grant)) {
+      throw new ProviderError(400, 'unauthorized_client', `grant_type ${grant} is not among the grant_types of ${reg.client_id}'s resolved metadata (${grantTypes(md).join(', ')})`)
+    }
+  }
+
+  /** The registration as oidc-provider client properties. */
+  metadata(reg: Registration): ClientMetadata {
+    const md = (reg.metadata[reg.entity_type] ?? {})
+    const client = CLIENT_TYPES.includes(reg.entity_type)
+    const grants = client ? grantTypes(md).filter((g) => this.o.grantTypes.has(g)) : []
+    const code = grants.includes('authorization_code')
+    const out: ClientMetadata = {
+      client_id: reg.client_id,
+      token_endpoint_auth_method: AUTH_METHOD,
+      jwks: { keys: reg.jwks.keys.map((k) => ({ ...k })) },
+      grant_types: code || !grants.length ? grants : grants,
+      response_types: code ? ['code'] : [],
+      redirect_uris: code ? redirectUris(md) : [],
+    }
+    const scope = str(md, 'scope')
+    if (scope !== undefined && this.o.scopes) out.scope = scope.split(' ').filter((s) => this.o.scopes!.has(s)).join(' ')
+    for (const k of TEXT_PROPERTIES) {
+      const v = str(md, k)
+      if (v !== undefined) out[k] = v
+    }
+    for (const k of ALG_PROPERTIES) {
+      const v = str(md, k)
+      if (v !== undefined) (out as Record<string, unknown>)[k] = v
+    }
+    return out
+  }
+}
+
+function redirectUris(md: Record<string, unknown>): string[] {
+  const v = own(md, 'redirect_uris')
+  return Array.isArray(v) ? v.filter((u): u is string => typeof u === 'string') : []
+}

@@ -1,0 +1,190 @@
+/**
+ * The OAuth 2.0 / OpenID Connect server: one oidc-provider `Provider` (issuer = the entity
+ * id), mounted by the HTTP layer under the entity id's path. Anchorage adds what no library
+ * has: clients are federation entities found through their trust chains
+ * (./federation_clients.ts, behind the adapter's Client model), and the client_credentials
+ * grant is Anchorage's own (./tokens.ts: resource indicators, scope bounded by the resolved
+ * metadata, RFC 9068 tokens recorded with the registration they were issued under).
+ *
+ * Client authentication is private_key_jwt only (spec "Automatic Registration":
+ * asymmetric cryptography MUST be used; never `none`, never a shared secret). Tokens are
+ * signed with the keystore's `oauth` keys, never with the federation keys.
+ *
+ * oidc-provider keeps its own time (the system clock) for what it issues and verifies;
+ * Anchorage's clock drives registrations, re-evaluation and store expiry.
+ */
+import { randomBytes } from 'node:crypto'
+import Provider, { errors, type Adapter, type AdapterPayload, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider'
+import type { JWK } from 'jose'
+import type { RegistrationDeps } from '../registration/deps.js'
+import type { AuthorizationServerConfig } from '../config/load.js'
+import { ASSERTION_ALGS } from './client_auth.js'
+import type { ClientSource } from './federation_clients.js'
+import { requestContext } from './request_context.js'
+
+/** oidc-provider's routes, relative to the entity id's path. */
+export const PROVIDER_ROUTES = {
+  authorization: '/oauth/authorize',
+  token: '/oauth/token',
+  jwks: '/oauth/jwks',
+  pushed_authorization_request: '/oauth/par',
+  revocation: '/oauth/revoke',
+  userinfo: '/oauth/userinfo',
+  end_session: '/oauth/logout',
+  introspection: '/oauth/introspect',
+  registration: '/oauth/clients',
+  code_verification: '/oauth/device',
+  device_authorization: '/oauth/device/auth',
+  backchannel_authentication: '/oauth/backchannel',
+  challenge: '/oauth/challenge',
+} as const
+
+/** What an oidc-provider adapter factory looks like (adapter.ts provides the store's). */
+export type AdapterClass = new (name: string) => Adapter
+
+export interface ProviderDeps {
+  f: RegistrationDeps
+  config: AuthorizationServerConfig
+  clients: ClientSource
+  /** The current `oauth` signing key, private (keystore purpose `oauth`). */
+  key: JWK & { kid: string; alg: string }
+  /** Adapter over Anchorage's store; an in-memory one when absent. */
+  adapter?: AdapterClass
+  /** Accounts (INTERACTIONS): the users who sign in. */
+  findAccount?: FindAccount
+  /** Secrets signing oidc-provider's cookies (interaction and session). */
+  cookieKeys: string[]
+  /** The entity id's path ('' at the root): the interaction pages live under it. */
+  prefix: string
+}
+
+export function createOidcProvider(d: ProviderDeps): Provider {
+  const { f, config } = d
+  const configuration: Configuration = {
+    adapter: d.adapter ?? memoryAdapter(d.clients),
+    clients: [],
+    jwks: { keys: [{ ...d.key, use: 'sig' }] as never },
+    routes: { ...PROVIDER_ROUTES },
+    clientAuthMethods: ['private_key_jwt'],
+    enabledJWA: { clientAuthSigningAlgValues: [...ASSERTION_ALGS] as never },
+    clockTolerance: f.config.clock_skew,
+    clientDefaults: {
+      grant_types: [], response_types: [], token_endpoint_auth_method: 'private_key_jwt',
+      id_token_signed_response_alg: d.key.alg as never,
+    },
+    cookies: { keys: d.cookieKeys },
+    ...(d.findAccount ? { findAccount: d.findAccount } : {}),
+    interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `${d.prefix}/oauth/interaction/${interaction.uid}` },
+    features: {
+      devInteractions: { enabled: false },
+      // The client_credentials grant is Anchorage's (tokens.ts), registered on the provider.
+      clientCredentials: { enabled: false },
+      // Anchorage's introspection answers for its RFC 9068 tokens, which oidc-provider does not introspect.
+      introspection: { enabled: false },
+      revocation: { enabled: false },
+      registration: { enabled: false },
+      rpInitiatedLogout: { enabled: false },
+      userinfo: { enabled: false },
+      resourceIndicators: {
+        enabled: true,
+        defaultResource: () => (config.resources.length === 1 ? config.resources[0]! : undefined),
+        useGrantedResource: () => true,
+        getResourceServerInfo: (_ctx, resource) => {
+          if (!config.resources.includes(resource)) throw new errors.InvalidTarget(`resource: ${resource} is not a resource of this authorization server`)
+          return {
+            audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: config.access_token_lifetime,
+            jwt: { sign: { alg: d.key.alg as never } },
+            scope: (config.scopes_supported ?? []).join(' '),
+          }
+        },
+      },
+    },
+    ttl: {
+      ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime,
+      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime,
+    },
+    // RFC 9068 tokens name the anchor the client's registration resolved to.
+    extraTokenClaims: (_ctx, token) => {
+      const reg = requestContext()?.registrations.get(token.clientId ?? '')
+      return reg ? { trust_anchor: reg.trust_anchor } : undefined
+    },
+    // An error page without the library's inline markup: the JSON error, as text.
+    renderError: (ctx, out) => {
+      ctx.type = 'application/json'
+      ctx.body = out
+    },
+  }
+  const provider = new Provider(f.entityId, configuration)
+  // The deployment's listener decides about proxies (server.trust_proxy); the provider runs in its app.
+  provider.proxy = f.config.server.trust_proxy
+  // Why oidc-provider refused (error_detail, e.g. which check of a client assertion failed): for the audit trail.
+  for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'pushed_authorization_request.error', 'userinfo.error'] as const) {
+    ;(provider as unknown as { on(e: string, l: (ctx: KoaContextWithOIDC, err: { error_detail?: unknown; audited?: unknown }) => void): void }).on(event, (ctx, err) => {
+      if (typeof err.error_detail === 'string') ctx.state.refusalDetail = err.error_detail
+      if (err.audited === true) ctx.state.refusalAudited = true
+    })
+  }
+  return provider
+}
+
+/** New secrets for oidc-provider's signed cookies (one set per process; instances behind a balancer share none yet). */
+export function newCookieKeys(): string[] {
+  return [randomBytes(32).toString('base64url')]
+}
+
+interface Entry { payload: AdapterPayload; until: number | undefined }
+
+/**
+ * oidc-provider's models in memory (this process only), with the Client model delegated to
+ * the federation clients: the stand-in until the store adapter (adapter.ts) is used.
+ */
+export function memoryAdapter(clients: ClientSource): AdapterClass {
+  const entries = new Map<string, Entry>()
+  const now = () => Date.now() / 1000
+  const live = (key: string): AdapterPayload | undefined => {
+    const e = entries.get(key)
+    if (!e) return undefined
+    if (e.until !== undefined && e.until <= now()) {
+      entries.delete(key)
+      return undefined
+    }
+    return e.payload
+  }
+  return class MemoryAdapter implements Adapter {
+    constructor(private readonly name: string) {}
+    private key(id: string): string {
+      return `${this.name}:${id}`
+    }
+    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
+      entries.set(this.key(id), { payload: { ...payload }, until: expiresIn ? now() + expiresIn : undefined })
+    }
+    async find(id: string): Promise<AdapterPayload | undefined> {
+      if (this.name === 'Client') return (await clients.find(id))
+      return live(this.key(id))
+    }
+    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
+      for (const [k] of entries) {
+        const p = k.startsWith(`${this.name}:`) ? live(k) : undefined
+        if (p?.uid === uid) return p
+      }
+      return undefined
+    }
+    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
+      for (const [k] of entries) {
+        const p = k.startsWith(`${this.name}:`) ? live(k) : undefined
+        if (p?.userCode === userCode) return p
+      }
+      return undefined
+    }
+    async consume(id: string): Promise<void> {
+      const p = live(this.key(id))
+      if (p) p.consumed = Math.floor(now())
+    }
+    async destroy(id: string): Promise<void> {
+      entries.delete(this.key(id))
+    }
+    async revokeByGrantId(grantId: string): Promise<void> {
+      for (const [k, e] of entries) if (e.payload.grantId === grantId) entries.delete(k)
+    }
+  }
+}
