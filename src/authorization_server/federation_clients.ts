@@ -12,7 +12,7 @@
  * not serve, are dropped. Authentication is private_key_jwt only (spec "Automatic
  * Registration": asymmetric cryptography MUST be used).
  */
-import { errors, type ClientMetadata } from 'oidc-provider'
+import type { ClientMetadata } from 'oidc-provider'
 import type { RegistrationDeps } from '../registration/deps.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
 import { FederationError } from '../errors.js'
@@ -28,18 +28,30 @@ export interface ClientSource {
   find(id: string): Promise<ClientMetadata | undefined>
 }
 
-/** An OAuth error oidc-provider renders as is (status, error, error_description). */
-export class ProviderError extends errors.OIDCProviderError {
+/**
+ * An OAuth error oidc-provider renders as is: its error handler reads `expose`, `message`
+ * (the code), `error_description` and `statusCode` (the shape of its own errors, so this
+ * module does not load oidc-provider: it is loaded only when the role is enabled).
+ */
+export class ProviderError extends Error {
+  readonly error: string
+  readonly status: number
+  readonly statusCode: number
+  readonly expose = true
+  readonly allow_redirect = true
   /** `audited`: the refusal is in the audit log already (the registrar's). */
-  constructor(status: number, error: string, description: string, readonly audited = false) {
-    super(status, error)
-    this.error_description = description
+  constructor(status: number, error: string, readonly error_description: string, readonly audited = false, cause?: unknown) {
+    super(error, cause === undefined ? undefined : { cause })
+    this.name = 'ProviderError'
+    this.error = error
+    this.status = status
+    this.statusCode = status
   }
 }
 
 /** A FederationError as oidc-provider renders errors; 5xx ones stay server errors. */
 export function providerError(err: unknown): unknown {
-  if (err instanceof FederationError && err.status < 500) return new ProviderError(err.status, err.error, err.message, err instanceof RegistrationRefused)
+  if (err instanceof FederationError && err.status < 500) return new ProviderError(err.status, err.error, err.message, err instanceof RegistrationRefused, err)
   return err
 }
 
@@ -107,7 +119,7 @@ export class FederationClients implements ClientSource {
     try {
       return await this.registrar.presented(tc.value, id, { budget })
     } catch (err) {
-      if (err instanceof FederationError && err.status < 500) throw new ProviderError(401, 'invalid_client', `${tc.where}: ${err.message}`)
+      if (err instanceof FederationError && err.status < 500) throw new ProviderError(401, 'invalid_client', `${tc.where}: ${err.message}`, false, err)
       throw err
     }
   }

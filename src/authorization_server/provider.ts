@@ -13,14 +13,14 @@
  * oidc-provider keeps its own time (the system clock) for what it issues and verifies;
  * Anchorage's clock drives registrations, re-evaluation and store expiry.
  */
-import { randomBytes } from 'node:crypto'
 import Provider, { errors, type Adapter, type AdapterPayload, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider'
 import type { JWK } from 'jose'
 import type { RegistrationDeps } from '../registration/deps.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { ASSERTION_ALGS } from './client_auth.js'
 import type { ClientSource } from './federation_clients.js'
-import { requestContext } from './request_context.js'
+import type { RequestContext } from './request_context.js'
+import { privateDetails } from '../errors.js'
 
 /** oidc-provider's routes, relative to the entity id's path. */
 export const PROVIDER_ROUTES = {
@@ -56,6 +56,11 @@ export interface ProviderDeps {
   cookieKeys: string[]
   /** The entity id's path ('' at the root): the interaction pages live under it. */
   prefix: string
+  /**
+   * The current request's context (request_context.ts). Passed in, not imported: this module
+   * is loaded dynamically, and a loader may give it its own instance of that module.
+   */
+  context: () => RequestContext | undefined
 }
 
 export function createOidcProvider(d: ProviderDeps): Provider {
@@ -105,7 +110,7 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     },
     // RFC 9068 tokens name the anchor the client's registration resolved to.
     extraTokenClaims: (_ctx, token) => {
-      const reg = requestContext()?.registrations.get(token.clientId ?? '')
+      const reg = d.context()?.registrations.get(token.clientId ?? '')
       return reg ? { trust_anchor: reg.trust_anchor } : undefined
     },
     // An error page without the library's inline markup: the JSON error, as text.
@@ -119,17 +124,15 @@ export function createOidcProvider(d: ProviderDeps): Provider {
   provider.proxy = f.config.server.trust_proxy
   // Why oidc-provider refused (error_detail, e.g. which check of a client assertion failed): for the audit trail.
   for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'pushed_authorization_request.error', 'userinfo.error'] as const) {
-    ;(provider as unknown as { on(e: string, l: (ctx: KoaContextWithOIDC, err: { error_detail?: unknown; audited?: unknown }) => void): void }).on(event, (ctx, err) => {
-      if (typeof err.error_detail === 'string') ctx.state.refusalDetail = err.error_detail
+    ;(provider as unknown as { on(e: string, l: (ctx: KoaContextWithOIDC, err: { error_detail?: unknown; error_description?: unknown; audited?: unknown; error?: unknown }) => void): void }).on(event, (ctx, err) => {
+      // What the description must not say (errors.ts privateDetails), for the logs only, as errorMiddleware does.
+      const detail = privateDetails(err)
+      if (detail.length) f.logger.info('request refused', { request_id: ctx.state.requestId, method: ctx.method, path: ctx.path, error: err.error, detail })
+      if (typeof err.error_detail === 'string' && err.error_detail !== err.error_description) ctx.state.refusalDetail = err.error_detail
       if (err.audited === true) ctx.state.refusalAudited = true
     })
   }
   return provider
-}
-
-/** New secrets for oidc-provider's signed cookies (one set per process; instances behind a balancer share none yet). */
-export function newCookieKeys(): string[] {
-  return [randomBytes(32).toString('base64url')]
 }
 
 interface Entry { payload: AdapterPayload; until: number | undefined }

@@ -19,7 +19,9 @@ import { AUTH_METHOD } from '../registration/client_metadata.js'
 import { ClientAuthenticator, UsedAssertions, ASSERTION_ALGS } from './client_auth.js'
 import { TokenService, GRANT_TYPES, clientCredentialsGrant } from './tokens.js'
 import { FederationClients, type ClientSource } from './federation_clients.js'
-import { createOidcProvider, newCookieKeys, type AdapterClass } from './provider.js'
+import { randomBytes } from 'node:crypto'
+import type { AdapterClass } from './provider.js'
+import { requestContext } from './request_context.js'
 
 /** Endpoint URLs, from the router (so they cannot drift from the routes). */
 export interface Endpoints {
@@ -79,7 +81,8 @@ export function createAuthorizationServer(
   const clients = new FederationClients(f, registrar, { grantTypes: new Set<string>(GRANT_TYPES) })
   const plugins: ProviderPlugins = {}
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
-  const cookieKeys = newCookieKeys()
+  // Secrets for oidc-provider's signed cookies (one set per process).
+  const cookieKeys = [randomBytes(32).toString('base64url')]
   let built: { kid: string; provider: Promise<Provider> } | undefined
   const provider = async (): Promise<Provider> => {
     await ensureKey()
@@ -87,9 +90,10 @@ export function createAuthorizationServer(
     if (built?.kid !== key.kid) {
       built = {
         kid: key.kid,
-        provider: Promise.resolve().then(() => {
+        // oidc-provider is loaded only when the role serves its first request.
+        provider: import('./provider.js').then(({ createOidcProvider }) => {
           const p = createOidcProvider({
-            f, config, clients, key, cookieKeys, prefix,
+            f, config, clients, key, cookieKeys, prefix, context: requestContext,
             ...(plugins.adapter ? { adapter: plugins.adapter(clients) } : {}),
             ...(plugins.findAccount ? { findAccount: plugins.findAccount } : {}),
           })
