@@ -20,7 +20,9 @@ import { RegistrationRefused, type Registrar } from '../registration/registrar.j
 import type { Registration } from '../registration/records.js'
 import { AUTH_METHOD, CLIENT_TYPES, grantTypes } from '../registration/client_metadata.js'
 import type { PresentedChain } from '../trust_chain/presented_chain.js'
-import { verifyAssertion } from './client_auth.js'
+import { verifyAssertion, ASSERTION_ALGS } from './client_auth.js'
+import { compactVerify, createLocalJWKSet, errors as errorsJose } from 'jose'
+import type { Jwks } from '../types.js'
 import { requestContext, type RequestContext } from './request_context.js'
 
 /** What oidc-provider's Client model asks of its source (the store adapter delegates here). */
@@ -107,7 +109,12 @@ export class FederationClients implements ClientSource {
       const candidate = await this.registrar.firstContact(id, presented, budget)
       // A first contact is stored only once the client proved possession of a key of its resolved metadata.
       const a = ctx?.assertion
+      const ro = ctx?.requestObject
       if (a?.clientId === id) await verifyAssertion(a, candidate.jwks, this.f)
+      else if (ro?.clientId === id) await this.verifyRequestObject(ro, candidate.jwks)
+      else if (ctx?.requireProof) {
+        throw new ProviderError(400, 'invalid_request', `${id} is not registered: automatic registration needs a request object signed with a key of its resolved metadata, or a pushed authorization request (spec "Automatic Registration")`)
+      }
       out = await this.registrar.commit(id, candidate)
     }
     this.checkGrant(out, ctx)
@@ -121,6 +128,16 @@ export class FederationClients implements ClientSource {
     } catch (err) {
       if (err instanceof FederationError && err.status < 500) throw new ProviderError(401, 'invalid_client', `${tc.where}: ${err.message}`, false, err)
       throw err
+    }
+  }
+
+  private async verifyRequestObject(ro: NonNullable<RequestContext['requestObject']>, jwks: Jwks): Promise<void> {
+    // The signature only: its claims are oidc-provider's to check (assertRequestObject in provider.ts).
+    try {
+      await compactVerify(ro.jwt, createLocalJWKSet(jwks), { algorithms: [...ASSERTION_ALGS] })
+    } catch (err) {
+      const why = err instanceof errorsJose.JWKSNoMatchingKey ? "its key is not in the client's resolved metadata" : 'its signature does not verify with the client\'s resolved metadata keys'
+      throw new ProviderError(400, 'invalid_request_object', `request object: ${why}`, false, err)
     }
   }
 

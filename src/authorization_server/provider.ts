@@ -20,6 +20,7 @@ import type { AuthorizationServerConfig } from '../config/load.js'
 import { ASSERTION_ALGS } from './client_auth.js'
 import type { ClientSource } from './federation_clients.js'
 import type { RequestContext } from './request_context.js'
+import { DEFAULT_CLAIMS } from './claims.js'
 import { privateDetails } from '../errors.js'
 
 /** oidc-provider's routes, relative to the entity id's path. */
@@ -61,10 +62,18 @@ export interface ProviderDeps {
    * is loaded dynamically, and a loader may give it its own instance of that module.
    */
   context: () => RequestContext | undefined
+  /** The error page (INTERACTIONS: HTML with the error code as text); JSON when absent. */
+  renderError?: Configuration['renderError']
+  /** Claims by scope (OpenID Connect Core 5.4), for the OP role. */
+  claims?: Configuration['claims']
+  /** Extra members of /.well-known/openid-configuration (the federation's: registration types, endpoints). */
+  discovery?: Record<string, unknown>
 }
+
 
 export function createOidcProvider(d: ProviderDeps): Provider {
   const { f, config } = d
+  const op = config.openid_provider
   const configuration: Configuration = {
     adapter: d.adapter ?? memoryAdapter(d.clients),
     clients: [],
@@ -86,10 +95,15 @@ export function createOidcProvider(d: ProviderDeps): Provider {
       clientCredentials: { enabled: false },
       // Anchorage's introspection answers for its RFC 9068 tokens, which oidc-provider does not introspect.
       introspection: { enabled: false },
-      revocation: { enabled: false },
+      revocation: { enabled: op },
       registration: { enabled: false },
       rpInitiatedLogout: { enabled: false },
-      userinfo: { enabled: false },
+      userinfo: { enabled: op },
+      pushedAuthorizationRequests: { enabled: op, requirePushedAuthorizationRequests: false },
+      requestObjects: {
+        enabled: op, requireSignedRequestObject: false,
+        assertJwtClaimsAndHeader: op ? assertRequestObject(f.config.clock_skew) : undefined,
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => (config.resources.length === 1 ? config.resources[0]! : undefined),
@@ -107,6 +121,12 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     ttl: {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime,
       AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime,
+      AuthorizationCode: config.authorization_code_lifetime,
+      IdToken: config.id_token_lifetime,
+      RefreshToken: config.refresh_token_lifetime,
+      Grant: config.refresh_token_lifetime,
+      Session: config.refresh_token_lifetime,
+      Interaction: 600,
     },
     // RFC 9068 tokens name the anchor the client's registration resolved to.
     extraTokenClaims: (_ctx, token) => {
@@ -114,10 +134,11 @@ export function createOidcProvider(d: ProviderDeps): Provider {
       return reg ? { trust_anchor: reg.trust_anchor } : undefined
     },
     // An error page without the library's inline markup: the JSON error, as text.
-    renderError: (ctx, out) => {
+    renderError: d.renderError ?? ((ctx, out) => {
       ctx.type = 'application/json'
       ctx.body = out
-    },
+    }),
+    ...(op ? opConfiguration(d) : {}),
   }
   const provider = new Provider(f.entityId, configuration)
   // The deployment's listener decides about proxies (server.trust_proxy); the provider runs in its app.
@@ -189,5 +210,51 @@ export function memoryAdapter(clients: ClientSource): AdapterClass {
     async revokeByGrantId(grantId: string): Promise<void> {
       for (const [k, e] of entries) if (e.payload.grantId === grantId) entries.delete(k)
     }
+  }
+}
+
+/** The OpenID Provider role: authorization code + PKCE (S256 only), ID tokens, JAR, PAR. */
+function opConfiguration(d: ProviderDeps): Partial<Configuration> {
+  const { config } = d
+  return {
+    responseTypes: ['code'],
+    scopes: ['openid', 'offline_access', ...(config.scopes_supported ?? [])],
+    claims: d.claims ?? DEFAULT_CLAIMS,
+    enabledJWA: {
+      clientAuthSigningAlgValues: [...ASSERTION_ALGS] as never,
+      requestObjectSigningAlgValues: [...ASSERTION_ALGS] as never,
+      idTokenSigningAlgValues: [d.key.alg] as never,
+      userinfoSigningAlgValues: [d.key.alg] as never,
+    },
+    // RFC 7636 with S256 only (oidc-provider 9 knows no `plain`). Without require_pkce, a
+    // request authenticated by its signature (a verified request object, or pushed by an
+    // authenticated client) may omit it.
+    pkce: {
+      required: (ctx) => config.require_pkce || !(ctx.oidc.trusted?.length || 'PushedAuthorizationRequest' in ctx.oidc.entities),
+    },
+    discovery: {
+      ...d.discovery,
+      code_challenge_methods_supported: ['S256'],
+    },
+  }
+}
+
+/**
+ * Spec "Automatic Registration" / "Authentication Request": a request object carries `iss`
+ * (the client), `aud` (this OP), `jti` and `exp`, and no `sub`; a jti is used once
+ * (replay detection in the adapter's store). A request pushed (PAR) was checked when pushed.
+ */
+function assertRequestObject(skew: number) {
+  return async (ctx: KoaContextWithOIDC, claims: Record<string, unknown>): Promise<void> => {
+    // A pushed request was checked when it was pushed (oidc-provider carries it as its own request object).
+    if ('PushedAuthorizationRequest' in ctx.oidc.entities) return
+    for (const c of ['iss', 'aud', 'jti', 'exp'] as const) {
+      if (claims[c] === undefined) throw new errors.InvalidRequestObject(`Request Object is missing the '${c}' claim`)
+    }
+    if (claims.sub !== undefined) throw new errors.InvalidRequestObject("Request Object must not contain the 'sub' claim")
+    if (typeof claims.jti !== 'string' || claims.jti === '' || claims.jti.length > 256) throw new errors.InvalidRequestObject('Request Object jti must be a non-empty string')
+    if (typeof claims.exp !== 'number') throw new errors.InvalidRequestObject('Request Object exp must be a number')
+    const unique = await ctx.oidc.provider.ReplayDetection.unique(String(claims.iss), `request_object ${claims.jti}`, claims.exp + skew)
+    if (!unique) throw new errors.InvalidRequestObject('Request Object jti was used before (replay)')
   }
 }

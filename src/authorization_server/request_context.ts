@@ -19,6 +19,10 @@ export interface RequestContext {
   trustChain?: { clientId: string; value: unknown; where: string }
   /** The client assertion of the request, inspected (no key yet): a first contact is stored only once it verifies. */
   assertion?: Assertion
+  /** The request object (JAR) of an authorization or PAR request, unverified: a first contact is stored only once it verifies. */
+  requestObject?: { jwt: string; clientId: string; typ?: string }
+  /** A first contact must prove possession of a client key (an assertion or a request object); without one it is refused. */
+  requireProof?: boolean
   budget?: Budget
   /** Registrations found during this request, by client id. */
   readonly registrations: Map<string, Registration>

@@ -6,7 +6,7 @@
  * configuration and at /.well-known/oauth-authorization-server.
  */
 import type Provider from 'oidc-provider'
-import type { FindAccount } from 'oidc-provider'
+import type { FindAccount, KoaContextWithOIDC, CanBePromise } from 'oidc-provider'
 import type { RegistrationDeps } from '../registration/deps.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
@@ -21,6 +21,7 @@ import { TokenService, GRANT_TYPES, clientCredentialsGrant } from './tokens.js'
 import { FederationClients, type ClientSource } from './federation_clients.js'
 import { randomBytes } from 'node:crypto'
 import type { AdapterClass } from './provider.js'
+import { DEFAULT_CLAIMS } from './claims.js'
 import { requestContext } from './request_context.js'
 
 /** Endpoint URLs, from the router (so they cannot drift from the routes). */
@@ -29,13 +30,25 @@ export interface Endpoints {
   introspection_endpoint: string
   jwks_uri: string
   federation_registration_endpoint: string
+  /** The OpenID Provider role's. */
+  authorization_endpoint?: string
+  pushed_authorization_request_endpoint?: string
+  userinfo_endpoint?: string
+  revocation_endpoint?: string
 }
+
+/** Grant types of the OpenID Provider role, beside client_credentials. */
+export const OP_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const
 
 /** Seams other modules plug into the provider (accounts, the store adapter, more grants). */
 export interface ProviderPlugins {
   /** The store adapter (adapter.ts), given the client source its Client model delegates to. */
   adapter?: (clients: ClientSource) => AdapterClass
   findAccount?: FindAccount
+  /** Claims by scope (accounts.ts CLAIMS_BY_SCOPE); provider.ts DEFAULT_CLAIMS when absent. */
+  claims?: Record<string, string[]>
+  /** The error page oidc-provider renders for browsers (interactions.ts). */
+  renderError?: (ctx: KoaContextWithOIDC, out: { error: string; error_description?: string }, error: Error) => CanBePromise<void>
   /** Called on each provider built: e.g. registerTokenExchange(provider, deps). */
   configure?: Array<(provider: Provider) => void>
 }
@@ -78,7 +91,11 @@ export function createAuthorizationServer(
     return keys.signingKey()
   }
   const registrar = new Registrar(f, config, d)
-  const clients = new FederationClients(f, registrar, { grantTypes: new Set<string>(GRANT_TYPES) })
+  const op = config.openid_provider
+  const grantTypes: string[] = [...GRANT_TYPES, ...(op ? OP_GRANT_TYPES : [])]
+  const scopes = op ? new Set(['openid', 'offline_access', ...(config.scopes_supported ?? [])]) : undefined
+  const clients = new FederationClients(f, registrar, { grantTypes: new Set(grantTypes), ...(scopes ? { scopes } : {}) })
+  let endpointUrls: Endpoints | undefined
   const plugins: ProviderPlugins = {}
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   // Secrets for oidc-provider's signed cookies (one set per process).
@@ -96,6 +113,9 @@ export function createAuthorizationServer(
             f, config, clients, key, cookieKeys, prefix, context: requestContext,
             ...(plugins.adapter ? { adapter: plugins.adapter(clients) } : {}),
             ...(plugins.findAccount ? { findAccount: plugins.findAccount } : {}),
+            ...(plugins.claims ? { claims: plugins.claims } : {}),
+            ...(plugins.renderError ? { renderError: plugins.renderError } : {}),
+            ...(endpointUrls ? { discovery: federationDiscovery(endpointUrls) } : {}),
           })
           p.registerGrantType('client_credentials', clientCredentialsGrant({ f, as: config, registrar, alg: key.alg }), ['scope', 'resource'], ['scope', 'resource'])
           for (const c of plugins.configure ?? []) c(p)
@@ -113,18 +133,59 @@ export function createAuthorizationServer(
       await ensureKey()
       return keys.jwks()
     },
-    metadata: (endpoints) => ({
-      issuer: f.entityId,
-      ...endpoints,
-      token_endpoint_auth_methods_supported: [AUTH_METHOD],
-      token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
-      introspection_endpoint_auth_methods_supported: [AUTH_METHOD],
-      introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
-      grant_types_supported: [...GRANT_TYPES],
-      // RFC 8414 makes it REQUIRED; this server has no authorization endpoint.
-      response_types_supported: [],
-      client_registration_types_supported: ['automatic', 'explicit'],
-      ...(config.scopes_supported ? { scopes_supported: [...config.scopes_supported] } : {}),
-    }),
+    metadata: (endpoints) => {
+      endpointUrls = endpoints
+      return {
+        issuer: f.entityId,
+        ...endpoints,
+        token_endpoint_auth_methods_supported: [AUTH_METHOD],
+        token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+        introspection_endpoint_auth_methods_supported: [AUTH_METHOD],
+        introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
+        grant_types_supported: grantTypes,
+        // RFC 8414 makes it REQUIRED; without the OP role this server has no authorization endpoint.
+        response_types_supported: op ? ['code'] : [],
+        client_registration_types_supported: ['automatic', 'explicit'],
+        ...(scopes ? { scopes_supported: [...scopes] } : config.scopes_supported ? { scopes_supported: [...config.scopes_supported] } : {}),
+        ...(op ? opMetadata(f.config.signing_alg, scopes!, plugins.claims ?? DEFAULT_CLAIMS) : {}),
+      }
+    },
+  }
+}
+
+/** Federation members of the OP's discovery document (spec "OpenID Connect OpenID Provider Metadata"). */
+function federationDiscovery(e: Endpoints): Record<string, unknown> {
+  return {
+    client_registration_types_supported: ['automatic', 'explicit'],
+    federation_registration_endpoint: e.federation_registration_endpoint,
+    introspection_endpoint: e.introspection_endpoint,
+    request_authentication_methods_supported: REQUEST_AUTHENTICATION_METHODS,
+    request_authentication_signing_alg_values_supported: [...ASSERTION_ALGS],
+  }
+}
+
+/** Spec "OpenID Connect OpenID Provider Metadata": how a request authenticates its client, by endpoint. */
+const REQUEST_AUTHENTICATION_METHODS = {
+  authorization_endpoint: ['request_object'],
+  pushed_authorization_request_endpoint: ['request_object', 'private_key_jwt'],
+}
+
+/** The openid_provider metadata beyond RFC 8414's (OpenID Connect Discovery; spec "OpenID Connect OpenID Provider Metadata"). */
+function opMetadata(alg: string, scopes: ReadonlySet<string>, claims: Record<string, string[]>): Record<string, unknown> {
+  return {
+    subject_types_supported: ['public'],
+    id_token_signing_alg_values_supported: [alg],
+    userinfo_signing_alg_values_supported: [alg],
+    request_object_signing_alg_values_supported: [...ASSERTION_ALGS],
+    request_parameter_supported: true,
+    request_uri_parameter_supported: false,
+    require_pushed_authorization_requests: false,
+    code_challenge_methods_supported: ['S256'],
+    response_modes_supported: ['query', 'form_post'],
+    authorization_response_iss_parameter_supported: true,
+    claims_supported: [...new Set(Object.entries(claims).filter(([s]) => scopes.has(s) || s === 'openid').flatMap(([, c]) => c))],
+    revocation_endpoint_auth_methods_supported: [AUTH_METHOD],
+    request_authentication_methods_supported: REQUEST_AUTHENTICATION_METHODS,
+    request_authentication_signing_alg_values_supported: [...ASSERTION_ALGS],
   }
 }

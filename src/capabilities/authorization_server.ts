@@ -18,6 +18,16 @@ export const AS_ROUTES = {
   as_federation_registration_endpoint: '/oauth/register',
 } as const
 
+/** The OpenID Provider role's routes (oidc-provider's, at the paths provider.ts gives it). */
+export const OP_ROUTES = {
+  as_authorization_endpoint: '/oauth/authorize',
+  as_pushed_authorization_request_endpoint: '/oauth/par',
+  as_userinfo_endpoint: '/oauth/userinfo',
+  as_revocation_endpoint: '/oauth/revoke',
+  /** OpenID Connect Discovery 1.0 section 4: the issuer's path + /.well-known/openid-configuration. */
+  as_openid_configuration: '/.well-known/openid-configuration',
+} as const
+
 export function authorizationServerCapability(
   f: Foundation, d: { statements: LocalStatements; anchors: TrustedAnchors },
 ): AuthorizationServerCapability | undefined {
@@ -28,21 +38,33 @@ export function authorizationServerCapability(
   }
   const server = createAuthorizationServer(f, config, d)
   const url = (path: string) => routeUrl(f.entityId, path)
+  const op = config.openid_provider
   const endpoints: Endpoints = {
     token_endpoint: url(AS_ROUTES.as_token_endpoint),
     introspection_endpoint: url(AS_ROUTES.as_introspection_endpoint),
     jwks_uri: url(AS_ROUTES.as_jwks_uri),
     federation_registration_endpoint: url(AS_ROUTES.as_federation_registration_endpoint),
+    ...(op ? {
+      authorization_endpoint: url(OP_ROUTES.as_authorization_endpoint),
+      pushed_authorization_request_endpoint: url(OP_ROUTES.as_pushed_authorization_request_endpoint),
+      userinfo_endpoint: url(OP_ROUTES.as_userinfo_endpoint),
+      revocation_endpoint: url(OP_ROUTES.as_revocation_endpoint),
+    } : {}),
   }
   const metadata = server.metadata(endpoints)
   return {
     kind: 'authorization_server',
     server,
     endpoints,
-    routes: AS_ROUTES,
-    // Spec "OAuth Authorization Server": issuer is the entity id; configured extras are kept, ours win.
+    routes: op ? { ...AS_ROUTES, ...OP_ROUTES } : AS_ROUTES,
+    // Spec "OAuth Authorization Server" and "OpenID Connect OpenID Provider Metadata": issuer
+    // is the entity id; configured extras are kept, ours win.
     claims: [(claims) => {
-      claims.metadata = { ...claims.metadata, oauth_authorization_server: { ...claims.metadata?.oauth_authorization_server, ...metadata } }
+      claims.metadata = {
+        ...claims.metadata,
+        oauth_authorization_server: { ...claims.metadata?.oauth_authorization_server, ...metadata },
+        ...(op ? { openid_provider: { ...claims.metadata?.openid_provider, ...metadata } } : {}),
+      }
     }],
   }
 }

@@ -117,6 +117,18 @@ export const DEFAULTS = Object.freeze({
     login_tracked_names: 10_000,
     /** An upstream (enterprise) login not finished within this many seconds is forgotten. */
     upstream_login_lifetime: 600,
+    /** OpenID Provider role (authorization_server.openid_provider): ID token `exp` - `iat`, seconds. */
+    id_token_lifetime: 300,
+    /** Refresh token lifetime, seconds (bounded by the client's registration at each use). */
+    refresh_token_lifetime: 86_400,
+    /** Authorization code lifetime, seconds. */
+    authorization_code_lifetime: 60,
+    /**
+     * PKCE (RFC 7636, S256 only; `plain` is always refused) is required for every
+     * authorization request; false: only when the request is not a signed request object or
+     * a pushed request from an authenticated client (the OIDF conformance suite sends none).
+     */
+    require_pkce: true,
   }),
   /** Software statements the trust anchor issues (docs/software-statements.md). */
   software_statements: Object.freeze({

@@ -44,8 +44,8 @@ export interface ConfigFile {
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
   /** Authorization server role (docs/registration.md). */
-  authorization_server?: { enabled?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
-    & Partial<Record<keyof typeof DEFAULTS.authorization_server, number>>
+  authorization_server?: { enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
+    & Partial<Record<Exclude<keyof typeof DEFAULTS.authorization_server, 'require_pkce'>, number>>
 }
 
 /** `authorization_server.upstream` as written: the enterprise OpenID Provider users sign in with. */
@@ -89,6 +89,12 @@ export interface AuthorizationServerConfig {
   /** Absolute path of the users file (development/test logins), when configured. */
   users_file?: string
   upstream?: UpstreamConfig
+  /** The OpenID Provider role: authorization code + PKCE, ID tokens, userinfo, PAR, JAR (docs/authorization-server.md). */
+  openid_provider?: boolean
+  id_token_lifetime: number
+  refresh_token_lifetime: number
+  authorization_code_lifetime: number
+  require_pkce: boolean
 }
 
 export interface Config {
@@ -287,6 +293,7 @@ function authorizationServer(file: NonNullable<ConfigFile['authorization_server'
     ...DEFAULTS.authorization_server,
     ...rest,
     enabled: file.enabled ?? true,
+    openid_provider: file.openid_provider ?? false,
     resources: file.resources ?? [],
     ...(usersFile ? { users_file: resolve(dir, usersFile) } : {}),
     ...(upstream ? { upstream: upstreamConfig(upstream, dir, env) } : {}),

@@ -17,7 +17,7 @@ import { registerExplicitly } from '../../registration/explicit.js'
 import { metadataPath } from '../../authorization_server/well_known.js'
 import { clientAuthenticationOf } from './oauth_requests.js'
 import { inspectAssertion } from '../../authorization_server/client_auth.js'
-import { newRequestContext, withRequestContext } from '../../authorization_server/request_context.js'
+import { newRequestContext, withRequestContext, type RequestContext } from '../../authorization_server/request_context.js'
 import type { AuthorizationServerCapability } from '../../capabilities/types.js'
 
 export function authorizationServerRoutes(router: Router, c: AuthorizationServerCapability, f: Foundation, max: BodyLimits): void {
@@ -31,10 +31,10 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     ctx.body = body
   }
 
-  // The token endpoint is oidc-provider's; the checks that need no key come first (spec
-  // "Denial-of-Service Attack Prevention"), so a malformed, unsigned or stale assertion costs
-  // no trust chain work, and their descriptions stay exact.
-  router.post('as_token_endpoint', path('as_token_endpoint'), async (ctx) => {
+  // The token, PAR and revocation endpoints are oidc-provider's; the checks that need no key
+  // come first (spec "Denial-of-Service Attack Prevention"), so a malformed, unsigned or stale
+  // assertion costs no trust chain work, and their descriptions stay exact.
+  const authenticated = (endpoint: string, action: string, success: number) => async (ctx: Context) => {
     let form: Params | undefined
     try {
       const raw = await readRaw(ctx, max)
@@ -42,23 +42,63 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
       form = new URLSearchParams(raw)
       const grant = single(form, 'grant_type')
       const assertion = inspectAssertion(clientAuthenticationOf(form), {
-        audiences: [f.entityId, endpoints.token_endpoint], now: f.clock.now(), skew: f.config.clock_skew, maxLifetime: s.config.assertion_max_lifetime,
+        audiences: [f.entityId, endpoint], now: f.clock.now(), skew: f.config.clock_skew, maxLifetime: s.config.assertion_max_lifetime,
       })
       s.usedAssertions.check(assertion)
       const context = newRequestContext({
         assertion, ...(grant !== undefined ? { grantType: grant } : {}),
         ...(assertion.trustChain !== undefined ? { trustChain: { clientId: assertion.clientId, value: assertion.trustChain, where: 'client_assertion: trust_chain header' } } : {}),
       })
+      const request = single(form, 'request')
+      if (request !== undefined) requestObjectInto(context, request, assertion.clientId)
       // oidc-provider reads the body already read here.
       ;(ctx.request as { body?: unknown }).body = raw
       await withRequestContext(context, () => delegate(ctx, s))
-      if (ctx.status === 200) s.usedAssertions.accepted(assertion)
+      if (ctx.status === success) s.usedAssertions.accepted(assertion)
     } catch (err) {
-      await refused(f, 'token.refuse', form, err)
+      await refused(f, action, form, err)
       throw err
     }
-    await refusedBy(f, 'token.refuse', form, ctx)
-  })
+    await refusedBy(f, action, form, ctx)
+  }
+  router.post('as_token_endpoint', path('as_token_endpoint'), authenticated(endpoints.token_endpoint, 'token.refuse', 200))
+
+  if (endpoints.authorization_endpoint) {
+    // Spec "Automatic Registration" at the authorization endpoint: the request object (JAR)
+    // names the client and may carry its trust chain; a first contact is stored only once
+    // the request object verifies with a key of the client's resolved metadata.
+    const authorize = async (ctx: Context) => {
+      let params: Params | undefined
+      try {
+        if (ctx.method === 'POST') {
+          const raw = await readRaw(ctx, max)
+          if (mediaType(ctx) !== 'application/x-www-form-urlencoded') throw new InvalidRequest('Content-Type must be application/x-www-form-urlencoded')
+          params = new URLSearchParams(raw)
+          ;(ctx.request as { body?: unknown }).body = raw
+        } else {
+          params = new URLSearchParams(ctx.querystring)
+        }
+        const context = newRequestContext({ requireProof: true })
+        const request = params.get('request')
+        if (request !== null) requestObjectInto(context, request, params.get('client_id') ?? undefined)
+        await withRequestContext(context, () => delegate(ctx, s))
+      } catch (err) {
+        await refused(f, 'authorization.refuse', params, err)
+        throw err
+      }
+      await refusedBy(f, 'authorization.refuse', params, ctx)
+    }
+    router.get('as_authorization_endpoint', path('as_authorization_endpoint'), authorize)
+    router.post('as_authorization_endpoint', path('as_authorization_endpoint'), authorize)
+    // oidc-provider's resume route after an interaction (unnamed: it has a parameter).
+    router.get(`${path('as_authorization_endpoint')}/:uid`, (ctx) => withRequestContext(newRequestContext(), () => delegate(ctx, s)))
+    router.post('as_pushed_authorization_request_endpoint', path('as_pushed_authorization_request_endpoint'), authenticated(endpoints.pushed_authorization_request_endpoint!, 'par.refuse', 201))
+    router.post('as_revocation_endpoint', path('as_revocation_endpoint'), authenticated(endpoints.revocation_endpoint!, 'revocation.refuse', 200))
+    const provider = (ctx: Context) => withRequestContext(newRequestContext(), () => delegate(ctx, s))
+    router.get('as_userinfo_endpoint', path('as_userinfo_endpoint'), provider)
+    router.post('as_userinfo_endpoint', path('as_userinfo_endpoint'), provider)
+    router.get('as_openid_configuration', path('as_openid_configuration'), provider)
+  }
 
   router.post('as_introspection_endpoint', path('as_introspection_endpoint'), async (ctx) => {
     let form: Params | undefined
@@ -102,6 +142,27 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     ctx.type = MEDIA.json
     ctx.body = s.metadata(endpoints)
   })
+}
+
+/**
+ * A request object (JAR) of the request, unverified: which client it is for, and the trust
+ * chain it carries (spec "Trust Chain Header Parameter"; a `trust_chain` claim too). One that
+ * does not decode is left to oidc-provider, which refuses it.
+ */
+function requestObjectInto(context: RequestContext, jwt: string, clientId: string | undefined): void {
+  let decoded
+  try {
+    decoded = decodeUnverified(jwt)
+  } catch {
+    return
+  }
+  const { header, payload } = decoded
+  const named = typeof payload.client_id === 'string' ? payload.client_id : typeof payload.iss === 'string' ? payload.iss : undefined
+  const id = clientId ?? named
+  if (id === undefined) return
+  context.requestObject = { jwt, clientId: id, ...(typeof header.typ === 'string' ? { typ: header.typ } : {}) }
+  const chain = header.trust_chain ?? (payload as { trust_chain?: unknown }).trust_chain
+  if (chain !== undefined && !context.trustChain) context.trustChain = { clientId: id, value: chain, where: 'request object: trust_chain' }
 }
 
 /**

@@ -27,8 +27,8 @@ describe('client identity for the consent page', () => {
 
   it('uses the recorded chain and verified marks, dropping malformed entries', () => {
     const id = clientIdentity(RP, registration({
-      chain: [RP, 'https://a.example.org', 7, 'https://ta.example.org'],
-      trust_marks: [{ trust_mark_type: 'https://m.example.org/t', trust_mark_issuer: 'https://ta.example.org' }, { trust_mark_type: 5 }, null, 'x'],
+      chain: [RP, 'https://a.example.org', 7, 'https://ta.example.org'] as never,
+      trust_marks: [{ trust_mark_type: 'https://m.example.org/t', trust_mark_issuer: 'https://ta.example.org' }, { trust_mark_type: 5 }, null, 'x'] as never,
     }))
     assert.deepEqual(id.chain, [RP, 'https://a.example.org', 'https://ta.example.org'])
     assert.deepEqual(id.trust_marks, [{ trust_mark_type: 'https://m.example.org/t', trust_mark_issuer: 'https://ta.example.org' }])
