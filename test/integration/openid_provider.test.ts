@@ -83,7 +83,6 @@ describe('OpenID Provider: relying parties registered through their trust chains
     const interaction = (await p.Interaction.find(uid))!
     const grant = new p.Grant({ accountId: 'alice', clientId: interaction.params.client_id as string })
     grant.addOIDCScope(String(interaction.params.scope))
-    if (interaction.params.resource) grant.addResourceScope(String(interaction.params.resource), String(interaction.params.scope))
     const grantId = await grant.save()
     interaction.result = { login: { accountId: 'alice' }, consent: { grantId } }
     await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
@@ -153,7 +152,7 @@ describe('OpenID Provider: relying parties registered through their trust chains
       response_type: 'code', scope: 'openid', redirect_uri: rp.redirect, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256', ...claims,
     }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'oauth-authz-req+jwt' }).sign(key.privateKey)
   }
-  const authorize = (rp: Rp, request: string, clientId = rp.id) => fetch(`${op.entityId}/oauth/authorize?${new URLSearchParams({ client_id: clientId, request, response_type: 'code', scope: 'openid' })}`, { redirect: 'manual' })
+  const authorize = (rp: Rp, request: string, clientId = rp.id) => fetch(`${op.entityId}/oauth/authorize?${new URLSearchParams({ client_id: clientId, request, response_type: 'code', scope: 'openid' }).toString()}`, { redirect: 'manual' })
   const refusal = async (res: Response): Promise<{ status: number; error?: string; description?: string }> => {
     const location = res.headers.get('location')
     if (location) {
@@ -187,7 +186,7 @@ describe('OpenID Provider: relying parties registered through their trust chains
 
     it('refuses an automatic registration without a request object or PAR', async () => {
       const rp = await newRp()
-      const res = await fetch(`${op.entityId}/oauth/authorize?${new URLSearchParams({ client_id: rp.id, response_type: 'code', scope: 'openid', redirect_uri: rp.redirect, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' })}`, { redirect: 'manual' })
+      const res = await fetch(`${op.entityId}/oauth/authorize?${new URLSearchParams({ client_id: rp.id, response_type: 'code', scope: 'openid', redirect_uri: rp.redirect, code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' }).toString()}`, { redirect: 'manual' })
       const r = await refusal(res)
       assert.equal(r.error, 'invalid_request', JSON.stringify(r))
     })
