@@ -23,8 +23,16 @@ import type { Registrar } from '../registration/registrar.js'
 import type { Registration, RegistrationFields } from '../registration/records.js'
 import { MAX_PRESENTED_CHAIN, type PresentedChain } from '../trust_chain/presented_chain.js'
 import type { Budget } from '../trust_chain/budget.js'
+import { systemClock, type Clock } from '../clock.js'
 import type { Jwks } from '../types.js'
 import { boundedLru } from '../util/lru.js'
+
+/**
+ * The clock client assertions' times (iat, exp, nbf) are checked with: the system clock, as
+ * oidc-provider checks them again with it (docs/authorization-server.md "Clocks"). Anchorage's
+ * injected clock still drives registrations, re-evaluation and store expiry.
+ */
+export const ASSERTION_CLOCK: Clock = systemClock
 
 export const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 /** Asymmetric only: never `none`, never HMAC (a shared secret cannot exist with automatic registration). */
@@ -123,9 +131,9 @@ export class ClientAuthenticator {
   async authenticate(req: ClientAuthentication, endpointUrl: string): Promise<Registration> {
     const { f, registrar } = this.d
     const skew = f.config.clock_skew
-    const a = inspectAssertion(req, { audiences: [f.entityId, endpointUrl], now: f.clock.now(), skew, maxLifetime: this.d.maxLifetime })
+    const a = inspectAssertion(req, { audiences: [f.entityId, endpointUrl], now: ASSERTION_CLOCK.now(), skew, maxLifetime: this.d.maxLifetime })
     const jti = `${a.clientId} ${a.jti}`
-    if ((this.used.get(jti) ?? 0) > f.clock.now()) throw bad('replayed: its jti was used before')
+    if ((this.used.get(jti) ?? 0) > ASSERTION_CLOCK.now()) throw bad('replayed: its jti was used before')
     const budget = registrar.budget()
     const reg = await registrar.registered(a.clientId)
     let candidate: RegistrationFields | undefined
@@ -166,7 +174,7 @@ export class ClientAuthenticator {
 export async function verifyAssertion(a: Assertion, jwks: Jwks, f: Pick<RegistrationDeps, 'clock' | 'config'>): Promise<void> {
   try {
     // verifyJwt compares typ exactly; the accepted values were checked by inspectAssertion.
-    await verifyJwt(a.jwt, jwks, { typ: a.typ as string, clock: f.clock, skew: f.config.clock_skew, algorithms: ASSERTION_ALGS })
+    await verifyJwt(a.jwt, jwks, { typ: a.typ as string, clock: ASSERTION_CLOCK, skew: f.config.clock_skew, algorithms: ASSERTION_ALGS })
   } catch (err) {
     if (err instanceof JwtError) {
       const why = err.reason === 'kid' ? `${err.message}: the key is not in the client's resolved metadata` : err.message
@@ -187,7 +195,7 @@ export class UsedAssertions {
 
   /** Throws InvalidClient when `a` was used before. */
   check(a: Assertion): void {
-    if ((this.used.get(`${a.clientId} ${a.jti}`) ?? 0) > this.f.clock.now()) throw bad('replayed: its jti was used before')
+    if ((this.used.get(`${a.clientId} ${a.jti}`) ?? 0) > ASSERTION_CLOCK.now()) throw bad('replayed: its jti was used before')
   }
 
   accepted(a: Assertion): void {

@@ -18,7 +18,7 @@ import type { AddressInfo } from 'node:net'
 import { ManualClock } from '../../src/clock.js'
 import { createLogger } from '../../src/logger.js'
 import { startEntity, startLeaf, onboard, pinned, resolveAt, type TestEntity, type TestLeaf, type ResolveResult } from '../support/federation.js'
-import { startAuthorizationServer, startAgent, tokenRequest, assertion, RESOURCE, type Agent } from '../support/agent.js'
+import { startAuthorizationServer, startAgent, tokenRequest, assertion, RESOURCE, type Agent, realNow } from '../support/agent.js'
 import { freePort } from '../support/net.js'
 import { testKey } from '../support/entity.js'
 
@@ -112,7 +112,7 @@ describe('hostile: errors never disclose what an internal host name resolves to'
   it('the token endpoint for a client at http://localhost:PORT with private networks refused: invalid_client naming the rule, not the address', async () => {
     const client = `http://localhost:${port}`
     const key = await testKey()
-    const r = await tokenRequest(strict, await assertion(key, { iss: client, aud: strict.entityId, now: clock.now() }), { resource: RESOURCE })
+    const r = await tokenRequest(strict, await assertion(key, { iss: client, aud: strict.entityId, now: realNow() }), { resource: RESOURCE })
     assert.equal(r.status, 401, JSON.stringify(r.body))
     assert.equal(r.body.error, 'invalid_client')
     assert.match(r.body.error_description, /"address": refusing to connect to localhost: it has no public address/)
@@ -124,7 +124,7 @@ describe('hostile: errors never disclose what an internal host name resolves to'
   it('the token endpoint for a client at http://localhost:CLOSED: the socket error is named by its code; a good agent still gets a token', async () => {
     const client = `http://localhost:${closed}`
     const key = await testKey()
-    const r = await tokenRequest(lenient, await assertion(key, { iss: client, aud: lenient.entityId, now: clock.now() }), { resource: RESOURCE })
+    const r = await tokenRequest(lenient, await assertion(key, { iss: client, aud: lenient.entityId, now: realNow() }), { resource: RESOURCE })
     assert.equal(r.status, 401, JSON.stringify(r.body))
     assert.equal(r.body.error, 'invalid_client')
     assert.match(r.body.error_description, /connection refused \(ECONNREFUSED\)/)

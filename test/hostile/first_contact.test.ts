@@ -15,7 +15,7 @@ import { ManualClock } from '../../src/clock.js'
 import { DEFAULTS } from '../../src/config/defaults.js'
 import { startEntity, onboard, pinned, decode, testKey, type TestEntity, type TestKey } from '../support/federation.js'
 import { signStatement } from '../support/entity.js'
-import { startAuthorizationServer, startAgent, tokenRequest, expectError, weakAssertion, assertion, clientMetadata, RESOURCE, type Agent } from '../support/agent.js'
+import { startAuthorizationServer, startAgent, tokenRequest, expectError, weakAssertion, assertion, clientMetadata, RESOURCE, type Agent, realNow } from '../support/agent.js'
 import { startHostile, type HostileServer, type HostileEntity } from '../support/hostile.js'
 
 const BUDGET = DEFAULTS.resolver.budget_fetches
@@ -66,7 +66,7 @@ describe('hostile clients at the authorization server', () => {
     it(`first contact at the token endpoint, 5x5 tree of depth ${depth}: at most ${BUDGET} fetches, 401 invalid_client naming the budget; repeating it costs none`, async () => {
       const { leaf, clientKey } = await hostileClient(`c${depth}`, depth)
       h.requests.reset()
-      const signed = () => assertion(clientKey, { iss: leaf.id, aud: as.entityId, now: clock.now() })
+      const signed = () => assertion(clientKey, { iss: leaf.id, aud: as.entityId, now: realNow() })
       const first = await tokenRequest(as, await signed(), { resource: RESOURCE })
       expectError(first, 401, 'invalid_client', `${leaf.id}: resolution work budget exceeded: ${BUDGET} outbound fetches (resolver.budget_fetches); reached ${BUDGET} outbound fetches`)
       assert.equal(h.requests.total, BUDGET)
@@ -82,7 +82,7 @@ describe('hostile clients at the authorization server', () => {
     h.requests.reset()
     const x = await weakAssertion('none', { iss: leaf.id, aud: as.entityId, now: clock.now() })
     for (let i = 0; i < 3; i++) expectError(await tokenRequest(as, x, { resource: RESOURCE }), 401, 'invalid_client', 'client_assertion: alg "none" is not allowed')
-    const stale = await assertion((await hostileClient('stale', 5)).clientKey, { iss: h.idOf('stale'), aud: as.entityId, now: clock.now() - 1000 })
+    const stale = await assertion((await hostileClient('stale', 5)).clientKey, { iss: h.idOf('stale'), aud: as.entityId, now: realNow() - 1000 })
     expectError(await tokenRequest(as, stale, { resource: RESOURCE }), 401, 'invalid_client', 'client_assertion: expired')
     assert.equal(h.requests.total, 0)
     await stillHealthy()
@@ -96,7 +96,7 @@ describe('hostile clients at the authorization server', () => {
 
   it('tries a failed first contact again once failure_cache_ttl has passed, within the budget again', async () => {
     const { leaf, clientKey } = await hostileClient('again', 3)
-    const signed = () => assertion(clientKey, { iss: leaf.id, aud: as.entityId, now: clock.now() })
+    const signed = () => assertion(clientKey, { iss: leaf.id, aud: as.entityId, now: realNow() })
     expectError(await tokenRequest(as, await signed(), { resource: RESOURCE }), 401, 'invalid_client', 'resolution work budget exceeded')
     clock.advance(DEFAULTS.authorization_server.failure_cache_ttl + 1)
     h.requests.reset()
@@ -117,7 +117,7 @@ describe('hostile clients at the authorization server', () => {
       agents.push(a)
       await onboard(ta, a.id)
       const t0 = performance.now()
-      const r = await tokenRequest(as2, await assertion(clientKey, { iss: a.id, aud: as2.entityId, now: clock.now() }), { resource: RESOURCE })
+      const r = await tokenRequest(as2, await assertion(clientKey, { iss: a.id, aud: as2.entityId, now: realNow() }), { resource: RESOURCE })
       assert.ok(performance.now() - t0 < 3_000)
       expectError(r, 401, 'invalid_client', `fetching keys of ${a.id}: resolution work budget exceeded: 300 ms of wall time (resolver.budget_ms)`)
     } finally {

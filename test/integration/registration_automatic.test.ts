@@ -16,7 +16,7 @@ import { jwtVerify, createLocalJWKSet, SignJWT } from 'jose'
 import { ManualClock } from '../../src/clock.js'
 import { startEntity, onboard, pinned, decode, testKey, type TestEntity } from '../support/federation.js'
 import {
-  startAuthorizationServer, startAgent, tokenRequest, expectError, weakAssertion, clientMetadata, RESOURCE, type Agent,
+  startAuthorizationServer, startAgent, tokenRequest, expectError, weakAssertion, clientMetadata, realNow, RESOURCE, type Agent,
 } from '../support/agent.js'
 
 const POLICY = { oauth_client: { scope: { subset_of: ['mcp:tools', 'mcp:read', 'mcp:admin'] } } }
@@ -170,7 +170,7 @@ describe('automatic registration at the token endpoint', () => {
     })
 
     it('refuses an expired assertion and one living longer than assertion_max_lifetime: 401 invalid_client', async () => {
-      const now = clock.now()
+      const now = realNow()
       expectError(await token(agent, {}, { iat: now - 400, exp: now - 100 }), 401, 'invalid_client', 'client_assertion: expired')
       expectError(await token(agent, {}, { iat: now, exp: now + 301 }), 401, 'invalid_client', 'lifetime (exp - iat) exceeds 300 seconds')
     })

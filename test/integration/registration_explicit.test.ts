@@ -15,7 +15,7 @@ import { jwtVerify, createLocalJWKSet } from 'jose'
 import { ManualClock } from '../../src/clock.js'
 import { startEntity, onboard, pinned, decode, testKey, startLeaf, type TestEntity, type TestKey } from '../support/federation.js'
 import { signStatement } from '../support/entity.js'
-import { startAuthorizationServer, tokenRequest, introspect, expectError, clientMetadata, assertion, RESOURCE, type OAuthAnswer } from '../support/agent.js'
+import { startAuthorizationServer, tokenRequest, introspect, expectError, clientMetadata, assertion, RESOURCE, type OAuthAnswer, realNow } from '../support/agent.js'
 
 interface SilentAgent {
   id: string
@@ -56,7 +56,7 @@ describe('explicit registration', () => {
   const fetchStatement = async (superior: TestEntity, sub: string) => (await superior.get(`/fetch?sub=${encodeURIComponent(sub)}`)).text()
   const anchorEc = async () => (await ta.get('/.well-known/openid-federation')).text()
   const token = async (a: SilentAgent): Promise<OAuthAnswer> =>
-    tokenRequest(as, await assertion(a.clientKey, { iss: a.id, aud: as.entityId, now: clock.now() }), { resource: RESOURCE })
+    tokenRequest(as, await assertion(a.clientKey, { iss: a.id, aud: as.entityId, now: realNow() }), { resource: RESOURCE })
 
   before(async () => {
     ta = await startEntity({ clock })
@@ -138,7 +138,7 @@ describe('explicit registration', () => {
     const a = await silentAgent()
     assert.equal((await register(await request(a))).status, 200)
     const first = (await token(a)).body.access_token
-    const ask = async (t: string) => (await introspect(as, t, await assertion(a.clientKey, { iss: a.id, aud: as.entityId, now: clock.now() }))).body
+    const ask = async (t: string) => (await introspect(as, t, await assertion(a.clientKey, { iss: a.id, aud: as.entityId, now: realNow() }))).body
     assert.equal((await ask(first)).active, true)
     assert.equal((await register(await request(a))).status, 200)
     assert.deepEqual(await ask(first), { active: false })

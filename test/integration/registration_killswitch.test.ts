@@ -19,7 +19,7 @@ import { startProtectedResource, type ProtectedResource } from '../../src/demo/p
 import { clientsCommand } from '../../src/cli/clients.js'
 import type { IO } from '../../src/cli/args.js'
 import { startEntity, onboard, pinned, startLeaf, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
-import { startAuthorizationServer, startAgent, tokenRequest, introspect, expectError, assertion, type Agent } from '../support/agent.js'
+import { startAuthorizationServer, startAgent, tokenRequest, introspect, expectError, assertion, type Agent, realNow } from '../support/agent.js'
 
 const AUDIENCE = 'https://mcp.demo.example/mcp'
 const REEVALUATION = 120
@@ -48,7 +48,7 @@ describe('kill-switch: an agent loses access when its organisation leaves the fe
   })
 
   const getToken = async () => tokenRequest(as, await agent.assertion(as.entityId), { scope: 'mcp:tools' })
-  const introspectAsResource = async (token: string) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: clock.now() }))).body
+  const introspectAsResource = async (token: string) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: realNow() }))).body
   const callResource = (token: string) => fetch(`${pr.url}/mcp`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),

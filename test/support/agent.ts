@@ -97,10 +97,16 @@ export async function startAgent(o: { clock: ManualClock; authority_hints: strin
   })
   return {
     leaf, id: leaf.entityId, clientKey,
-    assertion: (aud, claims = {}, header = {}, key = clientKey) => assertion(key, { iss: leaf.entityId, aud, now: o.clock.now(), claims, header }),
+    assertion: (aud, claims = {}, header = {}, key = clientKey) => assertion(key, { iss: leaf.entityId, aud, now: realNow(), claims, header }),
     stop: () => leaf.stop(),
   }
 }
+
+/**
+ * Now on the system clock: client assertions are checked with it (oidc-provider's clock, not
+ * the injected one: docs/authorization-server.md "Clocks").
+ */
+export const realNow = (): number => Math.floor(Date.now() / 1000)
 
 /** An RFC 7523 client assertion signed with `key`. */
 export function assertion(key: TestKey, o: { iss: string; aud: string; now: number; claims?: Record<string, unknown>; header?: Record<string, unknown> }): Promise<string> {

@@ -16,7 +16,7 @@ import { RegistrationRefused } from '../../registration/registrar.js'
 import { registerExplicitly } from '../../registration/explicit.js'
 import { metadataPath } from '../../authorization_server/well_known.js'
 import { clientAuthenticationOf } from './oauth_requests.js'
-import { inspectAssertion } from '../../authorization_server/client_auth.js'
+import { inspectAssertion, ASSERTION_CLOCK } from '../../authorization_server/client_auth.js'
 import { newRequestContext, withRequestContext, type RequestContext } from '../../authorization_server/request_context.js'
 import type { AuthorizationServerCapability } from '../../capabilities/types.js'
 
@@ -42,7 +42,7 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
       form = new URLSearchParams(raw)
       const grant = single(form, 'grant_type')
       const assertion = inspectAssertion(clientAuthenticationOf(form), {
-        audiences: [f.entityId, endpoint], now: f.clock.now(), skew: f.config.clock_skew, maxLifetime: s.config.assertion_max_lifetime,
+        audiences: [f.entityId, endpoint], now: ASSERTION_CLOCK.now(), skew: f.config.clock_skew, maxLifetime: s.config.assertion_max_lifetime,
       })
       s.usedAssertions.check(assertion)
       const context = newRequestContext({
