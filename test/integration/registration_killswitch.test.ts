@@ -30,6 +30,9 @@ describe('kill-switch: an agent loses access when its organisation leaves the fe
   let agent: Agent, rs: TestLeaf, rsKey: TestKey, pr: ProtectedResource
 
   before(async () => {
+    // The resource checks tokens with this clock and oidc-provider stamps them with the system
+    // clock: start from real time (the clock was made when the file loaded, maybe minutes ago).
+    clock.set(Math.floor(Date.now() / 1000))
     ta = await startEntity({ clock })
     org = await startEntity({ clock, authority_hints: [ta.entityId] })
     as = await startAuthorizationServer({ clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [AUDIENCE], trust_reevaluation: REEVALUATION } })
