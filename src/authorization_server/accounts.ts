@@ -124,8 +124,8 @@ function knownClaims(claims: Record<string, unknown>): Record<string, unknown> {
 }
 
 /** The claims an account releases for `scope` (space-separated), `sub` always. */
-export function claimsForScope(sub: string, claims: Record<string, unknown>, scope: string): Record<string, unknown> {
-  const out: Record<string, unknown> = { sub }
+export function claimsForScope(sub: string, claims: Record<string, unknown>, scope: string): { sub: string } & Record<string, unknown> {
+  const out: { sub: string } & Record<string, unknown> = { sub }
   for (const s of scope.split(' ')) {
     for (const c of (Object.hasOwn(CLAIMS_BY_SCOPE, s) ? CLAIMS_BY_SCOPE[s] : undefined) ?? []) {
       if (c !== 'sub' && Object.hasOwn(claims, c)) out[c] = claims[c]
@@ -153,7 +153,8 @@ export type LoginResult = { ok: true; sub: string } | { ok: false; reason: 'inva
 /** What oidc-provider's `findAccount` returns (the subset used). */
 export interface OidcAccount {
   accountId: string
-  claims(use: string, scope: string): Promise<Record<string, unknown>>
+  claims(use: string, scope: string): Promise<{ sub: string } & Record<string, unknown>>
+  [key: string]: unknown
 }
 
 export interface AccountsDeps {

@@ -10,6 +10,10 @@ import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
 import { createAuthorizationServer, type Endpoints } from '../authorization_server/service.js'
 import { routeUrl, type AuthorizationServerCapability } from './types.js'
+import { Accounts } from '../authorization_server/accounts.js'
+import { UpstreamLogin } from '../authorization_server/upstream.js'
+import { readUsersFile, readUpstreamKey } from '../config/files.js'
+import type { AuthorizationServerConfig, UpstreamConfig } from '../config/load.js'
 
 export const AS_ROUTES = {
   as_token_endpoint: '/oauth/token',
@@ -37,6 +41,8 @@ export function authorizationServerCapability(
     f.logger.warn('authorization server: no trust_anchors are configured, so every registration will be refused')
   }
   const server = createAuthorizationServer(f, config, d)
+  const users = usersOf(f, config)
+  server.plugins.findAccount = users.accounts.findAccount
   const url = (path: string) => routeUrl(f.entityId, path)
   const op = config.openid_provider
   const endpoints: Endpoints = {
@@ -56,6 +62,7 @@ export function authorizationServerCapability(
     kind: 'authorization_server',
     server,
     endpoints,
+    users,
     routes: op ? { ...AS_ROUTES, ...OP_ROUTES } : AS_ROUTES,
     // Spec "OAuth Authorization Server" and "OpenID Connect OpenID Provider Metadata": issuer
     // is the entity id; configured extras are kept, ours win.
@@ -67,4 +74,18 @@ export function authorizationServerCapability(
       }
     }],
   }
+}
+
+/** The users file (read now; a configured file that does not exist yet holds no users) and the upstream OpenID Provider. */
+function usersOf(f: Foundation, config: AuthorizationServerConfig): AuthorizationServerCapability['users'] {
+  const usersFile = config.users_file ? readUsersFile(config.users_file) : undefined
+  if (config.users_file && usersFile === undefined) f.logger.warn('authorization server: the users file does not exist (yet): nobody can sign in with a password', { users_file: config.users_file })
+  const accounts = new Accounts({ store: f.store, clock: f.clock, audit: f.audit, config, ...(usersFile !== undefined ? { usersFile } : {}) })
+  if (!config.upstream) return { accounts }
+  const privateKey = readUpstreamKey(f.config)
+  const upstream = new UpstreamLogin({
+    store: f.store, clock: f.clock, fetcher: f.fetcher, config: config as AuthorizationServerConfig & { upstream: UpstreamConfig },
+    ...(privateKey !== undefined ? { privateKey } : {}),
+  })
+  return { accounts, upstream }
 }

@@ -10,6 +10,8 @@ import type { MetadataPolicy } from '../types.js'
 import type { TrustMarkServices } from '../trust_marks/services.js'
 import type { ResolveService } from '../trust_chain/service.js'
 import type { AuthorizationServer, Endpoints } from '../authorization_server/service.js'
+import type { Accounts } from '../authorization_server/accounts.js'
+import type { UpstreamLogin } from '../authorization_server/upstream.js'
 
 /**
  * An answer the listener may give before koa sees the request: for a GET of the route's
@@ -42,7 +44,13 @@ export interface FederationCapability extends Declaration { kind: 'federation' }
 export interface PolicyCheckCapability extends Declaration { kind: 'policy_check' }
 export interface TrustMarksCapability extends Declaration { kind: 'trust_marks'; services: TrustMarkServices }
 export interface ResolverCapability extends Declaration { kind: 'resolver'; service: ResolveService }
-export interface AuthorizationServerCapability extends Declaration { kind: 'authorization_server'; server: AuthorizationServer; endpoints: Endpoints }
+export interface AuthorizationServerCapability extends Declaration {
+  kind: 'authorization_server'
+  server: AuthorizationServer
+  endpoints: Endpoints
+  /** The users who sign in (users file, the enterprise OpenID Provider), for the interaction pages. */
+  users: { accounts: Accounts; upstream?: UpstreamLogin }
+}
 
 export type Capability =
   | FederationCapability | PolicyCheckCapability | TrustMarksCapability | ResolverCapability | AuthorizationServerCapability

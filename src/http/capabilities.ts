@@ -10,6 +10,7 @@ import { federationRoutes } from './endpoints/federation.js'
 import { resolveRoutes, resolveAdminRoutes } from './endpoints/resolve.js'
 import { trustMarkRoutes } from './endpoints/trust_marks.js'
 import { authorizationServerRoutes } from './endpoints/authorization_server.js'
+import { interactionRoutes, renderProviderError } from './endpoints/interactions.js'
 import { trustMarkAdminRoutes } from './admin/trust_marks.js'
 import { authorizationServerAdminRoutes } from './admin/clients.js'
 
@@ -37,6 +38,15 @@ export function mountCapability(c: Capability, m: Mount): void {
       resolveAdminRoutes(admin, c.service)
       return
     case 'authorization_server':
+      // The OpenID Provider role's login and consent pages first: oidc-provider's routes would answer their paths too.
+      if (c.endpoints.authorization_endpoint) {
+        interactionRoutes(router, {
+          provider: () => c.server.provider(), accounts: c.users.accounts, ...(c.users.upstream ? { upstream: c.users.upstream } : {}),
+          registration: (id) => c.server.registrar.records.get(id), audit: f.audit, logger: f.logger, entityId: f.entityId, max,
+          development: f.config.development,
+        })
+        c.server.plugins.renderError = renderProviderError(f.entityId, f.config.development)
+      }
       authorizationServerRoutes(router, c, f, max)
       authorizationServerAdminRoutes(admin, c.server, f.audit, max)
       return

@@ -24,7 +24,7 @@ export interface RegistrationFields {
   trust_anchor: string
   /** The client's immediate superior in the chosen chain. */
   authority_hint?: string
-  /** Resolved metadata of the client entity types found (policy applied). */
+  /** Resolved metadata (policy applied) of the client entity types found, and federation_entity's (who the client is, for consent). */
   metadata: Metadata
   /** Keys that authenticate the client (from metadata jwks, jwks_uri or signed_jwks_uri). */
   jwks: Jwks

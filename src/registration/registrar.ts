@@ -39,6 +39,9 @@ export class RegistrationRefused extends FederationError {}
 
 export type RegistrarOptions = Pick<AuthorizationServerConfig, 'trust_reevaluation' | 'statement_cache_ttl' | 'failure_cache_ttl'>
 
+/** The entity types resolved for a client: the registrable ones, and federation_entity (organization name and logo, for consent). */
+const RESOLVED_TYPES = [...REGISTRABLE_TYPES, 'federation_entity']
+
 export class Registrar {
   readonly records: RegistrationStore
   private readonly resolver: Resolver
@@ -102,7 +105,7 @@ export class Registrar {
       const known = this.failed.get(key)
       if (known && known.until > this.f.clock.now()) throw known.error
       try {
-        const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, budget })
+        const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { trustMarks: false, budget })
         return await this.fields(chain, 'automatic', undefined, budget)
       } catch (err) {
         if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
@@ -140,7 +143,7 @@ export class Registrar {
     try {
       if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
-      const chain = await this.resolver.resolve(clientId, anchorIds, REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement, budget })
+      const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { trustMarks: false, subjectStatement: req.statement, budget })
       const fields = await this.fields(chain, 'explicit', req.statement.jwt, budget)
       const registration = await this.records.save(clientId, fields, true)
       if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
@@ -193,7 +196,9 @@ export class Registrar {
       registration_type: type, entity_type: entityType, trust_anchor: chain.anchor,
       ...(chain.links[1] ? { authority_hint: chain.links[1].iss } : {}),
       chain: [...new Set([chain.subject, ...chain.links.map((l) => l.iss), chain.anchor])],
-      metadata, jwks: keys.jwks, jwks_source: keys.jwks_source,
+      // The federation_entity metadata too: its organization_name and logo_uri tell the user who the client is (consent page).
+      metadata: chain.metadata.federation_entity ? { ...metadata, federation_entity: chain.metadata.federation_entity } : metadata,
+      jwks: keys.jwks, jwks_source: keys.jwks_source,
       chain_exp: Math.min(chain.exp, keys.exp ?? Infinity),
       ...(request ? { request } : {}),
     }
@@ -217,9 +222,9 @@ export class Registrar {
       let chain: ResolvedChain
       if (reg.request) {
         const req = await parseRequestConfiguration(reg.request, { audience: this.f.entityId, clock: this.f.clock, skew: this.f.config.clock_skew })
-        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false, subjectStatement: req.statement })
+        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], RESOLVED_TYPES, { trustMarks: false, subjectStatement: req.statement })
       } else {
-        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], REGISTRABLE_TYPES, { trustMarks: false })
+        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], RESOLVED_TYPES, { trustMarks: false })
       }
       const refreshed = await this.records.refresh(reg, await this.fields(chain, reg.registration_type, reg.request))
       if (!refreshed) return 'the registration changed while it was re-evaluated'

@@ -16,6 +16,10 @@ import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
 import { SignJWT } from 'jose'
 import * as client from 'openid-client'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { ManualClock } from '../../src/clock.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, decode, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
 import { startAuthorizationServer, RESOURCE } from '../support/agent.js'
@@ -24,6 +28,7 @@ import type { AuthorizationServerCapability } from '../../src/capabilities/types
 describe('OpenID Provider: relying parties registered through their trust chains', () => {
   const clock = new ManualClock()
   let ta: TestEntity, ia: TestEntity, op: TestEntity, other: TestEntity
+  let usersDir: string
   const leaves: TestLeaf[] = []
 
   interface Rp { leaf: TestLeaf; id: string; key: TestKey; redirect: string }
@@ -52,13 +57,17 @@ describe('OpenID Provider: relying parties registered through their trust chains
     ta = await startEntity({ clock })
     other = await startEntity({ clock })
     ia = await startEntity({ clock, authority_hints: [ta.entityId] })
-    op = await startAuthorizationServer({ clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [RESOURCE], openid_provider: true } })
+    // alice, whom the login seam below signs in, is a user of the users file (findAccount knows only its users).
+    usersDir = await mkdtemp(join(tmpdir(), 'anchorage-op-'))
+    await writeFile(join(usersDir, 'users.json'), JSON.stringify({ users: { alice: { password: await hashPassword(randomBytes(8).toString('hex')) } } }))
+    op = await startAuthorizationServer({ clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [RESOURCE], openid_provider: true, users_file: join(usersDir, 'users.json') } })
     await onboard(ta, ia.entityId, { intermediate: true })
     await onboard(ta, op.entityId)
   })
   after(async () => {
     await Promise.all([ta, ia, op, other].map((e) => e?.stop()))
     await Promise.all(leaves.map((l) => l.stop()))
+    await rm(usersDir, { recursive: true, force: true })
   })
 
   const server = () => (op.service.capabilities.find((c) => c.kind === 'authorization_server') as AuthorizationServerCapability).server
@@ -159,8 +168,10 @@ describe('OpenID Provider: relying parties registered through their trust chains
       const u = new URL(location)
       return { status: res.status, error: u.searchParams.get('error') ?? undefined, description: u.searchParams.get('error_description') ?? undefined }
     }
-    const body = safeJson(await res.text()) as any
-    return { status: res.status, error: body?.error, description: body?.error_description }
+    // An error oidc-provider cannot redirect is an HTML page naming it (http/endpoints/interactions.ts renderProviderError).
+    const page = await res.text()
+    const text = (re: RegExp) => re.exec(page)?.[1]?.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#61;/g, '=').replace(/&#96;/g, '`').replace(/&amp;/g, '&')
+    return { status: res.status, error: text(/<p class="error" id="error">([^<]*)<\/p>/), description: text(/<p id="error-description">([^<]*)<\/p>/) }
   }
 
   describe('refusals', () => {

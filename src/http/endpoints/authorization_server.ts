@@ -176,11 +176,16 @@ export async function delegate(ctx: Context, s: AuthorizationServerCapability['s
   const mountPath = (ctx as { mountPath?: string }).mountPath
   ctx.path = original.slice(prefix.length) || '/'
   ;(ctx as { mountPath?: string }).mountPath = prefix
+  // oidc-provider's cookies (interaction, resume, session) are signed with its keys: the same
+  // ones provider.interactionDetails() checks them with (http/endpoints/interactions.ts).
+  const cookies = ctx.cookies
+  ctx.cookies = provider.createContext(ctx.req, ctx.res).cookies
   try {
     await compose(provider.middleware as Middleware[])(ctx)
   } finally {
     ctx.path = original
     ;(ctx as { mountPath?: string }).mountPath = mountPath
+    ctx.cookies = cookies
   }
 }
 
@@ -198,7 +203,8 @@ function compose(stack: readonly Middleware[]): (ctx: Context) => Promise<void> 
 
 /** The refusal oidc-provider answered with, audited like Anchorage's own. */
 async function refusedBy(f: Foundation, action: string, form: Params | undefined, ctx: Context): Promise<void> {
-  const body = ctx.body as { error?: unknown; error_description?: unknown } | undefined
+  // An error page (renderProviderError) keeps the error it shows in ctx.state.renderedError.
+  const body = (ctx.state.renderedError ?? ctx.body) as { error?: unknown; error_description?: unknown } | undefined
   if (ctx.status < 400 || ctx.status >= 500 || typeof body?.error !== 'string' || ctx.state.refusalAudited === true) return
   const detail = typeof ctx.state.refusalDetail === 'string' ? `: ${ctx.state.refusalDetail}` : ''
   const err = new FederationError(body.error as never, (typeof body.error_description === 'string' ? body.error_description : body.error) + detail)

@@ -82,6 +82,8 @@ export function renderProviderError(entityId: string, development: boolean) {
   const css = entityPath(entityId) + INTERACTION_ROUTES.interaction_css
   return (ctx: Context, out: { error?: unknown; error_description?: unknown }): void => {
     pageHeaders(ctx, development)
+    // For the refusal audit (endpoints/authorization_server.ts refusedBy), which cannot read the page.
+    ctx.state.renderedError = { error: out.error, error_description: out.error_description }
     ctx.type = 'text/html; charset=utf-8'
     ctx.body = providerErrorPage({ css }, out)
   }
