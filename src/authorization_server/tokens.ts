@@ -17,6 +17,7 @@ import { FederationError } from '../errors.js'
 import type { StoredRecord } from '../storage/types.js'
 import type { Registrar } from '../registration/registrar.js'
 import type { Registration } from '../registration/records.js'
+import type { Act } from './token_exchange.js'
 
 export const GRANT_TYPES = ['client_credentials'] as const
 
@@ -33,6 +34,8 @@ export interface TokenRecord extends StoredRecord {
   exp: number
   /** SHA-256 of the token: introspection answers for this exact token only. */
   hash: string
+  /** A token exchange's actors (RFC 8693 section 4.1): the client acting for `sub`. */
+  act?: Act
 }
 
 export interface TokenResponse {
@@ -102,25 +105,35 @@ export class TokenService {
    * the answer may depend on who asks).
    */
   async introspect(caller: Registration, token: string): Promise<Record<string, unknown>> {
-    const inactive = { active: false }
+    const rec = await this.active(token)
+    if (!rec) return { active: false }
+    const resource = caller.metadata.oauth_resource?.resource
+    if (caller.client_id !== rec.client_id && rec.aud !== caller.client_id && rec.aud !== resource) return { active: false }
+    return {
+      active: true, iss: this.d.f.entityId, sub: rec.sub, client_id: rec.client_id, aud: rec.aud,
+      ...(rec.scope ? { scope: rec.scope } : {}), iat: rec.iat, exp: rec.exp, jti: rec.id,
+      token_type: 'Bearer', trust_anchor: rec.trust_anchor, ...(rec.act ? { act: rec.act } : {}),
+    }
+  }
+
+  /**
+   * The record of an access token this server issued, while it is active: unexpired (the
+   * record expires with it) and its registration still the client's active one (re-evaluated
+   * now when due). Introspection and token exchange's subject tokens both ask this.
+   */
+  async active(token: string): Promise<TokenRecord | undefined> {
     let jti: unknown
     try {
       jti = decodeUnverified(token).payload.jti
     } catch {
-      return inactive
+      return undefined
     }
-    if (typeof jti !== 'string') return inactive
+    if (typeof jti !== 'string') return undefined
     const rec = await this.d.f.store.get<TokenRecord>('tokens', jti)
-    if (!rec || rec.hash !== hash(token)) return inactive
-    const resource = caller.metadata.oauth_resource?.resource
-    if (caller.client_id !== rec.client_id && rec.aud !== caller.client_id && rec.aud !== resource) return inactive
+    if (!rec || rec.hash !== hash(token)) return undefined
     const reg = await this.d.registrar.active(rec.client_id)
-    if (!reg || reg.rid !== rec.rid) return inactive
-    return {
-      active: true, iss: this.d.f.entityId, sub: rec.sub, client_id: rec.client_id, aud: rec.aud,
-      ...(rec.scope ? { scope: rec.scope } : {}), iat: rec.iat, exp: rec.exp, jti: rec.id,
-      token_type: 'Bearer', trust_anchor: rec.trust_anchor,
-    }
+    if (!reg || reg.rid !== rec.rid) return undefined
+    return rec
   }
 }
 
