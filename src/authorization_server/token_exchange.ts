@@ -33,6 +33,7 @@ import { createHash } from 'node:crypto'
 import type Provider from 'oidc-provider'
 import { errors, type TokenEndpointGrantContext } from 'oidc-provider'
 import type { Clock } from '../clock.js'
+import type { AuthorizationServerConfig } from '../config/load.js'
 import { decodeUnverified } from '../crypto/jwt.js'
 import type { Store } from '../storage/types.js'
 import type { Registration } from '../registration/records.js'
@@ -70,15 +71,8 @@ export interface AuditSink {
   record(actor: string, action: string, outcome: 'success' | 'failure', subject?: string, detail?: Record<string, unknown>): Promise<unknown>
 }
 
-export interface TokenExchangeConfig {
-  /** `authorization_server.resources`: the resources (RFC 8707) tokens may be for. */
-  resources: readonly string[]
-  scopes_supported?: readonly string[] | undefined
-  /** `authorization_server.access_token_lifetime`, seconds. */
-  access_token_lifetime: number
-  /** `authorization_server.token_exchange.max_delegation_depth`: how many actors a token's `act` may name. */
-  max_delegation_depth: number
-}
+/** What the grant reads of `authorization_server` (defaults.ts documents each). */
+export type TokenExchangeConfig = Pick<AuthorizationServerConfig, 'resources' | 'scopes_supported' | 'access_token_lifetime' | 'token_exchange_max_actors'>
 
 export interface TokenExchangeDeps {
   config: TokenExchangeConfig
@@ -160,7 +154,7 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
     const holders = new Set([st.client_id, ...[st.aud ?? []].flat()])
     if (!holders.has(agent)) throw new errors.InvalidRequest('subject_token was issued neither to this client nor for it')
     const depth = actDepth(st.act)
-    if (depth >= config.max_delegation_depth) throw new errors.InvalidRequest(`subject_token already names ${depth} actors (at most ${config.max_delegation_depth} in a token)`)
+    if (depth >= config.token_exchange_max_actors) throw new errors.InvalidRequest(`subject_token already names ${depth} actors (at most ${config.token_exchange_max_actors} in a token)`)
     const now = clock.now()
     // Time-bound: within the subject token's life, access_token_lifetime and the agent's chain
     // (spec "Registration Validity and Trust Reevaluation").

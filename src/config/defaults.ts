@@ -129,6 +129,11 @@ export const DEFAULTS = Object.freeze({
      * a pushed request from an authenticated client (the OIDF conformance suite sends none).
      */
     require_pkce: true,
+    /**
+     * Token exchange (RFC 8693): how many actors an exchanged token's `act` claim may name
+     * (section 4.1, nested), so delegation through agents stays short and bounded.
+     */
+    token_exchange_max_actors: 4,
   }),
   /** Software statements the trust anchor issues (docs/software-statements.md). */
   software_statements: Object.freeze({

@@ -95,6 +95,7 @@ export interface AuthorizationServerConfig {
   refresh_token_lifetime: number
   authorization_code_lifetime: number
   require_pkce: boolean
+  token_exchange_max_actors: number
 }
 
 export interface Config {
