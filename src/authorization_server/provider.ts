@@ -22,6 +22,7 @@ import type { ClientSource } from './federation_clients.js'
 import type { RequestContext } from './request_context.js'
 import { DEFAULT_CLAIMS } from './claims.js'
 import { privateDetails } from '../errors.js'
+import { tokenExchangeClaims } from './token_exchange.js'
 
 /** oidc-provider's routes, relative to the entity id's path. */
 export const PROVIDER_ROUTES = {
@@ -131,7 +132,9 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     // RFC 9068 tokens name the anchor the client's registration resolved to.
     extraTokenClaims: (_ctx, token) => {
       const reg = d.context()?.registrations.get(token.clientId ?? '')
-      return reg ? { trust_anchor: reg.trust_anchor } : undefined
+      // A token exchange's act (RFC 8693 section 4.1).
+      const exchanged = tokenExchangeClaims(token)
+      return reg || exchanged ? { ...(reg ? { trust_anchor: reg.trust_anchor } : {}), ...exchanged } : undefined
     },
     // An error page without the library's inline markup: the JSON error, as text.
     renderError: d.renderError ?? ((ctx, out) => {

@@ -23,6 +23,7 @@ import { randomBytes } from 'node:crypto'
 import type { AdapterClass } from './provider.js'
 import { DEFAULT_CLAIMS } from './claims.js'
 import { requestContext } from './request_context.js'
+import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token_exchange.js'
 
 /** Endpoint URLs, from the router (so they cannot drift from the routes). */
 export interface Endpoints {
@@ -92,10 +93,11 @@ export function createAuthorizationServer(
   }
   const registrar = new Registrar(f, config, d)
   const op = config.openid_provider
-  const grantTypes: string[] = [...GRANT_TYPES, ...(op ? OP_GRANT_TYPES : [])]
+  const grantTypes: string[] = [...GRANT_TYPES, TOKEN_EXCHANGE_GRANT, ...(op ? OP_GRANT_TYPES : [])]
   const scopes = op ? new Set(['openid', 'offline_access', ...(config.scopes_supported ?? [])]) : undefined
   const clients = new FederationClients(f, registrar, { grantTypes: new Set(grantTypes), ...(scopes ? { scopes } : {}) })
   let endpointUrls: Endpoints | undefined
+  const tokens = new TokenService({ f, as: config, registrar })
   const plugins: ProviderPlugins = {}
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   // Secrets for oidc-provider's signed cookies (one set per process).
@@ -118,6 +120,18 @@ export function createAuthorizationServer(
             ...(endpointUrls ? { discovery: federationDiscovery(endpointUrls) } : {}),
           })
           p.registerGrantType('client_credentials', clientCredentialsGrant({ f, as: config, registrar, alg: key.alg }), ['scope', 'resource'], ['scope', 'resource'])
+          // Agents on behalf of users (RFC 8693), for agents whose resolved grant_types list it.
+          registerTokenExchange(p, {
+            config, clock: f.clock, store: f.store, audit: f.audit, alg: key.alg,
+            registration: (clientId) => requestContext()?.registrations.get(clientId),
+            subjectToken: async (value) => {
+              const rec = await tokens.active(value)
+              return rec && {
+                sub: rec.sub, client_id: rec.client_id, aud: rec.aud, expires_at: rec.expires_at ?? rec.exp, exp: rec.exp,
+                ...(rec.scope ? { scope: rec.scope } : {}), ...(rec.act ? { act: rec.act } : {}),
+              }
+            },
+          })
           for (const c of plugins.configure ?? []) c(p)
           return p
         }),
@@ -128,7 +142,7 @@ export function createAuthorizationServer(
   return {
     config, registrar, keys, signingKey, clients, plugins, provider, usedAssertions: new UsedAssertions(f),
     auth: new ClientAuthenticator({ f, registrar, maxLifetime: config.assertion_max_lifetime }),
-    tokens: new TokenService({ f, as: config, registrar }),
+    tokens,
     async jwks() {
       await ensureKey()
       return keys.jwks()

@@ -27,17 +27,19 @@
  * longer resolves (the kill-switch) it introspects inactive.
  *
  * Times: the subject token's remaining life and the agent's registration are read on
- * Anchorage's clock (the records' `expires_at`, `chain_exp`), like every other token's.
+ * Anchorage's clock (the records' `expires_at`, `chain_exp`), like every other token's; the
+ * subject token's `exp` bounds the new one's on the provider's clock (real time) as well.
  */
 import { createHash } from 'node:crypto'
 import type Provider from 'oidc-provider'
-import { errors, type TokenEndpointGrantContext } from 'oidc-provider'
+import type { TokenEndpointGrantContext } from 'oidc-provider'
 import type { Clock } from '../clock.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { decodeUnverified } from '../crypto/jwt.js'
 import type { Store } from '../storage/types.js'
 import type { Registration } from '../registration/records.js'
 import type { TokenRecord } from './tokens.js'
+import { ProviderError } from './federation_clients.js'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
 /** RFC 8693 section 3: the token type identifiers this server takes and issues. */
@@ -62,8 +64,10 @@ export interface SubjectToken {
   client_id: string
   scope?: string
   aud?: string | string[]
-  /** When it expires, seconds on Anchorage's clock. */
+  /** When it expires, seconds on Anchorage's clock (its record's expiry). */
   expires_at: number
+  /** Its `exp` claim: seconds on the provider's clock (oidc-provider stamps tokens with real time). */
+  exp: number
   act?: Act
 }
 
@@ -116,50 +120,51 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
   let subject: string | undefined
   try {
     const reg = deps.registration(agent)
-    if (!reg) throw new errors.InvalidClient('the client was authenticated without its registration')
+    if (!reg) throw refuse('invalid_client', 'the client was authenticated without its registration')
     // RFC 8693 section 2.1: subject_token and subject_token_type are REQUIRED.
     const value = single(params.subject_token, 'subject_token')
     const type = single(params.subject_token_type, 'subject_token_type')
-    if (value === undefined || value === '') throw new errors.InvalidRequest('subject_token is required')
-    if (type === undefined) throw new errors.InvalidRequest('subject_token_type is required')
+    if (value === undefined || value === '') throw refuse('invalid_request', 'subject_token is required')
+    if (type === undefined) throw refuse('invalid_request', 'subject_token_type is required')
     if (type !== ACCESS_TOKEN_TYPE && type !== JWT_TOKEN_TYPE) {
-      throw new errors.InvalidRequest(`subject_token_type: only ${ACCESS_TOKEN_TYPE} (an access token of this server) is accepted`)
+      throw refuse('invalid_request', `subject_token_type: only ${ACCESS_TOKEN_TYPE} (an access token of this server) is accepted`)
     }
     // The actor is the authenticated client itself; a separate actor token would name a second party.
     if (params.actor_token !== undefined || params.actor_token_type !== undefined) {
-      throw new errors.InvalidRequest('actor_token is not supported: the authenticated client is the actor')
+      throw refuse('invalid_request', 'actor_token is not supported: the authenticated client is the actor')
     }
     const requested = single(params.requested_token_type, 'requested_token_type')
     if (requested !== undefined && requested !== ACCESS_TOKEN_TYPE) {
-      throw new errors.InvalidRequest(`requested_token_type: only ${ACCESS_TOKEN_TYPE} is issued`)
+      throw refuse('invalid_request', `requested_token_type: only ${ACCESS_TOKEN_TYPE} is issued`)
     }
 
     // RFC 8707: exactly one resource, named, and one this server issues tokens for.
     const resources = [params.resource ?? []].flat().filter((r): r is string => typeof r === 'string')
-    if (resources.length !== 1) throw new errors.InvalidTarget(resources.length ? 'one resource per token exchange' : 'resource is required (one resource per token exchange)')
+    if (resources.length !== 1) throw refuse('invalid_target', resources.length ? 'one resource per token exchange' : 'resource is required (one resource per token exchange)')
     const resource = resources[0]!
     detail.resource = resource
     const href = URL.parse(resource)?.href
-    if (!href || resource.includes('#')) throw new errors.InvalidTarget('resource must be an absolute URI without fragment')
-    if (!config.resources.includes(resource)) throw new errors.InvalidTarget(`resource: ${resource} is not a resource of this authorization server`)
+    if (!href || resource.includes('#')) throw refuse('invalid_target', 'resource must be an absolute URI without fragment')
+    if (!config.resources.includes(resource)) throw refuse('invalid_target', `resource: ${resource} is not a resource of this authorization server`)
     // RFC 8693 section 2.1: audience names the target too; here it may only repeat the resource.
     const audience = [params.audience ?? []].flat()
-    if (audience.some((a) => a !== resource)) throw new errors.InvalidTarget('audience: only the resource itself may be named')
+    if (audience.some((a) => a !== resource)) throw refuse('invalid_target', 'audience: only the resource itself may be named')
 
     const st = await deps.subjectToken(value)
-    if (!st) throw new errors.InvalidRequest('subject_token is not an active access token of this authorization server')
+    if (!st) throw refuse('invalid_request', 'subject_token is not an active access token of this authorization server')
     subject = st.sub
     detail.subject_client_id = st.client_id
     // Only a party the token was given to may exchange it: its client, or the resource it is for.
     const holders = new Set([st.client_id, ...[st.aud ?? []].flat()])
-    if (!holders.has(agent)) throw new errors.InvalidRequest('subject_token was issued neither to this client nor for it')
+    if (!holders.has(agent)) throw refuse('invalid_request', 'subject_token was issued neither to this client nor for it')
     const depth = actDepth(st.act)
-    if (depth >= config.token_exchange_max_actors) throw new errors.InvalidRequest(`subject_token already names ${depth} actors (at most ${config.token_exchange_max_actors} in a token)`)
+    if (depth >= config.token_exchange_max_actors) throw refuse('invalid_request', `subject_token already names ${depth} actors (at most ${config.token_exchange_max_actors} in a token)`)
     const now = clock.now()
     // Time-bound: within the subject token's life, access_token_lifetime and the agent's chain
     // (spec "Registration Validity and Trust Reevaluation").
-    const ttl = Math.min(st.expires_at - now, config.access_token_lifetime, reg.chain_exp - now)
-    if (ttl <= 0) throw new errors.InvalidRequest('subject_token has expired')
+    // The provider stamps `exp` with real time: the token's exp stays within the subject token's on that clock too.
+    const ttl = Math.min(st.expires_at - now, st.exp - Math.floor(Date.now() / 1000), config.access_token_lifetime, reg.chain_exp - now)
+    if (!(ttl > 0)) throw refuse('invalid_request', 'subject_token has expired')
 
     // Least privilege: within the user's grant, the agent's resolved metadata and what this server supports.
     const md = reg.metadata[reg.entity_type] ?? {}
@@ -168,10 +173,10 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
     const asked = params.scope === undefined ? undefined : [...new Set(words(params.scope))]
     if (asked !== undefined) {
       const beyond = asked.filter((s) => !allowed.includes(s))
-      if (beyond.length) throw new errors.InvalidScope(`scope ${beyond.join(' ')} is beyond what the subject token, the client's resolved metadata and this server allow (${allowed.join(' ') || 'none'})`, beyond.join(' '))
+      if (beyond.length) throw refuse('invalid_scope', `scope ${beyond.join(' ')} is beyond what the subject token, the client's resolved metadata and this server allow (${allowed.join(' ') || 'none'})`)
     }
     const scopes = asked ?? allowed
-    if (!scopes.length) throw new errors.InvalidScope('no scope is common to the subject token, the client\'s resolved metadata and this server', '')
+    if (!scopes.length) throw refuse('invalid_scope', 'no scope is common to the subject token, the client\'s resolved metadata and this server')
     const scope = scopes.join(' ')
     detail.scope = scope
 
@@ -188,10 +193,11 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
     acts.set(token, act)
     ctx.oidc.entity('AccessToken', token)
     const accessToken = await token.save()
-    const jti = decodeUnverified(accessToken).payload.jti as string
+    // The model keeps no iat/exp of a JWT-format token: they are read from what was signed.
+    const { jti, iat, exp } = decodeUnverified(accessToken).payload as { jti: string; iat: number; exp: number }
     const record: TokenRecord = {
       id: jti, client_id: agent, sub: st.sub, rid: reg.rid, aud: resource, trust_anchor: reg.trust_anchor,
-      iat: token.iat, exp: token.exp!, expires_at: now + ttl, hash: hash(accessToken), scope, act,
+      iat, exp, expires_at: now + ttl, hash: hash(accessToken), scope, act,
     }
     Object.assign(detail, { jti, exp: record.exp, act, trust_anchor: reg.trust_anchor })
     await Promise.all([
@@ -201,17 +207,24 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
     // RFC 8693 section 2.2.1; no refresh token: the agent exchanges again while the user's token lives.
     ctx.body = { access_token: accessToken, issued_token_type: ACCESS_TOKEN_TYPE, token_type: 'Bearer', expires_in: ttl, scope }
   } catch (err) {
-    if (err instanceof errors.OIDCProviderError) {
+    if (err instanceof ProviderError) {
       await deps.audit.record(agent, 'token.exchange', 'failure', subject, { ...detail, error: err.error, error_description: err.error_description })
+      // Audited here, with what was exchanged: the token endpoint need not audit it again.
+      throw new ProviderError(err.status, err.error, err.error_description, true, err)
     }
     throw err
   }
 }
 
+/** An OAuth error the provider renders (RFC 6749 section 5.2; invalid_client is 401). */
+function refuse(error: string, description: string): ProviderError {
+  return new ProviderError(error === 'invalid_client' ? 401 : 400, error, description)
+}
+
 /** One value of a parameter (oidc-provider refuses duplicates of all but `resource` already). */
 function single(v: unknown, name: string): string | undefined {
   if (v === undefined) return undefined
-  if (typeof v !== 'string') throw new errors.InvalidRequest(`${name} must be given once`)
+  if (typeof v !== 'string') throw refuse('invalid_request', `${name} must be given once`)
   return v
 }
 
