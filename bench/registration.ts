@@ -13,6 +13,9 @@
  *   assertion verified, registration stored, token signed and stored, 3 audit events).
  * - tokens_per_s: token requests of agents already registered (assertion verified, jti
  *   claimed, token signed and stored, 1 audit event).
+ * - exchanges_per_s: token exchanges (RFC 8693) of registered agents, each for a user's token
+ *   issued to it (assertion verified, subject token's record and registration checked, token
+ *   with act signed and stored, 1 audit event).
  * Assertions are signed before the clock starts, so only the server's work is measured.
  * Bounded: N agents, at most `seconds` per phase, 16 concurrent requests.
  */
@@ -38,6 +41,10 @@ import { serve } from '../src/http/server.js'
 import type { JWK } from 'jose'
 import type { Jwks } from '../src/types.js'
 import { round } from './lib/load.js'
+import { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from '../src/authorization_server/token_exchange.js'
+import type { TokenRecord } from '../src/authorization_server/tokens.js'
+import type { AuthorizationServerCapability } from '../src/capabilities/types.js'
+import { createHash } from 'node:crypto'
 
 const RESOURCE = 'https://mcp.bench.example/mcp'
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
@@ -61,7 +68,7 @@ async function serveFederation(n: number): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'anchorage-bench-reg-fed-'))
   const ta = await deployment(root, 'ta', [])
   const ia = await deployment(root, 'ia', [ta.config.entity_id])
-  await ta.federation.subordinates.add({ entity_id: ia.config.entity_id, intermediate: true, metadata_policy: { oauth_client: { grant_types: { subset_of: ['client_credentials'] } } } }, 'bench')
+  await ta.federation.subordinates.add({ entity_id: ia.config.entity_id, intermediate: true, metadata_policy: { oauth_client: { grant_types: { subset_of: ['client_credentials', TOKEN_EXCHANGE_GRANT] } } } }, 'bench')
   const port = await freePort('127.0.0.1')
   const ecs = new Map<string, string>()
   const agents: Topology['agents'] = []
@@ -70,7 +77,7 @@ async function serveFederation(n: number): Promise<void> {
     const id = `http://127.0.0.1:${port}/agents/${i}`
     const [fed, client] = await Promise.all([generateSigningKey('ES256'), generateSigningKey('ES256')])
     const key: SigningKey = { kid: fed.kid, alg: 'ES256', privateKey: await importPrivateJwk(fed.privateJwk, 'ES256') }
-    const metadata = { oauth_client: { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools', jwks: { keys: [client.publicJwk] } } }
+    const metadata = { oauth_client: { grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools', jwks: { keys: [client.publicJwk] } } }
     ecs.set(`/agents/${i}${WELL_KNOWN_FEDERATION}`, await signJwt({ iss: id, sub: id, iat: now, exp: now + 3600, jwks: { keys: [fed.publicJwk] }, metadata, authority_hints: [ia.config.entity_id] }, key, TYP.entityStatement))
     await ia.federation.subordinates.add({ entity_id: id, jwks: { keys: [fed.publicJwk] }, entity_types: ['oauth_client'] }, 'bench')
     agents.push({ id, clientJwk: client.privateJwk, kid: client.kid })
@@ -117,7 +124,25 @@ async function startAuthorizationServer(root: string, topology: Topology) {
   const service = createService(config, { store, clock: systemClock, logger: silentLogger })
   await service.start()
   const server = await serve(service, { port, host: '127.0.0.1' })
-  return { url: config.entity_id, stop: async () => (await server.close(), await service.stop(), await store.close()) }
+  const as = (service.capabilities.find((c) => c.kind === 'authorization_server') as AuthorizationServerCapability).server
+  /** A user's access token issued to `clientId` and recorded, as the server issues them (the code flow's stand-in). */
+  const userToken = async (clientId: string, sub: string): Promise<string> => {
+    const p = await as.provider()
+    const reg = await as.registrar.active(clientId)
+    const client = await p.Client.find(clientId)
+    if (!reg || !client) throw new Error(`${clientId} is not registered`)
+    const t = new p.AccessToken({ accountId: sub, client, grantId: 'bench', gty: 'authorization_code', scope: 'mcp:tools' })
+    t.resourceServer = new p.ResourceServer(RESOURCE, { audience: RESOURCE, accessTokenFormat: 'jwt', accessTokenTTL: 300, jwt: { sign: { alg: 'ES256' } }, scope: 'mcp:tools' })
+    const value = await t.save()
+    const { jti, iat, exp } = JSON.parse(Buffer.from(value.split('.')[1]!, 'base64url').toString()) as { jti: string; iat: number; exp: number }
+    const record: TokenRecord = {
+      id: jti, client_id: clientId, sub, rid: reg.rid, aud: RESOURCE, trust_anchor: reg.trust_anchor, iat, exp,
+      expires_at: systemClock.now() + 300, hash: createHash('sha256').update(value).digest('base64url'), scope: 'mcp:tools',
+    }
+    await store.put('tokens', record)
+    return value
+  }
+  return { url: config.entity_id, userToken, stop: async () => (await server.close(), await service.stop(), await store.close()) }
 }
 
 /** `requests` (pre-built bodies) with `concurrency` workers, at most `ms`; rate and latency percentiles. */
@@ -184,18 +209,24 @@ export async function benchRegistration(o: { agents?: number; tokens?: number; s
   try {
     as = await startAuthorizationServer(root, topology)
     const keys = await Promise.all(topology.agents.map(async (a) => ({ id: a.id, key: { kid: a.kid, alg: 'ES256', privateKey: await importPrivateJwk(a.clientJwk, 'ES256') } })))
-    const body = async (a: { id: string; key: SigningKey }) => {
+    const body = async (a: { id: string; key: SigningKey }, grant: Record<string, string> = { grant_type: 'client_credentials' }) => {
       const now = systemClock.now()
       const assertion = await signJwt({ iss: a.id, sub: a.id, aud: as!.url, jti: randomBytes(12).toString('base64url'), iat: now, exp: now + 120 }, a.key, 'JWT')
-      return new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion, resource: RESOURCE }).toString()
+      return new URLSearchParams({ ...grant, client_assertion_type: ASSERTION_TYPE, client_assertion: assertion, resource: RESOURCE }).toString()
     }
     const tokenUrl = `${as.url}/oauth/token`
-    const first = await run(tokenUrl, await Promise.all(keys.map(body)), 16, ms)
+    const first = await run(tokenUrl, await Promise.all(keys.map((k) => body(k))), 16, ms)
     const again = await run(tokenUrl, await Promise.all(Array.from({ length: tokenCount }, (_, i) => body(keys[i % keys.length]!))), 16, ms)
+    const users = await Promise.all(keys.map((a, i) => as!.userToken(a.id, `user-${i}`)))
+    const exchange = (i: number) => body(keys[i % keys.length]!, {
+      grant_type: TOKEN_EXCHANGE_GRANT, subject_token: users[i % keys.length]!, subject_token_type: ACCESS_TOKEN_TYPE, scope: 'mcp:tools',
+    })
+    const exchanged = await run(tokenUrl, await Promise.all(Array.from({ length: tokenCount }, (_, i) => exchange(i))), 16, ms)
     return {
       agents: n,
       registrations_per_s: first.per_s, registrations_done: first.done, registration_errors: first.errors, registration_p50_ms: first.p50_ms, registration_p99_ms: first.p99_ms,
       tokens_per_s: again.per_s, tokens_done: again.done, token_errors: again.errors, token_p50_ms: again.p50_ms, token_p99_ms: again.p99_ms,
+      exchanges_per_s: exchanged.per_s, exchanges_done: exchanged.done, exchange_errors: exchanged.errors, exchange_p50_ms: exchanged.p50_ms, exchange_p99_ms: exchanged.p99_ms,
       es256_sign_per_s: crypto.sign_per_s, es256_verify_per_s: crypto.verify_per_s,
     }
   } finally {
