@@ -74,7 +74,7 @@ describe('authorization server: metadata and clients administration', () => {
       assert.deepEqual(md.client_registration_types_supported, ['automatic', 'explicit'])
       assert.deepEqual(md.token_endpoint_auth_methods_supported, ['private_key_jwt'])
       assert.ok(!md.token_endpoint_auth_signing_alg_values_supported.some((a: string) => a === 'none' || a.startsWith('HS')))
-      assert.deepEqual(md.grant_types_supported, ['client_credentials'])
+      assert.deepEqual(md.grant_types_supported, ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'])
       assert.deepEqual(md.scopes_supported, ['mcp:tools', 'mcp:read', 'mcp:write'])
       assert.equal(ec.metadata.federation_entity.federation_registration_endpoint, undefined)
       const wellKnown = await (await fetch(`${as.entityId}/.well-known/oauth-authorization-server`)).json()
