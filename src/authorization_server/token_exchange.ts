@@ -91,15 +91,19 @@ export interface TokenExchangeDeps {
   subjectToken(token: string): Promise<SubjectToken | undefined>
 }
 
-/** The `act` claim of each exchanged token, until the provider signs it (tokenExchangeClaims). */
-const acts = new WeakMap<object, Act>()
+/**
+ * Where an exchanged token (the model instance) holds its `act` claim until the provider signs
+ * it (tokenExchangeClaims). A registry symbol: the provider module is loaded lazily, and the
+ * key must be the same whichever instance of this module reads it.
+ */
+const ACT = Symbol.for('anchorage.token_exchange.act')
 
 /**
  * Claims an exchanged token carries beyond oidc-provider's own: its `act`. The provider's
  * `extraTokenClaims(ctx, token)` merges this; undefined for any other token.
  */
 export function tokenExchangeClaims(token: object): { act: Act } | undefined {
-  const act = acts.get(token)
+  const act = (token as { [ACT]?: Act })[ACT]
   return act ? { act } : undefined
 }
 
@@ -190,7 +194,7 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
       audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: ttl, jwt: { sign: { alg: deps.alg as never } }, scope,
     })
     const act: Act = { sub: agent, ...(st.act ? { act: st.act } : {}) }
-    acts.set(token, act)
+    ;(token as unknown as { [ACT]: Act })[ACT] = act
     ctx.oidc.entity('AccessToken', token)
     const accessToken = await token.save()
     // The model keeps no iat/exp of a JWT-format token: they are read from what was signed.
