@@ -31,7 +31,7 @@ describe('authorization_server setup', () => {
         enabled: true, resources: ['https://r.example.com/api'], access_token_lifetime: 300, assertion_max_lifetime: 300, trust_reevaluation: 300,
         statement_cache_ttl: 30, failure_cache_ttl: 10, max_failed_logins: 5, login_lockout_seconds: 300, login_tracked_names: 10_000,
         upstream_login_lifetime: 600,
-        openid_provider: false, id_token_lifetime: 300, refresh_token_lifetime: 86_400, authorization_code_lifetime: 60, require_pkce: true,
+        openid_provider: false, id_token_lifetime: 300, refresh_token_lifetime: 86_400, authorization_code_lifetime: 60, require_pkce: true, token_exchange_max_actors: 4,
       })
       assert.equal(resolveConfig({ entity_id: 'https://x.example.com' }, '/tmp', {}, {}).authorization_server, undefined)
     })
