@@ -36,7 +36,7 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
     org = await startEntity({ clock, authority_hints: [ta.entityId] })
     as = await startAuthorizationServer({
       clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
-      as: { resources: [RESOURCE, OTHER_RESOURCE], trust_reevaluation: REEVALUATION },
+      as: { resources: [RESOURCE, OTHER_RESOURCE], trust_reevaluation: REEVALUATION, token_exchange_max_actors: 2 },
     })
     agent = await startAgent({
       clock, authority_hints: [org.entityId],
@@ -136,13 +136,15 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
     assert.deepEqual(body.act, { sub: agent.id })
   })
 
-  it('an exchanged token exchanged again nests the actors, and stays within its scope and life', async () => {
+  it('an exchanged token exchanged again nests the actors, within its scope and life, up to token_exchange_max_actors', async () => {
     const r = await exchange(agent, { subject_token: exchanged, resource: RESOURCE })
     assert.equal(r.status, 200, JSON.stringify(r.body))
     assert.equal(r.body.scope, 'mcp:read')
     const { payload } = await verifyAtAs(r.body.access_token)
     assert.deepEqual(payload.act, { sub: agent.id, act: { sub: agent.id } })
     assert.ok(payload.exp! <= decodeJwt(exchanged).exp!)
+    // token_exchange_max_actors: 2 bounds the delegation chain.
+    expectError(await exchange(agent, { subject_token: r.body.access_token, resource: RESOURCE }), 400, 'invalid_request', 'already names 2 actors')
     expectError(await exchange(agent, { subject_token: exchanged, resource: RESOURCE, scope: 'mcp:tools' }), 400, 'invalid_scope', 'mcp:tools')
   })
 
