@@ -20,7 +20,7 @@ import type { AuthorizationServerCapability } from '../../src/capabilities/types
 import type { TokenRecord } from '../../src/authorization_server/tokens.js'
 import { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from '../../src/authorization_server/token_exchange.js'
 import { startEntity, onboard, pinned, startLeaf, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
-import { startAuthorizationServer, startAgent, tokenRequest, introspect, expectError, assertion, postForm, ASSERTION_TYPE, type Agent } from '../support/agent.js'
+import { startAuthorizationServer, startAgent, tokenRequest, introspect, expectError, assertion, postForm, realNow, ASSERTION_TYPE, type Agent } from '../support/agent.js'
 
 const RESOURCE = 'https://mcp.demo.example/mcp'
 const OTHER_RESOURCE = 'https://files.demo.example/api'
@@ -32,6 +32,8 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
   let agent: Agent, other: Agent, rs: TestLeaf, rsKey: TestKey
 
   before(async () => {
+    // Client assertions are checked with the system clock; moving this one only ages registrations and records.
+    clock.set(realNow())
     ta = await startEntity({ clock })
     org = await startEntity({ clock, authority_hints: [ta.entityId] })
     as = await startAuthorizationServer({
@@ -90,7 +92,7 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
     grant_type: TOKEN_EXCHANGE_GRANT, client_assertion_type: ASSERTION_TYPE, client_assertion: await a.assertion(as.entityId),
     subject_token_type: ACCESS_TOKEN_TYPE, ...form,
   })
-  const introspectAsResource = async (token: string) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: clock.now() }))).body
+  const introspectAsResource = async (token: string) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: realNow() }))).body
   const verifyAtAs = async (token: string) => {
     const jwks = await (await fetch(`${as.entityId}/oauth/jwks`)).json() as { keys: [] }
     return jwtVerify(token, createLocalJWKSet(jwks), { issuer: as.entityId, typ: 'at+jwt', currentDate: new Date(decodeJwt(token).iat! * 1000) })
