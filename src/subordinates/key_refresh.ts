@@ -28,7 +28,7 @@ import { directSource, fetchEntityConfiguration } from '../trust_chain/statement
 import type { Statement } from '../trust_chain/types.js'
 import type { Jwks } from '../types.js'
 import type { MemberChecks } from './validation.js'
-import type { SubordinateRecord } from './registry.js'
+import type { SubordinateRecord, SubordinateRegistry } from './registry.js'
 
 /** A key change held for the operator (on the member's record). */
 export interface PendingKeys {
@@ -53,6 +53,8 @@ export interface KeyRefreshDeps {
   fetcher: Fetcher
   skew: number
   checks: MemberChecks
+  /** The members, read through their owner (the registry). */
+  members: Pick<SubordinateRegistry, 'get' | 'all'>
   budget?: (() => Budget) | undefined
   /** Members refreshed at once by refreshAll (subordinates.key_refresh_concurrency). */
   concurrency: number
@@ -70,7 +72,7 @@ export class KeyRefresh {
 
   /** Re-reads one member's entity configuration; throws NotFound for a non-member. */
   async refresh(entityId: string, actor: string): Promise<RefreshOutcome> {
-    const rec = await this.member(entityId)
+    const rec = await this.d.members.get(entityId)
     let seen: Seen
     try {
       seen = await this.read(rec)
@@ -94,12 +96,7 @@ export class KeyRefresh {
   /** Every member, `concurrency` at a time; one member's failure does not stop the others. */
   async refreshAll(actor: string): Promise<RefreshOutcome[]> {
     const ids: string[] = []
-    for (let after: string | undefined; ;) {
-      const page = await this.d.store.list<SubordinateRecord>('subordinates', { limit: 500, ...(after !== undefined ? { after } : {}) })
-      ids.push(...page.map((r) => r.id))
-      if (page.length < 500) break
-      after = page.at(-1)!.id
-    }
+    for await (const r of this.d.members.all()) ids.push(r.id)
     const out: RefreshOutcome[] = []
     let next = 0
     const worker = async () => {
@@ -120,17 +117,13 @@ export class KeyRefresh {
   /** Members with a key change waiting for the operator. */
   async pending(): Promise<Array<{ entity_id: string; kids: string[]; pending_keys: PendingKeys }>> {
     const out = []
-    for (let after: string | undefined; ;) {
-      const page = await this.d.store.list<SubordinateRecord>('subordinates', { limit: 500, ...(after !== undefined ? { after } : {}) })
-      for (const r of page) if (r.pending_keys) out.push({ entity_id: r.entity_id, kids: kidsOf(r.jwks), pending_keys: r.pending_keys })
-      if (page.length < 500) return out
-      after = page.at(-1)!.id
-    }
+    for await (const r of this.d.members.all()) if (r.pending_keys) out.push({ entity_id: r.entity_id, kids: kidsOf(r.jwks), pending_keys: r.pending_keys })
+    return out
   }
 
   /** Takes the pending keys as the member's keys (re-signing its statement). */
   async approve(entityId: string, actor: string): Promise<SubordinateRecord> {
-    const rec = await this.member(entityId)
+    const rec = await this.d.members.get(entityId)
     const p = this.pendingOf(rec)
     await this.d.checks.jwks(p.jwks, `the pending keys of ${entityId}`)
     return this.apply(entityId, rec.jwks, p.jwks, actor, 'subordinate.keys_approve', { signed_with: p.signed_with }, p)
@@ -138,7 +131,7 @@ export class KeyRefresh {
 
   /** Drops the pending keys; the same set is not proposed again by a later refresh. */
   async reject(entityId: string, actor: string): Promise<SubordinateRecord> {
-    const p = this.pendingOf(await this.member(entityId))
+    const p = this.pendingOf(await this.d.members.get(entityId))
     const audit = this.d.audit.event(actor, 'subordinate.keys_reject', 'success', entityId, { kids: p.kids, signed_with: p.signed_with })
     const updated = await this.d.store.update<SubordinateRecord>('subordinates', entityId, (cur) => {
       if (!cur?.pending_keys || !sameKeys(cur.pending_keys.jwks, p.jwks)) return undefined
@@ -146,12 +139,6 @@ export class KeyRefresh {
     }, { audit })
     if (!updated) throw new Conflict(`${entityId}: its pending keys changed meanwhile; list them again`)
     return updated
-  }
-
-  private async member(entityId: string): Promise<SubordinateRecord> {
-    const rec = await this.d.store.get<SubordinateRecord>('subordinates', entityId)
-    if (!rec) throw new NotFound(`${entityId} is not a subordinate of this entity`)
-    return rec
   }
 
   private pendingOf(rec: SubordinateRecord): PendingKeys {

@@ -77,7 +77,8 @@ export class SubordinateRegistry {
 
   constructor(private readonly d: RegistryDeps) {
     this.checks = new MemberChecks({ entityId: d.entityId, allowHttp: d.allowHttp ?? false, checkPolicy: d.checkPolicy })
-    this.keys = new KeyRefresh({ ...d, checks: this.checks, concurrency: d.keyRefreshConcurrency ?? 4 })
+    // The key refresh reads members through the registry (called after construction only).
+    this.keys = new KeyRefresh({ ...d, members: this, checks: this.checks, concurrency: d.keyRefreshConcurrency ?? 4 })
   }
 
   async add(input: unknown, actor: string): Promise<SubordinateRecord> {
@@ -128,6 +129,16 @@ export class SubordinateRegistry {
     const rec = await this.d.store.get<SubordinateRecord>('subordinates', entityId)
     if (!rec) throw new NotFound(`${entityId} is not a subordinate of this entity`)
     return rec
+  }
+
+  /** Every member, in entity id order, read a page at a time. */
+  async *all(pageSize = 500): AsyncGenerator<SubordinateRecord> {
+    for (let after: string | undefined; ;) {
+      const page = await this.page({ limit: pageSize, ...(after !== undefined ? { after } : {}) })
+      yield* page
+      if (page.length < pageSize) return
+      after = page.at(-1)!.id
+    }
   }
 
   async page(options: { after?: string; limit: number; status?: 'active' | 'suspended' }): Promise<SubordinateRecord[]> {
