@@ -44,6 +44,12 @@ export {
 } from './software_statements/verify.js'
 export { SoftwareStatements } from './software_statements/service.js'
 
+// The protected-resource toolkit for MCP servers (RFC 9728 metadata, RFC 6750 challenges, RFC 9068 tokens).
+export {
+  createResourceGuard, protectedResourceMetadataUrl, WELL_KNOWN_PROTECTED_RESOURCE, RESOURCE_DEFAULTS,
+  type ResourceGuard, type ResourceGuardOptions, type GuardResult, type IntrospectionOptions,
+} from './protected_resource/guard.js'
+
 // Storage: the adapter contract and the two adapters.
 export * from './storage/types.js'
 export { createEmbeddedStore, type EmbeddedStore, type EmbeddedStoreOptions, type EmbeddedStoreStats } from './storage/embedded.js'

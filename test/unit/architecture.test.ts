@@ -33,7 +33,7 @@ type Layer = keyof typeof RANK
 
 const TOP = new Set(['cli/', 'http/', 'demo/', 'index.ts'])
 const COMPOSITION = new Set(['service.ts', 'capabilities.ts'])
-const DOMAIN = new Set(['foundation.ts', 'software_statements/', 'entity/', 'subordinates/', 'trust_chain/', 'metadata_policy/', 'trust_marks/', 'registration/', 'audit/', 'authorization_server/'])
+const DOMAIN = new Set(['foundation.ts', 'software_statements/', 'protected_resource/', 'entity/', 'subordinates/', 'trust_chain/', 'metadata_policy/', 'trust_marks/', 'registration/', 'audit/', 'authorization_server/'])
 const INFRASTRUCTURE_FOLDERS = new Set(['crypto/', 'storage/', 'net/', 'util/', 'config/'])
 
 /**
