@@ -11,12 +11,73 @@ export type Values<T extends Options> = {
 } & { help?: boolean }
 
 export function parse<T extends Options>(argv: string[], options: T, allowPositionals = false): { values: Values<T>; positionals: string[] } {
+  const all: Options = { ...options, help: { type: 'boolean', short: 'h' } }
+  const { args, restore } = protectDashValues(argv, all, allowPositionals)
   try {
-    const r = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, allowPositionals, strict: true })
-    return { values: r.values, positionals: r.positionals }
+    const r = parseArgs({ args, options: all, allowPositionals, strict: true })
+    const values = Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? restore(x) : x)) : typeof v === 'string' ? restore(v) : v]))
+    return { values: values as Values<T>, positionals: r.positionals.map(restore) }
   } catch (err) {
     throw new UsageError((err as Error).message)
   }
+}
+
+/**
+ * Values that start with `-` (a key id or token is base64url, so one in 64 does): the value
+ * of a string option (`--accept-kid -Ab3`), or a positional that is not a known short option
+ * (`keys activate -Ab3`), would be read by parseArgs as options. They are swapped for
+ * placeholders before parsing and restored after. A positional starting with `--` still
+ * needs the usual `--` separator.
+ */
+function protectDashValues(argv: string[], options: Options, allowPositionals: boolean): { args: string[]; restore: (s: string) => string } {
+  const shorts = new Map<string, string>()
+  for (const [name, o] of Object.entries(options)) if (o.short) shorts.set(o.short, name)
+  const kept: string[] = []
+  const args: string[] = []
+  const hold = (t: string) => {
+    kept.push(t)
+    return `\u0000${kept.length - 1}`
+  }
+  const isOption = (t: string) => t === '--' || (t.startsWith('--') ? Object.hasOwn(options, t.slice(2).split('=')[0]!) : [...t.slice(1)].every((c) => shorts.has(c)))
+  let awaiting = false
+  let rest = false
+  for (const t of argv) {
+    if (rest || awaiting) {
+      // A known option is never taken as a value: `--anchor --accept-kid` stays a usage error.
+      args.push(awaiting && t.startsWith('-') && !isOption(t) ? hold(t) : t)
+      awaiting = false
+      continue
+    }
+    if (t === '--') {
+      rest = true
+      args.push(t)
+      continue
+    }
+    if (t.startsWith('--')) {
+      const name = t.slice(2).split('=')[0]!
+      awaiting = !t.includes('=') && options[name]?.type === 'string'
+      args.push(t)
+      continue
+    }
+    if (t.startsWith('-') && t.length > 1) {
+      const letters = [...t.slice(1)]
+      const known = letters.every((c) => shorts.has(c))
+      if (known) {
+        const last = options[shorts.get(letters.at(-1)!)!]
+        awaiting = letters.length === 1 && last?.type === 'string'
+        args.push(t)
+      } else {
+        args.push(allowPositionals ? hold(t) : t)
+      }
+      continue
+    }
+    args.push(t)
+  }
+  const restore = (s: string) => {
+    const m = /^\u0000(\d+)$/.exec(s)
+    return m ? kept[Number(m[1])]! : s
+  }
+  return { args, restore }
 }
 
 export interface IO {
