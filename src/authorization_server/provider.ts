@@ -87,7 +87,11 @@ export function createOidcProvider(d: ProviderDeps): Provider {
       grant_types: [], response_types: [], token_endpoint_auth_method: 'private_key_jwt',
       id_token_signed_response_alg: d.key.alg as never,
     },
-    cookies: { keys: d.cookieKeys },
+    // OpenID Connect Core 3.1.2.1: the authorization endpoint MUST support POST. A form posted
+    // from the client's site carries the session cookie only when it is SameSite=None, so
+    // oidc-provider requires that setting for POST (the cookies stay HttpOnly and signed).
+    cookies: { keys: d.cookieKeys, long: { sameSite: 'none' } },
+    enableHttpPostMethods: true,
     ...(d.findAccount ? { findAccount: d.findAccount } : {}),
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `${d.prefix}/oauth/interaction/${interaction.uid}` },
     features: {

@@ -139,6 +139,22 @@ describe('OpenID Provider: relying parties registered through their trust chains
     assert.deepEqual(reg.body.chain, [rp.id, ia.entityId, ta.entityId])
   })
 
+  it('code flow with the signed request object POSTed to the authorization endpoint (OpenID Connect Core 3.1.2.1)', async () => {
+    const rp = await newRp()
+    const config = await configFor(rp)
+    const verifier = client.randomPKCECodeVerifier()
+    const url = await client.buildAuthorizationUrlWithJAR(config, {
+      redirect_uri: rp.redirect, scope: 'openid', code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    }, { key: rp.key.privateKey, kid: rp.key.kid })
+    const r = await login(`${url.origin}${url.pathname}`, {
+      method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: url.searchParams.toString(),
+    })
+    assert.equal(r.status, 303, JSON.stringify(r))
+    assert.ok(r.location?.startsWith(rp.redirect), r.location)
+    const tokens = await client.authorizationCodeGrant(config, new URL(r.location!), { pkceCodeVerifier: verifier, idTokenExpected: true })
+    assert.equal(tokens.claims()!.aud, rp.id)
+  })
+
   it('code flow through PAR with private_key_jwt', async () => {
     const rp = await newRp()
     const config = await configFor(rp)
