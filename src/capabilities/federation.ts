@@ -1,7 +1,7 @@
 /**
  * The foundation's endpoints (spec "Federation Endpoints"), served by every deployment
- * from the publisher's signed caches; the entity configuration and subordinate statements
- * are answered by the listener's fast path when cached.
+ * from the publisher's signed caches; the entity configuration, subordinate statements and
+ * the unfiltered listing are answered by the listener's fast path when cached.
  */
 import { MEDIA, WELL_KNOWN_FEDERATION } from '../constants.js'
 import type { Publisher } from '../entity/publisher.js'
@@ -20,6 +20,7 @@ export function federationCapability(publisher: Publisher): FederationCapability
     routes: FEDERATION_ROUTES,
     fastRoutes: [
       { route: 'entity_configuration', mediaType: MEDIA.entityStatement, peek: () => publisher.peekEntityConfiguration() },
+      { route: 'federation_list_endpoint', mediaType: MEDIA.json, peek: (search) => publisher.peekList(search) },
       {
         route: 'federation_fetch_endpoint',
         mediaType: MEDIA.entityStatement,

@@ -22,7 +22,7 @@ export interface FastRoute {
   /** The route's name (its path comes from the same declaration). */
   route: string
   mediaType: string
-  peek(search: string): string | undefined
+  peek(search: string): string | Buffer | undefined
 }
 
 export type PolicyCheck = (policy: MetadataPolicy, crit: string[] | undefined) => void

@@ -81,6 +81,9 @@ export class Publisher {
   private readonly statements: SignedCache<string>
   /** Filter values come from callers: bounded so that odd filters cannot grow memory. */
   private readonly lists = new LRUCache<string, Promise<Buffer>>({ max: 1000 })
+  /** The unfiltered listing once built, for the listener's fast path; dropped with the lists. */
+  private listed: Buffer | undefined
+  private listGeneration = 0
   private readonly members: MemberSource
   private readonly contributors: readonly ConfigurationContributor[]
   /** The list filters this deployment answers, by name. */
@@ -106,20 +109,31 @@ export class Publisher {
   private changed(change: Change): void {
     if (change.type === 'issued_marks_indexed') {
       // Issued marks feed the trust_marked / trust_mark_type list filters, not the entity configuration.
-      this.lists.clear()
+      this.clearLists()
     } else if (change.type === 'own_marks_expired') {
       this.ec.clear()
     } else if (change.collection === 'subordinates') {
       this.members.changed(change)
       if (change.id) this.statements.delete(change.id)
       else this.statements.clear()
-      this.lists.clear()
+      this.clearLists()
     } else if (change.collection === 'trust_marks') {
-      this.lists.clear()
+      this.clearLists()
     } else {
       this.ec.clear()
       if (change.collection === 'keys') this.statements.clear()
     }
+  }
+
+  private clearLists(): void {
+    this.lists.clear()
+    this.listed = undefined
+    this.listGeneration++
+  }
+
+  /** Fast path: the unfiltered listing (a request without a query string) if built since the last change. */
+  peekList(search: string): Buffer | undefined {
+    return search === '' ? this.listed : undefined
   }
 
   /** Builds the member index and signs the entity configuration ahead of the first request. */
@@ -172,9 +186,13 @@ export class Publisher {
     const key = JSON.stringify([filters.entity_type?.slice().sort(), filters.intermediate, filters.trust_marked, filters.trust_mark_type])
     let p = this.lists.get(key)
     if (!p) {
+      const generation = this.listGeneration
       p = this.computeList(filters)
       this.lists.set(key, p)
-      p.catch(() => this.lists.delete(key))
+      p.then((body) => {
+        // A listing built before a change is never kept for the fast path.
+        if (Object.keys(filters).length === 0 && generation === this.listGeneration) this.listed = body
+      }, () => this.lists.delete(key))
     }
     return p
   }

@@ -61,7 +61,7 @@ export async function listen(service: Service, built: App, options: { port?: num
   }
 }
 
-interface Routed { mediaType: string; peek(search: string): string | undefined }
+interface Routed { mediaType: string; peek(search: string): string | Buffer | undefined }
 
 /**
  * The declared fast routes by path: a GET whose path has one is answered with one header
