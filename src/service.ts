@@ -61,18 +61,17 @@ export function createService(config: Config, deps: FederationDeps): Service {
     subordinateStatement: (sub) => publisher.subordinateStatement(sub),
   }
   const trustMarks = trustMarksCapability(foundation)
-  const as = authorizationServerCapability(foundation, { statements, anchors })
+  // Marks this deployment issued: its own records; other issuers: their status endpoint (docs/trust-marks.md).
+  // One verifier for resolve answers and registration (registration.required_trust_marks): one status cache.
+  const verifier = createTrustMarkVerifier({
+    clock, skew: config.clock_skew, local: localTrustMarks(config.entity_id, trustMarks.services.issuer, clock),
+    status: { fetcher: foundation.fetcher, when: config.trust_marks.status_check, cacheSeconds: config.trust_marks.status_cache_seconds },
+  })
+  const as = authorizationServerCapability(foundation, { statements, anchors, verifier })
   const declared: Capability[] = [
     policyCheckCapability(),
     trustMarks,
-    resolverCapability(foundation, {
-      statements, anchors,
-      // Marks this deployment issued: its own records; other issuers: their status endpoint (docs/trust-marks.md).
-      verifier: createTrustMarkVerifier({
-        clock, skew: config.clock_skew, local: localTrustMarks(config.entity_id, trustMarks.services.issuer, clock),
-        status: { fetcher: foundation.fetcher, when: config.trust_marks.status_check, cacheSeconds: config.trust_marks.status_cache_seconds },
-      }),
-    }),
+    resolverCapability(foundation, { statements, anchors, verifier }),
     ...(as ? [as] : []),
   ]
   const checks = declared.flatMap((c) => (c.checkPolicy ? [c.checkPolicy] : []))

@@ -87,11 +87,16 @@ export class FederationClients implements ClientSource {
   async find(id: string): Promise<ClientMetadata | undefined> {
     // Spec "Automatic Registration": the client_id is the client's entity identifier.
     if (!isEntityIdSyntax(id)) return undefined
+    const ctx = requestContext()
+    const refused = ctx?.refusals?.get(id)
+    if (refused !== undefined) throw refused
     try {
-      const reg = await this.registration(id, requestContext())
+      const reg = await this.registration(id, ctx)
       return reg ? this.metadata(reg) : undefined
     } catch (err) {
-      throw providerError(err)
+      const out = providerError(err)
+      if (ctx && out instanceof Error) (ctx.refusals ??= new Map()).set(id, out)
+      throw out
     }
   }
 

@@ -26,6 +26,12 @@ export interface RequestContext {
   budget?: Budget
   /** Registrations found during this request, by client id. */
   readonly registrations: Map<string, Registration>
+  /**
+   * Lookups refused during this request, by client id: oidc-provider looks the client up
+   * again to render an authorization error, and that must neither redo the work nor audit
+   * the refusal twice.
+   */
+  refusals?: Map<string, Error>
 }
 
 const storage = new AsyncLocalStorage<RequestContext>()

@@ -10,6 +10,7 @@ import type { FindAccount, KoaContextWithOIDC, CanBePromise } from 'oidc-provide
 import type { RegistrationDeps } from '../registration/deps.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
+import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { Keystore } from '../crypto/keystore.js'
 import type { SigningKey } from '../crypto/jwt.js'
@@ -75,7 +76,7 @@ export interface AuthorizationServer {
 }
 
 export function createAuthorizationServer(
-  f: RegistrationDeps, config: AuthorizationServerConfig, d: { statements: LocalStatements; anchors: TrustedAnchors },
+  f: RegistrationDeps, config: AuthorizationServerConfig, d: { statements: LocalStatements; anchors: TrustedAnchors; verifier?: TrustMarkVerifier | undefined },
 ): AuthorizationServer {
   const keys = new Keystore({
     store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg, purpose: 'oauth',
@@ -91,9 +92,9 @@ export function createAuthorizationServer(
     await ensureKey()
     return keys.signingKey()
   }
-  const registrar = new Registrar(f, config, d)
   const op = config.openid_provider
   const grantTypes: string[] = [...GRANT_TYPES, TOKEN_EXCHANGE_GRANT, ...(op ? OP_GRANT_TYPES : [])]
+  const registrar = new Registrar(f, config, { ...d, grantTypes })
   const scopes = op ? new Set(['openid', 'offline_access', ...(config.scopes_supported ?? [])]) : undefined
   const clients = new FederationClients(f, registrar, { grantTypes: new Set(grantTypes), ...(scopes ? { scopes } : {}) })
   let endpointUrls: Endpoints | undefined

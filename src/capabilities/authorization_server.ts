@@ -8,6 +8,7 @@
 import type { Foundation } from '../federation.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
+import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'
 import { createAuthorizationServer, type Endpoints } from '../authorization_server/service.js'
 import { routeUrl, type AuthorizationServerCapability } from './types.js'
 import { Accounts } from '../authorization_server/accounts.js'
@@ -33,7 +34,7 @@ export const OP_ROUTES = {
 } as const
 
 export function authorizationServerCapability(
-  f: Foundation, d: { statements: LocalStatements; anchors: TrustedAnchors },
+  f: Foundation, d: { statements: LocalStatements; anchors: TrustedAnchors; verifier?: TrustMarkVerifier },
 ): AuthorizationServerCapability | undefined {
   const config = f.config.authorization_server
   if (!config?.enabled) return undefined

@@ -43,6 +43,8 @@ export interface ConfigFile {
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
+  /** Admission of clients by the authorization server role (docs/registration.md, "Required trust marks"). */
+  registration?: { required_trust_marks?: Partial<Record<RequiredTrustMarksKey, Array<string | RequiredTrustMark>>> }
   /** Authorization server role (docs/registration.md). */
   authorization_server?: { enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
     & Partial<Record<Exclude<keyof typeof DEFAULTS.authorization_server, 'require_pkce'>, number>>
@@ -59,6 +61,20 @@ export interface UpstreamConfigFile {
   scopes?: string[]
   /** Shown on the login button ("Sign in with NAME"). */
   name?: string
+}
+
+/** Where `registration.required_trust_marks` lists marks: a registrable entity type, or `default` for the others. */
+export type RequiredTrustMarksKey = 'oauth_client' | 'openid_relying_party' | 'oauth_resource' | 'default'
+
+/** One trust mark a client's chain must carry: of this type, and from this issuer when one is named. */
+export interface RequiredTrustMark {
+  trust_mark_type: string
+  trust_mark_issuer?: string
+}
+
+/** `registration`, normalized: every entry an object. */
+export interface RegistrationConfig {
+  required_trust_marks: Partial<Record<RequiredTrustMarksKey, RequiredTrustMark[]>>
 }
 
 /** The upstream OpenID Provider, resolved: the secret from the environment, the key file's path absolute. */
@@ -132,6 +148,8 @@ export interface Config {
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
   /** Present when the file has an authorization_server section. */
   authorization_server?: AuthorizationServerConfig
+  /** Admission rules of the authorization server role (always present; empty when not configured). */
+  registration: RegistrationConfig
 }
 
 /** Limits and cache lifetimes of trust chain resolution (DEFAULTS.resolver documents each). */
@@ -284,8 +302,21 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
     ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
     ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, dir, overrides, env) } : {}),
+    registration: registration(file),
   }
   return deepFreeze(config)
+}
+
+/** `registration`: string entries become {trust_mark_type}; requirements without the role they apply to are a mistake. */
+function registration(file: ConfigFile): RegistrationConfig {
+  const required: RegistrationConfig['required_trust_marks'] = {}
+  for (const [key, entries] of Object.entries(file.registration?.required_trust_marks ?? {})) {
+    required[key as RequiredTrustMarksKey] = (entries ?? []).map((e) => (typeof e === 'string' ? { trust_mark_type: e } : { ...e }))
+  }
+  if (Object.values(required).some((l) => l.length) && !file.authorization_server) {
+    throw new ConfigError('registration.required_trust_marks: applies to the authorization server role; this configuration has no authorization_server section')
+  }
+  return { required_trust_marks: required }
 }
 
 function authorizationServer(file: NonNullable<ConfigFile['authorization_server']>, dir: string, overrides: Overrides, env: NodeJS.ProcessEnv): AuthorizationServerConfig {

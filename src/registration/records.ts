@@ -33,7 +33,7 @@ export interface RegistrationFields {
   chain_exp: number
   /** Entity ids of the chain the registration resolved: the client first, the trust anchor last. */
   chain?: string[]
-  /** Trust marks verified in the chain for `registration.required_trust_marks` (type and issuer). */
+  /** Trust marks verified in the chain for `registration.required_trust_marks` (type and issuer; empty when none is required). */
   trust_marks?: Array<{ trust_mark_type: string; trust_mark_issuer: string }>
   /** Explicit registrations: the request (an entity configuration), re-resolved at re-evaluation. */
   request?: string

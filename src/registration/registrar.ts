@@ -14,6 +14,10 @@
  * removal. Parsed statements and signature results are always reused; statements this
  * deployment publishes itself are never cached, so removals here apply at once.
  *
+ * `registration.required_trust_marks` (required_trust_marks.ts): a client is admitted, at
+ * every registration and re-evaluation, only while its chain carries a valid trust mark of
+ * each type required for the entity type it registers as.
+ *
  * Cheap before expensive (spec "Denial-of-Service Attack Prevention"): every request's
  * chain work runs under one work budget (trust_chain/budget.ts), and a first contact that
  * failed is refused from memory for `failure_cache_ttl` seconds, so repeating it costs no
@@ -31,6 +35,8 @@ import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budg
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import { verifyPresentedChain, type PresentedChain } from '../trust_chain/presented_chain.js'
 import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
+import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'
+import { RequiredTrustMarks } from './required_trust_marks.js'
 import { RegistrationStore, type Registration, type RegistrationFields, type RegistrationType } from './records.js'
 import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, metadataProblem, clientKeys, grantTypes } from './client_metadata.js'
 
@@ -38,6 +44,15 @@ import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, m
 export class RegistrationRefused extends FederationError {}
 
 export type RegistrarOptions = Pick<AuthorizationServerConfig, 'trust_reevaluation' | 'statement_cache_ttl' | 'failure_cache_ttl'>
+
+export interface RegistrarPorts {
+  statements: LocalStatements
+  anchors: TrustedAnchors
+  /** Verifies the trust marks `registration.required_trust_marks` asks for (without one, no required mark is ever found). */
+  verifier?: TrustMarkVerifier | undefined
+  /** Grant types the authorization server serves: an explicit registration must ask for one of them (default client_credentials). */
+  grantTypes?: readonly string[]
+}
 
 /** The entity types resolved for a client: the registrable ones, and federation_entity (organization name and logo, for consent). */
 const RESOLVED_TYPES = [...REGISTRABLE_TYPES, 'federation_entity']
@@ -51,14 +66,18 @@ export class Registrar {
   private readonly reevaluation: number
   /** First contacts that failed, by client id and anchors, until when they are refused from memory. */
   private readonly failed: LRUCache<string, { error: FederationError; until: number }>
+  private readonly required: RequiredTrustMarks
+  private readonly grantTypes: readonly string[]
 
-  constructor(private readonly f: RegistrationDeps, private readonly o: RegistrarOptions, d: { statements: LocalStatements; anchors: TrustedAnchors }) {
+  constructor(private readonly f: RegistrationDeps, private readonly o: RegistrarOptions, d: RegistrarPorts) {
     this.reevaluation = o.trust_reevaluation
     this.failed = boundedLru(f.config.resolver.cache_entries)
     // A membership change here may make a failed client resolvable: forget the failures.
     f.changes.subscribe(() => this.failed.clear())
     this.records = new RegistrationStore(f.store, f.clock)
     const { config } = f
+    this.required = new RequiredTrustMarks(config.registration.required_trust_marks)
+    this.grantTypes = d.grantTypes ?? ['client_credentials']
     const base = {
       fetcher: f.fetcher, clock: f.clock, logger: f.logger.child({ component: 'registration' }), skew: config.clock_skew,
       limits: { ...config.resolver, cache_ttl_max: o.statement_cache_ttl },
@@ -66,6 +85,7 @@ export class Registrar {
       anchors: d.anchors.anchors,
       pins: d.anchors.pins,
       local: d.statements,
+      verifier: d.verifier,
     }
     this.anchors = base.anchors
     this.resolver = new Resolver(base)
@@ -105,7 +125,7 @@ export class Registrar {
       const known = this.failed.get(key)
       if (known && known.until > this.f.clock.now()) throw known.error
       try {
-        const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { trustMarks: false, budget })
+        const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), budget })
         return await this.fields(chain, 'automatic', undefined, budget)
       } catch (err) {
         if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
@@ -143,7 +163,7 @@ export class Registrar {
     try {
       if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
-      const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { trustMarks: false, subjectStatement: req.statement, budget })
+      const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), subjectStatement: req.statement, budget })
       const fields = await this.fields(chain, 'explicit', req.statement.jwt, budget)
       const registration = await this.records.save(clientId, fields, true)
       if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
@@ -170,6 +190,11 @@ export class Registrar {
     }
   }
 
+  /** Which of the subject's trust marks a resolution verifies: those of the required types, or none. */
+  private marks(): { trustMarks: boolean; trustMarkTypes?: ReadonlySet<string> } {
+    return this.required.types.size ? { trustMarks: true, trustMarkTypes: this.required.types } : { trustMarks: false }
+  }
+
   /** `budget`: the request's, also charged for fetching the client's keys (jwks_uri, signed_jwks_uri). */
   private async fields(chain: ResolvedChain, type: RegistrationType, request?: string, budget?: Budget): Promise<RegistrationFields> {
     const metadata = registrableMetadata(chain.metadata)
@@ -178,9 +203,11 @@ export class Registrar {
     const md = metadata[entityType]!
     const problem = metadataProblem(md, entityType)
     if (problem) throw new FederationError(problem[0], problem[1])
-    if (type === 'explicit' && CLIENT_TYPES.includes(entityType) && !grantTypes(md).includes('client_credentials')) {
-      throw new FederationError('invalid_client_metadata', `${entityType}.grant_types: this authorization server issues tokens for client_credentials only`)
+    if (type === 'explicit' && CLIENT_TYPES.includes(entityType) && !grantTypes(md).some((g) => g !== 'refresh_token' && this.grantTypes.includes(g))) {
+      throw new FederationError('invalid_client_metadata', `${entityType}.grant_types: this authorization server serves ${this.grantTypes.filter((g) => g !== 'refresh_token').join(', ')}`)
     }
+    // Before the keys are fetched: a client without the required marks costs nothing more.
+    const trustMarks = this.required.admit(chain, entityType)
     let keys
     try {
       const d = { clock: this.f.clock, skew: this.f.config.clock_skew }
@@ -200,6 +227,8 @@ export class Registrar {
       metadata: chain.metadata.federation_entity ? { ...metadata, federation_entity: chain.metadata.federation_entity } : metadata,
       jwks: keys.jwks, jwks_source: keys.jwks_source,
       chain_exp: Math.min(chain.exp, keys.exp ?? Infinity),
+      // Always written, so a re-evaluation replaces the marks of the previous one.
+      trust_marks: trustMarks,
       ...(request ? { request } : {}),
     }
   }
@@ -222,9 +251,9 @@ export class Registrar {
       let chain: ResolvedChain
       if (reg.request) {
         const req = await parseRequestConfiguration(reg.request, { audience: this.f.entityId, clock: this.f.clock, skew: this.f.config.clock_skew })
-        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], RESOLVED_TYPES, { trustMarks: false, subjectStatement: req.statement })
+        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], RESOLVED_TYPES, { ...this.marks(), subjectStatement: req.statement })
       } else {
-        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], RESOLVED_TYPES, { trustMarks: false })
+        chain = await this.fresh.resolve(reg.id, [reg.trust_anchor], RESOLVED_TYPES, this.marks())
       }
       const refreshed = await this.records.refresh(reg, await this.fields(chain, reg.registration_type, reg.request))
       if (!refreshed) return 'the registration changed while it was re-evaluated'

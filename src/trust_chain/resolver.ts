@@ -26,7 +26,7 @@ import { Walk, byPreference } from './collect.js'
 import { Budget, BudgetExceeded, budgetLimits, chargedFetcher } from './budget.js'
 import { validatePath, trustChainOf, expiryOf, linksOf, ssOf } from './validate.js'
 import { resolvedMetadata } from './metadata.js'
-import type { PathFailure, PathNode, ResolvedChain, ResolverLimits, Statement, TrustAnchor } from './types.js'
+import type { PathFailure, PathNode, ResolvedChain, ResolverLimits, Statement, TrustAnchor, TrustMarkRefusal } from './types.js'
 
 export interface ResolverOptions {
   fetcher: Fetcher
@@ -68,6 +68,11 @@ type Run = ResolveOptions & { budget: Budget; pinRefreshed?: Set<string> }
 export interface ResolveOptions {
   /** Verify and include trust marks (off when resolving a trust mark issuer's own chain). */
   trustMarks?: boolean
+  /**
+   * Verify only the subject's marks of these types (registration: the types it requires),
+   * so that the others cost no verification. Default: every mark.
+   */
+  trustMarkTypes?: ReadonlySet<string>
   /**
    * The subject's entity configuration, already verified by the caller (explicit
    * registration: the client sends it, and may publish none); not fetched.
@@ -174,7 +179,7 @@ export class Resolver {
     }
     await this.o.pins?.seen(anchor, nodes.at(-1)!.ec)
     const metadata = resolvedMetadata(this.engine, nodes, entityTypes)
-    const marks = options.trustMarks === false ? { refs: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor, options.budget)
+    const marks = options.trustMarks === false ? { refs: [], refused: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor, options)
     return {
       subject: nodes[0]!.id,
       anchor: anchor.entity_id,
@@ -182,6 +187,7 @@ export class Resolver {
       links: linksOf(nodes),
       metadata,
       trust_marks: marks.refs,
+      ...(marks.refused.length ? { trust_mark_refusals: marks.refused } : {}),
       exp: Math.min(expiryOf(nodes), marks.exp),
       ...(marks.cacheUntil < Infinity ? { cacheUntil: marks.cacheUntil } : {}),
       subject_jwks: nodes.length > 1 ? ssOf(nodes, 1).claims.jwks : anchor.jwks,
@@ -210,10 +216,11 @@ export class Resolver {
   }
 
   /** Spec "Resolve Entity": only trust marks verified against the chosen anchor are returned. */
-  private async trustMarks(nodes: PathNode[], anchor: TrustAnchor, budget: Budget): Promise<{ refs: TrustMarkRef[]; exp: number; cacheUntil: number }> {
-    const marks = nodes[0]!.ec.claims.trust_marks ?? []
+  private async trustMarks(nodes: PathNode[], anchor: TrustAnchor, options: Run): Promise<{ refs: TrustMarkRef[]; refused: TrustMarkRefusal[]; exp: number; cacheUntil: number }> {
+    const { budget, trustMarkTypes: types } = options
+    const marks = (nodes[0]!.ec.claims.trust_marks ?? []).filter((m) => !types || types.has(m.trust_mark_type))
     const verifier = this.o.verifier
-    if (!verifier || !marks.length) return { refs: [], exp: Infinity, cacheUntil: Infinity }
+    if (!verifier || !marks.length) return { refs: [], refused: [], exp: Infinity, cacheUntil: Infinity }
     const anchorEc = nodes.at(-1)!.ec.claims
     const ctx: TrustMarkVerifyContext = {
       subject: nodes[0]!.id,
@@ -230,6 +237,7 @@ export class Resolver {
     // An issuer's chain that ran out of budget ends this resolution too, not just that mark.
     budget.check()
     const refs: TrustMarkRef[] = []
+    const refused: TrustMarkRefusal[] = []
     let exp = Infinity
     let cacheUntil = Infinity
     results.forEach((r, i) => {
@@ -241,10 +249,12 @@ export class Resolver {
         refs.push({ trust_mark_type: m.trust_mark_type, trust_mark: m.trust_mark })
         if (r.value.exp !== undefined) exp = Math.min(exp, r.value.exp)
       } else {
-        this.o.logger.debug('trust mark not included', { subject: ctx.subject, trust_mark_type: m.trust_mark_type, reason: (r.reason as Error)?.message })
+        const reason = String((r.reason as Error | undefined)?.message ?? r.reason)
+        refused.push({ trust_mark_type: m.trust_mark_type, reason })
+        this.o.logger.debug('trust mark not included', { subject: ctx.subject, trust_mark_type: m.trust_mark_type, reason })
       }
     })
-    return { refs, exp, cacheUntil }
+    return { refs, refused, exp, cacheUntil }
   }
 
   /** The trust mark issuer's keys, through its own chain to the same anchor (without its trust marks). */

@@ -104,4 +104,13 @@ export interface ResolvedChain {
   cacheUntil?: number
   /** The subject's federation keys, vouched for by its superior (or pinned, for an anchor). */
   subject_jwks: Jwks
+  /** The subject's marks that were verified and refused, with why (never part of an answer; registration says why a required mark is missing). */
+  trust_mark_refusals?: TrustMarkRefusal[]
+}
+
+/** A trust mark of the subject that did not pass "Validating a Trust Mark". */
+export interface TrustMarkRefusal {
+  trust_mark_type: string
+  /** Which check failed (the verifier's message). */
+  reason: string
 }
