@@ -7,7 +7,7 @@ export const CLIENTS_HELP = `Usage: anchorage clients <list|show|revoke|reinstat
   list [--status active|invalidated|revoked] [--after CLIENT_ID] [--limit N]
         registered clients: status, registration type, trust anchor, superior
   show CLIENT_ID
-        the whole registration: resolved metadata, keys, chain expiry, re-evaluation
+        the whole registration: resolved metadata, keys, verified trust marks, chain expiry, re-evaluation
   revoke CLIENT_ID [--reason TEXT]
         the kill-switch: the client's tokens introspect inactive at once, its next token
         request is refused, and it cannot register again until reinstated
