@@ -24,7 +24,7 @@ import { ManualClock } from '../../src/clock.js'
 import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, decode, type TestEntity, type TestKey } from '../support/federation.js'
 import { signStatement } from '../support/entity.js'
-import { startAuthorizationServer, startAgent, tokenRequest, expectError, RESOURCE, type Agent } from '../support/agent.js'
+import { startAuthorizationServer, startAgent, tokenRequest, expectError, postForm, assertion, realNow, ASSERTION_TYPE, RESOURCE, type Agent } from '../support/agent.js'
 import { Browser, formAction } from '../support/browser.js'
 
 const RP_MARK = 'https://federation.example.org/tm/certified-rp'
@@ -167,6 +167,17 @@ describe('registration.required_trust_marks: clients admitted only with the trus
       assert.equal((await registration(rp.id)).status, 404)
       const audit = await op.admin('GET', `/admin/audit?action=client.register&subject=${enc(rp.id)}`)
       assert.deepEqual(audit.body.events.map((e: any) => [e.outcome, e.detail.error]), [['failure', 'invalid_client']])
+    })
+
+    it('refuses an RP without the required mark at the pushed authorization request endpoint: 401 invalid_client', async () => {
+      const rp = await rpWith(async () => [])
+      const r = await postForm(`${op.entityId}/oauth/par`, {
+        client_id: rp.id, response_type: 'code', scope: 'openid', redirect_uri: REDIRECT,
+        code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256',
+        client_assertion_type: ASSERTION_TYPE, client_assertion: await assertion(rp.clientKey, { iss: rp.id, aud: op.entityId, now: realNow() }),
+      })
+      expectError(r, 401, 'invalid_client', `must carry a valid trust mark of type "${RP_MARK}"`)
+      assert.equal((await registration(rp.id)).status, 404)
     })
 
     it('refuses an RP whose mark of the type does not verify (self-issued: the anchor lists only itself as issuer)', async () => {
