@@ -13,14 +13,14 @@
  * oidc-provider keeps its own time (the system clock) for what it issues and verifies;
  * Anchorage's clock drives registrations, re-evaluation and store expiry.
  */
-import Provider, { errors, type Adapter, type AdapterPayload, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider'
+import Provider, { errors, type Adapter, type Configuration, type FindAccount, type KoaContextWithOIDC } from 'oidc-provider'
 import type { JWK } from 'jose'
 import type { RegistrationDeps } from '../registration/deps.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { ASSERTION_ALGS } from './client_auth.js'
-import type { ClientSource } from './federation_clients.js'
 import type { RequestContext } from './request_context.js'
 import { DEFAULT_CLAIMS } from './claims.js'
+import { INTERACTION_LIFETIME } from './cookie_keys.js'
 import { privateDetails } from '../errors.js'
 import { tokenExchangeClaims } from './token_exchange.js'
 
@@ -47,14 +47,13 @@ export type AdapterClass = new (name: string) => Adapter
 export interface ProviderDeps {
   f: RegistrationDeps
   config: AuthorizationServerConfig
-  clients: ClientSource
   /** The current `oauth` signing key, private (keystore purpose `oauth`). */
   key: JWK & { kid: string; alg: string }
-  /** Adapter over Anchorage's store; an in-memory one when absent. */
-  adapter?: AdapterClass
+  /** oidc-provider's storage: Anchorage's store (adapter.ts storeAdapter), its Client model delegating to `clients`. */
+  adapter: AdapterClass
   /** Accounts (INTERACTIONS): the users who sign in. */
   findAccount?: FindAccount
-  /** Secrets signing oidc-provider's cookies (interaction and session). */
+  /** Secrets signing oidc-provider's cookies (interaction and session), newest first (cookie_keys.ts). */
   cookieKeys: string[]
   /** The entity id's path ('' at the root): the interaction pages live under it. */
   prefix: string
@@ -76,7 +75,7 @@ export function createOidcProvider(d: ProviderDeps): Provider {
   const { f, config } = d
   const op = config.openid_provider
   const configuration: Configuration = {
-    adapter: d.adapter ?? memoryAdapter(d.clients),
+    adapter: d.adapter,
     clients: [],
     jwks: { keys: [{ ...d.key, use: 'sig' }] as never },
     routes: { ...PROVIDER_ROUTES },
@@ -131,7 +130,7 @@ export function createOidcProvider(d: ProviderDeps): Provider {
       RefreshToken: config.refresh_token_lifetime,
       Grant: config.refresh_token_lifetime,
       Session: config.refresh_token_lifetime,
-      Interaction: 600,
+      Interaction: INTERACTION_LIFETIME,
     },
     // RFC 9068 tokens name the anchor the client's registration resolved to.
     extraTokenClaims: (_ctx, token) => {
@@ -161,63 +160,6 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     })
   }
   return provider
-}
-
-interface Entry { payload: AdapterPayload; until: number | undefined }
-
-/**
- * oidc-provider's models in memory (this process only), with the Client model delegated to
- * the federation clients: the stand-in until the store adapter (adapter.ts) is used.
- */
-export function memoryAdapter(clients: ClientSource): AdapterClass {
-  const entries = new Map<string, Entry>()
-  const now = () => Date.now() / 1000
-  const live = (key: string): AdapterPayload | undefined => {
-    const e = entries.get(key)
-    if (!e) return undefined
-    if (e.until !== undefined && e.until <= now()) {
-      entries.delete(key)
-      return undefined
-    }
-    return e.payload
-  }
-  return class MemoryAdapter implements Adapter {
-    constructor(private readonly name: string) {}
-    private key(id: string): string {
-      return `${this.name}:${id}`
-    }
-    async upsert(id: string, payload: AdapterPayload, expiresIn?: number): Promise<void> {
-      entries.set(this.key(id), { payload: { ...payload }, until: expiresIn ? now() + expiresIn : undefined })
-    }
-    async find(id: string): Promise<AdapterPayload | undefined> {
-      if (this.name === 'Client') return (await clients.find(id))
-      return live(this.key(id))
-    }
-    async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-      for (const [k] of entries) {
-        const p = k.startsWith(`${this.name}:`) ? live(k) : undefined
-        if (p?.uid === uid) return p
-      }
-      return undefined
-    }
-    async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-      for (const [k] of entries) {
-        const p = k.startsWith(`${this.name}:`) ? live(k) : undefined
-        if (p?.userCode === userCode) return p
-      }
-      return undefined
-    }
-    async consume(id: string): Promise<void> {
-      const p = live(this.key(id))
-      if (p) p.consumed = Math.floor(now())
-    }
-    async destroy(id: string): Promise<void> {
-      entries.delete(this.key(id))
-    }
-    async revokeByGrantId(grantId: string): Promise<void> {
-      for (const [k, e] of entries) if (e.payload.grantId === grantId) entries.delete(k)
-    }
-  }
 }
 
 /** The OpenID Provider role: authorization code + PKCE (S256 only), ID tokens, JAR, PAR. */

@@ -19,9 +19,9 @@ import { Registrar } from '../registration/registrar.js'
 import { AUTH_METHOD } from '../registration/client_metadata.js'
 import { ClientAuthenticator, UsedAssertions, ASSERTION_ALGS } from './client_auth.js'
 import { TokenService, GRANT_TYPES, clientCredentialsGrant } from './tokens.js'
-import { FederationClients, type ClientSource } from './federation_clients.js'
-import { randomBytes } from 'node:crypto'
-import type { AdapterClass } from './provider.js'
+import { FederationClients } from './federation_clients.js'
+import { storeAdapter } from './adapter.js'
+import { CookieKeys, INTERACTION_LIFETIME } from './cookie_keys.js'
 import { DEFAULT_CLAIMS } from './claims.js'
 import { requestContext } from './request_context.js'
 import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token_exchange.js'
@@ -42,10 +42,8 @@ export interface Endpoints {
 /** Grant types of the OpenID Provider role, beside client_credentials. */
 export const OP_GRANT_TYPES = ['authorization_code', 'refresh_token'] as const
 
-/** Seams other modules plug into the provider (accounts, the store adapter, more grants). */
+/** Seams other modules plug into the provider (accounts, error pages, more grants). */
 export interface ProviderPlugins {
-  /** The store adapter (adapter.ts), given the client source its Client model delegates to. */
-  adapter?: (clients: ClientSource) => AdapterClass
   findAccount?: FindAccount
   /** Claims by scope (accounts.ts CLAIMS_BY_SCOPE); provider.ts DEFAULT_CLAIMS when absent. */
   claims?: Record<string, string[]>
@@ -64,7 +62,7 @@ export interface AuthorizationServer {
   clients: FederationClients
   /** Client assertions accepted by this process (replays refused before any work). */
   usedAssertions: UsedAssertions
-  /** Seams for accounts, the store adapter and extra grants; set before the first request. */
+  /** Seams for accounts, error pages and extra grants; set before the first request. */
   plugins: ProviderPlugins
   /** The oidc-provider instance, built on first use with the current `oauth` key (rebuilt when it rotates). */
   provider(): Promise<Provider>
@@ -101,20 +99,26 @@ export function createAuthorizationServer(
   const tokens = new TokenService({ f, as: config, registrar })
   const plugins: ProviderPlugins = {}
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
-  // Secrets for oidc-provider's signed cookies (one set per process).
-  const cookieKeys = [randomBytes(32).toString('base64url')]
-  let built: { kid: string; provider: Promise<Provider> } | undefined
+  // oidc-provider's models (codes, tokens, grants, sessions, interactions) live in the store,
+  // shared by every instance and kept across restarts; its Client model asks the federation clients.
+  const adapter = storeAdapter({ store: f.store, clock: f.clock, clients })
+  // Its cookie secrets too (cookie_keys.ts): a login begun at one instance ends at any other.
+  const cookies = new CookieKeys({
+    store: f.store, clock: f.clock, keepFor: Math.max(config.refresh_token_lifetime, INTERACTION_LIFETIME),
+    ...(f.config.kek ? { kek: f.config.kek } : {}),
+  })
+  let built: { kid: string; cookieKeys: string[]; provider: Promise<Provider> } | undefined
   const provider = async (): Promise<Provider> => {
     await ensureKey()
     const key = await keys.signingJwk()
-    if (built?.kid !== key.kid) {
+    const cookieKeys = await cookies.secrets()
+    if (built?.kid !== key.kid || built.cookieKeys !== cookieKeys) {
       built = {
-        kid: key.kid,
+        kid: key.kid, cookieKeys,
         // oidc-provider is loaded only when the role serves its first request.
         provider: import('./provider.js').then(({ createOidcProvider }) => {
           const p = createOidcProvider({
-            f, config, clients, key, cookieKeys, prefix, context: requestContext,
-            ...(plugins.adapter ? { adapter: plugins.adapter(clients) } : {}),
+            f, config, adapter, key, cookieKeys, prefix, context: requestContext,
             ...(plugins.findAccount ? { findAccount: plugins.findAccount } : {}),
             ...(plugins.claims ? { claims: plugins.claims } : {}),
             ...(plugins.renderError ? { renderError: plugins.renderError } : {}),

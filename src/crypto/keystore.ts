@@ -29,6 +29,8 @@ export type KeyState = 'staged' | 'active' | 'published' | 'retired'
  * One `keys` collection holds both; each Keystore sees only its own purpose.
  */
 export type KeyPurpose = 'federation' | 'oauth'
+  // oidc-provider's cookie secrets (authorization_server/cookie_keys.ts): sealed like private keys, never a Keystore's.
+  | 'cookie'
 export type RevocationReason = 'unspecified' | 'compromised' | 'superseded'
 
 export interface KeyRecord extends StoredRecord {

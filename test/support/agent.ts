@@ -30,11 +30,15 @@ export async function startAuthorizationServer(o: {
   config?: Partial<ConfigFile>
   /** Receives the deployment's logs (default: silent). */
   logger?: Logger
+  /** The entity id when the instance is reached through something else (a balancer in front of several); default its own address. */
+  entityId?: string
+  /** The deployment directory (kept at stop: a restart opens it again); default a fresh one, removed at stop. */
+  dir?: string
 }): Promise<TestEntity> {
   const port = await freePort()
-  const entityId = `http://127.0.0.1:${port}`
+  const entityId = o.entityId ?? `http://127.0.0.1:${port}`
   const token = randomBytes(16).toString('hex') // hex: a token never starts with '-' (read as an option by the CLI)
-  const dir = await mkdtemp(join(tmpdir(), 'anchorage-as-test-'))
+  const dir = o.dir ?? await mkdtemp(join(tmpdir(), 'anchorage-as-test-'))
   const file: ConfigFile = {
     entity_id: entityId, development: true,
     ...(o.authority_hints ? { authority_hints: o.authority_hints } : {}),
@@ -67,7 +71,7 @@ export async function startAuthorizationServer(o: {
       await server.close()
       await service.stop()
       await store.close()
-      await rm(dir, { recursive: true, force: true })
+      if (!o.dir) await rm(dir, { recursive: true, force: true })
     },
   }
 }
