@@ -8,7 +8,9 @@
  * Password checks take the same time whether the name exists or not (a dummy hash is
  * checked for unknown names, timingSafeEqual compares), and wrong attempts are bounded per
  * name: after `max_failed_logins` failures every attempt is refused without checking until
- * `login_lockout_seconds` after the first failure (injected clock). Every login, accepted or
+ * `login_lockout_seconds` after the first failure (injected clock). The counts are in the
+ * store (collection `login_failures`, one record per name expiring with its lockout), so the
+ * bound holds across every instance sharing it and across restarts. Every login, accepted or
  * refused, is audited (never the password).
  */
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto'
@@ -16,7 +18,6 @@ import type { Store, StoredRecord } from '../storage/types.js'
 import type { Clock } from '../clock.js'
 import type { AuditLog } from '../audit/audit.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
-import { boundedLru } from '../util/lru.js'
 import { emptyRecord, isJsonObject, own } from '../util/json.js'
 
 /**
@@ -166,18 +167,22 @@ export interface AccountsDeps {
   usersFile?: unknown
 }
 
-interface Failures { count: number; since: number }
+/** Failed logins of one name (collection `login_failures`, id = the name), gone at `since + login_lockout_seconds`. */
+export interface LoginFailures extends StoredRecord {
+  count: number
+  since: number
+}
+
+export const LOGIN_FAILURES = 'login_failures'
 
 export class Accounts {
   private readonly users: Map<string, FileUser>
   private readonly bySub = new Map<string, FileUser>()
-  private readonly failures
   private dummy: Promise<string> | undefined
 
   constructor(private readonly d: AccountsDeps) {
     this.users = parseUsersFile(d.usersFile)
     for (const u of this.users.values()) this.bySub.set(u.sub, u)
-    this.failures = boundedLru<string, Failures>(d.config.login_tracked_names)
   }
 
   /** Whether users can sign in with a name and password. */
@@ -190,10 +195,9 @@ export class Accounts {
    * (the client the user is signing in to).
    */
   async login(name: string, password: string, context: { client_id?: string } = {}): Promise<LoginResult> {
-    const now = this.d.clock.now()
     const key = name.slice(0, 64)
-    const f = this.failures.get(key)
-    const open = f && now < f.since + this.d.config.login_lockout_seconds ? f : undefined
+    // Absent once the lockout has passed (the record expires then).
+    const open = await this.d.store.get<LoginFailures>(LOGIN_FAILURES, key)
     const detail = { source: 'users_file', ...(context.client_id ? { client_id: context.client_id } : {}) }
     if (open && open.count >= this.d.config.max_failed_logins) {
       await this.d.audit.record(key || '-', 'login', 'failure', context.client_id, { ...detail, reason: 'locked' })
@@ -205,13 +209,29 @@ export class Accounts {
       ? await verifyPassword(password, user.password)
       : (await verifyPassword(password, await (this.dummy ??= hashPassword(randomBytes(16).toString('hex')))), false)
     if (ok && user) {
-      this.failures.delete(key)
+      if (open) await this.d.store.remove(LOGIN_FAILURES, key)
       await this.d.audit.record(user.sub, 'login', 'success', context.client_id, detail)
       return { ok: true, sub: user.sub }
     }
-    this.failures.set(key, open ? { count: open.count + 1, since: open.since } : { count: 1, since: now })
+    await this.countFailure(key, user !== undefined || open !== undefined)
     await this.d.audit.record(key || '-', 'login', 'failure', context.client_id, { ...detail, reason: user ? 'wrong password' : 'unknown user' })
     return { ok: false, reason: 'invalid_credentials' }
+  }
+
+  /**
+   * One more failure for `key` (atomic, so concurrent attempts at several instances all
+   * count). The first failure starts the lockout period. `tracked`: a name of the users file,
+   * or one already counted, is always counted; other names (which must look the same: locked after as many attempts) only
+   * while fewer than `login_tracked_names` are, so a flood of made-up names cannot grow the
+   * collection without bound, nor push a real user's count out as an LRU would.
+   */
+  private async countFailure(key: string, tracked: boolean): Promise<void> {
+    const now = this.d.clock.now()
+    if (key === '') return // no user has an empty name
+    if (!tracked && (await this.d.store.count(LOGIN_FAILURES)) >= this.d.config.login_tracked_names) return
+    await this.d.store.update<LoginFailures>(LOGIN_FAILURES, key, (cur) => cur
+      ? { ...cur, count: cur.count + 1 }
+      : { id: key, count: 1, since: now, expires_at: now + this.d.config.login_lockout_seconds })
   }
 
   /** After an upstream login: keeps the user's claims (standard ones only) for findAccount. */

@@ -34,6 +34,7 @@ export const COLLECTIONS = [
   'oauth', // the authorization server's models: tokens, codes, grants, sessions ... (id = model + ':' + id)
   'accounts', // users signed in through the upstream OpenID Provider: their last claims (id = local subject)
   'upstream_logins', // upstream logins under way: state, nonce, PKCE verifier (id = interaction uid)
+  'login_failures', // wrong passwords per user name of the users file, expiring with the lockout (id = name)
   'software_statements', // software statements this entity issued (id = jti)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
