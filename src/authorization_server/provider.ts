@@ -106,7 +106,7 @@ export function createOidcProvider(d: ProviderDeps): Provider {
       pushedAuthorizationRequests: { enabled: op, requirePushedAuthorizationRequests: false },
       requestObjects: {
         enabled: op, requireSignedRequestObject: false,
-        assertJwtClaimsAndHeader: op ? assertRequestObject(f.config.clock_skew) : undefined,
+        assertJwtClaimsAndHeader: op ? assertRequestObject(f.config.clock_skew, f.store) : undefined,
       },
       resourceIndicators: {
         enabled: true,
@@ -191,9 +191,10 @@ function opConfiguration(d: ProviderDeps): Partial<Configuration> {
 /**
  * Spec "Automatic Registration" / "Authentication Request": a request object carries `iss`
  * (the client), `aud` (this OP), `jti` and `exp`, and no `sub`; a jti is used once
- * (replay detection in the adapter's store). A request pushed (PAR) was checked when pushed.
+ * (the store's claimOnce: atomic, so one request object is accepted once by all instances
+ * together). A request pushed (PAR) was checked when pushed.
  */
-function assertRequestObject(skew: number) {
+function assertRequestObject(skew: number, store: Pick<RegistrationDeps['store'], 'claimOnce'>) {
   return async (ctx: KoaContextWithOIDC, claims: Record<string, unknown>): Promise<void> => {
     // A pushed request was checked when it was pushed (oidc-provider carries it as its own request object).
     if ('PushedAuthorizationRequest' in ctx.oidc.entities) return
@@ -203,7 +204,7 @@ function assertRequestObject(skew: number) {
     if (claims.sub !== undefined) throw new errors.InvalidRequestObject("Request Object must not contain the 'sub' claim")
     if (typeof claims.jti !== 'string' || claims.jti === '' || claims.jti.length > 256) throw new errors.InvalidRequestObject('Request Object jti must be a non-empty string')
     if (typeof claims.exp !== 'number') throw new errors.InvalidRequestObject('Request Object exp must be a number')
-    const unique = await ctx.oidc.provider.ReplayDetection.unique(String(claims.iss), `request_object ${claims.jti}`, claims.exp + skew)
+    const unique = await store.claimOnce('request_object', `${String(claims.iss)} ${claims.jti}`, claims.exp + skew)
     if (!unique) throw new errors.InvalidRequestObject('Request Object jti was used before (replay)')
   }
 }
