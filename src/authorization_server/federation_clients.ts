@@ -167,12 +167,17 @@ export class FederationClients implements ClientSource {
       client_id: reg.client_id,
       token_endpoint_auth_method: AUTH_METHOD,
       jwks: { keys: reg.jwks.keys.map((k) => ({ ...k })) },
-      grant_types: code || !grants.length ? grants : grants,
+      grant_types: grants,
       response_types: code ? ['code'] : [],
       redirect_uris: code ? redirectUris(md) : [],
     }
+    // The client's scopes the provider knows (its `scopes`: OpenID Connect's and scopes_supported).
+    // None known: no `scope` at all, for oidc-provider reads an empty one as invalid client
+    // metadata; an agent's scopes for client_credentials are bounded by tokens.ts from its
+    // resolved metadata, not by the provider's list.
     const scope = str(md, 'scope')
-    if (scope !== undefined && this.o.scopes) out.scope = scope.split(' ').filter((s) => this.o.scopes!.has(s)).join(' ')
+    const known = scope !== undefined && this.o.scopes ? scope.split(' ').filter((s) => this.o.scopes!.has(s)) : undefined
+    if (known?.length) out.scope = known.join(' ')
     for (const k of TEXT_PROPERTIES) {
       const v = str(md, k)
       if (v !== undefined) out[k] = v

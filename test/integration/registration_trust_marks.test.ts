@@ -131,7 +131,7 @@ describe('registration.required_trust_marks: clients admitted only with the trus
     op = await startAuthorizationServer({
       clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
       // The agents' scopes must be scopes this OP knows (FederationClients narrows a client's scope to them).
-      as: { resources: [RESOURCE], openid_provider: true, users_file: join(dir, 'users.json'), scopes_supported: ['mcp:tools', 'mcp:read'] },
+      as: { resources: [RESOURCE], openid_provider: true, users_file: join(dir, 'users.json') },  // no scopes_supported: the agents' mcp:* scopes are unknown to the OpenID Provider and must not make their client metadata invalid
       config: { registration: { required_trust_marks: { openid_relying_party: [RP_MARK], oauth_client: [{ trust_mark_type: AGENT_MARK, trust_mark_issuer: ta.entityId }] } } },
     })
     await onboard(ta, ia.entityId, { intermediate: true })
