@@ -172,12 +172,13 @@ export class FederationClients implements ClientSource {
       redirect_uris: code ? redirectUris(md) : [],
     }
     // The client's scopes the provider knows (its `scopes`: OpenID Connect's and scopes_supported).
-    // None known: no `scope` at all, for oidc-provider reads an empty one as invalid client
-    // metadata; an agent's scopes for client_credentials are bounded by tokens.ts from its
-    // resolved metadata, not by the provider's list.
+    // None known: a client of the code flow keeps the empty list (oidc-provider refuses it as
+    // invalid client metadata: no scope of its metadata can be granted, and no `scope` would
+    // mean every scope); any other client gets no `scope`, for its scopes are bounded by
+    // tokens.ts from its resolved metadata, not by the provider's list.
     const scope = str(md, 'scope')
     const known = scope !== undefined && this.o.scopes ? scope.split(' ').filter((s) => this.o.scopes!.has(s)) : undefined
-    if (known?.length) out.scope = known.join(' ')
+    if (known && (known.length || code)) out.scope = known.join(' ')
     for (const k of TEXT_PROPERTIES) {
       const v = str(md, k)
       if (v !== undefined) out[k] = v
