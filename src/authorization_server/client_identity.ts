@@ -22,6 +22,12 @@ export interface ClientIdentity {
   trust_marks: Array<{ trust_mark_type: string; trust_mark_issuer: string }>
   /** Hosts of the registered redirect URIs. */
   redirect_hosts: string[]
+  /**
+   * A client identified by a metadata document (its client_id is the document's URL): the
+   * federation entity that vouches for it, first in `chain`. Organization, chain and trust
+   * marks are that entity's, as the federation states them, never the document's.
+   */
+  vouched_by?: string
 }
 
 const MAX_TEXT = 200
@@ -80,19 +86,23 @@ export function clientIdentity(
   // CORE's registration records carry the chain's subjects and the verified marks; older ones do not.
   const chain = strings(own(registration, 'chain'))
   const marks = own(registration, 'trust_marks')
+  const document = registration.registration_type === 'metadata_document' ? own(registration, 'document') : undefined
+  const entity = typeof registration.entity_id === 'string' ? registration.entity_id : clientId
   return {
     client_id: clientId,
     federated: true,
     ...opt('organization_name', text(pick('organization_name'))),
     ...opt('client_name', text(own(typed, 'client_name'))),
     ...opt('logo_uri', safeUrl(pick('logo_uri'), allowHttp)),
-    chain: chain.length >= 2 ? chain : [clientId, ...(registration.authority_hint && registration.authority_hint !== registration.trust_anchor ? [registration.authority_hint] : []), registration.trust_anchor],
+    chain: chain.length >= 2 ? chain : [entity, ...(registration.authority_hint && registration.authority_hint !== registration.trust_anchor ? [registration.authority_hint] : []), registration.trust_anchor],
     trust_marks: (Array.isArray(marks) ? marks : []).slice(0, MAX_ITEMS).flatMap((m: unknown) => {
       const type = own(m, 'trust_mark_type')
       const iss = own(m, 'trust_mark_issuer')
       return isJsonObject(m) && typeof type === 'string' && typeof iss === 'string' ? [{ trust_mark_type: type.slice(0, 2048), trust_mark_issuer: iss.slice(0, 2048) }] : []
     }),
-    redirect_hosts: hosts(strings(own(typed, 'redirect_uris'))),
+    // A document client is sent back to its document's redirect URIs (within the entity's).
+    redirect_hosts: hosts(strings(own(document ?? typed, 'redirect_uris'))),
+    ...(document !== undefined ? { vouched_by: entity } : {}),
   }
 }
 

@@ -24,6 +24,7 @@ import { verifyAssertion, ASSERTION_ALGS } from './client_auth.js'
 import { compactVerify, createLocalJWKSet, errors as errorsJose } from 'jose'
 import type { Jwks } from '../types.js'
 import { requestContext, type RequestContext } from './request_context.js'
+import { isDocumentUrl } from '../registration/metadata_document.js'
 
 /** What oidc-provider's Client model asks of its source (the store adapter delegates here). */
 export interface ClientSource {
@@ -69,6 +70,8 @@ const str = (o: Record<string, unknown>, k: string): string | undefined => {
   const v = own(o, k)
   return typeof v === 'string' ? v : undefined
 }
+/** Grants a metadata document client may have: the authorization code flow (a user is present). */
+const DOCUMENT_GRANTS: readonly string[] = ['authorization_code', 'refresh_token']
 /** Display and policy URLs and names oidc-provider knows, copied when they are strings. */
 const TEXT_PROPERTIES = ['client_name', 'logo_uri', 'client_uri', 'policy_uri', 'tos_uri'] as const
 /** Algorithms the RP asked for, copied when they are strings (oidc-provider validates them against its own). */
@@ -110,6 +113,16 @@ export class FederationClients implements ClientSource {
     // A presented chain is verified whenever present (spec "Processing the Authentication Request": the OP MUST fully verify it).
     const presented = ctx?.trustChain?.clientId === id ? await this.presented(id, ctx.trustChain, budget) : undefined
     let out = reg
+    // Precedence (docs/authorization-server.md, "Clients identified by a metadata document"): an
+    // active registration first, whatever its kind; then, for an https client_id with a path,
+    // the metadata document at that URL, when it serves one; otherwise the client_id is an
+    // entity id (automatic registration).
+    if (!out && !presented && this.registrar.documents && isDocumentUrl(id)) {
+      const candidate = await this.registrar.documentContact(id, budget)
+      // No proof of possession is asked here: the registration states public facts only (the
+      // document and the federation's statements); a private_key_jwt client still authenticates at the token endpoint.
+      if (candidate) out = await this.registrar.commit(id, candidate)
+    }
     if (!out) {
       const candidate = await this.registrar.firstContact(id, presented, budget)
       // A first contact is stored only once the client proved possession of a key of its resolved metadata.
@@ -151,14 +164,43 @@ export class FederationClients implements ClientSource {
     const grant = ctx?.grantType
     if (grant === undefined || !this.o.grantTypes.has(grant)) return
     if (!CLIENT_TYPES.includes(reg.entity_type)) throw new ProviderError(400, 'unauthorized_client', `${reg.client_id} is registered as ${reg.entity_type}, not as a client`)
+    if (reg.document) {
+      if (!this.documentGrants(reg.document).includes(grant)) throw new ProviderError(400, 'unauthorized_client', `grant_type ${grant} is not among the grant_types of ${reg.client_id} (its metadata document, bounded by ${reg.entity_id}'s resolved metadata)`)
+      return
+    }
     const md = reg.metadata[reg.entity_type] ?? {}
     if (grant !== 'refresh_token' && !grantTypes(md).includes(grant)) {
       throw new ProviderError(400, 'unauthorized_client', `grant_type ${grant} is not among the grant_types of ${reg.client_id}'s resolved metadata (${grantTypes(md).join(', ')})`)
     }
   }
 
+  /** Grant types of a metadata document client: the bounded document's, of the authorization code flow, that the provider serves. */
+  private documentGrants(d: NonNullable<Registration['document']>): string[] {
+    return d.grant_types.filter((g) => DOCUMENT_GRANTS.includes(g) && this.o.grantTypes.has(g))
+  }
+
+  /** A metadata document client as oidc-provider client properties: its document, bounded by the federation. */
+  private documentMetadata(reg: Registration, d: NonNullable<Registration['document']>): ClientMetadata {
+    const out: ClientMetadata = {
+      client_id: reg.client_id,
+      token_endpoint_auth_method: d.token_endpoint_auth_method as ClientMetadata['token_endpoint_auth_method'],
+      grant_types: this.documentGrants(d),
+      response_types: ['code'],
+      redirect_uris: [...d.redirect_uris],
+      ...(d.token_endpoint_auth_method === AUTH_METHOD ? { jwks: { keys: reg.jwks.keys.map((k) => ({ ...k })) } } : {}),
+      ...(d.application_type ? { application_type: d.application_type } : {}),
+    }
+    if (d.scope !== undefined && this.o.scopes) out.scope = d.scope.split(' ').filter((s) => this.o.scopes!.has(s)).join(' ')
+    for (const k of TEXT_PROPERTIES) {
+      const v = Object.hasOwn(d.display, k) ? d.display[k] : undefined
+      if (typeof v === 'string') out[k] = v
+    }
+    return out
+  }
+
   /** The registration as oidc-provider client properties. */
   metadata(reg: Registration): ClientMetadata {
+    if (reg.registration_type === 'metadata_document' && reg.document) return this.documentMetadata(reg, reg.document)
     const md = (reg.metadata[reg.entity_type] ?? {})
     const client = CLIENT_TYPES.includes(reg.entity_type)
     const grants = client ? grantTypes(md).filter((g) => this.o.grantTypes.has(g)) : []

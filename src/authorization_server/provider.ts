@@ -79,7 +79,9 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     clients: [],
     jwks: { keys: [{ ...d.key, use: 'sig' }] as never },
     routes: { ...PROVIDER_ROUTES },
-    clientAuthMethods: ['private_key_jwt'],
+    // `none`: public clients identified by a metadata document (federation_clients.ts); a
+    // federation client's registration always says private_key_jwt.
+    clientAuthMethods: config.client_id_metadata_documents ? ['private_key_jwt', 'none'] : ['private_key_jwt'],
     enabledJWA: { clientAuthSigningAlgValues: [...ASSERTION_ALGS] as never },
     clockTolerance: f.config.clock_skew,
     clientDefaults: {
@@ -95,6 +97,12 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `${d.prefix}/oauth/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
+      // Client ID Metadata Documents are Anchorage's (registration/metadata_document.ts, through
+      // the Client model's adapter): fetched with its hardened fetcher under the request's work
+      // budget, admitted only through a trust chain, bounded by the federation's policy and
+      // recorded as registrations (kill-switch, consent). oidc-provider's own feature fetches
+      // with its own client and can only accept or refuse a document, not bound it.
+      clientIdMetadataDocument: { enabled: false },
       // The client_credentials grant is Anchorage's (tokens.ts), registered on the provider.
       clientCredentials: { enabled: false },
       // Anchorage's introspection answers for its RFC 9068 tokens, which oidc-provider does not introspect.
@@ -179,11 +187,14 @@ function opConfiguration(d: ProviderDeps): Partial<Configuration> {
     // request authenticated by its signature (a verified request object, or pushed by an
     // authenticated client) may omit it.
     pkce: {
-      required: (ctx) => config.require_pkce || !(ctx.oidc.trusted?.length || 'PushedAuthorizationRequest' in ctx.oidc.entities),
+      // A public client (a metadata document client with `none`) always needs it.
+      required: (ctx) => config.require_pkce || ctx.oidc.client?.clientAuthMethod === 'none'
+        || !(ctx.oidc.trusted?.length || 'PushedAuthorizationRequest' in ctx.oidc.entities),
     },
     discovery: {
       ...d.discovery,
       code_challenge_methods_supported: ['S256'],
+      ...(config.client_id_metadata_documents ? { client_id_metadata_document_supported: true } : {}),
     },
   }
 }

@@ -157,7 +157,8 @@ export function createAuthorizationServer(
       return {
         issuer: f.entityId,
         ...endpoints,
-        token_endpoint_auth_methods_supported: [AUTH_METHOD],
+        // `none`: public metadata document clients (docs/authorization-server.md).
+        token_endpoint_auth_methods_supported: config.client_id_metadata_documents ? [AUTH_METHOD, 'none'] : [AUTH_METHOD],
         token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
         introspection_endpoint_auth_methods_supported: [AUTH_METHOD],
         introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
@@ -165,6 +166,8 @@ export function createAuthorizationServer(
         // RFC 8414 makes it REQUIRED; without the OP role this server has no authorization endpoint.
         response_types_supported: op ? ['code'] : [],
         client_registration_types_supported: ['automatic', 'explicit'],
+        // draft-ietf-oauth-client-id-metadata-document section 5: admitted through a trust chain only.
+        ...(config.client_id_metadata_documents ? { client_id_metadata_document_supported: true } : {}),
         ...(scopes ? { scopes_supported: [...scopes] } : config.scopes_supported ? { scopes_supported: [...config.scopes_supported] } : {}),
         ...(op ? opMetadata(f.config.signing_alg, scopes!, plugins.claims ?? DEFAULT_CLAIMS) : {}),
       }

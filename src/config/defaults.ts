@@ -134,6 +134,15 @@ export const DEFAULTS = Object.freeze({
      * (section 4.1, nested), so delegation through agents stays short and bounded.
      */
     token_exchange_max_actors: 4,
+    /**
+     * OAuth Client ID Metadata Documents (docs/authorization-server.md, "Clients identified by a
+     * metadata document"): the largest document fetched, bytes (the draft suggests 5 KB) ...
+     */
+    metadata_document_max_bytes: 5_120,
+    /** ... the shortest time a fetched document is reused whatever its Cache-Control says (no-store and max-age=0 included), seconds ... */
+    metadata_document_cache_min: 60,
+    /** ... and the longest (a longer max-age or Expires is cut to this), seconds. */
+    metadata_document_cache_max: 3_600,
   }),
   /** Software statements the trust anchor issues (docs/software-statements.md). */
   software_statements: Object.freeze({

@@ -46,7 +46,7 @@ export interface ConfigFile {
   /** Admission of clients by the authorization server role (docs/registration.md, "Required trust marks"). */
   registration?: { required_trust_marks?: Partial<Record<RequiredTrustMarksKey, Array<string | RequiredTrustMark>>> }
   /** Authorization server role (docs/registration.md). */
-  authorization_server?: { enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
+  authorization_server?: { enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; client_id_metadata_documents?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
     & Partial<Record<Exclude<keyof typeof DEFAULTS.authorization_server, 'require_pkce'>, number>>
 }
 
@@ -112,6 +112,15 @@ export interface AuthorizationServerConfig {
   authorization_code_lifetime: number
   require_pkce: boolean
   token_exchange_max_actors: number
+  /**
+   * Clients whose client_id is the URL of an OAuth Client ID Metadata Document, admitted only
+   * when the document's entity resolves through a trust chain (OpenID Provider role only;
+   * default true with it).
+   */
+  client_id_metadata_documents?: boolean
+  metadata_document_max_bytes: number
+  metadata_document_cache_min: number
+  metadata_document_cache_max: number
 }
 
 export interface Config {
@@ -326,6 +335,8 @@ function authorizationServer(file: NonNullable<ConfigFile['authorization_server'
     ...rest,
     enabled: file.enabled ?? true,
     openid_provider: file.openid_provider ?? false,
+    // Metadata documents need the authorization endpoint: the OpenID Provider role.
+    client_id_metadata_documents: (file.openid_provider ?? false) && (file.client_id_metadata_documents ?? true),
     resources: file.resources ?? [],
     ...(usersFile ? { users_file: resolve(dir, usersFile) } : {}),
     ...(upstream ? { upstream: upstreamConfig(upstream, dir, env) } : {}),
@@ -337,6 +348,7 @@ function authorizationServer(file: NonNullable<ConfigFile['authorization_server'
     out.trust_reevaluation = n
   }
   if (overrides.trust_reevaluation !== undefined) out.trust_reevaluation = overrides.trust_reevaluation
+  if (out.metadata_document_cache_min > out.metadata_document_cache_max) throw new ConfigError('authorization_server.metadata_document_cache_min: must not exceed metadata_document_cache_max')
   if (out.enabled && out.resources.length === 0) throw new ConfigError('authorization_server.resources: at least one resource is required')
   return out
 }

@@ -31,6 +31,22 @@ export interface FetchResponse {
   contentType: string
   body: string
   url: string
+  /** The response's HTTP caching headers (RFC 9111), when present: for callers that cache what they fetched. */
+  cache?: CacheHeaders
+}
+
+/** RFC 9111 headers a caller needs to decide how long a response stays fresh. */
+export interface CacheHeaders {
+  cacheControl?: string
+  expires?: string
+  age?: string
+  date?: string
+}
+
+/** Per-request bounds tighter than the fetcher's own. */
+export interface RequestOptions {
+  /** A smaller response size cap than the fetcher's maxResponseBytes, bytes. */
+  maxResponseBytes?: number
 }
 
 export type FetchErrorReason = 'scheme' | 'address' | 'timeout' | 'too_large' | 'redirect' | 'network' | 'url'
@@ -47,7 +63,7 @@ export class FetchError extends Error {
 }
 
 export interface Fetcher {
-  get(url: string, accept: string): Promise<FetchResponse>
+  get(url: string, accept: string, options?: RequestOptions): Promise<FetchResponse>
   post(url: string, body: string, contentType: string, accept: string): Promise<FetchResponse>
 }
 
@@ -71,7 +87,7 @@ export function createFetcher(options: FetchOptions): Fetcher {
   const httpAgent = new http.Agent({ keepAlive: true, lookup: guardedLookup, maxSockets: 64 })
   const httpsAgent = new https.Agent({ keepAlive: true, lookup: guardedLookup, maxSockets: 64, ...(options.ca ? { ca: options.ca } : {}) })
 
-  function request(method: 'GET' | 'POST', rawUrl: string, accept: string, body?: string, contentType?: string): Promise<FetchResponse> {
+  function request(method: 'GET' | 'POST', rawUrl: string, accept: string, body?: string, contentType?: string, maxBytes = options.maxResponseBytes): Promise<FetchResponse> {
     let url: URL
     try {
       url = new URL(rawUrl)
@@ -107,7 +123,7 @@ export function createFetcher(options: FetchOptions): Fetcher {
         } else resolve(value!)
       }
       const timer = setTimeout(() => finish(new FetchError('timeout', `no complete answer from ${url.host} within ${options.timeoutMs} ms`)), options.timeoutMs)
-      const tooLarge = () => new FetchError('too_large', `response from ${rawUrl} is larger than ${options.maxResponseBytes} bytes`)
+      const tooLarge = () => new FetchError('too_large', `response from ${rawUrl} is larger than ${maxBytes} bytes`)
       req.on('timeout', () => finish(new FetchError('timeout', `no answer from ${url.host} within ${options.timeoutMs} ms`)))
       req.on('error', (err) => finish(asFetchError(err) ?? networkError(`fetching ${rawUrl} failed`, err)))
       req.on('response', (res) => {
@@ -116,17 +132,18 @@ export function createFetcher(options: FetchOptions): Fetcher {
         if (status >= 300 && status < 400) {
           return finish(new FetchError('redirect', `${rawUrl} answered with a redirect (${status}); redirects are not followed`))
         }
-        if (Number(res.headers['content-length'] ?? 0) > options.maxResponseBytes) return finish(tooLarge())
+        if (Number(res.headers['content-length'] ?? 0) > maxBytes) return finish(tooLarge())
         const chunks: Buffer[] = []
         let size = 0
         res.on('data', (chunk: Buffer) => {
           size += chunk.length
-          if (size > options.maxResponseBytes) return finish(tooLarge())
+          if (size > maxBytes) return finish(tooLarge())
           chunks.push(chunk)
         })
         res.on('end', () => {
-          if (size > options.maxResponseBytes) return finish(tooLarge())
-          finish(undefined, { status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8'), url: rawUrl })
+          if (size > maxBytes) return finish(tooLarge())
+          const cache = cacheHeaders(res.headers)
+          finish(undefined, { status, contentType: String(res.headers['content-type'] ?? ''), body: Buffer.concat(chunks).toString('utf8'), url: rawUrl, ...(cache ? { cache } : {}) })
         })
       })
       req.end(body)
@@ -134,9 +151,24 @@ export function createFetcher(options: FetchOptions): Fetcher {
   }
 
   return {
-    get: (url, accept) => request('GET', url, accept),
+    get: (url, accept, o) => request('GET', url, accept, undefined, undefined, Math.min(options.maxResponseBytes, o?.maxResponseBytes ?? Infinity)),
     post: (url, body, contentType, accept) => request('POST', url, accept, body, contentType),
   }
+}
+
+/** The caching headers of a response, each cut to a sane length (they come from strangers). */
+function cacheHeaders(h: http.IncomingHttpHeaders): CacheHeaders | undefined {
+  const pick = (v: string | string[] | undefined) => (typeof v === 'string' ? v.slice(0, 1024) : Array.isArray(v) ? v.join(', ').slice(0, 1024) : undefined)
+  const out: CacheHeaders = {}
+  const cc = pick(h['cache-control'])
+  if (cc !== undefined) out.cacheControl = cc
+  const expires = pick(h.expires)
+  if (expires !== undefined) out.expires = expires
+  const age = pick(h.age)
+  if (age !== undefined) out.age = age
+  const date = pick(h.date)
+  if (date !== undefined) out.date = date
+  return Object.keys(out).length ? out : undefined
 }
 
 function asFetchError(err: unknown): FetchError | undefined {

@@ -1,5 +1,6 @@
 /**
- * Client registrations as stored (collection `registrations`, id = client id = entity id).
+ * Client registrations as stored (collection `registrations`, id = client id = entity id; for a
+ * metadata document client, id = client id = the document's URL, entity_id = the entity vouching for it).
  * Every write is one atomic read-modify-write of one record, so several instances sharing
  * a store agree: a registration keeps its `rid` while it is merely re-evaluated, and gets
  * a new one when it is replaced (a new Explicit Registration, or a first contact after the
@@ -13,7 +14,7 @@ import type { Clock } from '../clock.js'
 import { NotFound, InvalidRequest } from '../errors.js'
 import type { Jwks, Metadata } from '../types.js'
 
-export type RegistrationType = 'automatic' | 'explicit'
+export type RegistrationType = 'automatic' | 'explicit' | 'metadata_document'
 export type RegistrationStatus = 'active' | 'invalidated' | 'revoked'
 
 /** What a resolution produces: a registration without its identity and history. */
@@ -26,9 +27,9 @@ export interface RegistrationFields {
   authority_hint?: string
   /** Resolved metadata (policy applied) of the client entity types found, and federation_entity's (who the client is, for consent). */
   metadata: Metadata
-  /** Keys that authenticate the client (from metadata jwks, jwks_uri or signed_jwks_uri). */
+  /** Keys that authenticate the client (from metadata jwks, jwks_uri or signed_jwks_uri); none for a public metadata document client. */
   jwks: Jwks
-  jwks_source: 'jwks' | 'jwks_uri' | 'signed_jwks_uri'
+  jwks_source: 'jwks' | 'jwks_uri' | 'signed_jwks_uri' | 'none'
   /** Expiration of the chain (and of anything else the registration relies on). */
   chain_exp: number
   /** Entity ids of the chain the registration resolved: the client first, the trust anchor last. */
@@ -37,6 +38,26 @@ export interface RegistrationFields {
   trust_marks?: Array<{ trust_mark_type: string; trust_mark_issuer: string }>
   /** Explicit registrations: the request (an entity configuration), re-resolved at re-evaluation. */
   request?: string
+  /**
+   * The federation entity whose chain was resolved, when it is not the client id: a metadata
+   * document client's vouching entity (metadata_document.ts). Default: the client id.
+   */
+  entity_id?: string
+  /** A metadata document client: its document, validated and bounded by the entity's resolved metadata. */
+  document?: DocumentClient
+  /** A metadata document client: when its document must be read again (its HTTP caching lifetime, clamped). */
+  document_exp?: number
+}
+
+/** What a metadata document client is registered with (registration/metadata_document.ts). */
+export interface DocumentClient {
+  token_endpoint_auth_method: string
+  redirect_uris: string[]
+  grant_types: string[]
+  scope?: string
+  /** client_name, logo_uri, client_uri, policy_uri, tos_uri: the client's own words, strings only. */
+  display: Record<string, string>
+  application_type?: 'web' | 'native'
 }
 
 export interface Registration extends StoredRecord, RegistrationFields {
@@ -74,7 +95,7 @@ export class RegistrationStore {
       if (cur?.status === 'revoked') return undefined
       const keep = !replace && cur?.status === 'active'
       return {
-        ...fields, id: clientId, entity_id: clientId, client_id: clientId, status: 'active',
+        ...fields, id: clientId, entity_id: fields.entity_id ?? clientId, client_id: clientId, status: 'active',
         rid: keep ? cur.rid : newRid(), registered_at: keep ? cur.registered_at : now, evaluated_at: now,
         expires_at: fields.chain_exp,
       }

@@ -38,12 +38,14 @@ import type { ResolvedChain, TrustAnchor } from '../trust_chain/types.js'
 import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'
 import { RequiredTrustMarks } from './required_trust_marks.js'
 import { RegistrationStore, type Registration, type RegistrationFields, type RegistrationType } from './records.js'
-import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, metadataProblem, clientKeys, grantTypes } from './client_metadata.js'
+import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, metadataProblem, clientKeys, grantTypes, type ClientKeys } from './client_metadata.js'
+import { MetadataDocuments, NOT_A_DOCUMENT, validateDocument, boundDocument } from './metadata_document.js'
 
 /** A refusal the registrar has already written to the audit log. */
 export class RegistrationRefused extends FederationError {}
 
 export type RegistrarOptions = Pick<AuthorizationServerConfig, 'trust_reevaluation' | 'statement_cache_ttl' | 'failure_cache_ttl'>
+  & Partial<Pick<AuthorizationServerConfig, 'client_id_metadata_documents' | 'metadata_document_max_bytes' | 'metadata_document_cache_min' | 'metadata_document_cache_max'>>
 
 export interface RegistrarPorts {
   statements: LocalStatements
@@ -90,7 +92,16 @@ export class Registrar {
     this.anchors = base.anchors
     this.resolver = new Resolver(base)
     this.fresh = new Resolver({ ...base, limits: { ...config.resolver, cache_ttl_max: 0 } })
+    if (o.client_id_metadata_documents) {
+      this.documents = new MetadataDocuments({
+        fetcher: f.fetcher, clock: f.clock, entries: config.resolver.cache_entries, jsonDepth: config.limits.json_depth,
+        maxBytes: o.metadata_document_max_bytes ?? 5_120, cacheMin: o.metadata_document_cache_min ?? 60, cacheMax: o.metadata_document_cache_max ?? 3_600,
+      })
+    }
   }
+
+  /** Client ID Metadata Documents, when this server admits such clients (authorization_server.client_id_metadata_documents). */
+  readonly documents: MetadataDocuments | undefined
 
   /** The trusted anchors, pinned keys included. */
   readonly anchors: () => Promise<TrustAnchor[]>
@@ -134,6 +145,79 @@ export class Registrar {
     } catch (err) {
       if (!(err instanceof FederationError) || err.status >= 500) throw err
       return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: ${err.message}`, { cause: err }), { registration_type: 'automatic', cause: err.error })
+    }
+  }
+
+  /**
+   * First contact of a client whose client_id is a metadata document URL (metadata_document.ts):
+   * the document fetched and validated, its vouching entity resolved now, the document bounded
+   * by that entity's resolved metadata. Undefined when the URL serves no document (the client_id
+   * may then be an entity id). Refusals are audited and remembered for failure_cache_ttl, like
+   * first contacts.
+   */
+  async documentContact(clientId: string, budget: Budget): Promise<RegistrationFields | undefined> {
+    const key = JSON.stringify([clientId, 'metadata_document'])
+    try {
+      const known = this.failed.get(key)
+      if (known && known.until > this.f.clock.now()) throw known.error
+      try {
+        return await this.documentFields(clientId, this.resolver, budget)
+      } catch (err) {
+        if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
+        throw err
+      }
+    } catch (err) {
+      if (!(err instanceof FederationError) || err.status >= 500) throw err
+      const refusal = err.error === 'invalid_client' ? err : new InvalidClient(`${clientId}: ${err.message}`, { cause: err })
+      return this.refuse('client.register', clientId, refusal, { registration_type: 'metadata_document', cause: err.error })
+    }
+  }
+
+  /** The registration of a metadata document client, resolved with `resolver` (to `anchorIds`, default every trusted anchor). */
+  private async documentFields(clientId: string, resolver: Resolver, budget: Budget, anchorIds?: string[]): Promise<RegistrationFields | undefined> {
+    const documents = this.documents
+    if (!documents) return undefined
+    const fetched = await documents.get(clientId, budget)
+    if (fetched === NOT_A_DOCUMENT) return undefined
+    const doc = validateDocument(clientId, fetched.document)
+    const anchors = anchorIds ?? (await this.anchors()).map((a) => a.entity_id)
+    let chain: ResolvedChain
+    try {
+      chain = await resolver.resolve(doc.entity_id, anchors, RESOLVED_TYPES, { trustMarks: false, budget })
+    } catch (err) {
+      if (err instanceof FederationError && err.status < 500) {
+        throw new InvalidClient(`client_id metadata document ${clientId}: its entity ${doc.entity_id} has no valid trust chain to a trusted anchor: ${err.message}`, { cause: err })
+      }
+      throw err
+    }
+    const metadata = registrableMetadata(chain.metadata)
+    const entityType = CLIENT_TYPES.find((t) => metadata[t] !== undefined)
+    if (!entityType) throw new InvalidClient(`client_id metadata document ${clientId}: its entity ${doc.entity_id} is no ${CLIENT_TYPES.join(' or ')} of the federation`)
+    const md = metadata[entityType]!
+    const bounded = boundDocument(doc, md, entityType)
+    let keys: ClientKeys = { jwks: { keys: [] }, jwks_source: 'none' }
+    if (doc.token_endpoint_auth_method === 'private_key_jwt') {
+      const keyMd = { ...(doc.jwks !== undefined ? { jwks: doc.jwks } : {}), ...(doc.jwks_uri !== undefined ? { jwks_uri: doc.jwks_uri } : {}) }
+      try {
+        keys = await budget.run(() => clientKeys(clientId, keyMd, chain.subject_jwks, { clock: this.f.clock, skew: this.f.config.clock_skew, fetcher: chargedFetcher(this.f.fetcher, budget) }))
+      } catch (e) {
+        if (e instanceof BudgetExceeded) throw new InvalidClient(`fetching keys of ${clientId}: ${e.message}`, { cause: e })
+        throw e
+      }
+    }
+    return {
+      registration_type: 'metadata_document', entity_type: entityType, entity_id: doc.entity_id, trust_anchor: chain.anchor,
+      ...(chain.links[1] ? { authority_hint: chain.links[1].iss } : {}),
+      chain: [...new Set([chain.subject, ...chain.links.map((l) => l.iss), chain.anchor])],
+      // The federation's words about the entity (who it is, what it may do), never the document's.
+      metadata: { [entityType]: md, ...(chain.metadata.federation_entity ? { federation_entity: chain.metadata.federation_entity } : {}) },
+      document: {
+        token_endpoint_auth_method: doc.token_endpoint_auth_method, ...bounded, display: doc.display,
+        ...(doc.application_type ? { application_type: doc.application_type } : {}),
+      },
+      jwks: keys.jwks, jwks_source: keys.jwks_source,
+      chain_exp: Math.min(chain.exp, keys.exp ?? Infinity),
+      document_exp: fetched.fresh_until,
     }
   }
 
@@ -236,7 +320,8 @@ export class Registrar {
   /** The registration, or why it was invalidated. One re-evaluation per registration at a time. */
   private reevaluateIfDue(reg: Registration): Promise<Registration | string> {
     const now = this.f.clock.now()
-    if (now < reg.evaluated_at + this.reevaluation && now < reg.chain_exp) return Promise.resolve(reg)
+    // A metadata document client is also due when its document's HTTP caching lifetime is over.
+    if (now < reg.evaluated_at + this.reevaluation && now < reg.chain_exp && !(reg.document_exp !== undefined && now >= reg.document_exp)) return Promise.resolve(reg)
     const key = `${reg.id} ${reg.rid}`
     let p = this.reevaluations.get(key)
     if (!p) {
@@ -248,6 +333,15 @@ export class Registrar {
 
   private async reevaluate(reg: Registration): Promise<Registration | string> {
     try {
+      if (reg.registration_type === 'metadata_document') {
+        // The document read again (unless still fresh) and its entity resolved afresh, to the same anchor.
+        const fields = await this.documentFields(reg.id, this.fresh, this.budget(), [reg.trust_anchor])
+        if (!fields) throw new InvalidClient(`${reg.id} no longer serves a client_id metadata document`)
+        const refreshed = await this.records.refresh(reg, fields)
+        if (!refreshed) return 'the registration changed while it was re-evaluated'
+        await this.audited('client.reevaluate', 'success', refreshed)
+        return refreshed
+      }
       let chain: ResolvedChain
       if (reg.request) {
         const req = await parseRequestConfiguration(reg.request, { audience: this.f.entityId, clock: this.f.clock, skew: this.f.config.clock_skew })
@@ -262,7 +356,9 @@ export class Registrar {
     } catch (err) {
       if (!(err instanceof FederationError) || err.status >= 500) throw err
       await this.records.invalidate(reg, err.message)
-      await this.f.audit.record('authorization_server', 'client.reevaluate', 'failure', reg.id, { trust_anchor: reg.trust_anchor, error: err.error, reason: err.message })
+      await this.f.audit.record('authorization_server', 'client.reevaluate', 'failure', reg.id, {
+        trust_anchor: reg.trust_anchor, ...(reg.entity_id !== reg.id ? { entity_id: reg.entity_id } : {}), error: err.error, reason: err.message,
+      })
       return err.message
     }
   }
@@ -270,6 +366,7 @@ export class Registrar {
   private async audited(action: string, outcome: 'success', reg: Registration): Promise<void> {
     await this.f.audit.record('authorization_server', action, outcome, reg.id, {
       registration_type: reg.registration_type, entity_type: reg.entity_type, trust_anchor: reg.trust_anchor,
+      ...(reg.entity_id !== reg.id ? { entity_id: reg.entity_id } : {}),
       ...(reg.authority_hint ? { authority_hint: reg.authority_hint } : {}), exp: reg.chain_exp,
     })
   }

@@ -160,7 +160,7 @@ export function chargedFetcher(fetcher: Fetcher, budget: Budget): Fetcher {
     return go()
   }
   return {
-    get: (url, accept) => charged(url, () => fetcher.get(url, accept)),
+    get: (url, accept, o) => charged(url, () => fetcher.get(url, accept, o)),
     post: (url, body, type, accept) => charged(url, () => fetcher.post(url, body, type, accept)),
   }
 }

@@ -19,6 +19,8 @@ const STATUSES: RegistrationStatus[] = ['active', 'invalidated', 'revoked']
 export function summary(r: Registration): Record<string, unknown> {
   return {
     client_id: r.client_id, status: r.status, registration_type: r.registration_type, entity_type: r.entity_type,
+    // A metadata document client: the federation entity vouching for it.
+    ...(r.entity_id !== r.client_id ? { entity_id: r.entity_id } : {}),
     trust_anchor: r.trust_anchor, ...(r.authority_hint ? { authority_hint: r.authority_hint } : {}),
     registered_at: r.registered_at, evaluated_at: r.evaluated_at, chain_exp: r.chain_exp,
     ...(r.reason ? { reason: r.reason } : {}),

@@ -17,6 +17,7 @@ import { registerExplicitly } from '../../registration/explicit.js'
 import { metadataPath } from '../../authorization_server/well_known.js'
 import { clientAuthenticationOf } from './oauth_requests.js'
 import { inspectAssertion, ASSERTION_CLOCK } from '../../authorization_server/client_auth.js'
+import { isDocumentUrl } from '../../registration/metadata_document.js'
 import { newRequestContext, withRequestContext, type RequestContext } from '../../authorization_server/request_context.js'
 import type { AuthorizationServerCapability } from '../../capabilities/types.js'
 
@@ -41,20 +42,25 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
       if (mediaType(ctx) !== 'application/x-www-form-urlencoded') throw new InvalidRequest('Content-Type must be application/x-www-form-urlencoded')
       form = new URLSearchParams(raw)
       const grant = single(form, 'grant_type')
-      const assertion = inspectAssertion(clientAuthenticationOf(form), {
+      const auth = clientAuthenticationOf(form)
+      // A public client (token_endpoint_auth_method none) can only be one identified by a
+      // metadata document; oidc-provider then checks that its registration says none.
+      const publicClient = s.config.client_id_metadata_documents === true && auth.client_assertion === undefined
+        && auth.client_assertion_type === undefined && auth.client_id !== undefined && isDocumentUrl(auth.client_id)
+      const assertion = publicClient ? undefined : inspectAssertion(auth, {
         audiences: [f.entityId, endpoint], now: ASSERTION_CLOCK.now(), skew: f.config.clock_skew, maxLifetime: s.config.assertion_max_lifetime,
       })
-      s.usedAssertions.check(assertion)
+      if (assertion) s.usedAssertions.check(assertion)
       const context = newRequestContext({
-        assertion, ...(grant !== undefined ? { grantType: grant } : {}),
-        ...(assertion.trustChain !== undefined ? { trustChain: { clientId: assertion.clientId, value: assertion.trustChain, where: 'client_assertion: trust_chain header' } } : {}),
+        ...(assertion ? { assertion } : {}), ...(grant !== undefined ? { grantType: grant } : {}),
+        ...(assertion?.trustChain !== undefined ? { trustChain: { clientId: assertion.clientId, value: assertion.trustChain, where: 'client_assertion: trust_chain header' } } : {}),
       })
       const request = single(form, 'request')
-      if (request !== undefined) requestObjectInto(context, request, assertion.clientId)
+      if (request !== undefined) requestObjectInto(context, request, assertion?.clientId ?? auth.client_id)
       // oidc-provider reads the body already read here.
       ;(ctx.request as { body?: unknown }).body = raw
       await withRequestContext(context, () => delegate(ctx, s))
-      if (ctx.status === success) s.usedAssertions.accepted(assertion)
+      if (assertion && ctx.status === success) s.usedAssertions.accepted(assertion)
     } catch (err) {
       await refused(f, action, form, err)
       throw err

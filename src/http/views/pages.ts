@@ -92,7 +92,8 @@ ${c.client_name && c.client_name !== who(c) ? html`<div id="client-name">${c.cli
 <p>wants to access your account <strong>${p.user}</strong>.</p>
 ${c.federated
   ? html`<h2>Vouched for by the federation</h2>
-<ol class="chain" id="trust-chain">${c.chain.map((e, i) => html`<li>${e}${i === 0 ? ' (the client)' : i === c.chain.length - 1 ? ' (trust anchor)' : ''}</li>`)}</ol>
+${c.vouched_by ? html`<p class="muted" id="metadata-document">Identified by its metadata document; the federation member <strong>${c.vouched_by}</strong> vouches for it.</p>` : ''}
+<ol class="chain" id="trust-chain">${c.chain.map((e, i) => html`<li>${e}${i === 0 ? (c.vouched_by ? ' (vouches for the client)' : ' (the client)') : i === c.chain.length - 1 ? ' (trust anchor)' : ''}</li>`)}</ol>
 <h2>Trust marks</h2>
 ${c.trust_marks.length
   ? html`<ul id="trust-marks">${c.trust_marks.map((m) => html`<li>${m.trust_mark_type} <span class="muted">issued by ${m.trust_mark_issuer}</span></li>`)}</ul>`
