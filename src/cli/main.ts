@@ -30,6 +30,7 @@ Commands:
   software-statement
                 issue, revoke and list software statements for RFC 7591 registration
   store         export a deployment's data, or import it into another store
+  resource      an MCP server's protected-resource metadata (RFC 9728), and a token checked as it would be
 
 Run 'anchorage <command> --help' for a command's options.`
 
@@ -125,6 +126,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
       case 'trust-mark-type': {
         const { trustMarkTypeCommand } = await import('./trust_marks.js')
         return await trustMarkTypeCommand(rest, io)
+      }
+      case 'resource': {
+        const { resourceCommand } = await import('./resource.js')
+        return await resourceCommand(rest, io)
       }
       case 'resolve': {
         const { resolveCommand } = await import('./resolve.js')

@@ -33,6 +33,8 @@ import { startAuthorizationServer, postForm, expectError } from '../support/agen
 import { Browser, formAction } from '../support/browser.js'
 import { freePort } from '../support/net.js'
 import { makePki, type TestPki } from '../support/tls.js'
+import { resourceCommand } from '../../src/cli/resource.js'
+import type { IO } from '../../src/cli/args.js'
 
 const RESOURCE = 'https://mcp.example/mcp'
 const REEVALUATION = 120
@@ -183,6 +185,17 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
     assert.equal(claims.aud, RESOURCE)
     assert.equal(claims.sub, 'alice')
     assert.equal(claims.trust_anchor, ta.entityId)
+    // The operator's view of the same token: anchorage resource check (the guard, from the command line).
+    const out: string[] = []
+    const io: IO = { stdout: (t) => out.push(t), stderr: (t) => out.push(t), readFile: async () => token, env: {} }
+    const args = ['--resource', RESOURCE, '--as', as.entityId, '--require-scope', 'mcp:tools', '--allow-http', '--allow-private-network']
+    assert.equal(await resourceCommand(['check', ...args], io), 0, out.join('\n'))
+    assert.equal(JSON.parse(out.at(-1)!).claims.client_id, clientId)
+    assert.equal(await resourceCommand(['check', ...args, '--require-scope', 'mcp:admin', '--token', token], io), 1)
+    const refusal = JSON.parse(out.at(-1)!)
+    assert.equal(refusal.status, 403)
+    assert.equal(refusal.body.error, 'insufficient_scope')
+    assert.match(refusal['www-authenticate'], /resource_metadata="https:\/\/mcp\.example\/\.well-known\/oauth-protected-resource\/mcp"/)
     // The document was fetched once (its max-age covers the rest of the flow).
     assert.equal(host.hits.get('/mcp-client.json'), 1)
     const reg = await as.admin('GET', `/admin/clients/${encodeURIComponent(clientId)}`)
