@@ -336,7 +336,11 @@ export class Registrar {
       if (reg.registration_type === 'metadata_document') {
         // The document read again (unless still fresh) and its entity resolved afresh, to the same anchor.
         const fields = await this.documentFields(reg.id, this.fresh, this.budget(), [reg.trust_anchor])
-        if (!fields) throw new InvalidClient(`${reg.id} no longer serves a client_id metadata document`)
+        if (!fields) {
+          throw new InvalidClient(this.documents
+            ? `${reg.id} no longer serves a client_id metadata document`
+            : 'this server no longer admits clients identified by a metadata document (authorization_server.client_id_metadata_documents)')
+        }
         const refreshed = await this.records.refresh(reg, fields)
         if (!refreshed) return 'the registration changed while it was re-evaluated'
         await this.audited('client.reevaluate', 'success', refreshed)

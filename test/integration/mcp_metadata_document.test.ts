@@ -219,6 +219,22 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
     await onboard(ta, host.origin, { jwks: { keys: [hostKey.publicJwk] } })
   })
 
+  it('honours the document\'s caching lifetime: read again only once it is over, and a change beyond the federation\'s bounds ends the client', async () => {
+    const path = '/cached.json'
+    host.routes.set(path, json(doc(path), { 'cache-control': 'max-age=200' }))
+    const id = `${host.origin}${path}`
+    // The lookup admits the client; the made-up code is then refused as a grant.
+    expectError(await tokenWith(id), 400, 'invalid_grant')
+    assert.equal(host.hits.get(path), 1)
+    clock.advance(REEVALUATION + 10) // re-evaluated (chain afresh); the document is still fresh
+    expectError(await tokenWith(id), 400, 'invalid_grant')
+    assert.equal(host.hits.get(path), 1)
+    host.routes.set(path, json(doc(path, { redirect_uris: ['https://evil.example/cb'] }), { 'cache-control': 'no-store' }))
+    clock.advance(200 - REEVALUATION) // past max-age, before the next trust_reevaluation: the document alone is due
+    expectError(await tokenWith(id), 401, 'invalid_client', /invalidated at re-evaluation: .*redirect_uri https:\/\/evil\.example\/cb is not among/)
+    assert.equal(host.hits.get(path), 2)
+  })
+
   describe('refusals (invalid_client, saying why)', () => {
     const serve = (path: string, body: unknown, headers: Record<string, string> = {}) => {
       host.routes.set(path, json(body, headers))
