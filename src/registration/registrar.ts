@@ -183,7 +183,7 @@ export class Registrar {
     const anchors = anchorIds ?? (await this.anchors()).map((a) => a.entity_id)
     let chain: ResolvedChain
     try {
-      chain = await resolver.resolve(doc.entity_id, anchors, RESOLVED_TYPES, { trustMarks: false, budget })
+      chain = await resolver.resolve(doc.entity_id, anchors, RESOLVED_TYPES, { ...this.marks(), budget })
     } catch (err) {
       if (err instanceof FederationError && err.status < 500) {
         throw new InvalidClient(`client_id metadata document ${clientId}: its entity ${doc.entity_id} has no valid trust chain to a trusted anchor: ${err.message}`, { cause: err })
@@ -195,6 +195,14 @@ export class Registrar {
     if (!entityType) throw new InvalidClient(`client_id metadata document ${clientId}: its entity ${doc.entity_id} is no ${CLIENT_TYPES.join(' or ')} of the federation`)
     const md = metadata[entityType]!
     const bounded = boundDocument(doc, md, entityType)
+    // registration.required_trust_marks apply to the vouching entity, as to a federation client of its type.
+    let trustMarks
+    try {
+      trustMarks = this.required.admit(chain, entityType)
+    } catch (err) {
+      if (err instanceof FederationError) throw new InvalidClient(`client_id metadata document ${clientId}: its entity ${doc.entity_id}: ${err.message}`, { cause: err })
+      throw err
+    }
     let keys: ClientKeys = { jwks: { keys: [] }, jwks_source: 'none' }
     if (doc.token_endpoint_auth_method === 'private_key_jwt') {
       const keyMd = { ...(doc.jwks !== undefined ? { jwks: doc.jwks } : {}), ...(doc.jwks_uri !== undefined ? { jwks_uri: doc.jwks_uri } : {}) }
@@ -217,6 +225,7 @@ export class Registrar {
       },
       jwks: keys.jwks, jwks_source: keys.jwks_source,
       chain_exp: Math.min(chain.exp, keys.exp ?? Infinity),
+      trust_marks: trustMarks,
       document_exp: fetched.fresh_until,
     }
   }

@@ -37,6 +37,7 @@ import { resourceCommand } from '../../src/cli/resource.js'
 import type { IO } from '../../src/cli/args.js'
 
 const RESOURCE = 'https://mcp.example/mcp'
+const MARK = 'https://federation.example.org/tm/vetted-mcp-client'
 const REEVALUATION = 120
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
@@ -77,6 +78,7 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
   let hostKey: TestKey
   let pr: ProtectedResource
   let clientId: string, redirect: string
+  const hostMarks: Array<{ trust_mark_type: string; trust_mark: string }> = []
 
   /** A document for `path` on HOST, with `extra` members over the valid ones. */
   const doc = (path: string, extra: Record<string, unknown> = {}) => ({
@@ -97,9 +99,15 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
     as = await startAuthorizationServer({
       clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
       as: { resources: [RESOURCE], openid_provider: true, users_file: usersFile, scopes_supported: ['mcp:tools'], trust_reevaluation: REEVALUATION },
-      config: { outbound: { allow_http: true, allow_private_network: true, timeout_ms: 1500, ca_file: pki.caFile } },
+      config: {
+        outbound: { allow_http: true, allow_private_network: true, timeout_ms: 1500, ca_file: pki.caFile },
+        // The vouching entity must carry the anchor's mark, as a federation oauth_client would.
+        registration: { required_trust_marks: { oauth_client: [{ trust_mark_type: MARK, trust_mark_issuer: ta.entityId }] } },
+      },
     })
     await onboard(ta, as.entityId)
+    assert.equal((await ta.admin('POST', '/admin/trust-mark-types', { trust_mark_type: MARK, lifetime: 86_400 })).status, 201)
+    assert.equal((await ta.admin('PUT', '/admin/trust-mark-issuers', { [MARK]: [ta.entityId] })).status, 200)
     host = await startHost(pki)
     stranger = await startHost(pki)
     hostKey = await testKey()
@@ -114,10 +122,14 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
           federation_entity: { organization_name: 'Acme <i>Agents</i>' },
           oauth_client: { client_name: 'Acme MCP client', redirect_uris: [redirect], grant_types: ['authorization_code', 'refresh_token'], scope: 'mcp:tools' },
         },
+        ...(hostMarks.length ? { trust_marks: hostMarks } : {}),
       }, hostKey).then((jwt) => res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' }).end(jwt))
     })
     host.routes.set('/mcp-client.json', json(doc('/mcp-client.json'), { 'cache-control': 'max-age=600' }))
     await onboard(ta, host.origin, { jwks: { keys: [hostKey.publicJwk] } })
+    const issued = await ta.admin('POST', '/admin/trust-marks', { trust_mark_type: MARK, sub: host.origin })
+    assert.equal(issued.status, 201, JSON.stringify(issued.body))
+    hostMarks.push({ trust_mark_type: MARK, trust_mark: issued.body.trust_mark })
     pr = await startProtectedResource({ port: 0, asIssuer: as.entityId, audience: RESOURCE, requiredScope: 'mcp:tools', clock })
   })
   after(async () => {
@@ -173,6 +185,7 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
     const chain = [.../<ol class="chain" id="trust-chain">(.*?)<\/ol>/s.exec(consent)![1]!.matchAll(/<li>(.*?)<\/li>/g)].map((m) => m[1])
     assert.deepEqual(chain, [`${host.origin} (vouches for the client)`, `${ta.entityId} (trust anchor)`])
     assert.match(consent, /id="client-id">https:\/\/127\.0\.0\.1:\d+\/mcp-client\.json</)
+    assert.match(consent, new RegExp(`<ul id="trust-marks"><li>${MARK.replace(/[.]/g, '\\.')} <span class="muted">issued by ${ta.entityId.replace(/[.]/g, '\\.')}</span></li></ul>`))
     const tokens = await client.authorizationCodeGrant(config, code, { pkceCodeVerifier: verifier }, { resource: RESOURCE })
     token = tokens.access_token
     const res = await fetch(`${pr.url}/mcp`, {
@@ -296,6 +309,22 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
       const r = await tokenWith(`${host.origin}/nothing-here`)
       expectError(r, 401, 'invalid_client', /nothing-here\/\.well-known\/openid-federation answered 404/)
       assert.equal(host.hits.get('/nothing-here'), 1)
+    })
+
+    it('a document whose entity is a member without the trust mark registration.required_trust_marks asks of its type', async () => {
+      const strangerKey = await testKey()
+      stranger.routes.set('/.well-known/openid-federation', (_req, res) => {
+        const now = clock.now()
+        void signStatement({
+          iss: stranger.origin, sub: stranger.origin, iat: now, exp: now + 3600, jwks: { keys: [strangerKey.publicJwk] }, authority_hints: [ta.entityId],
+          metadata: { oauth_client: { redirect_uris: [`${stranger.origin}/callback`], grant_types: ['authorization_code'] } },
+        }, strangerKey).then((jwt) => res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' }).end(jwt))
+      })
+      await onboard(ta, stranger.origin, { jwks: { keys: [strangerKey.publicJwk] } })
+      clock.advance(31) // past statement_cache_ttl: the AS fetched STRANGER's configuration (404) for an earlier case
+      const id = `${stranger.origin}/unmarked.json`
+      stranger.routes.set('/unmarked.json', json({ ...doc('/unmarked.json'), client_id: id, redirect_uris: [`${stranger.origin}/callback`] }))
+      expectError(await tokenWith(id), 401, 'invalid_client', new RegExp(`its entity ${stranger.origin.replace(/[.]/g, '\\.')}: oauth_client clients must carry a valid trust mark of type "${MARK.replace(/[.]/g, '\\.')}"`))
     })
   })
 })
