@@ -255,7 +255,8 @@ export interface BoundedDocument {
  * or openid_relying_party metadata after every superior's policy): every redirect URI must be
  * one the entity's metadata lists (refused otherwise); grant types are those of both
  * (authorization_code must remain); the scope is the intersection (the document's, or the
- * entity's when the document names none). Throws InvalidClient.
+ * entity's when the document names none), refused when nothing of what was asked remains.
+ * Throws InvalidClient.
  */
 export function boundDocument(doc: ClientDocument, allowed: Record<string, unknown>, entityType: string): BoundedDocument {
   const where = `${doc.entity_id}'s resolved ${entityType} metadata`
@@ -272,6 +273,7 @@ export function boundDocument(doc: ClientDocument, allowed: Record<string, unkno
   const allowedScope = typeof s === 'string' ? new Set(s.split(' ').filter(Boolean)) : undefined
   const asked = doc.scope !== undefined ? doc.scope.split(' ').filter(Boolean) : allowedScope ? [...allowedScope] : undefined
   const scope = asked?.filter((x) => !allowedScope || allowedScope.has(x))
+  if (asked?.length && !scope?.length) throw refuse(doc.client_id, `scope: none of ${asked.join(' ').slice(0, 200)} is allowed by ${where} (${[...(allowedScope ?? [])].join(' ') || 'none'})`)
   return { redirect_uris: [...doc.redirect_uris], grant_types: grants, ...(scope !== undefined ? { scope: [...new Set(scope)].join(' ') } : {}) }
 }
 

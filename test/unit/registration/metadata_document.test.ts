@@ -69,6 +69,7 @@ describe('client ID metadata documents', () => {
     assert.throws(() => boundDocument(d, { ...allowed, redirect_uris: ['https://x/cb'] }, 'oauth_client'), /redirect_uri https:\/\/client\.example\.org\/cb is not among the redirect_uris of https:\/\/client\.example\.org's resolved oauth_client metadata/)
     assert.throws(() => boundDocument(d, { grant_types: ['authorization_code'] }, 'oauth_client'), /allows no redirect_uris/)
     assert.throws(() => boundDocument(d, { ...allowed, grant_types: ['client_credentials'] }, 'oauth_client'), /authorization_code is not allowed/)
+    assert.throws(() => boundDocument(d, { ...allowed, scope: 'other' }, 'oauth_client'), /scope: none of mcp:tools admin is allowed by https:\/\/client\.example\.org's resolved oauth_client metadata \(other\)/)
   })
 
   describe('fetching', () => {
