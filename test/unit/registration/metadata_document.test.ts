@@ -36,7 +36,9 @@ describe('client ID metadata documents', () => {
   })
 
   it('validates a document against its URL', () => {
-    const d = validateDocument(URL_, valid({ scope: 'mcp:tools', client_name: 'C', logo_uri: 'http://insecure.example/l.png', __proto__: { polluted: 1 } }))
+    // Parsed as a stranger's JSON is: "__proto__" an own member, never a prototype.
+    const hostile = JSON.parse('{"__proto__": {"token_endpoint_auth_method": "client_secret_basic", "client_name": "Evil"}, "constructor": {"name": "x"}}') as Record<string, unknown>
+    const d = validateDocument(URL_, valid({ ...hostile, scope: 'mcp:tools', client_name: 'C', logo_uri: 'http://insecure.example/l.png' }))
     assert.equal(d.token_endpoint_auth_method, 'none')
     assert.deepEqual(d.grant_types, ['authorization_code'])
     assert.equal(d.entity_id, 'https://client.example.org')
