@@ -199,7 +199,9 @@ function suite(name: string, storeUri: () => Promise<string | undefined>) {
 suite('embedded', async () => undefined)
 suite('MongoDB', async () => (await mongoUriForTests())?.uri ?? '')
 
-describe('software statements: CLI', () => {
+describe('software statements: CLI', function () {
+  // Six CLI processes, each starting Node and loading the CLI: slow on a loaded machine (as cli.test.ts).
+  this.timeout(60_000)
   let ta: TestEntity
   before(async () => {
     ta = await startEntity()
