@@ -61,7 +61,11 @@ export type SealedKey =
   | { enc: 'none'; jwk: JWK }
   | { enc: 'A256GCM'; kek_id: string; iv: string; tag: string; ciphertext: string; kdf?: KdfParams }
 
-/** The seed keys written by `anchorage init` (DIR/keys.json; config/load.ts reads and writes it). */
+/**
+ * The seed keys written by `anchorage init` (DIR/keys.json; config/load.ts reads and writes it):
+ * the first federation key, and with `--openid-provider` the `oauth` keys (`purpose`; absent:
+ * a federation key).
+ */
 export interface KeysFile {
-  keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number }>
+  keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number; purpose?: 'federation' | 'oauth' }>
 }

@@ -47,8 +47,14 @@ export type AdapterClass = new (name: string) => Adapter
 export interface ProviderDeps {
   f: RegistrationDeps
   config: AuthorizationServerConfig
-  /** The current `oauth` signing key, private (keystore purpose `oauth`). */
-  key: JWK & { kid: string; alg: string }
+  /**
+   * The `oauth` keys, private (keystore purpose `oauth`, Keystore.signingJwks): the current key
+   * of each algorithm first, then superseded ones; oidc-provider signs with the first key of
+   * the algorithm it signs with.
+   */
+  jwks: Array<JWK & { kid: string; alg: string }>
+  /** The access tokens' algorithm (`signing_alg`). */
+  alg: string
   /** oidc-provider's storage: Anchorage's store (adapter.ts storeAdapter), its Client model delegating to `clients`. */
   adapter: AdapterClass
   /** Accounts (INTERACTIONS): the users who sign in. */
@@ -77,7 +83,7 @@ export function createOidcProvider(d: ProviderDeps): Provider {
   const configuration: Configuration = {
     adapter: d.adapter,
     clients: [],
-    jwks: { keys: [{ ...d.key, use: 'sig' }] as never },
+    jwks: { keys: d.jwks.map((k) => ({ ...k, use: 'sig' })) },
     routes: { ...PROVIDER_ROUTES },
     // `none`: public clients identified by a metadata document (federation_clients.ts); a
     // federation client's registration always says private_key_jwt.
@@ -86,7 +92,8 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     clockTolerance: f.config.clock_skew,
     clientDefaults: {
       grant_types: [], response_types: [], token_endpoint_auth_method: 'private_key_jwt',
-      id_token_signed_response_alg: d.key.alg as never,
+      // OpenID Connect Core 2 / Registration 2: RS256 unless the client registered another (op: the first configured).
+      id_token_signed_response_alg: (op ? config.id_token_signing_alg_values[0] : d.alg) as never,
     },
     // OpenID Connect Core 3.1.2.1: the authorization endpoint MUST support POST. A form posted
     // from the client's site carries the session cookie only when it is SameSite=None, so
@@ -124,7 +131,7 @@ export function createOidcProvider(d: ProviderDeps): Provider {
           if (!config.resources.includes(resource)) throw new errors.InvalidTarget(`resource: ${resource} is not a resource of this authorization server`)
           return {
             audience: resource, accessTokenFormat: 'jwt', accessTokenTTL: config.access_token_lifetime,
-            jwt: { sign: { alg: d.key.alg as never } },
+            jwt: { sign: { alg: d.alg as never } },
             scope: (config.scopes_supported ?? []).join(' '),
           }
         },
@@ -180,8 +187,8 @@ function opConfiguration(d: ProviderDeps): Partial<Configuration> {
     enabledJWA: {
       clientAuthSigningAlgValues: [...ASSERTION_ALGS] as never,
       requestObjectSigningAlgValues: [...ASSERTION_ALGS] as never,
-      idTokenSigningAlgValues: [d.key.alg] as never,
-      userinfoSigningAlgValues: [d.key.alg] as never,
+      // What service.ts opMetadata advertises; the keystore holds a key of each (service.ts oauthAlgs).
+      idTokenSigningAlgValues: [...config.id_token_signing_alg_values] as never,
     },
     // RFC 7636 with S256 only (oidc-provider 9 knows no `plain`). Without require_pkce, a
     // request authenticated by its signature (a verified request object, or pushed by an

@@ -13,6 +13,8 @@ import type { LocalStatements } from '../trust_chain/source.js'
 import type { TrustMarkVerifier } from '../trust_chain/trust_mark_verifier.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { Keystore } from '../crypto/keystore.js'
+import type { KeyAlg } from '../crypto/keys.js'
+import { readKeysFile, oauthAlgs } from '../config/load.js'
 import type { SigningKey } from '../crypto/jwt.js'
 import type { Jwks } from '../types.js'
 import { Registrar } from '../registration/registrar.js'
@@ -64,12 +66,14 @@ export interface AuthorizationServer {
   usedAssertions: UsedAssertions
   /** Seams for accounts, error pages and extra grants; set before the first request. */
   plugins: ProviderPlugins
-  /** The oidc-provider instance, built on first use with the current `oauth` key (rebuilt when it rotates). */
+  /** The oidc-provider instance, built on first use with the current `oauth` keys (rebuilt when they rotate). */
   provider(): Promise<Provider>
-  /** The published JWK Set of the OAuth keys (a key is created on first use). */
+  /** The published JWK Set of the OAuth keys: current, staged and superseded, not retired. */
   jwks(): Promise<Jwks>
-  /** The current OAuth signing key (a key is created on first use). */
-  signingKey(): Promise<SigningKey>
+  /** The current OAuth signing key of `alg` (default the deployment's `signing_alg`, which signs access tokens). */
+  signingKey(alg?: KeyAlg): Promise<SigningKey>
+  /** At start: `oauth` seed keys of keys.json stored, then a key of every algorithm it signs with (oauthAlgs) ensured. */
+  start(): Promise<void>
   metadata(endpoints: Endpoints): Record<string, unknown>
 }
 
@@ -77,18 +81,20 @@ export function createAuthorizationServer(
   f: RegistrationDeps, config: AuthorizationServerConfig, d: { statements: LocalStatements; anchors: TrustedAnchors; verifier?: TrustMarkVerifier | undefined },
 ): AuthorizationServer {
   const keys = new Keystore({
-    store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg, purpose: 'oauth',
+    store: f.store, clock: f.clock, logger: f.logger, alg: f.config.signing_alg, purpose: 'oauth', algs: oauthAlgs(f.config.signing_alg, config),
     ...(f.config.kek ? { kek: f.config.kek } : {}),
+    propagationDelay: f.config.keys.propagation_delay_seconds,
+    event: (...a) => f.audit.event(...a),
   })
   let ready: Promise<void> | undefined
-  // A key is created on first use, not at start, so a deployment that never issues a token has none.
+  // At start (start()), or at first use where nothing started the role (a library embedding it): a key of every algorithm.
   const ensureKey = () => (ready ??= keys.ensureKey().catch((err: unknown) => {
     ready = undefined
     throw err
   }))
-  const signingKey = async () => {
+  const signingKey = async (alg?: KeyAlg) => {
     await ensureKey()
-    return keys.signingKey()
+    return keys.signingKey(alg)
   }
   const op = config.openid_provider
   const grantTypes: string[] = [...GRANT_TYPES, TOKEN_EXCHANGE_GRANT, ...(op ? OP_GRANT_TYPES : [])]
@@ -107,27 +113,31 @@ export function createAuthorizationServer(
     store: f.store, clock: f.clock, keepFor: Math.max(config.refresh_token_lifetime, INTERACTION_LIFETIME),
     ...(f.config.kek ? { kek: f.config.kek } : {}),
   })
-  let built: { kid: string; cookieKeys: string[]; provider: Promise<Provider> } | undefined
+  // The access tokens' algorithm: the deployment's (RFC 9068 tokens; ID tokens take the client's or RS256).
+  const alg = f.config.signing_alg
+  let built: { kids: string; cookieKeys: string[]; provider: Promise<Provider> } | undefined
   const provider = async (): Promise<Provider> => {
     await ensureKey()
-    const key = await keys.signingJwk()
+    // Rebuilt when the set of oauth keys changes (a rotation) or the cookie secrets do.
+    const jwks = await keys.signingJwks()
+    const kids = jwks.map((k) => k.kid).join(' ')
     const cookieKeys = await cookies.secrets()
-    if (built?.kid !== key.kid || built.cookieKeys !== cookieKeys) {
+    if (built?.kids !== kids || built.cookieKeys !== cookieKeys) {
       built = {
-        kid: key.kid, cookieKeys,
+        kids, cookieKeys,
         // oidc-provider is loaded only when the role serves its first request.
         provider: import('./provider.js').then(({ createOidcProvider }) => {
           const p = createOidcProvider({
-            f, config, adapter, key, cookieKeys, prefix, context: requestContext,
+            f, config, adapter, jwks, alg, cookieKeys, prefix, context: requestContext,
             ...(plugins.findAccount ? { findAccount: plugins.findAccount } : {}),
             ...(plugins.claims ? { claims: plugins.claims } : {}),
             ...(plugins.renderError ? { renderError: plugins.renderError } : {}),
             ...(endpointUrls ? { discovery: federationDiscovery(endpointUrls) } : {}),
           })
-          p.registerGrantType('client_credentials', clientCredentialsGrant({ f, as: config, registrar, alg: key.alg }), ['scope', 'resource'], ['scope', 'resource'])
+          p.registerGrantType('client_credentials', clientCredentialsGrant({ f, as: config, registrar, alg }), ['scope', 'resource'], ['scope', 'resource'])
           // Agents on behalf of users (RFC 8693), for agents whose resolved grant_types list it.
           registerTokenExchange(p, {
-            config, clock: f.clock, store: f.store, audit: f.audit, alg: key.alg,
+            config, clock: f.clock, store: f.store, audit: f.audit, alg,
             registration: (clientId) => requestContext()?.registrations.get(clientId),
             subjectToken: async (value) => {
               const rec = await tokens.active(value)
@@ -146,6 +156,11 @@ export function createAuthorizationServer(
   }
   return {
     config, registrar, keys, signingKey, clients, plugins, provider, usedAssertions: new UsedAssertions(f),
+    async start() {
+      const seed = await readKeysFile(f.config.dir)
+      if (seed) await keys.seed(seed.keys)
+      await ensureKey()
+    },
     auth: new ClientAuthenticator({ f, registrar, maxLifetime: config.assertion_max_lifetime }),
     tokens,
     async jwks() {
@@ -169,7 +184,7 @@ export function createAuthorizationServer(
         // draft-ietf-oauth-client-id-metadata-document section 5: admitted through a trust chain only.
         ...(config.client_id_metadata_documents ? { client_id_metadata_document_supported: true } : {}),
         ...(scopes ? { scopes_supported: [...scopes] } : config.scopes_supported ? { scopes_supported: [...config.scopes_supported] } : {}),
-        ...(op ? opMetadata(f.config.signing_alg, scopes!, plugins.claims ?? DEFAULT_CLAIMS) : {}),
+        ...(op ? opMetadata(config.id_token_signing_alg_values, scopes!, plugins.claims ?? DEFAULT_CLAIMS) : {}),
       }
     },
   }
@@ -192,12 +207,16 @@ const REQUEST_AUTHENTICATION_METHODS = {
   pushed_authorization_request_endpoint: ['request_object', 'private_key_jwt'],
 }
 
-/** The openid_provider metadata beyond RFC 8414's (OpenID Connect Discovery; spec "OpenID Connect OpenID Provider Metadata"). */
-function opMetadata(alg: string, scopes: ReadonlySet<string>, claims: Record<string, string[]>): Record<string, unknown> {
+/**
+ * The openid_provider metadata beyond RFC 8414's (OpenID Connect Discovery; spec "OpenID
+ * Connect OpenID Provider Metadata"). The ID token algorithms are those provider.ts enables,
+ * each with an `oauth` key: what is advertised is what is served.
+ */
+function opMetadata(idTokenAlgs: readonly string[], scopes: ReadonlySet<string>, claims: Record<string, string[]>): Record<string, unknown> {
   return {
     subject_types_supported: ['public'],
-    id_token_signing_alg_values_supported: [alg],
-    userinfo_signing_alg_values_supported: [alg],
+    id_token_signing_alg_values_supported: [...idTokenAlgs],
+    // No userinfo_signing_alg_values_supported: userinfo answers are plain JSON (oidc-provider's jwtUserinfo is off).
     request_object_signing_alg_values_supported: [...ASSERTION_ALGS],
     request_parameter_supported: true,
     request_uri_parameter_supported: false,

@@ -65,6 +65,8 @@ export function authorizationServerCapability(
     endpoints,
     users,
     routes: op ? { ...AS_ROUTES, ...OP_ROUTES } : AS_ROUTES,
+    // The `oauth` keys of every algorithm the provider signs with, created now when missing (keys.json's seed first).
+    start: () => server.start(),
     // Spec "OAuth Authorization Server" and "OpenID Connect OpenID Provider Metadata": issuer
     // is the entity id; configured extras are kept, ours win.
     claims: [(claims) => {

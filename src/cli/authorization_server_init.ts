@@ -32,6 +32,8 @@ export interface AuthorizationServerInit {
   jwksFiles: string[]
   resources: string[]
   enabled: boolean
+  /** The OpenID Provider role too (`--openid-provider`). */
+  openidProvider?: boolean
   readFile(path: string): Promise<string>
   /** Outbound fetches may use http and loopback/private addresses (development deployments). */
   development: boolean
@@ -69,7 +71,7 @@ export async function authorizationServerInit(o: AuthorizationServerInit): Promi
     extra: {
       ...(pinned.length ? { trust_anchors: pinned.map((a) => ({ entity_id: a.entity_id, jwks: a.jwks })) } : {}),
       ...(o.allowPrivateNetwork || o.caFile ? { outbound: { ...(o.allowPrivateNetwork ? { allow_private_network: true } : {}), ...(o.caFile ? { ca_file: o.caFile.path } : {}) } } : {}),
-      ...(o.enabled ? { authorization_server: { enabled: true, resources: o.resources } } : {}),
+      ...(o.enabled ? { authorization_server: { enabled: true, ...(o.openidProvider ? { openid_provider: true } : {}), resources: o.resources } } : {}),
     },
     lines,
   }

@@ -121,6 +121,9 @@ export const KEYS_HELP = `Usage: anchorage keys <list|stage|activate|rotate|reti
                              refresh); --compromised also retires the old keys as revoked
   retire KID [--reason R]    remove from jwks; published at the historical keys endpoint
                              (R: unspecified | compromised | superseded marks it revoked)
+  --purpose oauth            the same for the authorization server's token keys (published at
+                             /oauth/jwks, one signing key per algorithm: stage and rotate without
+                             --alg act on every algorithm; retired keys leave /oauth/jwks)
 ${KEYS_ENCRYPT_HELP}
 
 ${CONNECTION_HELP}
@@ -130,7 +133,7 @@ export async function keysCommand(argv: string[], io: IO): Promise<number> {
   const [action, ...rest] = argv
   const { values, positionals } = parse(rest, {
     ...CONNECTION_OPTIONS, alg: { type: 'string' }, reason: { type: 'string' }, store: { type: 'string' },
-    force: { type: 'boolean' }, compromised: { type: 'boolean' },
+    force: { type: 'boolean' }, compromised: { type: 'boolean' }, purpose: { type: 'string' },
   }, true)
   if (values.help || !action || action.startsWith('-')) {
     io.stdout(KEYS_HELP)
@@ -138,22 +141,24 @@ export async function keysCommand(argv: string[], io: IO): Promise<number> {
   }
   // Works on the deployment's store, not through the admin API.
   if (action === 'encrypt') return keysEncrypt(values, io)
+  if (values.purpose !== undefined && values.purpose !== 'federation' && values.purpose !== 'oauth') throw new UsageError('--purpose: federation or oauth')
   const client = await adminClient(values, io)
   const kid = () => {
     if (!positionals[0]) throw new UsageError(`keys ${action}: KID is required`)
     return enc(positionals[0])
   }
+  const purpose = values.purpose ? `?purpose=${values.purpose}` : ''
   switch (action) {
     case 'list':
-      return report(io, await client.call('GET', '/admin/keys'), values.json ? undefined : (b) => renderKeys((b as { keys: Array<Record<string, unknown>> }).keys))
+      return report(io, await client.call('GET', `/admin/keys${purpose}`), values.json ? undefined : (b) => renderKeys((b as { keys: Array<Record<string, unknown>> }).keys))
     case 'stage':
-      return report(io, await client.call('POST', '/admin/keys/stage', values.alg ? { alg: values.alg } : {}))
+      return report(io, await client.call('POST', `/admin/keys/stage${purpose}`, values.alg ? { alg: values.alg } : {}))
     case 'activate':
-      return report(io, await client.call('POST', `/admin/keys/${kid()}/activate`, values.force ? { force: true } : {}))
+      return report(io, await client.call('POST', `/admin/keys/${kid()}/activate${purpose}`, values.force ? { force: true } : {}))
     case 'rotate':
-      return report(io, await client.call('POST', '/admin/keys/rotate', { ...(values.alg ? { alg: values.alg } : {}), ...(values.compromised ? { compromised: true } : {}) }))
+      return report(io, await client.call('POST', `/admin/keys/rotate${purpose}`, { ...(values.alg ? { alg: values.alg } : {}), ...(values.compromised ? { compromised: true } : {}) }))
     case 'retire':
-      return report(io, await client.call('POST', `/admin/keys/${kid()}/retire`, values.reason ? { reason: values.reason } : {}))
+      return report(io, await client.call('POST', `/admin/keys/${kid()}/retire${purpose}`, values.reason ? { reason: values.reason } : {}))
     default:
       throw new UsageError(`keys: unknown action "${action}"`)
   }

@@ -2,7 +2,7 @@
 import { mkdir, writeFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import { randomBytes } from 'node:crypto'
-import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, type ConfigFile } from '../config/load.js'
+import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, defaultIdTokenAlgs, oauthAlgs, type ConfigFile } from '../config/load.js'
 import type { KeysFile } from '../types.js'
 import { generateSigningKey, sealKey, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
 import { Kek } from '../crypto/kek.js'
@@ -27,6 +27,8 @@ export interface InitResult {
   tokenPath: string
   adminToken: string
   kid: string
+  /** The authorization server's `oauth` keys, one per algorithm it signs with (none without the role). */
+  oauthKeys: Array<{ kid: string; alg: KeyAlg }>
 }
 
 export async function initDeployment(o: InitOptions): Promise<InitResult> {
@@ -48,16 +50,30 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
     ...o.extra,
   }
   checkConfigFile(config, configPath)
+  const kek = o.kek && Kek.of(o.kek)
+  const createdAt = Math.floor(Date.now() / 1000)
   const key = await generateSigningKey(alg)
   const keys: KeysFile = {
-    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, o.kek && Kek.of(o.kek)), created_at: Math.floor(Date.now() / 1000) }],
+    keys: [{ kid: key.kid, alg, public_jwk: key.publicJwk, sealed: await sealKey(key.privateJwk, kek), created_at: createdAt }],
+  }
+  // The authorization server's token keys (purpose oauth, never a federation key): one per
+  // algorithm it signs with, stored at the first start like the federation key.
+  const as = config.authorization_server
+  const oauthKeys: InitResult['oauthKeys'] = []
+  if (as && as.enabled !== false) {
+    const algs = oauthAlgs(alg, { openid_provider: as.openid_provider ?? false, id_token_signing_alg_values: as.id_token_signing_alg_values ?? defaultIdTokenAlgs(alg) })
+    for (const a of algs) {
+      const k = await generateSigningKey(a)
+      keys.keys.push({ kid: k.kid, alg: a, public_jwk: k.publicJwk, sealed: await sealKey(k.privateJwk, kek), created_at: createdAt, purpose: 'oauth' })
+      oauthKeys.push({ kid: k.kid, alg: a })
+    }
   }
   await mkdir(dir, { recursive: true, mode: 0o700 })
   await writeFile(join(dir, KEYS_FILE), JSON.stringify(keys, null, 2) + '\n', { mode: 0o600 })
   const tokenPath = join(dir, ADMIN_TOKEN_FILE)
   await writeFile(tokenPath, adminToken + '\n', { mode: 0o600 })
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
-  return { dir, configPath, tokenPath, adminToken, kid: key.kid }
+  return { dir, configPath, tokenPath, adminToken, kid: key.kid, oauthKeys }
 }
 
 async function exists(p: string): Promise<boolean> {

@@ -55,7 +55,11 @@ SHA-256 is kept in the configuration: move the token somewhere safe).
   --ca-file FILE          extra CA certificates (PEM) for the anchor's TLS certificate
                           (NODE_EXTRA_CA_CERTS works too; kept as outbound.ca_file)
   --authorization-server  also an OAuth authorization server: automatic and explicit
-                          registration through trust chains (docs/registration.md)
+                          registration through trust chains (docs/registration.md); its token
+                          keys (purpose oauth, algorithm ALG) are written to keys.json too
+  --openid-provider       the authorization server is also an OpenID Provider (implies
+                          --authorization-server): ID tokens signed with RS256 by default, so
+                          an RS256 oauth key is written beside the ALG one
   --resource URI          a resource tokens may be issued for (RFC 8707); repeatable`
 
 const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
@@ -177,7 +181,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     dir: { type: 'string' }, 'entity-id': { type: 'string' }, alg: { type: 'string' },
     'authority-hint': { type: 'string', multiple: true }, 'organization-name': { type: 'string' }, development: { type: 'boolean' },
     'trust-anchor': { type: 'string', multiple: true }, 'trust-anchor-jwks': { type: 'string', multiple: true },
-    'authorization-server': { type: 'boolean' }, resource: { type: 'string', multiple: true },
+    'authorization-server': { type: 'boolean' }, 'openid-provider': { type: 'boolean' }, resource: { type: 'string', multiple: true },
     'allow-private-network': { type: 'boolean' }, 'ca-file': { type: 'string' },
   })
   if (values.help) {
@@ -193,7 +197,8 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   const { authorizationServerInit } = await import('./authorization_server_init.js')
   const as = await authorizationServerInit({
     anchors: values['trust-anchor'] ?? [], jwksFiles: values['trust-anchor-jwks'] ?? [], resources: values.resource ?? [],
-    enabled: values['authorization-server'] ?? false, readFile: (p) => io.readFile(p),
+    enabled: (values['authorization-server'] || values['openid-provider']) ?? false, readFile: (p) => io.readFile(p),
+    ...(values['openid-provider'] ? { openidProvider: true } : {}),
     development: values.development ?? values['entity-id'].startsWith('http:'),
     ...(values['allow-private-network'] || truthyEnv(io.env.ANCHORAGE_ALLOW_PRIVATE_NETWORK) ? { allowPrivateNetwork: true } : {}),
     ...(caFile ? { caFile } : {}),
@@ -212,7 +217,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     throw new UsageError(err.message)
   })
   for (const line of as.lines) io.stdout(line)
-  io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\nadmin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
+  io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\n${r.oauthKeys.map((k) => `oauth key ${k.kid} (${k.alg})\n`).join('')}admin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
   return 0
 }
 

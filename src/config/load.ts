@@ -46,8 +46,11 @@ export interface ConfigFile {
   /** Admission of clients by the authorization server role (docs/registration.md, "Required trust marks"). */
   registration?: { required_trust_marks?: Partial<Record<RequiredTrustMarksKey, Array<string | RequiredTrustMark>>> }
   /** Authorization server role (docs/registration.md). */
-  authorization_server?: { enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; client_id_metadata_documents?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile }
-    & Partial<Record<Exclude<keyof typeof DEFAULTS.authorization_server, 'require_pkce'>, number>>
+  authorization_server?: {
+    enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; client_id_metadata_documents?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile
+    id_token_signing_alg_values?: Array<NonNullable<ConfigFile['signing_alg']>>
+  }
+    & Partial<Record<Exclude<keyof typeof DEFAULTS.authorization_server, 'require_pkce' | 'id_token_signing_alg_values'>, number>>
 }
 
 /** `authorization_server.upstream` as written: the enterprise OpenID Provider users sign in with. */
@@ -121,6 +124,13 @@ export interface AuthorizationServerConfig {
   metadata_document_max_bytes: number
   metadata_document_cache_min: number
   metadata_document_cache_max: number
+  /**
+   * OpenID Provider role: the algorithms ID tokens (and userinfo responses) are signed with,
+   * the first by default (a client picks another with id_token_signed_response_alg); each has
+   * its own `oauth` key. Default RS256 and `signing_alg` (OpenID Connect Discovery 1.0
+   * section 3: id_token_signing_alg_values_supported MUST include RS256).
+   */
+  id_token_signing_alg_values: ReadonlyArray<NonNullable<ConfigFile['signing_alg']>>
 }
 
 export interface Config {
@@ -310,7 +320,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     ...(kekPrevious ? { kek_previous: kekPrevious } : {}),
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
     ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
-    ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, dir, overrides, env) } : {}),
+    ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, file.signing_alg ?? DEFAULTS.signing_alg, dir, overrides, env) } : {}),
     registration: registration(file),
   }
   return deepFreeze(config)
@@ -328,11 +338,27 @@ function registration(file: ConfigFile): RegistrationConfig {
   return { required_trust_marks: required }
 }
 
-function authorizationServer(file: NonNullable<ConfigFile['authorization_server']>, dir: string, overrides: Overrides, env: NodeJS.ProcessEnv): AuthorizationServerConfig {
-  const { users_file: usersFile, upstream, ...rest } = file
+/** authorization_server.id_token_signing_alg_values when not configured: RS256 (OpenID Connect Discovery 1.0 section 3), then `signing_alg`. */
+export function defaultIdTokenAlgs(signingAlg: Config['signing_alg']): Array<Config['signing_alg']> {
+  return [...new Set(['RS256' as const, signingAlg])]
+}
+
+/**
+ * The algorithms of the authorization server's `oauth` keys, one key each: the ID token (and
+ * userinfo) algorithms with the OpenID Provider role, then `signing_alg` (access tokens).
+ */
+export function oauthAlgs(signingAlg: Config['signing_alg'], as: Pick<AuthorizationServerConfig, 'openid_provider' | 'id_token_signing_alg_values'>): Array<Config['signing_alg']> {
+  return [...new Set([...(as.openid_provider ? as.id_token_signing_alg_values : []), signingAlg])]
+}
+
+function authorizationServer(
+  file: NonNullable<ConfigFile['authorization_server']>, signingAlg: Config['signing_alg'], dir: string, overrides: Overrides, env: NodeJS.ProcessEnv,
+): AuthorizationServerConfig {
+  const { users_file: usersFile, upstream, id_token_signing_alg_values: idTokenAlgs, ...rest } = file
   const out: AuthorizationServerConfig = {
     ...DEFAULTS.authorization_server,
     ...rest,
+    id_token_signing_alg_values: idTokenAlgs ? [...idTokenAlgs] : defaultIdTokenAlgs(signingAlg),
     enabled: file.enabled ?? true,
     openid_provider: file.openid_provider ?? false,
     // Metadata documents need the authorization endpoint: the OpenID Provider role.

@@ -8,6 +8,10 @@
  * the old key set has had to re-fetch it); the superseded key stays published until
  * `retire` moves it to the historical keys (spec "Federation Historical Keys Endpoint").
  * `rotate` is stage + activate at once, for emergencies. Every step is audited with its write.
+ *
+ * A keystore with `algs` (the `oauth` purpose) keeps one signing key per algorithm: keys of
+ * one algorithm are staged, activated, rotated and retired without touching the others (a
+ * rotation of the RS256 ID token key leaves the ES256 access token key signing).
  */
 import type { JWK, JSONWebKeySet } from 'jose'
 import type { Store, StoredRecord } from '../storage/types.js'
@@ -83,6 +87,12 @@ export interface KeystoreOptions {
   /** Default 'federation'. */
   purpose?: KeyPurpose
   /**
+   * One signing key per algorithm, for each of these (`alg` is added last when missing, and is
+   * the default of `signingKey()`, `rotate` and `stage`). Absent: one signing key of any algorithm
+   * (federation keys, whose rollover may change the algorithm).
+   */
+  algs?: readonly KeyAlg[]
+  /**
    * Seconds between staging a key and activating it without `force` (keys.propagation_delay_seconds,
    * by default the longest lifetime of what this deployment signs that carries or references its keys). Default 0.
    */
@@ -93,13 +103,26 @@ export interface KeystoreOptions {
   rollover?: { intervalSeconds: number; checkSeconds: number }
 }
 
-const purposeOf = (r: KeyRecord): KeyPurpose => r.purpose ?? 'federation'
+const purposeOf = (r: { purpose?: KeyPurpose | undefined }): KeyPurpose => r.purpose ?? 'federation'
+
+/** One signing slot's current key: signer and its private JWK. */
+interface Current {
+  signer: SigningKey
+  jwk: JWK & { kid: string; alg: string }
+}
+
+/** The slot of a single-slot keystore (any algorithm). */
+const ANY = '*'
 
 export class Keystore {
-  private signer: SigningKey | undefined
-  private signerJwk: (JWK & { kid: string; alg: string }) | undefined
+  /** The current key of each slot (the algorithm, or ANY). */
+  private current = new Map<string, Current>()
   private published: JSONWebKeySet = { keys: [] }
   private records: KeyRecord[] = []
+  /** signingJwks() of the records loaded last (cleared by load). */
+  private privateSet: Promise<Array<JWK & { kid: string; alg: string }>> | undefined
+  /** The algorithms signed with, one key each; undefined: one key of any algorithm. */
+  readonly algs: readonly KeyAlg[] | undefined
   private loading: Promise<void> | undefined
   private stale = true
   private readonly purpose: KeyPurpose
@@ -109,6 +132,7 @@ export class Keystore {
 
   constructor(private readonly o: KeystoreOptions) {
     this.purpose = o.purpose ?? 'federation'
+    this.algs = o.algs && [...new Set([...o.algs, o.alg])]
     this.kek = o.kek && Kek.of(o.kek)
     this.unsubscribe = o.store.onChange((c) => {
       if (c.collection === 'keys') this.stale = true
@@ -129,21 +153,42 @@ export class Keystore {
     this.stopRollover = scheduleRollover({ keystore: this, clock: this.o.clock, logger: this.o.logger, ...r })
   }
 
-  /** Stores the seed keys of `anchorage init` when the store has no key yet. */
-  async seed(keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number }>): Promise<void> {
-    if ((await this.o.store.list<KeyRecord>('keys')).some((r) => purposeOf(r) === this.purpose)) return
+  /**
+   * Stores the seed keys of `anchorage init` (those of this purpose) when the store has no key
+   * of this purpose yet; with `algs`, when it has none of the seed key's algorithm.
+   */
+  async seed(keys: Array<{ kid: string; alg: string; public_jwk: JWK; sealed: SealedKey; created_at: number; purpose?: KeyPurpose }>): Promise<void> {
+    const stored = (await this.o.store.list<KeyRecord>('keys')).filter((r) => purposeOf(r) === this.purpose)
     const now = this.o.clock.now()
     for (const k of keys) {
+      if (purposeOf(k) !== this.purpose || stored.some((r) => this.slotOf(r.alg) === this.slotOf(k.alg))) continue
       const rec: KeyRecord = { id: k.kid, alg: k.alg, public_jwk: k.public_jwk, sealed: k.sealed, state: 'active', created_at: k.created_at, activated_at: now, ...this.purposeField() }
       await this.o.store.put('keys', rec).catch(() => undefined)
     }
     this.stale = true
   }
 
-  /** Makes sure there is a signing key (creates one on an empty store). */
+  /**
+   * Makes sure there is a signing key (creates one on an empty store); with `algs`, one of each
+   * algorithm (a deployment that gained an algorithm gets its key now).
+   */
   async ensureKey(): Promise<void> {
     await this.refresh()
-    if (!this.signer) await this.rotate(this.o.alg, { first: true })
+    for (const alg of this.algs ?? [this.o.alg]) {
+      if (!this.current.has(this.slotOf(alg))) await this.rotate(alg, { first: true })
+    }
+  }
+
+  /** Keys of one slot replace each other: the algorithm's with `algs`, otherwise all. */
+  private slotOf(alg: string): string {
+    return this.algs ? alg : ANY
+  }
+
+  /** An algorithm this keystore signs with (refused otherwise: it would never sign). */
+  private checkAlg(alg: KeyAlg): void {
+    if (this.algs && !this.algs.includes(alg)) {
+      throw new InvalidRequest(`alg: ${this.purpose} keys are of ${this.algs.join(', ')}, not ${alg}`)
+    }
   }
 
   private async refresh(): Promise<void> {
@@ -157,39 +202,60 @@ export class Keystore {
   private async load(): Promise<void> {
     this.stale = false
     const records = (await this.o.store.list<KeyRecord>('keys')).filter((r) => purposeOf(r) === this.purpose)
+    // The most recently activated active key of each slot signs.
     const active = records
       .filter((r) => r.state === 'active')
       .sort((a, b) => (b.activated_at ?? 0) - (a.activated_at ?? 0) || (a.id < b.id ? -1 : 1))
-    const current = active[0]
-    let signer: SigningKey | undefined
-    let signerJwk: (JWK & { kid: string; alg: string }) | undefined
-    if (current) {
-      const jwk = await unsealKey(current.sealed, this.kek)
-      signer = { kid: current.id, alg: current.alg, privateKey: await importPrivateJwk(jwk, current.alg) }
-      signerJwk = { ...jwk, kid: current.id, alg: current.alg }
+    const current = new Map<string, Current>()
+    for (const r of active) {
+      const slot = this.slotOf(r.alg)
+      if (current.has(slot)) continue
+      const jwk = await unsealKey(r.sealed, this.kek)
+      current.set(slot, {
+        signer: { kid: r.id, alg: r.alg, privateKey: await importPrivateJwk(jwk, r.alg) },
+        jwk: { ...jwk, kid: r.id, alg: r.alg },
+      })
     }
     this.records = records
-    this.signer = signer
-    this.signerJwk = signerJwk
+    this.current = current
+    this.privateSet = undefined
     this.published = {
       keys: records.filter((r) => r.state !== 'retired').map((r) => r.public_jwk),
     }
   }
 
-  async signingKey(): Promise<SigningKey> {
+  /** The current signing key (of `alg`, by default the keystore's algorithm, with `algs`). */
+  async signingKey(alg: string = this.o.alg): Promise<SigningKey> {
     await this.refresh()
-    if (!this.signer) throw new FederationError('server_error', 'no signing key', { detail: 'keystore empty' })
-    return this.signer
+    const cur = this.current.get(this.slotOf(alg))
+    if (!cur) throw new FederationError('server_error', 'no signing key', { detail: 'keystore empty' })
+    return cur.signer
   }
 
   /**
-   * The current signing key as a private JWK (with kid and alg), for a signer that takes
-   * JWKs (oidc-provider's keystore). Never published.
+   * Private JWKs (with kid and alg) for a signer that takes JWKs (oidc-provider's keystore),
+   * never published: the current key of each algorithm first (in `algs` order), so a signer
+   * taking the first key of an algorithm signs with the current one; then the other keys still
+   * published and not staged (superseded ones), which verify what was signed before a rotation.
    */
-  async signingJwk(): Promise<JWK & { kid: string; alg: string }> {
+  async signingJwks(): Promise<Array<JWK & { kid: string; alg: string }>> {
     await this.refresh()
-    if (!this.signerJwk) throw new FederationError('server_error', 'no signing key', { detail: 'keystore empty' })
-    return this.signerJwk
+    this.privateSet ??= this.loadPrivateSet(this.records, this.current)
+    return this.privateSet
+  }
+
+  private async loadPrivateSet(records: KeyRecord[], current: Map<string, Current>): Promise<Array<JWK & { kid: string; alg: string }>> {
+    const order = this.algs ?? [this.o.alg]
+    const first = [...current.entries()]
+      .sort(([a], [b]) => rank(order, a) - rank(order, b))
+      .map(([, c]) => c.jwk)
+    const kids = new Set(first.map((k) => k.kid))
+    const rest: Array<JWK & { kid: string; alg: string }> = []
+    for (const r of records) {
+      if (kids.has(r.id) || r.state === 'retired' || r.state === 'staged') continue
+      rest.push({ ...(await unsealKey(r.sealed, this.kek)), kid: r.id, alg: r.alg })
+    }
+    return [...first, ...rest]
   }
 
   /** The published JWK Set (same object until keys change, so verifiers can cache by identity). */
@@ -219,30 +285,58 @@ export class Keystore {
    * retired as revoked (reason compromised) in the same breath, so nobody may trust it again.
    */
   async rotate(alg: KeyAlg = this.o.alg, o: KeyChange & { compromised?: boolean; first?: boolean } = {}): Promise<KeyInfo> {
+    this.checkAlg(alg)
     const rec = await this.newRecord(alg, 'active')
     // Written first: a crash before the demotions below leaves two active keys, and
     // load() signs with the most recently activated one, which is the new key.
     await this.o.store.insert('keys', rec, this.audited(o, o.first ? 'key.create' : 'key.rotate', rec.id, { alg, ...(o.compromised ? { compromised: true } : {}) }))
     await this.demoteOthers(rec.id, o)
     if (o.compromised) {
-      for (const old of this.records.filter((r) => r.id !== rec.id && r.state !== 'retired')) await this.retire(old.id, 'compromised', o)
+      const slot = this.slotOf(alg)
+      for (const old of this.records.filter((r) => r.id !== rec.id && r.state !== 'retired' && this.slotOf(r.alg) === slot)) await this.retire(old.id, 'compromised', o)
     }
     this.o.logger.info(`${this.purpose} key rotated`, { kid: rec.id, alg, ...(o.compromised ? { compromised: true } : {}) })
     return this.infoOf(rec.id)
   }
 
-  /** Publishes the next key in `jwks` without signing with it (one staged key at a time). */
+  /** `rotate` for every algorithm of the keystore (with `algs`; otherwise its one key). */
+  async rotateAll(o: KeyChange & { compromised?: boolean } = {}): Promise<KeyInfo[]> {
+    const out: KeyInfo[] = []
+    for (const alg of this.algs ?? [this.o.alg]) out.push(await this.rotate(alg, o))
+    return out
+  }
+
+  /** Publishes the next key in `jwks` without signing with it (one staged key at a time, per algorithm with `algs`). */
   async stage(alg: KeyAlg = this.o.alg, o: KeyChange = {}): Promise<KeyInfo> {
+    this.checkAlg(alg)
     // Read afresh: another instance sharing the store may have staged one a moment ago.
     this.stale = true
     await this.refresh()
-    const staged = this.records.find((r) => r.state === 'staged')
+    const staged = this.stagedIn(this.slotOf(alg))
     if (staged) throw new InvalidRequest(`key "${staged.id}" is already staged: activate or retire it first`)
     const rec = await this.newRecord(alg, 'staged')
     await this.o.store.insert('keys', rec, this.audited(o, 'key.stage', rec.id, { alg, activatable_at: rec.staged_at! + this.propagationDelay }))
     this.stale = true
     this.o.logger.info(`${this.purpose} key staged`, { kid: rec.id, alg })
     return this.infoOf(rec.id)
+  }
+
+  /** `stage` for every algorithm of the keystore; refused, staging nothing, when one has a staged key. */
+  async stageAll(o: KeyChange = {}): Promise<KeyInfo[]> {
+    const algs = this.algs ?? [this.o.alg]
+    this.stale = true
+    await this.refresh()
+    for (const alg of algs) {
+      const staged = this.stagedIn(this.slotOf(alg))
+      if (staged) throw new InvalidRequest(`key "${staged.id}" is already staged: activate or retire it first`)
+    }
+    const out: KeyInfo[] = []
+    for (const alg of algs) out.push(await this.stage(alg, o))
+    return out
+  }
+
+  private stagedIn(slot: string): KeyRecord | undefined {
+    return this.records.find((r) => r.state === 'staged' && this.slotOf(r.alg) === slot)
   }
 
   /**
@@ -277,11 +371,14 @@ export class Keystore {
     }
   }
 
-  /** Every other active key becomes published-only (superseded now). */
+  /** Every other active key of its slot becomes published-only (superseded now). */
   private async demoteOthers(kid: string, o: KeyChange): Promise<void> {
+    this.stale = true
     await this.refresh()
     const now = this.o.clock.now()
-    for (const old of this.records.filter((r) => r.state === 'active' && r.id !== kid)) {
+    const rec = this.records.find((r) => r.id === kid)
+    const slot = rec && this.slotOf(rec.alg)
+    for (const old of this.records.filter((r) => r.state === 'active' && r.id !== kid && this.slotOf(r.alg) === slot)) {
       await this.o.store.update<KeyRecord>('keys', old.id, (cur) => (cur?.state === 'active' ? { ...cur, state: 'published', superseded_at: now } : undefined),
         this.audited(o, 'key.supersede', old.id, { by: kid }))
     }
@@ -313,7 +410,7 @@ export class Keystore {
     const rec = this.records.find((r) => r.id === kid)
     if (!rec) throw new NotFound(`no key with kid "${kid}"`)
     if (rec.state === 'retired') throw new InvalidRequest(`key "${kid}" is already retired`)
-    if (this.signer?.kid === kid) throw new InvalidRequest(`key "${kid}" is the current signing key: rotate first`)
+    if ([...this.current.values()].some((c) => c.signer.kid === kid)) throw new InvalidRequest(`key "${kid}" is the current signing key: rotate first`)
     const now = this.o.clock.now()
     await this.o.store.update<KeyRecord>('keys', kid, (cur) =>
       cur ? { ...cur, state: 'retired', retired_at: now, ...(reason ? { revoked: { revoked_at: now, reason } } : {}) } : undefined,
@@ -332,4 +429,10 @@ export class Keystore {
       ...(r.revoked ? { revoked: r.revoked } : {}),
     }
   }
+}
+
+/** Position of a slot in the configured algorithms (others last). */
+function rank(order: readonly string[], slot: string): number {
+  const i = order.indexOf(slot)
+  return i < 0 ? order.length : i
 }

@@ -30,7 +30,8 @@ export function createApp(service: Service): App {
   // Admin routes are relative to {entity path}/admin; every one is authenticated.
   const admin = new Router({ prefix: `${prefix}/admin` })
   admin.use(adminAuth(f))
-  adminRoutes(admin, f)
+  const authz = service.capabilities.find((c) => c.kind === 'authorization_server')
+  adminRoutes(admin, f, authz?.kind === 'authorization_server' ? { oauth: authz.server.keys } : {})
   const max = bodyLimits(f.config)
   // The foundation's endpoints first, then each capability's, in composition order.
   const ordered = [...service.capabilities].sort((a, b) => Number(b.kind === 'federation') - Number(a.kind === 'federation'))

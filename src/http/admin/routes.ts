@@ -7,7 +7,7 @@ import { InvalidRequest } from '../../errors.js'
 import type { KeyAlg } from '../../crypto/keys.js'
 import { validator, describeAjvError } from '../../config/schemas.js'
 import type { Context } from 'koa'
-import type { RevocationReason } from '../../crypto/keystore.js'
+import type { Keystore, RevocationReason } from '../../crypto/keystore.js'
 import { actorOf, queryOf, respond } from './respond.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
 import { anchorRoutes } from './anchors.js'
@@ -15,7 +15,13 @@ import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
 import { SoftwareStatements } from '../../software_statements/service.js'
 import { softwareStatementAdminRoutes } from './software_statements.js'
 
-export function adminRoutes(router: Router, f: Federation): void {
+/** Keystores beside the federation's, reached with `?purpose=` on the keys routes. */
+export interface AdminKeystores {
+  /** The authorization server's `oauth` keys (token and ID token signing), when the role is on. */
+  oauth?: Keystore
+}
+
+export function adminRoutes(router: Router, f: Federation, keystores: AdminKeystores = {}): void {
   const max = bodyLimits(f.config)
   const actor = actorOf
   const q = queryOf
@@ -69,25 +75,42 @@ export function adminRoutes(router: Router, f: Federation): void {
   // Software statements for partners registering by RFC 7591 (docs/software-statements.md).
   softwareStatementAdminRoutes(router, new SoftwareStatements(f), max)
 
+  // `?purpose=oauth`: the authorization server's keys (one signing key per algorithm, keystore.ts
+  // `algs`), kept apart from the federation keys; without it, the federation keys.
+  const keystoreOf = (ctx: Context): Keystore => {
+    const purpose = single(q(ctx), 'purpose') ?? 'federation'
+    if (purpose === 'federation') return f.keystore
+    if (purpose !== 'oauth') throw new InvalidRequest('purpose: must be federation or oauth')
+    if (!keystores.oauth) throw new InvalidRequest('purpose: this deployment has no oauth keys (authorization_server is not enabled)')
+    return keystores.oauth
+  }
   router.get('/keys', async (ctx) => {
-    json(ctx, 200, { keys: await f.keystore.list() })
+    json(ctx, 200, { keys: await keystoreOf(ctx).list() })
   })
   // Key rollover (README "Key rollover"): each step is audited with its write (keystore.ts).
+  // Without alg, a keystore of several algorithms stages (rotates) a key of each: {keys: [...]}.
   router.post('/keys/stage', async (ctx) => {
+    const ks = keystoreOf(ctx)
     const body = await optionalBody<{ alg?: KeyAlg }>(ctx, 'key_stage')
-    json(ctx, 201, await f.keystore.stage(body.alg, { actor: actor(ctx) }))
+    if (!body.alg && ks.algs) json(ctx, 201, { keys: await ks.stageAll({ actor: actor(ctx) }) })
+    else json(ctx, 201, await ks.stage(body.alg, { actor: actor(ctx) }))
   })
   router.post('/keys/:kid/activate', async (ctx) => {
+    const ks = keystoreOf(ctx)
     const body = await optionalBody<{ force?: boolean }>(ctx, 'key_activate')
-    json(ctx, 200, await f.keystore.activate(ctx.params.kid!, { actor: actor(ctx), ...(body.force ? { force: true } : {}) }))
+    json(ctx, 200, await ks.activate(ctx.params.kid!, { actor: actor(ctx), ...(body.force ? { force: true } : {}) }))
   })
   router.post('/keys/rotate', async (ctx) => {
+    const ks = keystoreOf(ctx)
     const body = await optionalBody<{ alg?: KeyAlg; compromised?: boolean }>(ctx, 'key_rotate')
-    json(ctx, 201, await f.keystore.rotate(body.alg, { actor: actor(ctx), ...(body.compromised ? { compromised: true } : {}) }))
+    const o = { actor: actor(ctx), ...(body.compromised ? { compromised: true } : {}) }
+    if (!body.alg && ks.algs) json(ctx, 201, { keys: await ks.rotateAll(o) })
+    else json(ctx, 201, await ks.rotate(body.alg, o))
   })
   router.post('/keys/:kid/retire', async (ctx) => {
+    const ks = keystoreOf(ctx)
     const body = await optionalBody<{ reason?: RevocationReason }>(ctx, 'key_retire')
-    json(ctx, 200, await f.keystore.retire(ctx.params.kid!, body.reason, { actor: actor(ctx) }))
+    json(ctx, 200, await ks.retire(ctx.params.kid!, body.reason, { actor: actor(ctx) }))
   })
 
   /** An optional JSON body (none = {}, whatever the framing), validated against schemas/NAME.schema.json. */

@@ -33,8 +33,21 @@ describe('authorization_server setup', () => {
         upstream_login_lifetime: 600,
         openid_provider: false, id_token_lifetime: 300, refresh_token_lifetime: 86_400, authorization_code_lifetime: 60, require_pkce: true, token_exchange_max_actors: 4,
         client_id_metadata_documents: false, metadata_document_max_bytes: 5_120, metadata_document_cache_min: 60, metadata_document_cache_max: 3_600,
+        id_token_signing_alg_values: ['RS256', 'ES256'],
       })
       assert.equal(resolveConfig({ entity_id: 'https://x.example.com' }, '/tmp', {}, {}).authorization_server, undefined)
+    })
+
+    it('signs ID tokens with RS256 and signing_alg by default, and refuses algorithms without RS256 (OpenID Connect Discovery 1.0 section 3)', () => {
+      const algs = (file: ConfigFile) => resolveConfig(file, '/tmp', {}, {}).authorization_server!.id_token_signing_alg_values
+      assert.deepEqual(algs({ ...BASE, signing_alg: 'PS256' }), ['RS256', 'PS256'])
+      assert.deepEqual(algs({ ...BASE, signing_alg: 'RS256' }), ['RS256'])
+      assert.deepEqual(algs({ ...BASE, authorization_server: { ...BASE.authorization_server, id_token_signing_alg_values: ['ES256', 'RS256'] } }), ['ES256', 'RS256'])
+      const bad = (values: unknown) => () => checkConfigFile({ ...BASE, authorization_server: { ...BASE.authorization_server, id_token_signing_alg_values: values } })
+      assert.throws(bad(['ES256']), /authorization_server\.id_token_signing_alg_values: must contain/)
+      assert.throws(bad([]), /authorization_server\.id_token_signing_alg_values/)
+      assert.throws(bad(['RS256', 'HS256']), /authorization_server\.id_token_signing_alg_values\.1/)
+      assert.throws(bad(['RS256', 'RS256']), /authorization_server\.id_token_signing_alg_values/)
     })
 
     it('takes trust_reevaluation from ANCHORAGE_TRUST_REEVALUATION_SECONDS, and serve --trust-reevaluation over both', () => {
