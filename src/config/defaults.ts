@@ -144,7 +144,7 @@ export const DEFAULTS = Object.freeze({
     /** ... and the longest (a longer max-age or Expires is cut to this), seconds. */
     metadata_document_cache_max: 3_600,
     /**
-     * OpenID Provider role: ID token (and userinfo) signing algorithms, each with an `oauth` key
+     * OpenID Provider role: ID token signing algorithms, each with an `oauth` key
      * of its own; the first is what a client gets without id_token_signed_response_alg. Default:
      * RS256 (OpenID Connect Discovery 1.0 section 3: it MUST be supported) and `signing_alg`
      * (config/load.ts); these are the values for the default `signing_alg`.

@@ -125,7 +125,7 @@ export interface AuthorizationServerConfig {
   metadata_document_cache_min: number
   metadata_document_cache_max: number
   /**
-   * OpenID Provider role: the algorithms ID tokens (and userinfo responses) are signed with,
+   * OpenID Provider role: the algorithms ID tokens are signed with,
    * the first by default (a client picks another with id_token_signed_response_alg); each has
    * its own `oauth` key. Default RS256 and `signing_alg` (OpenID Connect Discovery 1.0
    * section 3: id_token_signing_alg_values_supported MUST include RS256).
@@ -344,8 +344,8 @@ export function defaultIdTokenAlgs(signingAlg: Config['signing_alg']): Array<Con
 }
 
 /**
- * The algorithms of the authorization server's `oauth` keys, one key each: the ID token (and
- * userinfo) algorithms with the OpenID Provider role, then `signing_alg` (access tokens).
+ * The algorithms of the authorization server's `oauth` keys, one key each: the ID token
+ * algorithms with the OpenID Provider role, then `signing_alg` (access tokens).
  */
 export function oauthAlgs(signingAlg: Config['signing_alg'], as: Pick<AuthorizationServerConfig, 'openid_provider' | 'id_token_signing_alg_values'>): Array<Config['signing_alg']> {
   return [...new Set([...(as.openid_provider ? as.id_token_signing_alg_values : []), signingAlg])]
