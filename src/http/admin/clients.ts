@@ -8,12 +8,11 @@ import type { Context } from 'koa'
 import type { AuditLog } from '../../audit/audit.js'
 import { InvalidRequest, NotFound } from '../../errors.js'
 import { readOptionalJson, type BodyLimits } from '../body.js'
-import { single, int } from '../params.js'
 import type { Registration, RegistrationStatus } from '../../registration/records.js'
 import type { AuthorizationServer } from '../../authorization_server/service.js'
-import { actorOf, queryOf, respond } from './respond.js'
+import { actorOf, queryOf, respond, pageRequest, respondPage } from './respond.js'
 
-const STATUSES: RegistrationStatus[] = ['active', 'invalidated', 'revoked']
+const STATUSES: readonly RegistrationStatus[] = ['active', 'invalidated', 'revoked']
 
 /** What `clients list` shows of a registration (the full record is at /clients/{id}). */
 export function summary(r: Registration): Record<string, unknown> {
@@ -32,14 +31,8 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
   const json = (ctx: Context, body: unknown) => respond(ctx, 200, body)
 
   router.get('/clients', async (ctx) => {
-    const params = queryOf(ctx)
-    const limit = int(params, 'limit', 1, 1000) ?? 100
-    const status = single(params, 'status')
-    if (status !== undefined && !STATUSES.includes(status as RegistrationStatus)) throw new InvalidRequest(`status: must be one of ${STATUSES.join(', ')}`)
-    const after = single(params, 'after')
-    const items = await s.registrar.records.page({ limit, ...(after ? { after } : {}), ...(status ? { status: status as RegistrationStatus } : {}) })
-    const last = items.at(-1)
-    json(ctx, { items: items.map(summary), ...(items.length === limit && last ? { next: last.id } : {}) })
+    const page = pageRequest(queryOf(ctx), STATUSES)
+    respondPage(ctx, await s.registrar.records.page(page), page.limit, (r) => r.id, summary)
   })
 
   router.get('/clients/:id', async (ctx) => {

@@ -1,5 +1,7 @@
 /** Small helpers shared by every admin route module. */
 import type { Context } from 'koa'
+import { InvalidRequest } from '../../errors.js'
+import { int, single } from '../params.js'
 
 /** The authenticated actor named in audit events. */
 export const actorOf = (ctx: Context): string => String(ctx.state.actor)
@@ -11,4 +13,28 @@ export function respond(ctx: Context, status: number, body: unknown): void {
   ctx.status = status
   ctx.set('Cache-Control', 'no-store')
   ctx.body = body
+}
+
+/** The paging parameters of an admin listing: `limit` (1 to 1000, default 100), `after` (a cursor), `status` (one of `statuses`). */
+export interface PageRequest<S extends string> {
+  limit: number
+  after?: string
+  status?: S
+}
+
+export function pageRequest<S extends string>(params: URLSearchParams, statuses: readonly S[]): PageRequest<S> {
+  const limit = int(params, 'limit', 1, 1000) ?? 100
+  const status = single(params, 'status')
+  if (status !== undefined && !(statuses as readonly string[]).includes(status)) throw new InvalidRequest(`status: must be one of ${statuses.join(', ')}`)
+  const after = single(params, 'after')
+  return { limit, ...(after ? { after } : {}), ...(status ? { status: status as S } : {}) }
+}
+
+/**
+ * Answers one page `{ items, next? }`: `next` (the last item's cursor) only when the page is
+ * full, so a client pages with `after=next` until it is absent.
+ */
+export function respondPage<T>(ctx: Context, items: readonly T[], limit: number, cursor: (item: T) => string, show: (item: T) => unknown = (item) => item): void {
+  const last = items.at(-1)
+  respond(ctx, 200, { items: items.map(show), ...(items.length === limit && last !== undefined ? { next: cursor(last) } : {}) })
 }

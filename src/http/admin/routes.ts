@@ -8,12 +8,14 @@ import type { KeyAlg } from '../../crypto/keys.js'
 import { validator, describeAjvError } from '../../config/schemas.js'
 import type { Context } from 'koa'
 import type { Keystore, RevocationReason } from '../../crypto/keystore.js'
-import { actorOf, queryOf, respond } from './respond.js'
+import { actorOf, queryOf, respond, pageRequest, respondPage } from './respond.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
 import { anchorRoutes } from './anchors.js'
 import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
 import { SoftwareStatements } from '../../software_statements/service.js'
 import { softwareStatementAdminRoutes } from './software_statements.js'
+
+const SUBORDINATE_STATUSES = ['active', 'suspended'] as const
 
 /** Keystores beside the federation's, reached with `?purpose=` on the keys routes. */
 export interface AdminKeystores {
@@ -33,14 +35,8 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
   // Before GET /subordinates/:id: `pending` is a route, not a member id.
   subordinateKeyRoutes(router, f.subordinates, max)
   router.get('admin_subordinates_list', '/subordinates', async (ctx) => {
-    const params = q(ctx)
-    const limit = int(params, 'limit', 1, 1000) ?? 100
-    const status = single(params, 'status')
-    if (status !== undefined && status !== 'active' && status !== 'suspended') throw new InvalidRequest('status: must be active or suspended')
-    const after = single(params, 'after')
-    const items = await f.subordinates.page({ limit, ...(after ? { after } : {}), ...(status ? { status } : {}) })
-    const last = items.at(-1)
-    json(ctx, 200, { items, ...(items.length === limit && last ? { next: last.entity_id } : {}) })
+    const page = pageRequest(q(ctx), SUBORDINATE_STATUSES)
+    respondPage(ctx, await f.subordinates.page(page), page.limit, (m) => m.entity_id)
   })
   router.get('admin_subordinate', '/subordinates/:id', async (ctx) => {
     json(ctx, 200, await f.subordinates.get(ctx.params.id!))

@@ -5,11 +5,10 @@
  */
 import type Router from '@koa/router'
 import { readJson, type BodyLimits } from '../body.js'
-import { single, int } from '../params.js'
-import { InvalidRequest } from '../../errors.js'
+import { single } from '../params.js'
 import type { SoftwareStatements } from '../../software_statements/service.js'
 import type { StatementStatus } from '../../software_statements/records.js'
-import { actorOf, queryOf, respond } from './respond.js'
+import { actorOf, queryOf, respond, pageRequest, respondPage } from './respond.js'
 
 const STATUSES: readonly StatementStatus[] = ['active', 'expired', 'revoked']
 
@@ -22,13 +21,8 @@ export function softwareStatementAdminRoutes(router: Router, s: SoftwareStatemen
   })
   router.get('/software-statements', async (ctx) => {
     const params = queryOf(ctx)
-    const limit = int(params, 'limit', 1, 1000) ?? 100
-    const status = single(params, 'status')
-    if (status !== undefined && !STATUSES.includes(status as StatementStatus)) throw new InvalidRequest(`status: must be one of ${STATUSES.join(', ')}`)
-    const after = single(params, 'after')
+    const page = pageRequest(params, STATUSES)
     const softwareId = single(params, 'software_id')
-    const items = await s.page({ limit, ...(after ? { after } : {}), ...(softwareId ? { software_id: softwareId } : {}), ...(status ? { status: status as StatementStatus } : {}) })
-    const last = items.at(-1)
-    respond(ctx, 200, { items, ...(items.length === limit && last ? { next: last.jti } : {}) })
+    respondPage(ctx, await s.page({ ...page, ...(softwareId ? { software_id: softwareId } : {}) }), page.limit, (st) => st.jti)
   })
 }
