@@ -23,6 +23,8 @@ export type FederationErrorCode =
   | 'invalid_target'
   | 'invalid_client_metadata'
   | 'invalid_redirect_uri'
+  // RFC 9101 (JAR) section 6.3, OpenID Connect Core 6.4
+  | 'invalid_request_object'
   // Admin API only
   | 'unauthorized'
   | 'conflict'
@@ -51,6 +53,7 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
   invalid_target: 400,
   invalid_client_metadata: 400,
   invalid_redirect_uri: 400,
+  invalid_request_object: 400,
   unauthorized: 401,
   conflict: 409,
   payload_too_large: 413,
@@ -122,6 +125,8 @@ export const InvalidScope = make('invalid_scope', 'InvalidScope')
 export const InvalidTarget = make('invalid_target', 'InvalidTarget')
 export const InvalidClientMetadata = make('invalid_client_metadata', 'InvalidClientMetadata')
 export const InvalidRedirectUri = make('invalid_redirect_uri', 'InvalidRedirectUri')
+// RFC 9101 (JAR).
+export const InvalidRequestObject = make('invalid_request_object', 'InvalidRequestObject')
 // Admin API and HTTP.
 export const Unauthorized = make('unauthorized', 'Unauthorized')
 export const Conflict = make('conflict', 'Conflict')

@@ -17,7 +17,8 @@ export interface Page {
 export class Browser {
   private cookies: Cookie[] = []
 
-  private cookieHeader(url: URL): string {
+  /** The Cookie header this browser sends to `url`. */
+  cookieHeader(url: URL): string {
     return this.cookies
       .filter((c) => c.origin === url.origin && (url.pathname === c.path || url.pathname.startsWith(c.path.endsWith('/') ? c.path : `${c.path}/`)))
       .sort((a, b) => b.path.length - a.path.length)

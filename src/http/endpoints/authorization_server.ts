@@ -7,8 +7,8 @@ import type Router from '@koa/router'
 import type { Context } from 'koa'
 import type { Foundation } from '../../federation.js'
 import { MEDIA } from '../../constants.js'
-import { decodeUnverified } from '../../crypto/jwt.js'
-import { FederationError, InvalidRequest } from '../../errors.js'
+import { decodeUnverified, JwtError } from '../../crypto/jwt.js'
+import { FederationError, InvalidRequest, InvalidRequestObject } from '../../errors.js'
 import { parseJson } from '../../util/json.js'
 import { readForm, readRaw, mediaType, type BodyLimits } from '../body.js'
 import { single, type Params } from '../params.js'
@@ -102,7 +102,14 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     router.post('as_revocation_endpoint', path('as_revocation_endpoint'), authenticated(endpoints.revocation_endpoint!, 'revocation.refuse', 200))
     const provider = (ctx: Context) => withRequestContext(newRequestContext(), () => delegate(ctx, s))
     router.get('as_userinfo_endpoint', path('as_userinfo_endpoint'), provider)
-    router.post('as_userinfo_endpoint', path('as_userinfo_endpoint'), provider)
+    // A POST body (OpenID Connect Core 5.3.1: form-encoded, RFC 6750 2.2) is read with the
+    // deployment's limits like every other body (413 over server.max_body_bytes), then handed on.
+    router.post('as_userinfo_endpoint', path('as_userinfo_endpoint'), async (ctx) => {
+      const raw = await readRaw(ctx, max)
+      if (raw !== '' && mediaType(ctx) !== 'application/x-www-form-urlencoded') throw new InvalidRequest('Content-Type must be application/x-www-form-urlencoded')
+      ;(ctx.request as { body?: unknown }).body = raw
+      await provider(ctx)
+    })
     router.get('as_openid_configuration', path('as_openid_configuration'), provider)
   }
 
@@ -159,7 +166,10 @@ function requestObjectInto(context: RequestContext, jwt: string, clientId: strin
   let decoded
   try {
     decoded = decodeUnverified(jwt)
-  } catch {
+  } catch (err) {
+    // Nested past the JSON depth limit: refused here, never handed on (oidc-provider copies a
+    // request object's payload with structuredClone, whose recursion overflowed: a 500).
+    if (err instanceof JwtError && err.reason === 'depth') throw new InvalidRequestObject(`request: ${err.message}`)
     return
   }
   const { header, payload } = decoded
