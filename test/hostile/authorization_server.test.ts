@@ -21,7 +21,7 @@ import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from '../../src/authorization_server/token_exchange.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
 import { startAuthorizationServer, startAgent, assertion, postForm, realNow, RESOURCE, ASSERTION_TYPE, type Agent, type OAuthAnswer } from '../support/agent.js'
-import { Browser, formAction, type Page } from '../support/browser.js'
+import { Browser, formAction, type Page } from '../../src/demo/browser.js'
 import { assertIntrinsicsUnchanged, snapshotIntrinsics } from './intrinsics.js'
 import { filler, nested, send, type Framing, type RawAnswer } from './raw_http.js'
 

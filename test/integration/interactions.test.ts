@@ -29,7 +29,7 @@ import { storeAdapter } from '../../src/authorization_server/adapter.js'
 import { createFetcher } from '../../src/net/fetch.js'
 import { interactionRoutes, interactionPath, upstreamCallbackUrl, renderProviderError } from '../../src/http/endpoints/interactions.js'
 import { freePort } from '../support/net.js'
-import { Browser, formAction, linkById, type Page } from '../support/browser.js'
+import { Browser, formAction, linkById, type Page } from '../../src/demo/browser.js'
 
 const RP = 'https://rp.example.org'
 const RP_SECRET = 'rp-secret-that-is-long-enough-for-hs256-0123456789'

@@ -25,7 +25,7 @@ import { OAUTH_COLLECTION, revokeByClientId, type OAuthRecord } from '../../src/
 import type { CookieKeyRecord } from '../../src/authorization_server/cookie_keys.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
 import { startAuthorizationServer, RESOURCE } from '../support/agent.js'
-import { Browser, formAction, type Page } from '../support/browser.js'
+import { Browser, formAction, type Page } from '../../src/demo/browser.js'
 import { freePort } from '../support/net.js'
 import { mongoUriForTests } from '../support/mongo_server.js'
 

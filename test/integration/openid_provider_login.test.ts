@@ -2,7 +2,7 @@
  * The OpenID Provider role end to end through its own pages: an RP (openid-client) registered
  * automatically through its trust chain (JAR), a user of the users file signing in on the
  * login page, the consent page showing the RP as the federation knows it, then the code,
- * tokens and userinfo. Driven like a browser (test/support/browser.ts).
+ * tokens and userinfo. Driven like a browser (src/demo/browser.ts).
  *
  *          TA  (Anchorage)
  *        /    \
@@ -19,7 +19,7 @@ import { ManualClock } from '../../src/clock.js'
 import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
 import { startAuthorizationServer, RESOURCE } from '../support/agent.js'
-import { Browser, formAction } from '../support/browser.js'
+import { Browser, formAction } from '../../src/demo/browser.js'
 
 describe('OpenID Provider: users sign in and consent on its pages', function () {
   this.timeout(60_000)

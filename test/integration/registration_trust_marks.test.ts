@@ -25,7 +25,7 @@ import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, decode, type TestEntity, type TestKey } from '../support/federation.js'
 import { signStatement } from '../support/entity.js'
 import { startAuthorizationServer, startAgent, tokenRequest, expectError, postForm, assertion, realNow, ASSERTION_TYPE, RESOURCE, type Agent } from '../support/agent.js'
-import { Browser, formAction } from '../support/browser.js'
+import { Browser, formAction } from '../../src/demo/browser.js'
 
 const RP_MARK = 'https://federation.example.org/tm/certified-rp'
 const AGENT_MARK = 'https://federation.example.org/tm/vetted-agent'
