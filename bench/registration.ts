@@ -17,7 +17,16 @@
  *   issued to it (assertion verified, subject token's record and registration checked, token
  *   with act signed and stored, 1 audit event).
  * Assertions are signed before the clock starts, so only the server's work is measured.
- * Bounded: N agents, at most `seconds` per phase, 16 concurrent requests.
+ * - code_round_trips_per_s: authorization-code round trips of registered relying parties at a
+ *   second deployment, the OpenID Provider (OP: the authorization server role with
+ *   openid_provider and a users file), each a whole sign-in (src/demo/code_flow.ts): PAR with
+ *   private_key_jwt and PKCE, authorize, the login page, the login (one scrypt hash check,
+ *   N = 2^15), the consent page, the consent, the code redeemed for an ID token and an access
+ *   token: 9 HTTP requests. The RPs (M leaves under IA) register at a round trip before the
+ *   clock starts. Client and browser work (2 assertions signed, pages parsed) runs in this
+ *   process too, as does the OP.
+ * Bounded: N agents, M relying parties, at most `seconds` per phase, 16 concurrent requests
+ * (8 concurrent users for the round trips).
  */
 import http from 'node:http'
 import { spawn, type ChildProcess } from 'node:child_process'
@@ -45,8 +54,13 @@ import { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from '../src/authorization_se
 import type { TokenRecord } from '../src/authorization_server/tokens.js'
 import type { AuthorizationServerCapability } from '../src/capabilities/types.js'
 import { createHash } from 'node:crypto'
+import { writeFile } from 'node:fs/promises'
+import { hashPassword } from '../src/authorization_server/accounts.js'
+import { authorizationCodeFlow, discoverOp } from '../src/demo/code_flow.js'
 
 const RESOURCE = 'https://mcp.bench.example/mcp'
+const RP_REDIRECT = 'https://rp.bench.example/cb'
+const USER = { username: 'alice', password: 'bench password' }
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer'
 
 interface Topology {
@@ -54,6 +68,8 @@ interface Topology {
   taJwks: Jwks
   /** Agent entity ids and their client keys (private: the bench signs their assertions). */
   agents: Array<{ id: string; clientJwk: JWK; kid: string }>
+  /** Relying parties (openid_relying_party leaves) and their client keys. */
+  rps: Array<{ id: string; clientJwk: JWK; kid: string }>
 }
 
 async function deployment(root: string, name: string, hints: string[]): Promise<Service> {
@@ -63,25 +79,33 @@ async function deployment(root: string, name: string, hints: string[]): Promise<
   return startService(dir, { port, host: '127.0.0.1', store: 'embedded' }, { env: {}, logger: createLogger({ level: 'error' }) })
 }
 
-/** Child process: TA <- IA <- N agents; prints the topology as one JSON line; runs until stdin closes. */
-async function serveFederation(n: number): Promise<void> {
+/** Child process: TA <- IA <- N agents and M relying parties; prints the topology as one JSON line; runs until stdin closes. */
+async function serveFederation(n: number, m: number): Promise<void> {
   const root = await mkdtemp(join(tmpdir(), 'anchorage-bench-reg-fed-'))
   const ta = await deployment(root, 'ta', [])
   const ia = await deployment(root, 'ia', [ta.config.entity_id])
   await ta.federation.subordinates.add({ entity_id: ia.config.entity_id, intermediate: true, metadata_policy: { oauth_client: { grant_types: { subset_of: ['client_credentials', TOKEN_EXCHANGE_GRANT] } } } }, 'bench')
   const port = await freePort('127.0.0.1')
   const ecs = new Map<string, string>()
-  const agents: Topology['agents'] = []
   const now = Math.floor(Date.now() / 1000)
-  for (let i = 0; i < n; i++) {
-    const id = `http://127.0.0.1:${port}/agents/${i}`
-    const [fed, client] = await Promise.all([generateSigningKey('ES256'), generateSigningKey('ES256')])
-    const key: SigningKey = { kid: fed.kid, alg: 'ES256', privateKey: await importPrivateJwk(fed.privateJwk, 'ES256') }
-    const metadata = { oauth_client: { grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools', jwks: { keys: [client.publicJwk] } } }
-    ecs.set(`/agents/${i}${WELL_KNOWN_FEDERATION}`, await signJwt({ iss: id, sub: id, iat: now, exp: now + 3600, jwks: { keys: [fed.publicJwk] }, metadata, authority_hints: [ia.config.entity_id] }, key, TYP.entityStatement))
-    await ia.federation.subordinates.add({ entity_id: id, jwks: { keys: [fed.publicJwk] }, entity_types: ['oauth_client'] }, 'bench')
-    agents.push({ id, clientJwk: client.privateJwk, kid: client.kid })
+  const leaves = async (path: string, count: number, entityType: 'oauth_client' | 'openid_relying_party', md: (jwk: JWK) => Record<string, unknown>) => {
+    const out: Topology['agents'] = []
+    for (let i = 0; i < count; i++) {
+      const id = `http://127.0.0.1:${port}/${path}/${i}`
+      const [fed, client] = await Promise.all([generateSigningKey('ES256'), generateSigningKey('ES256')])
+      const key: SigningKey = { kid: fed.kid, alg: 'ES256', privateKey: await importPrivateJwk(fed.privateJwk, 'ES256') }
+      const metadata = { [entityType]: md(client.publicJwk) }
+      ecs.set(`/${path}/${i}${WELL_KNOWN_FEDERATION}`, await signJwt({ iss: id, sub: id, iat: now, exp: now + 3600, jwks: { keys: [fed.publicJwk] }, metadata, authority_hints: [ia.config.entity_id] }, key, TYP.entityStatement))
+      await ia.federation.subordinates.add({ entity_id: id, jwks: { keys: [fed.publicJwk] }, entity_types: [entityType] }, 'bench')
+      out.push({ id, clientJwk: client.privateJwk, kid: client.kid })
+    }
+    return out
   }
+  const agents = await leaves('agents', n, 'oauth_client', (jwk) => ({ grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT], token_endpoint_auth_method: 'private_key_jwt', scope: 'mcp:tools', jwks: { keys: [jwk] } }))
+  const rps = await leaves('rps', m, 'openid_relying_party', (jwk) => ({
+    client_name: 'Bench RP', grant_types: ['authorization_code'], response_types: ['code'], redirect_uris: [RP_REDIRECT],
+    token_endpoint_auth_method: 'private_key_jwt', scope: 'openid mcp:tools', jwks: { keys: [jwk] },
+  }))
   const server = http.createServer((req, res) => {
     const ec = ecs.get(req.url ?? '')
     if (ec) res.writeHead(200, { 'content-type': MEDIA.entityStatement }).end(ec)
@@ -89,7 +113,7 @@ async function serveFederation(n: number): Promise<void> {
   })
   server.keepAliveTimeout = 65_000
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
-  const topology: Topology = { ta: ta.config.entity_id, taJwks: (await ta.federation.keystore.jwks()), agents }
+  const topology: Topology = { ta: ta.config.entity_id, taJwks: (await ta.federation.keystore.jwks()), agents, rps }
   process.stdout.write(JSON.stringify(topology) + '\n')
   process.stdin.resume()
   await new Promise((r) => process.stdin.once('end', r))
@@ -99,8 +123,8 @@ async function serveFederation(n: number): Promise<void> {
   await rm(root, { recursive: true, force: true })
 }
 
-function startFederation(n: number): Promise<{ topology: Topology; child: ChildProcess }> {
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-federation', String(n)], { stdio: ['pipe', 'pipe', 'inherit'] })
+function startFederation(n: number, m: number): Promise<{ topology: Topology; child: ChildProcess }> {
+  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--serve-federation', String(n), String(m)], { stdio: ['pipe', 'pipe', 'inherit'] })
   return new Promise((resolve, reject) => {
     let out = ''
     child.stdout.on('data', (d) => {
@@ -111,13 +135,21 @@ function startFederation(n: number): Promise<{ topology: Topology; child: ChildP
   })
 }
 
-/** The authorization server in this process. */
-async function startAuthorizationServer(root: string, topology: Topology) {
+/**
+ * An authorization server in this process (`name`: its directory); `openIdProvider`: the OP
+ * role too, with one user (USER) in a users file.
+ */
+async function startAuthorizationServer(root: string, topology: Topology, name = 'as', openIdProvider = false) {
   const port = await freePort('127.0.0.1')
-  const dir = join(root, 'as')
+  const dir = join(root, name)
+  const usersFile = join(root, `${name}-users.json`)
+  if (openIdProvider) await writeFile(usersFile, JSON.stringify({ users: { [USER.username]: { password: await hashPassword(USER.password), claims: { name: 'Alice' } } } }))
   await initDeployment({
     dir, entityId: `http://127.0.0.1:${port}`, development: true,
-    extra: { outbound: { allow_http: true, allow_private_network: true }, trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks }], authorization_server: { resources: [RESOURCE] } },
+    extra: {
+      outbound: { allow_http: true, allow_private_network: true }, trust_anchors: [{ entity_id: topology.ta, jwks: topology.taJwks }],
+      authorization_server: { resources: [RESOURCE], ...(openIdProvider ? { openid_provider: true, users_file: usersFile, scopes_supported: ['mcp:tools'] } : {}) },
+    },
   })
   const config = await loadConfig(dir, { port, host: '127.0.0.1', store: 'embedded' }, {})
   const store = await openStore(config, { clock: systemClock, logger: silentLogger })
@@ -175,6 +207,41 @@ async function run(url: string, bodies: string[], concurrency: number, ms: numbe
   return { per_s: Math.round(lat.length / seconds), done: lat.length, errors, p50_ms: pct(0.5), p99_ms: pct(0.99) }
 }
 
+/**
+ * Authorization-code round trips (src/demo/code_flow.ts) of the relying parties at `op`,
+ * `concurrency` users at once, for at most `ms`, after one untimed round trip per RP (its
+ * registration at first contact).
+ */
+async function codeRoundTrips(op: string, rps: Array<{ id: string; key: SigningKey }>, concurrency: number, ms: number): Promise<{ per_s: number; done: number; errors: number; p50_ms: number; p99_ms: number; first_error?: string }> {
+  const endpoints = await discoverOp(op)
+  const once = (i: number) => authorizationCodeFlow({
+    op: endpoints, client: { id: rps[i % rps.length]!.id, key: rps[i % rps.length]!.key, redirectUri: RP_REDIRECT },
+    user: USER, scope: 'openid mcp:tools', resource: RESOURCE,
+  })
+  for (let i = 0; i < rps.length; i++) await once(i)
+  const lat: number[] = []
+  let errors = 0
+  let firstError: string | undefined
+  let next = 0
+  const start = performance.now()
+  await Promise.all(Array.from({ length: concurrency }, async () => {
+    while (performance.now() - start < ms) {
+      const t0 = performance.now()
+      try {
+        await once(next++)
+        lat.push(performance.now() - t0)
+      } catch (err) {
+        errors++
+        firstError ??= (err as Error).message.slice(0, 300)
+      }
+    }
+  }))
+  const seconds = (performance.now() - start) / 1000
+  lat.sort((a, b) => a - b)
+  const pct = (p: number) => round(lat[Math.min(lat.length - 1, Math.floor(lat.length * p))] ?? 0)
+  return { per_s: round(lat.length / seconds), done: lat.length, errors, p50_ms: pct(0.5), p99_ms: pct(0.99), ...(firstError ? { first_error: firstError } : {}) }
+}
+
 /** ES256 sign and verify, sequentially, through src/crypto/jwt.ts, for `ms` each. */
 async function es256(ms: number): Promise<{ sign_per_s: number; verify_per_s: number }> {
   const g = await generateSigningKey('ES256')
@@ -198,14 +265,16 @@ async function es256(ms: number): Promise<{ sign_per_s: number; verify_per_s: nu
   return { sign_per_s: Math.round(sign), verify_per_s: Math.round(n / ((performance.now() - t0) / 1000)) }
 }
 
-export async function benchRegistration(o: { agents?: number; tokens?: number; seconds?: number } = {}): Promise<Record<string, number>> {
+export async function benchRegistration(o: { agents?: number; tokens?: number; seconds?: number; rps?: number } = {}): Promise<Record<string, number | string>> {
   const n = o.agents ?? 300
+  const m = o.rps ?? 20
   const tokenCount = o.tokens ?? 3000
   const ms = (o.seconds ?? 5) * 1000
   const crypto = await es256(1000)
-  const { topology, child } = await startFederation(n)
+  const { topology, child } = await startFederation(n, m)
   const root = await mkdtemp(join(tmpdir(), 'anchorage-bench-reg-'))
   let as: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined
+  let op: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined
   try {
     as = await startAuthorizationServer(root, topology)
     const keys = await Promise.all(topology.agents.map(async (a) => ({ id: a.id, key: { kid: a.kid, alg: 'ES256', privateKey: await importPrivateJwk(a.clientJwk, 'ES256') } })))
@@ -222,15 +291,23 @@ export async function benchRegistration(o: { agents?: number; tokens?: number; s
       grant_type: TOKEN_EXCHANGE_GRANT, subject_token: users[i % keys.length]!, subject_token_type: ACCESS_TOKEN_TYPE, scope: 'mcp:tools',
     })
     const exchanged = await run(tokenUrl, await Promise.all(Array.from({ length: tokenCount }, (_, i) => exchange(i))), 16, ms)
+    await as.stop()
+    as = undefined
+    op = await startAuthorizationServer(root, topology, 'op', true)
+    const rps = await Promise.all(topology.rps.map(async (r) => ({ id: r.id, key: { kid: r.kid, alg: 'ES256', privateKey: await importPrivateJwk(r.clientJwk, 'ES256') } })))
+    const code = await codeRoundTrips(op.url, rps, 8, ms)
     return {
       agents: n,
       registrations_per_s: first.per_s, registrations_done: first.done, registration_errors: first.errors, registration_p50_ms: first.p50_ms, registration_p99_ms: first.p99_ms,
       tokens_per_s: again.per_s, tokens_done: again.done, token_errors: again.errors, token_p50_ms: again.p50_ms, token_p99_ms: again.p99_ms,
       exchanges_per_s: exchanged.per_s, exchanges_done: exchanged.done, exchange_errors: exchanged.errors, exchange_p50_ms: exchanged.p50_ms, exchange_p99_ms: exchanged.p99_ms,
+      relying_parties: m, code_round_trips_per_s: code.per_s, code_round_trips_done: code.done, code_round_trip_errors: code.errors,
+      code_round_trip_p50_ms: code.p50_ms, code_round_trip_p99_ms: code.p99_ms, ...(code.first_error ? { code_round_trip_first_error: code.first_error } : {}),
       es256_sign_per_s: crypto.sign_per_s, es256_verify_per_s: crypto.verify_per_s,
     }
   } finally {
     await as?.stop()
+    await op?.stop()
     await rm(root, { recursive: true, force: true })
     child.stdin!.end()
     await new Promise((res) => (child.exitCode === null ? child.once('exit', res) : res(undefined)))
@@ -239,6 +316,6 @@ export async function benchRegistration(o: { agents?: number; tokens?: number; s
 
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const at = process.argv.indexOf('--serve-federation')
-  if (at >= 0) await serveFederation(Number(process.argv[at + 1]))
+  if (at >= 0) await serveFederation(Number(process.argv[at + 1]), Number(process.argv[at + 2]))
   else console.log(JSON.stringify(await benchRegistration(), null, 2))
 }

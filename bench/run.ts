@@ -63,7 +63,7 @@ await step('foundation-mongodb', async () => {
   }
 })
 await step('resolve', async () => (await import('./resolve.js')).benchResolve())
-await step('registration', async () => (await import('./registration.js')).benchRegistration(quick ? { agents: 30, tokens: 300, seconds: 2 } : {}))
+await step('registration', async () => (await import('./registration.js')).benchRegistration(quick ? { agents: 30, tokens: 300, seconds: 2, rps: 4 } : {}))
 await step('trust-marks', async () => (await import('./trust_marks.js')).benchTrustMarks())
 await step('hostile', async () => (await import('./hostile.js')).benchHostile())
 
