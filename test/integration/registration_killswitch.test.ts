@@ -18,40 +18,32 @@ import { ManualClock } from '../../src/clock.js'
 import { startProtectedResource, type ProtectedResource } from '../../src/demo/protected_resource.js'
 import { clientsCommand } from '../../src/cli/clients.js'
 import type { IO } from '../../src/cli/args.js'
-import { startEntity, onboard, pinned, startLeaf, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
-import { startAuthorizationServer, startAgent, tokenRequest, introspect, expectError, assertion, type Agent, realNow } from '../support/agent.js'
+import type { TestEntity } from '../support/federation.js'
+import { startAgentFederation, tokenRequest, expectError, type Agent, type AgentFederation } from '../support/agent.js'
 
 const AUDIENCE = 'https://mcp.demo.example/mcp'
 const REEVALUATION = 120
 
 describe('kill-switch: an agent loses access when its organisation leaves the federation', () => {
   const clock = new ManualClock()
+  let fed: AgentFederation
   let ta: TestEntity, org: TestEntity, as: TestEntity
-  let agent: Agent, rs: TestLeaf, rsKey: TestKey, pr: ProtectedResource
+  let agent: Agent, pr: ProtectedResource
 
   before(async () => {
-    // The resource checks tokens with this clock and oidc-provider stamps them with the system
-    // clock: start from real time (the clock was made when the file loaded, maybe minutes ago).
-    clock.set(Math.floor(Date.now() / 1000))
-    ta = await startEntity({ clock })
-    org = await startEntity({ clock, authority_hints: [ta.entityId] })
-    as = await startAuthorizationServer({ clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [AUDIENCE], trust_reevaluation: REEVALUATION } })
-    agent = await startAgent({ clock, authority_hints: [org.entityId], oauthClient: { scope: 'mcp:tools' } })
-    rsKey = await testKey()
-    rs = await startLeaf({ clock, authority_hints: [ta.entityId], metadata: { oauth_resource: { resource: AUDIENCE, jwks: { keys: [rsKey.publicJwk] } } } })
-    await onboard(ta, org.entityId, { intermediate: true })
-    await onboard(ta, as.entityId)
-    await onboard(ta, rs.entityId)
-    await onboard(org, agent.id)
+    // The resource checks tokens with this clock, started at real time by startAgentFederation.
+    fed = await startAgentFederation({ clock, resource: AUDIENCE, as: { trust_reevaluation: REEVALUATION }, agents: [{ scope: 'mcp:tools' }] })
+    ;({ ta, org, as } = fed)
+    agent = fed.agents[0]!
     pr = await startProtectedResource({ port: 0, asIssuer: as.entityId, audience: AUDIENCE, requiredScope: 'mcp:tools', clock })
   })
   after(async () => {
-    await Promise.all([ta, org, as].map((e) => e?.stop()))
-    await Promise.all([agent?.stop(), rs?.stop(), pr?.stop()])
+    await fed?.stop()
+    await pr?.stop()
   })
 
   const getToken = async () => tokenRequest(as, await agent.assertion(as.entityId), { scope: 'mcp:tools' })
-  const introspectAsResource = async (token: string) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: realNow() }))).body
+  const introspectAsResource = (token: string) => fed.introspectAsResource(token)
   const callResource = (token: string) => fetch(`${pr.url}/mcp`, {
     method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
     body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'tools/list' }),

@@ -19,8 +19,8 @@ import { ManualClock } from '../../src/clock.js'
 import type { AuthorizationServerCapability } from '../../src/capabilities/types.js'
 import type { TokenRecord } from '../../src/authorization_server/tokens.js'
 import { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from '../../src/authorization_server/token_exchange.js'
-import { startEntity, onboard, pinned, startLeaf, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
-import { startAuthorizationServer, startAgent, tokenRequest, introspect, expectError, assertion, postForm, realNow, ASSERTION_TYPE, type Agent } from '../support/agent.js'
+import { testKey, type TestEntity } from '../support/federation.js'
+import { startAgentFederation, tokenRequest, expectError, postForm, ASSERTION_TYPE, type Agent, type AgentFederation } from '../support/agent.js'
 
 const RESOURCE = 'https://mcp.demo.example/mcp'
 const OTHER_RESOURCE = 'https://files.demo.example/api'
@@ -28,30 +28,19 @@ const REEVALUATION = 600
 
 describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped token', () => {
   const clock = new ManualClock()
+  let fed: AgentFederation
   let ta: TestEntity, org: TestEntity, as: TestEntity
-  let agent: Agent, other: Agent, rs: TestLeaf, rsKey: TestKey
+  let agent: Agent, other: Agent
 
   before(async () => {
-    // Client assertions are checked with the system clock; moving this one only ages registrations and records.
-    clock.set(realNow())
-    ta = await startEntity({ clock })
-    org = await startEntity({ clock, authority_hints: [ta.entityId] })
-    as = await startAuthorizationServer({
-      clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
+    fed = await startAgentFederation({
+      clock, resource: RESOURCE, orgPolicy: { oauth_client: { scope: { subset_of: ['mcp:tools', 'mcp:read'] } } },
       as: { resources: [RESOURCE, OTHER_RESOURCE], trust_reevaluation: REEVALUATION, token_exchange_max_actors: 2 },
+      agents: [{ grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT], scope: 'mcp:tools mcp:read mcp:admin' }, { scope: 'mcp:tools mcp:read' }],
     })
-    agent = await startAgent({
-      clock, authority_hints: [org.entityId],
-      oauthClient: { grant_types: ['client_credentials', TOKEN_EXCHANGE_GRANT], scope: 'mcp:tools mcp:read mcp:admin' },
-    })
-    other = await startAgent({ clock, authority_hints: [org.entityId], oauthClient: { scope: 'mcp:tools mcp:read' } })
-    rsKey = await testKey()
-    rs = await startLeaf({ clock, authority_hints: [ta.entityId], metadata: { oauth_resource: { resource: RESOURCE, jwks: { keys: [rsKey.publicJwk] } } } })
-    await onboard(ta, org.entityId, { intermediate: true, metadata_policy: { oauth_client: { scope: { subset_of: ['mcp:tools', 'mcp:read'] } } } })
-    await onboard(ta, as.entityId)
-    await onboard(ta, rs.entityId)
-    await onboard(org, agent.id)
-    await onboard(org, other.id)
+    ;({ ta, org, as } = fed)
+    agent = fed.agents[0]!
+    other = fed.agents[1]!
     // Both register automatically at first contact.
     for (const a of [agent, other]) {
       const r = await tokenRequest(as, await a.assertion(as.entityId), { resource: RESOURCE })
@@ -59,8 +48,7 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
     }
   })
   after(async () => {
-    await Promise.all([ta, org, as].map((e) => e?.stop()))
-    await Promise.all([agent?.stop(), other?.stop(), rs?.stop()])
+    await fed?.stop()
   })
 
   const server = () => (as.service.capabilities.find((c) => c.kind === 'authorization_server') as AuthorizationServerCapability).server
@@ -92,7 +80,7 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
     grant_type: TOKEN_EXCHANGE_GRANT, client_assertion_type: ASSERTION_TYPE, client_assertion: await a.assertion(as.entityId),
     subject_token_type: ACCESS_TOKEN_TYPE, ...form,
   })
-  const introspectAsResource = async (token: string) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: realNow() }))).body
+  const introspectAsResource = (token: string) => fed.introspectAsResource(token)
   const verifyAtAs = async (token: string) => {
     const jwks = await (await fetch(`${as.entityId}/oauth/jwks`)).json() as { keys: [] }
     return jwtVerify(token, createLocalJWKSet(jwks), { issuer: as.entityId, typ: 'at+jwt', currentDate: new Date(decodeJwt(token).iat! * 1000) })

@@ -15,7 +15,8 @@ import { createService } from '../../src/service.js'
 import { serve } from '../../src/http/server.js'
 import { openStore } from '../../src/storage/open.js'
 import { tokenDigest } from '../../src/http/admin/auth.js'
-import { startLeaf, testKey, type TestEntity, type TestKey, type TestLeaf } from './entity.js'
+import { startEntity, startLeaf, testKey, type TestEntity, type TestKey, type TestLeaf } from './entity.js'
+import { onboard, pinned } from './federation.js'
 import { freePort } from './net.js'
 import type { Jwks } from '../../src/types.js'
 
@@ -160,4 +161,59 @@ export function expectError(r: OAuthAnswer, status: number, error: string, descr
   const d = String(r.body.error_description)
   const ok = typeof description === 'string' ? d.includes(description) : description.test(d)
   if (!ok) throw new Error(`description ${JSON.stringify(d)} does not match ${String(description)}`)
+}
+
+/**
+ * The agents' federation of the authorization server's tests, over real HTTP on loopback:
+ *
+ *          TA  (Anchorage trust anchor; its statement about ORG carries `orgPolicy`)
+ *        /  |  \
+ *     ORG   AS   RS    ORG: the agents' organisation (Anchorage intermediate)
+ *      |               AS: Anchorage with the authorization server role, pinning TA
+ *    agents            RS: the resource's federation entity (oauth_resource for `resource`;
+ *                          it introspects with its own key)
+ *
+ * The clock starts at real time: oidc-provider stamps tokens and checks client assertions with
+ * the system clock (docs/authorization-server.md "Clocks"); moving it ages registrations and records.
+ */
+export interface AgentFederation {
+  ta: TestEntity
+  org: TestEntity
+  as: TestEntity
+  rs: TestLeaf
+  rsKey: TestKey
+  /** One per entry of `agents`, in order, onboarded under ORG. */
+  agents: Agent[]
+  /** RFC 7662 introspection at AS, authenticated as RS: the answer's body. */
+  introspectAsResource(token: string): Promise<any>
+  stop(): Promise<void>
+}
+
+export async function startAgentFederation(o: {
+  clock: ManualClock
+  resource: string
+  as?: NonNullable<ConfigFile['authorization_server']>
+  orgPolicy?: Record<string, unknown>
+  /** Each agent's oauth_client metadata over clientMetadata()'s. */
+  agents: Array<Record<string, unknown>>
+}): Promise<AgentFederation> {
+  o.clock.set(realNow())
+  const ta = await startEntity({ clock: o.clock })
+  const org = await startEntity({ clock: o.clock, authority_hints: [ta.entityId] })
+  const as = await startAuthorizationServer({ clock: o.clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [o.resource], ...o.as } })
+  const agents: Agent[] = []
+  for (const oauthClient of o.agents) agents.push(await startAgent({ clock: o.clock, authority_hints: [org.entityId], oauthClient }))
+  const rsKey = await testKey()
+  const rs = await startLeaf({ clock: o.clock, authority_hints: [ta.entityId], metadata: { oauth_resource: { resource: o.resource, jwks: { keys: [rsKey.publicJwk] } } } })
+  await onboard(ta, org.entityId, { intermediate: true, ...(o.orgPolicy ? { metadata_policy: o.orgPolicy } : {}) })
+  for (const id of [as.entityId, rs.entityId]) await onboard(ta, id)
+  for (const a of agents) await onboard(org, a.id)
+  return {
+    ta, org, as, rs, rsKey, agents,
+    introspectAsResource: async (token) => (await introspect(as, token, await assertion(rsKey, { iss: rs.entityId, aud: as.entityId, now: realNow() }))).body,
+    async stop() {
+      await Promise.all([ta, org, as].map((e) => e.stop()))
+      await Promise.all([...agents.map((a) => a.stop()), rs.stop()])
+    },
+  }
 }
