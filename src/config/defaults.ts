@@ -113,7 +113,7 @@ export const DEFAULTS = Object.freeze({
     max_failed_logins: 5,
     /** ... for this long, seconds, counted from the first failure of the run (every attempt is then refused without checking). */
     login_lockout_seconds: 300,
-    /** User names whose failures are tracked at once (LRU); a name pushed out starts afresh. */
+    /** Names not in the users file whose failures are counted at once (store collection login_failures); users' names always are. */
     login_tracked_names: 10_000,
     /** An upstream (enterprise) login not finished within this many seconds is forgotten. */
     upstream_login_lifetime: 600,
