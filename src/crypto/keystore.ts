@@ -114,6 +114,10 @@ interface Current {
 /** The slot of a single-slot keystore (any algorithm). */
 const ANY = '*'
 
+/** Of two active keys, whether `a` signs rather than `b` (load()'s order): the most recently activated, then the smaller kid. */
+const signsBefore = (a: KeyRecord, b: KeyRecord): boolean =>
+  (a.activated_at ?? 0) !== (b.activated_at ?? 0) ? (a.activated_at ?? 0) > (b.activated_at ?? 0) : a.id < b.id
+
 export class Keystore {
   /** The current key of each slot (the algorithm, or ANY). */
   private current = new Map<string, Current>()
@@ -290,7 +294,7 @@ export class Keystore {
     // Written first: a crash before the demotions below leaves two active keys, and
     // load() signs with the most recently activated one, which is the new key.
     await this.o.store.insert('keys', rec, this.audited(o, o.first ? 'key.create' : 'key.rotate', rec.id, { alg, ...(o.compromised ? { compromised: true } : {}) }))
-    await this.demoteOthers(rec.id, o)
+    await this.demoteOthers(rec.id, o, o.first === true)
     if (o.compromised) {
       const slot = this.slotOf(alg)
       for (const old of this.records.filter((r) => r.id !== rec.id && r.state !== 'retired' && this.slotOf(r.alg) === slot)) await this.retire(old.id, 'compromised', o)
@@ -372,13 +376,17 @@ export class Keystore {
   }
 
   /** Every other active key of its slot becomes published-only (superseded now). */
-  private async demoteOthers(kid: string, o: KeyChange): Promise<void> {
+  private async demoteOthers(kid: string, o: KeyChange, first = false): Promise<void> {
     this.stale = true
     await this.refresh()
     const now = this.o.clock.now()
     const rec = this.records.find((r) => r.id === kid)
     const slot = rec && this.slotOf(rec.alg)
-    for (const old of this.records.filter((r) => r.state === 'active' && r.id !== kid && this.slotOf(r.alg) === slot)) {
+    // The first key: instances sharing an empty store may each create one at the same moment
+    // (the first request each serves). Each demoting the other's would leave no active key, so
+    // only a key that signs after this one in load()'s order is demoted: all agree on one.
+    const mine = first ? rec : undefined
+    for (const old of this.records.filter((r) => r.state === 'active' && r.id !== kid && this.slotOf(r.alg) === slot && (!mine || signsBefore(mine, r)))) {
       await this.o.store.update<KeyRecord>('keys', old.id, (cur) => (cur?.state === 'active' ? { ...cur, state: 'published', superseded_at: now } : undefined),
         this.audited(o, 'key.supersede', old.id, { by: kid }))
     }

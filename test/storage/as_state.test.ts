@@ -176,6 +176,24 @@ function suite(name: string, factory: (mocha: Mocha.Context) => Promise<Context>
       })
     })
 
+    it('the OAuth keystores of instances using an empty store at once agree on one signing key', async () => {
+      // Each instance creates the first key at its first token request; before, each demoted the
+      // other's and none was left to sign ("no signing key" at every instance until restarted).
+      const first = await ctx!.open()
+      const stores = shared ? [first, await ctx!.open(), await ctx!.open()] : [first, first, first]
+      for (let round = 0; round < 3; round++) {
+        for (const k of await first.list('keys')) await first.remove('keys', k.id)
+        const keystores = stores.map((store) => new Keystore({ store, clock: ctx!.clock, logger: silentLogger, alg: 'ES256', purpose: 'oauth' }))
+        await Promise.all(keystores.map((k) => k.ensureKey()))
+        for (const k of keystores) assert.ok((await k.signingKey()).kid, 'every instance has a key to sign with')
+        const active = (await first.list<{ id: string; state: string }>('keys')).filter((r) => r.state === 'active')
+        assert.ok(active.length >= 1)
+        // Read afresh, every instance signs with the same one.
+        const fresh = await Promise.all(stores.map(async (store) => (await new Keystore({ store, clock: ctx!.clock, logger: silentLogger, alg: 'ES256', purpose: 'oauth' }).signingKey()).kid))
+        assert.equal(new Set(fresh).size, 1)
+      }
+    })
+
     describe('failed logins', () => {
       let config: AuthorizationServerConfig
       let usersFile: unknown
