@@ -164,6 +164,11 @@ export function createOidcProvider(d: ProviderDeps): Provider {
   const provider = new Provider(f.entityId, configuration)
   // The deployment's listener decides about proxies (server.trust_proxy); the provider runs in its app.
   provider.proxy = f.config.server.trust_proxy
+  // oidc-provider's replay detection (a client assertion's jti used once, RFC 7523 section 3)
+  // is a find then a save through the adapter: two instances given one assertion at the same
+  // moment could both accept it. The store's claimOnce decides once for all instances.
+  ;(provider.ReplayDetection as unknown as { unique: (iss: string, jti: string, exp: number) => Promise<boolean> }).unique =
+    (iss, jti, exp) => f.store.claimOnce('replay', `${iss} ${jti}`, exp)
   // Why oidc-provider refused (error_detail, e.g. which check of a client assertion failed): for the audit trail.
   for (const event of ['grant.error', 'introspection.error', 'revocation.error', 'authorization.error', 'pushed_authorization_request.error', 'userinfo.error'] as const) {
     ;(provider as unknown as { on(e: string, l: (ctx: KoaContextWithOIDC, err: { error_detail?: unknown; error_description?: unknown; audited?: unknown; error?: unknown }) => void): void }).on(event, (ctx, err) => {

@@ -24,7 +24,7 @@ import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { OAUTH_COLLECTION, revokeByClientId, type OAuthRecord } from '../../src/authorization_server/adapter.js'
 import type { CookieKeyRecord } from '../../src/authorization_server/cookie_keys.js'
 import { startEntity, startLeaf, onboard, pinned, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
-import { startAuthorizationServer, RESOURCE } from '../support/agent.js'
+import { startAuthorizationServer, RESOURCE, ASSERTION_TYPE, assertion, postForm, realNow, type OAuthAnswer } from '../support/agent.js'
 import { Browser, formAction, type Page } from '../../src/demo/browser.js'
 import { freePort } from '../support/net.js'
 import { mongoUriForTests } from '../support/mongo_server.js'
@@ -246,6 +246,30 @@ function suite(kind: 'embedded' | 'MongoDB'): void {
       assert.ok(await revokeByClientId(current.store, rp.id) > 0)
       await other()
       await assert.rejects(client.refreshTokenGrant(config, t2.refresh_token), (err: client.ResponseBodyError) => err.error === 'invalid_grant')
+    })
+
+    it('a client assertion is accepted once by all instances together (the store\'s claimOnce, not a find then a save)', async () => {
+      const form = async () => ({
+        grant_type: 'refresh_token', refresh_token: 'not-a-refresh-token', client_id: rp.id, client_assertion_type: ASSERTION_TYPE,
+        client_assertion: await assertion(rp.key, { iss: rp.id, aud: lb.entityId, now: realNow() }),
+      })
+      // Authenticated, the request fails on its grant; replayed, on its client authentication.
+      const outcome = (r: OAuthAnswer) => String(r.body?.error)
+      if (kind === 'MongoDB') {
+        if (running.length < 2) await instance()
+        for (let i = 0; i < 5; i++) {
+          const f = await form()
+          const answers = await Promise.all(running.map((e) => postForm(`http://127.0.0.1:${e.port}/oauth/token`, f)))
+          assert.deepEqual(answers.map(outcome).sort(), ['invalid_client', 'invalid_grant'], JSON.stringify(answers.map((r) => r.body)))
+        }
+      } else {
+        const f = await form()
+        assert.equal(outcome(await postForm(`${lb.entityId}/oauth/token`, f)), 'invalid_grant')
+        await restart()
+        const replay = await postForm(`${lb.entityId}/oauth/token`, f)
+        assert.equal(outcome(replay), 'invalid_client')
+        assert.equal(replay.status, 401)
+      }
     })
 
     it('a code expires by the store\'s clock at every instance', async () => {
