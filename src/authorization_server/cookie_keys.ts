@@ -153,7 +153,9 @@ export class CookieKeys {
       await this.o.store.insert('keys', record)
     } catch (err) {
       // Another instance created this generation first: its secret is the one.
-      if (!(err instanceof FederationError && err.error === 'conflict')) throw err
+      // By name, not instanceof: a store loaded through a dynamic import may have its own copy
+      // of errors.ts under a loader (tsx gives the MongoDB store one).
+      if (!(err instanceof Error && err.name === 'FederationError' && (err as { error?: unknown }).error === 'conflict')) throw err
     }
   }
 
