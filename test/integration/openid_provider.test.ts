@@ -16,88 +16,41 @@ import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
 import { SignJWT } from 'jose'
 import * as client from 'openid-client'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { ManualClock } from '../../src/clock.js'
-import { startEntity, startLeaf, onboard, pinned, testKey, decode, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
+import { startEntity, pinned, onboard, decode, type TestEntity } from '../support/federation.js'
 import { startAuthorizationServer, RESOURCE } from '../support/agent.js'
-import type { AuthorizationServerCapability } from '../../src/capabilities/types.js'
+import { startRp, rpConfig, usersFile, login as loginAt, authorizationRefusal, type Rp } from '../support/relying_party.js'
 
 describe('OpenID Provider: relying parties registered through their trust chains', () => {
   const clock = new ManualClock()
   let ta: TestEntity, ia: TestEntity, op: TestEntity, other: TestEntity
-  let usersDir: string
-  const leaves: TestLeaf[] = []
-
-  interface Rp { leaf: TestLeaf; id: string; key: TestKey; redirect: string }
+  let users: Awaited<ReturnType<typeof usersFile>>
+  const rps: Rp[] = []
 
   async function newRp(o: { superior?: TestEntity; metadata?: Record<string, unknown> } = {}): Promise<Rp> {
-    const key = await testKey()
-    const superior = o.superior ?? ia
-    let id = ''
-    const leaf = await startLeaf({
-      clock, authority_hints: [superior.entityId],
-      metadata: {
-        federation_entity: { organization_name: 'RP' },
-        openid_relying_party: {
-          client_name: 'Test RP', response_types: ['code'], grant_types: ['authorization_code', 'refresh_token'],
-          redirect_uris: ['https://rp.example/cb'], jwks: { keys: [key.publicJwk] }, ...o.metadata,
-        },
-      },
-    })
-    id = leaf.entityId
-    leaves.push(leaf)
-    await onboard(superior, id)
-    return { leaf, id, key, redirect: 'https://rp.example/cb' }
+    const rp = await startRp({ clock, superior: o.superior ?? ia, ...(o.metadata ? { metadata: o.metadata } : {}) })
+    rps.push(rp)
+    return rp
   }
 
   before(async () => {
     ta = await startEntity({ clock })
     other = await startEntity({ clock })
     ia = await startEntity({ clock, authority_hints: [ta.entityId] })
-    // alice, whom the login seam below signs in, is a user of the users file (findAccount knows only its users).
-    usersDir = await mkdtemp(join(tmpdir(), 'anchorage-op-'))
-    await writeFile(join(usersDir, 'users.json'), JSON.stringify({ users: { alice: { password: await hashPassword(randomBytes(8).toString('hex')) } } }))
-    op = await startAuthorizationServer({ clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [RESOURCE], openid_provider: true, users_file: join(usersDir, 'users.json') } })
+    // alice, whom the login seam signs in, is a user of the users file (findAccount knows only its users).
+    users = await usersFile()
+    op = await startAuthorizationServer({ clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId], as: { resources: [RESOURCE], openid_provider: true, users_file: users.path } })
     await onboard(ta, ia.entityId, { intermediate: true })
     await onboard(ta, op.entityId)
   })
   after(async () => {
     await Promise.all([ta, ia, op, other].map((e) => e?.stop()))
-    await Promise.all(leaves.map((l) => l.stop()))
-    await rm(usersDir, { recursive: true, force: true })
+    await Promise.all(rps.map((r) => r.stop()))
+    await users?.remove()
   })
 
-  const server = () => (op.service.capabilities.find((c) => c.kind === 'authorization_server') as AuthorizationServerCapability).server
-
-  async function configFor(rp: Rp): Promise<client.Configuration> {
-    const config = await client.discovery(new URL(op.entityId), rp.id, { redirect_uris: [rp.redirect], response_types: ['code'] },
-      client.PrivateKeyJwt({ key: rp.key.privateKey, kid: rp.key.kid }), { execute: [client.allowInsecureRequests] })
-    return config
-  }
-
-  /** Follows an authorization request to the interaction, logs in as `alice` through the seam, and returns the redirect to the RP. */
-  async function login(url: URL | string, init: RequestInit = {}): Promise<{ status: number; location?: string; body?: any }> {
-    const first = await fetch(url, { redirect: 'manual', ...init })
-    const location = first.headers.get('location')
-    if (first.status !== 303 || !location?.includes('/oauth/interaction/')) {
-      const text = await first.text()
-      return { status: first.status, ...(location ? { location } : {}), ...(text ? { body: safeJson(text) } : {}) }
-    }
-    const cookies = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
-    const uid = location.split('/').pop()!
-    const p = await server().provider()
-    const interaction = (await p.Interaction.find(uid))!
-    const grant = new p.Grant({ accountId: 'alice', clientId: interaction.params.client_id as string })
-    grant.addOIDCScope(String(interaction.params.scope))
-    const grantId = await grant.save()
-    interaction.result = { login: { accountId: 'alice' }, consent: { grantId } }
-    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
-    const resumed = await fetch(new URL(interaction.returnTo, op.entityId), { redirect: 'manual', headers: { cookie: cookies } })
-    return { status: resumed.status, location: resumed.headers.get('location') ?? undefined }
-  }
+  const configFor = (rp: Rp) => rpConfig(op, rp)
+  const login = (url: URL | string, init: RequestInit = {}) => loginAt(op, url, init)
 
   it('publishes openid_provider metadata in the entity configuration and at the discovery URL', async () => {
     const ec = decode(await (await fetch(`${op.entityId}/.well-known/openid-federation`)).text()).payload
@@ -178,17 +131,7 @@ describe('OpenID Provider: relying parties registered through their trust chains
     }).setProtectedHeader({ alg: key.alg, kid: key.kid, typ: 'oauth-authz-req+jwt' }).sign(key.privateKey)
   }
   const authorize = (rp: Rp, request: string, clientId = rp.id) => fetch(`${op.entityId}/oauth/authorize?${new URLSearchParams({ client_id: clientId, request, response_type: 'code', scope: 'openid' }).toString()}`, { redirect: 'manual' })
-  const refusal = async (res: Response): Promise<{ status: number; error?: string; description?: string }> => {
-    const location = res.headers.get('location')
-    if (location) {
-      const u = new URL(location)
-      return { status: res.status, error: u.searchParams.get('error') ?? undefined, description: u.searchParams.get('error_description') ?? undefined }
-    }
-    // An error oidc-provider cannot redirect is an HTML page naming it (http/endpoints/interactions.ts renderProviderError).
-    const page = await res.text()
-    const text = (re: RegExp) => re.exec(page)?.[1]?.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&#39;/g, "'").replace(/&#61;/g, '=').replace(/&#96;/g, '`').replace(/&amp;/g, '&')
-    return { status: res.status, error: text(/<p class="error" id="error">([^<]*)<\/p>/), description: text(/<p id="error-description">([^<]*)<\/p>/) }
-  }
+  const refusal = authorizationRefusal
 
   describe('refusals', () => {
     it('refuses a request object signed with a key outside the resolved metadata, and registers nothing', async () => {
@@ -248,10 +191,3 @@ describe('OpenID Provider: relying parties registered through their trust chains
   })
 })
 
-function safeJson(text: string): unknown {
-  try {
-    return JSON.parse(text)
-  } catch {
-    return text
-  }
-}
