@@ -173,20 +173,24 @@ export class StoreAdapter implements Adapter {
   }
 }
 
-/** Removes the records matching `where` (and `keep` says no to), page by page; returns how many. */
+/** Removes the records matching `where` that `take` accepts, page by page; returns how many, by model. */
 async function removeWhere(
   store: Store,
   where: Record<string, string>,
   take: (record: OAuthRecord) => boolean,
-): Promise<number> {
-  let removed = 0
+): Promise<Record<string, number>> {
+  const removed: Record<string, number> = Object.create(null) as Record<string, number>
   for (let after: string | undefined; ;) {
     const page = await store.list<OAuthRecord>(OAUTH_COLLECTION, { where, after, limit: PAGE })
-    for (const record of page) if (take(record) && (await store.remove(OAUTH_COLLECTION, record.id))) removed++
+    for (const record of page) {
+      if (take(record) && (await store.remove(OAUTH_COLLECTION, record.id))) removed[record.model] = (removed[record.model] ?? 0) + 1
+    }
     if (page.length < PAGE) return removed
     after = page[page.length - 1]!.id
   }
 }
+
+const total = (counts: Record<string, number>): number => Object.values(counts).reduce((a, b) => a + b, 0)
 
 /**
  * The kill-switch's storage half: removes every grant, token, code and request of the
@@ -196,15 +200,30 @@ async function removeWhere(
  * business. Returns how many records were removed.
  */
 export async function revokeByClientId(store: Store, clientId: string): Promise<number> {
-  if (!validId(clientId)) return 0
+  return total(await revokeClientRecords(store, clientId))
+}
+
+/** revokeByClientId, counted by model (`{ RefreshToken: 2, Grant: 1, ... }`): what the kill-switch's audit event says it revoked. */
+export async function revokeClientRecords(store: Store, clientId: string): Promise<Record<string, number>> {
+  if (!validId(clientId)) return Object.create(null) as Record<string, number>
   return removeWhere(store, { clientId }, (r) => r.model !== 'Client')
 }
 
+/** An adapter class that can also remove everything of one client (the kill-switch; memory and store adapters both can). */
+export interface RevokesClients {
+  /** Removes every grant, token, code and request of the client; how many, by model. */
+  revokeClient(clientId: string): Promise<Record<string, number>>
+}
+
 /** The class oidc-provider's `adapter` option takes, bound to Anchorage's store, clock and clients. */
-export function storeAdapter(deps: StoreAdapterDeps): AdapterConstructor {
+export function storeAdapter(deps: StoreAdapterDeps): AdapterConstructor & RevokesClients {
   return class extends StoreAdapter {
     constructor(model: string) {
       super(model, deps)
+    }
+
+    static revokeClient(clientId: string): Promise<Record<string, number>> {
+      return revokeClientRecords(deps.store, clientId)
     }
   }
 }

@@ -139,7 +139,8 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     },
     ttl: {
       ClientCredentials: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime,
-      AccessToken: (_ctx, token) => token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime,
+      // No token outlives its client's chain (spec "Registration Validity and Trust Reevaluation").
+      AccessToken: (_ctx, token) => withinChain(d, token.clientId, token.resourceServer?.accessTokenTTL ?? config.access_token_lifetime),
       AuthorizationCode: config.authorization_code_lifetime,
       IdToken: config.id_token_lifetime,
       RefreshToken: config.refresh_token_lifetime,
@@ -180,6 +181,12 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     })
   }
   return provider
+}
+
+/** `ttl` seconds, bounded by the expiry of the client's registration (its chain), as this request found it. */
+function withinChain(d: ProviderDeps, clientId: string | undefined, ttl: number): number {
+  const reg = d.context()?.registrations.get(clientId ?? '')
+  return reg ? Math.max(1, Math.min(ttl, reg.chain_exp - d.f.clock.now())) : ttl
 }
 
 /** The OpenID Provider role: authorization code + PKCE (S256 only), ID tokens, JAR, PAR. */

@@ -20,7 +20,7 @@ import type { Jwks } from '../types.js'
 import { Registrar } from '../registration/registrar.js'
 import { AUTH_METHOD } from '../registration/client_metadata.js'
 import { ClientAuthenticator, UsedAssertions, ASSERTION_ALGS } from './client_auth.js'
-import { TokenService, GRANT_TYPES, clientCredentialsGrant } from './tokens.js'
+import { TokenService, GRANT_TYPES, clientCredentialsGrant, recordProviderTokens } from './tokens.js'
 import { FederationClients } from './federation_clients.js'
 import { storeAdapter } from './adapter.js'
 import { CookieKeys, INTERACTION_LIFETIME } from './cookie_keys.js'
@@ -66,6 +66,11 @@ export interface AuthorizationServer {
   usedAssertions: UsedAssertions
   /** Seams for accounts, error pages and extra grants; set before the first request. */
   plugins: ProviderPlugins
+  /**
+   * The kill-switch's revocation: removes every grant, refresh token and code of the client
+   * and the records of its access tokens; how many of each (for the audit event).
+   */
+  cutOff(clientId: string): Promise<Record<string, number>>
   /** The oidc-provider instance, built on first use with the current `oauth` keys (rebuilt when they rotate). */
   provider(): Promise<Provider>
   /** The published JWK Set of the OAuth keys: current, staged and superseded, not retired. */
@@ -98,7 +103,9 @@ export function createAuthorizationServer(
   }
   const op = config.openid_provider
   const grantTypes: string[] = [...GRANT_TYPES, TOKEN_EXCHANGE_GRANT, ...(op ? OP_GRANT_TYPES : [])]
-  const registrar = new Registrar(f, config, { ...d, grantTypes })
+  // The kill-switch (spec "Registration Validity and Trust Reevaluation"): a registration that
+  // ends takes everything of its client with it (cutOff below).
+  const registrar = new Registrar(f, config, { ...d, grantTypes, cutOff: (clientId) => cutOff(clientId) })
   const scopes = op ? new Set(['openid', 'offline_access', ...(config.scopes_supported ?? [])]) : undefined
   const clients = new FederationClients(f, registrar, { grantTypes: new Set(grantTypes), ...(scopes ? { scopes } : {}) })
   let endpointUrls: Endpoints | undefined
@@ -147,6 +154,9 @@ export function createAuthorizationServer(
               }
             },
           })
+          // Access tokens of oidc-provider's own grants (authorization_code, refresh_token) are
+          // recorded like Anchorage's, for introspection and token exchange.
+          p.use(recordProviderTokens({ tokens, clock: f.clock, context: requestContext }))
           for (const c of plugins.configure ?? []) c(p)
           return p
         }),
@@ -154,8 +164,19 @@ export function createAuthorizationServer(
     }
     return built.provider
   }
+  // Everything the client holds goes: oidc-provider's grants, refresh tokens, codes (in the
+  // store, through its adapter) and the records of its access tokens (introspection answers inactive).
+  async function cutOff(clientId: string): Promise<Record<string, number>> {
+    const models = await adapter.revokeClient(clientId)
+    const access = await tokens.revokeClient(clientId)
+    return {
+      access_tokens: access, refresh_tokens: models.RefreshToken ?? 0, grants: models.Grant ?? 0,
+      authorization_codes: models.AuthorizationCode ?? 0,
+      other: Object.entries(models).reduce((n, [m, c]) => (['RefreshToken', 'Grant', 'AuthorizationCode'].includes(m) ? n : n + c), 0),
+    }
+  }
   return {
-    config, registrar, keys, signingKey, clients, plugins, provider, usedAssertions: new UsedAssertions(f),
+    config, registrar, keys, signingKey, clients, plugins, provider, cutOff, usedAssertions: new UsedAssertions(f),
     async start() {
       const seed = await readKeysFile(f.config.dir)
       if (seed) await keys.seed(seed.keys)

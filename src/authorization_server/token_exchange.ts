@@ -30,7 +30,6 @@
  * Anchorage's clock (the records' `expires_at`, `chain_exp`), like every other token's; the
  * subject token's `exp` bounds the new one's on the provider's clock (real time) as well.
  */
-import { createHash } from 'node:crypto'
 import type Provider from 'oidc-provider'
 import type { TokenEndpointGrantContext } from 'oidc-provider'
 import type { Clock } from '../clock.js'
@@ -38,7 +37,7 @@ import type { AuthorizationServerConfig } from '../config/load.js'
 import { decodeUnverified } from '../crypto/jwt.js'
 import type { Store } from '../storage/types.js'
 import type { Registration } from '../registration/records.js'
-import type { TokenRecord } from './tokens.js'
+import { tokenRecord } from './tokens.js'
 import { ProviderError } from './federation_clients.js'
 
 export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange'
@@ -199,10 +198,9 @@ async function exchange(deps: TokenExchangeDeps, ctx: TokenEndpointGrantContext)
     const accessToken = await token.save()
     // The model keeps no iat/exp of a JWT-format token: they are read from what was signed.
     const { jti, iat, exp } = decodeUnverified(accessToken).payload as { jti: string; iat: number; exp: number }
-    const record: TokenRecord = {
-      id: jti, client_id: agent, sub: st.sub, rid: reg.rid, aud: resource, trust_anchor: reg.trust_anchor,
-      iat, exp, expires_at: now + ttl, hash: hash(accessToken), scope, act,
-    }
+    const record = tokenRecord({
+      value: accessToken, jti, reg, sub: st.sub, aud: resource, scope, iat, exp, ttl, now, gty: 'token_exchange', act,
+    })
     Object.assign(detail, { jti, exp: record.exp, act, trust_anchor: reg.trust_anchor })
     await Promise.all([
       deps.store.put('tokens', record),
@@ -238,6 +236,3 @@ function actDepth(act: Act | undefined): number {
   return n
 }
 
-function hash(token: string): string {
-  return createHash('sha256').update(token).digest('base64url')
-}

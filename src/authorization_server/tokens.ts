@@ -2,14 +2,18 @@
  * Access tokens: the client_credentials grant (RFC 6749 section 4.4) bounded by the
  * client's resolved metadata (grant_types, scope), resource indicators (RFC 8707), JWT
  * access tokens (RFC 9068) signed with this server's OAuth keys, and introspection
- * (RFC 7662). Every token is recorded (collection `tokens`, expiring with the token) with
- * the registration it was issued under, so a registration that ends takes its tokens with it.
+ * (RFC 7662). Every access token this server issues, whatever the grant, is recorded in one
+ * format (TokenRecord, collection `tokens`, expiring with the token) with the registration it
+ * was issued under, so a registration that ends takes its tokens with it: client_credentials
+ * and token exchange record theirs in their handlers, the grants of oidc-provider itself
+ * (authorization_code, refresh_token) through `recordProviderTokens`, a provider middleware
+ * that sees the token response. Introspection and token exchange read these records only.
  */
 import { createHash } from 'node:crypto'
 import type { RegistrationDeps } from '../registration/deps.js'
 import { decodeUnverified } from '../crypto/jwt.js'
-import type { TokenEndpointGrantContext } from 'oidc-provider'
-import { requestContext } from './request_context.js'
+import type { KoaContextWithOIDC, TokenEndpointGrantContext } from 'oidc-provider'
+import { requestContext, type RequestContext } from './request_context.js'
 import { providerError } from './federation_clients.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
 import { isAbsoluteUrl } from '../config/schemas.js'
@@ -21,21 +25,46 @@ import type { Act } from './token_exchange.js'
 
 export const GRANT_TYPES = ['client_credentials'] as const
 
+/** An access token as recorded (collection `tokens`), whichever grant issued it. */
 export interface TokenRecord extends StoredRecord {
-  id: string // jti
+  /** Its jti (a JWT's `jti` claim; an opaque token's value is its jti). */
+  id: string
   client_id: string
+  /** The user (authorization_code, refresh_token, token exchange), or the client itself (client_credentials). */
   sub: string
   /** The registration the token was issued under. */
   rid: string
-  aud: string
+  /** The resource it is for (RFC 8707); none for an opaque token for userinfo only. */
+  aud?: string
   scope?: string
   trust_anchor: string
+  /** `iat` and `exp` as signed (the provider's clock); `expires_at`, the record's expiry, is on Anchorage's. */
   iat: number
   exp: number
   /** SHA-256 of the token: introspection answers for this exact token only. */
   hash: string
+  /** The grant that issued it: client_credentials, authorization_code, refresh_token, token_exchange. */
+  gty?: string
+  /** The user's grant (oidc-provider's) it belongs to, if any. */
+  grantId?: string
   /** A token exchange's actors (RFC 8693 section 4.1): the client acting for `sub`. */
   act?: Act
+}
+
+/**
+ * The one record of an issued access token. `ttl`: its lifetime in seconds, so the record
+ * expires with it on Anchorage's clock (`iat`/`exp` are the provider's, real time).
+ */
+export function tokenRecord(o: {
+  value: string; jti: string; reg: Registration; sub: string; aud?: string; scope?: string
+  iat: number; exp: number; ttl: number; now: number; gty: string; grantId?: string; act?: Act
+}): TokenRecord {
+  return {
+    id: o.jti, client_id: o.reg.client_id, sub: o.sub, rid: o.reg.rid, trust_anchor: o.reg.trust_anchor,
+    iat: o.iat, exp: o.exp, expires_at: o.now + o.ttl, hash: hash(o.value), gty: o.gty,
+    ...(o.aud !== undefined ? { aud: o.aud } : {}), ...(o.scope ? { scope: o.scope } : {}),
+    ...(o.grantId !== undefined ? { grantId: o.grantId } : {}), ...(o.act ? { act: o.act } : {}),
+  }
 }
 
 export interface TokenResponse {
@@ -108,11 +137,28 @@ export class TokenService {
     const rec = await this.active(token)
     if (!rec) return { active: false }
     const resource = caller.metadata.oauth_resource?.resource
-    if (caller.client_id !== rec.client_id && rec.aud !== caller.client_id && rec.aud !== resource) return { active: false }
+    const audience = rec.aud !== undefined && (rec.aud === caller.client_id || rec.aud === resource)
+    if (caller.client_id !== rec.client_id && !audience) return { active: false }
     return {
-      active: true, iss: this.d.f.entityId, sub: rec.sub, client_id: rec.client_id, aud: rec.aud,
+      active: true, iss: this.d.f.entityId, sub: rec.sub, client_id: rec.client_id, ...(rec.aud !== undefined ? { aud: rec.aud } : {}),
       ...(rec.scope ? { scope: rec.scope } : {}), iat: rec.iat, exp: rec.exp, jti: rec.id,
       token_type: 'Bearer', trust_anchor: rec.trust_anchor, ...(rec.act ? { act: rec.act } : {}),
+    }
+  }
+
+  /** Records an issued access token (tokenRecord). */
+  async record(rec: TokenRecord): Promise<void> {
+    await this.d.f.store.put('tokens', rec)
+  }
+
+  /** The kill-switch: removes the records of every access token of the client; how many. */
+  async revokeClient(clientId: string): Promise<number> {
+    let removed = 0
+    for (let after: string | undefined; ;) {
+      const page = await this.d.f.store.list<TokenRecord>('tokens', { where: { client_id: clientId }, limit: 500, ...(after !== undefined ? { after } : {}) })
+      for (const r of page) if (await this.d.f.store.remove('tokens', r.id)) removed++
+      if (page.length < 500) return removed
+      after = page[page.length - 1]!.id
     }
   }
 
@@ -126,9 +172,10 @@ export class TokenService {
     try {
       jti = decodeUnverified(token).payload.jti
     } catch {
-      return undefined
+      // An opaque token (oidc-provider's, for userinfo) is its own jti.
+      jti = OPAQUE.test(token) ? token : undefined
     }
-    if (typeof jti !== 'string') return undefined
+    if (typeof jti !== 'string' || jti === '') return undefined
     const rec = await this.d.f.store.get<TokenRecord>('tokens', jti)
     if (!rec || rec.hash !== hash(token)) return undefined
     const reg = await this.d.registrar.active(rec.client_id)
@@ -174,10 +221,9 @@ export function clientCredentialsGrant(d: TokenDeps) {
     })
     const value = await token.save()
     const jti = decodeUnverified(value).payload.jti as string
-    const record: TokenRecord = {
-      id: jti, client_id: reg.client_id, sub: reg.client_id, rid: reg.rid, aud, trust_anchor: reg.trust_anchor,
-      iat: token.iat, exp: token.exp!, expires_at: now + ttl, hash: hash(value), ...(scope ? { scope } : {}),
-    }
+    const record = tokenRecord({
+      value, jti, reg, sub: reg.client_id, aud, scope, iat: token.iat, exp: token.exp!, ttl, now, gty: 'client_credentials',
+    })
     // Independent writes: one commit round instead of two (each is fsynced by the embedded store).
     await Promise.all([
       f.store.put('tokens', record),
@@ -190,4 +236,47 @@ export function clientCredentialsGrant(d: TokenDeps) {
 
 function hash(token: string): string {
   return createHash('sha256').update(token).digest('base64url')
+}
+
+/** What an opaque token of oidc-provider looks like (base64url, its jti). */
+const OPAQUE = /^[A-Za-z0-9_-]{16,256}$/
+
+/** The grants whose handlers record their tokens themselves (client_credentials above; token_exchange.ts). */
+const SELF_RECORDED = new Set(['client_credentials', 'token_exchange'])
+
+/**
+ * A provider middleware (`provider.use`) recording the access token of every successful
+ * token response of oidc-provider's own grants (authorization_code, refresh_token), under
+ * the registration the request's client lookup found. It runs after the response is built
+ * and before it is sent: if the record cannot be written the request fails (a token that
+ * introspection would not know is never handed out).
+ */
+export function recordProviderTokens(d: { tokens: TokenService; clock: { now(): number }; context: () => RequestContext | undefined }) {
+  return async (ctx: KoaContextWithOIDC, next: () => Promise<void>): Promise<void> => {
+    await next()
+    const oidc = (ctx as { oidc?: KoaContextWithOIDC['oidc'] }).oidc
+    if (oidc?.route !== 'token' || ctx.status !== 200) return
+    const at = oidc.entities.AccessToken
+    const value = (ctx.body as { access_token?: unknown } | undefined)?.access_token
+    if (!at || typeof value !== 'string' || SELF_RECORDED.has(String(at.gty))) return
+    const clientId = String(at.clientId)
+    const reg = d.context()?.registrations.get(clientId)
+    if (!reg) throw new Error(`token response for ${clientId} without its registration`)
+    let claims: Record<string, unknown>
+    try {
+      claims = decodeUnverified(value).payload
+    } catch {
+      // Opaque: the token is its jti; its claims are the model's.
+      claims = { jti: at.jti, iat: at.iat, exp: at.exp, sub: at.accountId, ...(typeof at.aud === 'string' ? { aud: at.aud } : {}) }
+    }
+    const { jti, iat, exp } = claims
+    if (typeof jti !== 'string' || typeof iat !== 'number' || typeof exp !== 'number') throw new Error('issued access token without jti, iat or exp')
+    await d.tokens.record(tokenRecord({
+      value, jti, reg, sub: typeof claims.sub === 'string' ? claims.sub : String(at.accountId),
+      ...(typeof claims.aud === 'string' ? { aud: claims.aud } : {}),
+      ...(at.scope ? { scope: at.scope } : {}),
+      iat, exp, ttl: exp - iat, now: d.clock.now(), gty: String(at.gty),
+      ...(typeof at.grantId === 'string' ? { grantId: at.grantId } : {}),
+    }))
+  }
 }

@@ -111,11 +111,16 @@ export class RegistrationStore {
     return stored?.status === 'active' && stored.rid === reg.rid ? stored : undefined
   }
 
-  /** Ends registration `rid` because its trust chain no longer resolves; kept (until its old expiry) to say why. */
-  async invalidate(reg: Registration, reason: string): Promise<void> {
+  /**
+   * Ends registration `rid` because its trust chain no longer resolves; kept (until its old
+   * expiry) to say why. True when registration `rid` is ended (by this call or a concurrent
+   * one), false when the client has another registration by now.
+   */
+  async invalidate(reg: Registration, reason: string): Promise<boolean> {
     const now = this.clock.now()
-    await this.store.update<Registration>('registrations', reg.id, (cur) =>
+    const stored = await this.store.update<Registration>('registrations', reg.id, (cur) =>
       cur?.status === 'active' && cur.rid === reg.rid ? { ...cur, status: 'invalidated', reason, ended_at: now } : undefined)
+    return stored?.rid === reg.rid && stored.status !== 'active'
   }
 
   /** Operator kill-switch: durable (no expiry), so automatic registration cannot bring the client back. */

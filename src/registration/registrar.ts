@@ -41,6 +41,12 @@ import { RegistrationStore, type Registration, type RegistrationFields, type Reg
 import { REGISTRABLE_TYPES, CLIENT_TYPES, registeredType, registrableMetadata, metadataProblem, clientKeys, grantTypes, type ClientKeys } from './client_metadata.js'
 import { MetadataDocuments, NOT_A_DOCUMENT, validateDocument, boundDocument } from './metadata_document.js'
 
+/**
+ * Revokes what the client holds once its registration ended (grants, refresh tokens, codes,
+ * access token records) and says what, by kind, for the audit event of the cut-off.
+ */
+export type CutOff = (clientId: string) => Promise<Record<string, number>>
+
 /** A refusal the registrar has already written to the audit log. */
 export class RegistrationRefused extends FederationError {}
 
@@ -54,6 +60,8 @@ export interface RegistrarPorts {
   verifier?: TrustMarkVerifier | undefined
   /** Grant types the authorization server serves: an explicit registration must ask for one of them (default client_credentials). */
   grantTypes?: readonly string[]
+  /** Revokes what a client holds once its registration ended (the authorization server's cut-off). */
+  cutOff?: CutOff
 }
 
 /** The entity types resolved for a client: the registrable ones, and federation_entity (organization name and logo, for consent). */
@@ -71,8 +79,12 @@ export class Registrar {
   private readonly required: RequiredTrustMarks
   private readonly grantTypes: readonly string[]
 
+  /** The kill-switch's other half (the authorization server's): what a registration that ends takes with it. */
+  private readonly cutOff: CutOff | undefined
+
   constructor(private readonly f: RegistrationDeps, private readonly o: RegistrarOptions, d: RegistrarPorts) {
     this.reevaluation = o.trust_reevaluation
+    this.cutOff = d.cutOff
     this.failed = boundedLru(f.config.resolver.cache_entries)
     // A membership change here may make a failed client resolvable: forget the failures.
     f.changes.subscribe(() => this.failed.clear())
@@ -368,10 +380,24 @@ export class Registrar {
       return refreshed
     } catch (err) {
       if (!(err instanceof FederationError) || err.status >= 500) throw err
-      await this.records.invalidate(reg, err.message)
-      await this.f.audit.record('authorization_server', 'client.reevaluate', 'failure', reg.id, {
+      // The kill-switch: the registration ends, then everything the client holds is revoked
+      // (idempotent: another instance cutting the same client off concurrently removes nothing
+      // twice). One audit event says why and what went.
+      const ended = await this.records.invalidate(reg, err.message)
+      const detail: Record<string, unknown> = {
         trust_anchor: reg.trust_anchor, ...(reg.entity_id !== reg.id ? { entity_id: reg.entity_id } : {}), error: err.error, reason: err.message,
-      })
+      }
+      let failed: Error | undefined
+      if (ended && this.cutOff) {
+        try {
+          detail.revoked = await this.cutOff(reg.id)
+        } catch (e) {
+          failed = e instanceof Error ? e : new Error(String(e))
+          detail.revoked = 'failed'
+        }
+      }
+      await this.f.audit.record('authorization_server', 'client.reevaluate', 'failure', reg.id, detail)
+      if (failed) throw failed
       return err.message
     }
   }

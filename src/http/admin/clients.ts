@@ -1,7 +1,8 @@
 /**
  * The clients admin API (authenticated; paths relative to {entity}/admin): list, show,
- * revoke (the operator's kill-switch: the client's tokens introspect inactive at once and
- * it cannot register again until reinstated), reinstate.
+ * revoke (the operator's kill-switch: the client's tokens introspect inactive at once, its
+ * grants, refresh tokens and codes are removed, and it cannot register again until
+ * reinstated), reinstate.
  */
 import type Router from '@koa/router'
 import type { Context } from 'koa'
@@ -46,7 +47,9 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
     if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
     if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw new InvalidRequest('reason: must be a string of at most 500 characters')
     const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason)
-    await audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason })
+    // The operator's kill-switch takes the client's grants, refresh tokens and codes too.
+    const revoked = await s.cutOff(reg.id)
+    await audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason, revoked })
     json(ctx, summary(reg))
   })
 
