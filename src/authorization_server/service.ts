@@ -109,7 +109,10 @@ export function createAuthorizationServer(
   const scopes = op ? new Set(['openid', 'offline_access', ...(config.scopes_supported ?? [])]) : undefined
   const clients = new FederationClients(f, registrar, { grantTypes: new Set(grantTypes), ...(scopes ? { scopes } : {}) })
   let endpointUrls: Endpoints | undefined
-  const tokens = new TokenService({ f, as: config, registrar })
+  const tokens = new TokenService({
+    f, as: config, registrar,
+    grantAlive: async (grantId) => (await (await provider()).Grant.find(grantId)) !== undefined,
+  })
   const plugins: ProviderPlugins = {}
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   // oidc-provider's models (codes, tokens, grants, sessions, interactions) live in the store,

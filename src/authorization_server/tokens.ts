@@ -125,7 +125,13 @@ export interface TokenDeps {
 }
 
 export class TokenService {
-  constructor(private readonly d: Omit<TokenDeps, 'alg'>) {}
+  constructor(private readonly d: Omit<TokenDeps, 'alg'> & {
+    /**
+     * Whether oidc-provider still has the user's grant (`grantId`) a token belongs to: revoking
+     * a refresh token ends its grant, and RFC 7009 section 2.1 says its access tokens SHOULD go too.
+     */
+    grantAlive?: (grantId: string) => Promise<boolean>
+  }) {}
 
   /**
    * RFC 7662 for an authenticated caller. Active only for a token this server issued,
@@ -164,8 +170,9 @@ export class TokenService {
 
   /**
    * The record of an access token this server issued, while it is active: unexpired (the
-   * record expires with it) and its registration still the client's active one (re-evaluated
-   * now when due). Introspection and token exchange's subject tokens both ask this.
+   * record expires with it), its registration still the client's active one (re-evaluated
+   * now when due) and, for a token of a user's grant, that grant not revoked. Introspection
+   * and token exchange's subject tokens both ask this.
    */
   async active(token: string): Promise<TokenRecord | undefined> {
     let jti: unknown
@@ -180,6 +187,7 @@ export class TokenService {
     if (!rec || rec.hash !== hash(token)) return undefined
     const reg = await this.d.registrar.active(rec.client_id)
     if (!reg || reg.rid !== rec.rid) return undefined
+    if (rec.grantId !== undefined && this.d.grantAlive && !(await this.d.grantAlive(rec.grantId))) return undefined
     return rec
   }
 }

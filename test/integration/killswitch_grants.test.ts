@@ -166,6 +166,19 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
     { cause: 'the intermediate suspends the RP', cut: (h) => h.org.admin('POST', `/admin/subordinates/${encodeURIComponent(h.rp.id)}/suspend`) },
   ]
 
+  it('revoking a refresh token (RFC 7009) ends its grant: the access tokens of the grant introspect inactive, the others stay active', async () => {
+    const h = await holdings()
+    for (const t of Object.values(h.accessTokens)) assert.equal(await active(t), true)
+    await client.tokenRevocation(h.config, h.refreshToken, { token_type_hint: 'refresh_token' })
+    assert.equal(await active(h.accessTokens.authorization_code), false)
+    assert.equal(await active(h.accessTokens.refresh_token), false)
+    // Not of that grant: client_credentials, and the exchanged token (the agent's own).
+    assert.equal(await active(h.accessTokens.client_credentials), true)
+    assert.equal(await active(h.accessTokens.token_exchange), true)
+    const r = await outcome(() => client.refreshTokenGrant(h.config, h.refreshToken))
+    assert.equal(r.error, 'invalid_grant')
+  })
+
   CAUSES.forEach(({ cause, cut }, row) => {
     // The grant whose request comes first (and re-evaluates the registration) rotates with the row.
     const order = GRANTS.map((_, i) => GRANTS[(i + row) % GRANTS.length]!)
