@@ -244,9 +244,10 @@ export class Registrar {
 
   /** Stores a first-contact registration once the client has authenticated. */
   async commit(clientId: string, candidate: RegistrationFields): Promise<Registration> {
+    const revoked = await this.clearEnded(clientId)
     const reg = await this.records.save(clientId, candidate, false)
     if (!reg) return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: the registration was revoked by the operator`), { registration_type: 'automatic' })
-    await this.audited('client.register', 'success', reg)
+    await this.audited('client.register', 'success', reg, revoked)
     return reg
   }
 
@@ -270,9 +271,10 @@ export class Registrar {
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
       const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), subjectStatement: req.statement, budget })
       const fields = await this.fields(chain, 'explicit', req.statement.jwt, budget)
+      const revoked = await this.clearEnded(clientId)
       const registration = await this.records.save(clientId, fields, true)
       if (!registration) throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
-      await this.audited('client.register', 'success', registration)
+      await this.audited('client.register', 'success', registration, revoked)
       return { registration, chain }
     } catch (err) {
       if (!(err instanceof FederationError) || err.status >= 500) throw err
@@ -336,6 +338,18 @@ export class Registrar {
       trust_marks: trustMarks,
       ...(request ? { request } : {}),
     }
+  }
+
+  /**
+   * A client coming back after its registration was invalidated starts with nothing of the old
+   * one: the cut-off runs again (idempotent), completing one that failed or raced with a token
+   * request of the old registration.
+   */
+  private async clearEnded(clientId: string): Promise<Record<string, number> | undefined> {
+    if (!this.cutOff || (await this.records.get(clientId))?.status !== 'invalidated') return undefined
+    const revoked = await this.cutOff(clientId)
+    // Said in the registration's audit event only when something was left.
+    return Object.values(revoked).some((n) => n > 0) ? revoked : undefined
   }
 
   /** The registration, or why it was invalidated. One re-evaluation per registration at a time. */
@@ -402,11 +416,13 @@ export class Registrar {
     }
   }
 
-  private async audited(action: string, outcome: 'success', reg: Registration): Promise<void> {
+  private async audited(action: string, outcome: 'success', reg: Registration, revoked?: Record<string, number>): Promise<void> {
     await this.f.audit.record('authorization_server', action, outcome, reg.id, {
       registration_type: reg.registration_type, entity_type: reg.entity_type, trust_anchor: reg.trust_anchor,
       ...(reg.entity_id !== reg.id ? { entity_id: reg.entity_id } : {}),
       ...(reg.authority_hint ? { authority_hint: reg.authority_hint } : {}), exp: reg.chain_exp,
+      // What the previous, invalidated registration had left (a cut-off completed now).
+      ...(revoked ? { revoked } : {}),
     })
   }
 

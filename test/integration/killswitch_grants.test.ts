@@ -179,6 +179,31 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
     assert.equal(r.error, 'invalid_grant')
   })
 
+  it('a client that comes back (reinstated) registers anew and holds nothing of before, not even what a race left behind', async () => {
+    const h = await holdings()
+    const provider = await serverOf(op).provider()
+    assert.equal((await h.org.admin('POST', `/admin/subordinates/${encodeURIComponent(h.rp.id)}/suspend`)).status, 200)
+    clock.advance(REEVALUATION + 1)
+    const before = await op.admin('GET', `/admin/clients/${encodeURIComponent(h.rp.id)}`)
+    assert.equal((await GRANTS[3]!.attempt(h)).error, 'invalid_client')
+    // A refresh token written after the cut-off, as a token request that passed the client lookup just before it would.
+    const leftover = await new provider.RefreshToken({ clientId: h.rp.id, accountId: 'alice', grantId: 'raced', gty: 'authorization_code', scope: 'openid' } as never).save()
+    assert.ok(await provider.RefreshToken.find(leftover))
+
+    assert.equal((await h.org.admin('POST', `/admin/subordinates/${encodeURIComponent(h.rp.id)}/reinstate`)).status, 200)
+    const back = await outcome(() => client.clientCredentialsGrant(h.config, { scope: SCOPE, resource: RESOURCE }))
+    assert.equal(back.status, 200, JSON.stringify(back))
+    const after = await op.admin('GET', `/admin/clients/${encodeURIComponent(h.rp.id)}`)
+    assert.equal(after.body.status, 'active')
+    assert.notEqual(after.body.rid, before.body.rid)
+    assert.equal(await provider.RefreshToken.find(leftover), undefined, 'the leftover is gone')
+    assert.equal(await provider.RefreshToken.find(h.refreshToken), undefined)
+    for (const t of Object.values(h.accessTokens)) assert.equal(await active(t), false)
+    const { body } = await op.admin('GET', `/admin/audit?subject=${encodeURIComponent(h.rp.id)}&action=client.register`)
+    assert.equal(body.events.at(-1).outcome, 'success')
+    assert.deepEqual(body.events.at(-1).detail.revoked, { access_tokens: 0, refresh_tokens: 1, grants: 0, authorization_codes: 0, other: 0 })
+  })
+
   CAUSES.forEach(({ cause, cut }, row) => {
     // The grant whose request comes first (and re-evaluates the registration) rotates with the row.
     const order = GRANTS.map((_, i) => GRANTS[(i + row) % GRANTS.length]!)
