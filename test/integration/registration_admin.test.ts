@@ -57,6 +57,10 @@ describe('authorization server: metadata and clients administration', () => {
       expectError(await token(a), 401, 'invalid_client', 'revoked by the operator')
       // A revoked client cannot even authenticate at introspection.
       expectError(await self(), 401, 'invalid_client', 'revoked')
+      // What the client held went with it, as its audit event says.
+      const events = (await as.admin('GET', `/admin/audit?subject=${encodeURIComponent(a.id)}&action=client.revoke`)).body.events
+      assert.deepEqual(events.map((e: any) => e.detail.revoked), [{ access_tokens: 1, refresh_tokens: 0, grants: 0, authorization_codes: 0, other: 0 }])
+      assert.equal(await as.store.count('tokens', { client_id: a.id }), 0)
       const list = await as.admin('GET', '/admin/clients?status=revoked')
       assert.deepEqual(list.body.items.map((c: any) => c.client_id), [a.id])
       assert.equal((await as.admin('POST', `/admin/clients/${encodeURIComponent(a.id)}/reinstate`)).status, 204)

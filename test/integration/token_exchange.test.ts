@@ -9,15 +9,15 @@
  *
  * AGENT's metadata lists the token-exchange grant and asks for mcp:admin too, which TA's
  * policy takes away; OTHER may not exchange at all. The user's token (alice) is an access
- * token of the AS issued to AGENT for the resource (until the OP role's code flow is on main,
- * the test issues it through the provider and records it as the server does).
+ * token of the AS issued to AGENT for the resource, issued here through the provider and
+ * recorded as the server does (tokenRecord), so its lifetime and claims can be chosen; the code
+ * flow's own tokens as subject tokens: killswitch_grants.test.ts.
  */
 import { strict as assert } from 'node:assert'
-import { createHash } from 'node:crypto'
 import { createLocalJWKSet, jwtVerify, decodeJwt, decodeProtectedHeader, SignJWT } from 'jose'
 import { ManualClock } from '../../src/clock.js'
 import type { AuthorizationServerCapability } from '../../src/capabilities/types.js'
-import type { TokenRecord } from '../../src/authorization_server/tokens.js'
+import { tokenRecord } from '../../src/authorization_server/tokens.js'
 import { TOKEN_EXCHANGE_GRANT, ACCESS_TOKEN_TYPE } from '../../src/authorization_server/token_exchange.js'
 import { testKey, type TestEntity } from '../support/federation.js'
 import { startAgentFederation, tokenRequest, expectError, postForm, ASSERTION_TYPE, type Agent, type AgentFederation } from '../support/agent.js'
@@ -68,10 +68,8 @@ describe('token exchange (RFC 8693): an agent acts for a user with a down-scoped
     const value = await t.save()
     const now = clock.now()
     const { jti, iat, exp } = decodeJwt(value)
-    const record: TokenRecord = {
-      id: jti!, client_id: o.client.id, sub: o.sub, rid: reg.rid, aud: o.aud, trust_anchor: reg.trust_anchor,
-      iat: iat!, exp: exp!, expires_at: now + o.ttl, hash: createHash('sha256').update(value).digest('base64url'), scope: o.scope,
-    }
+    // No grantId: 'test-grant' is no grant oidc-provider has (a token of a revoked grant is inactive).
+    const record = tokenRecord({ value, jti: jti!, reg, sub: o.sub, aud: o.aud, scope: o.scope, iat: iat!, exp: exp!, ttl: o.ttl, now, gty: 'authorization_code' })
     await as.store.put('tokens', record)
     return value
   }
