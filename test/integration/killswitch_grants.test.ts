@@ -5,11 +5,12 @@
  * and its refresh tokens, grants and codes are gone from the server's store; one audit event
  * says why and what went. Over real HTTP on loopback, with an RP written with openid-client:
  *
- *               TA  (Anchorage trust anchor)
+ *               TA  (Anchorage trust anchor; issues RP_MARK, the mark OP requires of RPs)
  *          /    |     \
  *       ORG     OP     RS     ORG: the RP's organisation (Anchorage intermediate), one per cause
- *        |                    OP: Anchorage, authorization server + OpenID Provider, pinning TA
- *        RP                   RS: the resource's federation entity (it introspects)
+ *        |                    OP: Anchorage, authorization server + OpenID Provider, pinning TA,
+ *        RP                       registration.required_trust_marks: openid_relying_party [RP_MARK]
+ *                             RS: the resource's federation entity (it introspects)
  *
  * Table-driven: each cause (a row) gets a fresh ORG and RP, which first obtains something for
  * every grant (a refresh token, an unredeemed code, a client_credentials token, an exchanged
@@ -30,6 +31,7 @@ import { startRp, rpConfig, usersFile, login, serverOf, authorizationRefusal, ty
 const RESOURCE = 'https://mcp.demo.example/mcp'
 const SCOPE = 'mcp:read'
 const REEVALUATION = 120
+const RP_MARK = 'https://federation.example.org/tm/certified-rp'
 
 /** What the RP holds before the cut-off, one for each grant. */
 interface Holdings {
@@ -64,11 +66,14 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
         // Longer than the time the clock moves, so nothing of the holdings expires on its own.
         authorization_code_lifetime: 600, access_token_lifetime: 600,
       },
+      config: { registration: { required_trust_marks: { openid_relying_party: [RP_MARK] } } },
     })
     rsKey = await testKey()
     rs = await startLeaf({ clock, authority_hints: [ta.entityId], metadata: { oauth_resource: { resource: RESOURCE, jwks: { keys: [rsKey.publicJwk] } } } })
     await onboard(ta, op.entityId)
     await onboard(ta, rs.entityId)
+    assert.equal((await ta.admin('POST', '/admin/trust-mark-types', { trust_mark_type: RP_MARK, lifetime: 86_400 })).status, 201)
+    assert.equal((await ta.admin('PUT', '/admin/trust-mark-issuers', { [RP_MARK]: [ta.entityId] })).status, 200)
   })
   after(async () => {
     await Promise.all([ta, op].map((e) => e?.stop()))
@@ -128,6 +133,10 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
       metadata: { grant_types: ['authorization_code', 'refresh_token', 'client_credentials', TOKEN_EXCHANGE_GRANT], scope: `openid offline_access ${SCOPE}` },
     })
     stops.push(() => rp.stop())
+    // The mark OP requires of RPs, issued by TA and carried in the RP's entity configuration.
+    const mark = await ta.admin('POST', '/admin/trust-marks', { trust_mark_type: RP_MARK, sub: rp.id })
+    assert.equal(mark.status, 201, JSON.stringify(mark.body))
+    rp.leaf.claims.trust_marks = [{ trust_mark_type: RP_MARK, trust_mark: mark.body.trust_mark }]
     const config = await rpConfig(op, rp)
     const h = { rp, config }
     const first = await redeem(h, await authorize(h))
@@ -159,11 +168,15 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
   ]
 
   /** Why a chain stops resolving. */
-  const CAUSES: Array<{ cause: string; cut: (h: Holdings & { org: TestEntity }) => Promise<{ status: number }> }> = [
-    { cause: 'the anchor removes the RP\'s organisation', cut: (h) => ta.admin('DELETE', `/admin/subordinates/${encodeURIComponent(h.org.entityId)}`) },
-    { cause: 'the anchor suspends the RP\'s organisation', cut: (h) => ta.admin('POST', `/admin/subordinates/${encodeURIComponent(h.org.entityId)}/suspend`) },
-    { cause: 'the intermediate removes the RP', cut: (h) => h.org.admin('DELETE', `/admin/subordinates/${encodeURIComponent(h.rp.id)}`) },
-    { cause: 'the intermediate suspends the RP', cut: (h) => h.org.admin('POST', `/admin/subordinates/${encodeURIComponent(h.rp.id)}/suspend`) },
+  const CAUSES: Array<{ cause: string; reason: RegExp; cut: (h: Holdings & { org: TestEntity }) => Promise<{ status: number }> }> = [
+    { cause: 'the anchor removes the RP\'s organisation', reason: /no valid trust chain/, cut: (h) => ta.admin('DELETE', `/admin/subordinates/${encodeURIComponent(h.org.entityId)}`) },
+    { cause: 'the anchor suspends the RP\'s organisation', reason: /no valid trust chain/, cut: (h) => ta.admin('POST', `/admin/subordinates/${encodeURIComponent(h.org.entityId)}/suspend`) },
+    { cause: 'the intermediate removes the RP', reason: /no valid trust chain/, cut: (h) => h.org.admin('DELETE', `/admin/subordinates/${encodeURIComponent(h.rp.id)}`) },
+    { cause: 'the intermediate suspends the RP', reason: /no valid trust chain/, cut: (h) => h.org.admin('POST', `/admin/subordinates/${encodeURIComponent(h.rp.id)}/suspend`) },
+    {
+      cause: 'the anchor revokes the RP\'s required trust mark', reason: /must carry a valid trust mark of type .*"revoked"/,
+      cut: (h) => ta.admin('POST', '/admin/trust-marks/revoke', { trust_mark_type: RP_MARK, sub: h.rp.id }),
+    },
   ]
 
   it('revoking a refresh token (RFC 7009) ends its grant: the access tokens of the grant introspect inactive, the others stay active', async () => {
@@ -204,7 +217,7 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
     assert.deepEqual(body.events.at(-1).detail.revoked, { access_tokens: 0, refresh_tokens: 1, grants: 0, authorization_codes: 0, other: 0 })
   })
 
-  CAUSES.forEach(({ cause, cut }, row) => {
+  CAUSES.forEach(({ cause, reason, cut }, row) => {
     // The grant whose request comes first (and re-evaluates the registration) rotates with the row.
     const order = GRANTS.map((_, i) => GRANTS[(i + row) % GRANTS.length]!)
     it(`${cause}: ${order.map((g) => g.grant).join(', ')} refused invalid_client; tokens inactive; refresh token gone`, async () => {
@@ -238,7 +251,7 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
       assert.equal(body.events.length, 1, JSON.stringify(body.events))
       const [event] = body.events
       assert.equal(event.outcome, 'failure')
-      assert.match(event.detail.reason, /no valid trust chain/)
+      assert.match(event.detail.reason, reason)
       const revoked = event.detail.revoked
       assert.equal(revoked.access_tokens, tokens.length)
       assert.ok(revoked.refresh_tokens >= 1 && revoked.grants >= 1 && revoked.authorization_codes >= 1, JSON.stringify(revoked))
