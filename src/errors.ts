@@ -27,6 +27,8 @@ export type FederationErrorCode =
   | 'invalid_request_object'
   // Admin API only
   | 'unauthorized'
+  // RFC 6750 "Error Codes": the token is valid but its operator's role is below the route's
+  | 'insufficient_scope'
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -55,6 +57,7 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
   invalid_redirect_uri: 400,
   invalid_request_object: 400,
   unauthorized: 401,
+  insufficient_scope: 403,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -129,6 +132,7 @@ export const InvalidRedirectUri = make('invalid_redirect_uri', 'InvalidRedirectU
 export const InvalidRequestObject = make('invalid_request_object', 'InvalidRequestObject')
 // Admin API and HTTP.
 export const Unauthorized = make('unauthorized', 'Unauthorized')
+export const InsufficientScope = make('insufficient_scope', 'InsufficientScope')
 export const Conflict = make('conflict', 'Conflict')
 export const PayloadTooLarge = make('payload_too_large', 'PayloadTooLarge')
 export const UnsupportedMediaType = make('unsupported_media_type', 'UnsupportedMediaType')

@@ -36,6 +36,11 @@ export interface Refusal {
   method: string
   path: string
   reason: string
+  /**
+   * The authenticated operator whose role is below the route's (403): the event is then
+   * `admin.authorize` with this operator as actor, instead of `admin.authenticate` by anonymous.
+   */
+  operator?: string
 }
 
 interface Window {
@@ -68,7 +73,7 @@ export class RefusedAuthentications {
   /** Counts a refusal; records an event when it opens a new window for its address. */
   async refuse(r: Refusal): Promise<void> {
     const now = this.clock.now()
-    const sample = { method: r.method.slice(0, 16), path: cut(r.path, this.o.maxPathLength), reason: r.reason }
+    const sample = { method: r.method.slice(0, 16), path: cut(r.path, this.o.maxPathLength), reason: r.reason, ...(r.operator !== undefined ? { operator: r.operator } : {}) }
     const key = address(r.address)
     const w = this.windows.get(key)
     if (w && now < w.start + this.o.windowSeconds) return this.count(w, now, sample)
@@ -142,10 +147,11 @@ export class RefusedAuthentications {
   }
 
   private async write(ip: string, count: number, sample: NonNullable<Window['last']>, since: number | undefined): Promise<void> {
-    const detail = { ip, count, ...sample, ...(count > 1 && since !== undefined ? { since: iso(since) } : {}) }
-    this.logger.info('admin authentication refused', detail)
+    const { operator, ...rest } = sample
+    const detail = { ip, count, ...rest, ...(count > 1 && since !== undefined ? { since: iso(since) } : {}) }
+    this.logger.info(operator !== undefined ? 'admin authorization refused' : 'admin authentication refused', { ...detail, ...(operator !== undefined ? { operator } : {}) })
     try {
-      await this.audit.record('anonymous', 'admin.authenticate', 'failure', undefined, detail)
+      await this.audit.record(operator ?? 'anonymous', operator !== undefined ? 'admin.authorize' : 'admin.authenticate', 'failure', undefined, detail)
     } catch {
       // logged by AuditLog.record; a refused request is answered 401 whatever happens here
     }

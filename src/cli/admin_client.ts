@@ -4,10 +4,11 @@
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { ADMIN_TOKEN_FILE, CONFIG_FILE } from '../config/load.js'
+import { ADMIN_TOKEN_FILE, CONFIG_FILE, parseListen, type ConfigFile } from '../config/load.js'
 import { UsageError, type IO } from './args.js'
 
 export const CONNECTION_OPTIONS = {
+  'admin-url': { type: 'string' },
   url: { type: 'string' },
   token: { type: 'string' },
   dir: { type: 'string' },
@@ -15,23 +16,29 @@ export const CONNECTION_OPTIONS = {
 } as const
 
 export const CONNECTION_HELP = `Connection:
-  --url URL       the server (default: the entity id in DIR/anchorage.json)
-  --token TOKEN   admin token (default: $ANCHORAGE_ADMIN_TOKEN, else DIR/admin.token)
+  --admin-url URL the admin API's base URL, /admin/... appended (default:
+                  $ANCHORAGE_ADMIN_URL, else from DIR/anchorage.json: the admin plane
+                  http://admin.listen + the entity id's path, or the entity id when the
+                  admin API shares the public listener); --url is the same option
+  --token TOKEN   an operator's token (default: $ANCHORAGE_ADMIN_TOKEN, else DIR/admin.token)
   --dir DIR       deployment directory (default: ./federation)`
 
 export interface AdminClient {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>
 }
 
-export async function adminClient(values: { url?: string | undefined; token?: string | undefined; dir?: string | undefined }, io: IO): Promise<AdminClient> {
+export async function adminClient(values: { 'admin-url'?: string | undefined; url?: string | undefined; token?: string | undefined; dir?: string | undefined }, io: IO): Promise<AdminClient> {
   const dir = values.dir ?? 'federation'
-  let url = values.url
+  if (values['admin-url'] && values.url && values['admin-url'] !== values.url) throw new UsageError('--admin-url and --url name the same thing: give one')
+  let url = values['admin-url'] ?? values.url ?? io.env.ANCHORAGE_ADMIN_URL
   if (!url) {
+    let config: ConfigFile
     try {
-      url = (JSON.parse(await io.readFile(join(dir, CONFIG_FILE))) as { entity_id: string }).entity_id
+      config = JSON.parse(await io.readFile(join(dir, CONFIG_FILE))) as ConfigFile
     } catch {
-      throw new UsageError(`--url is required (no ${join(dir, CONFIG_FILE)} to read the entity id from)`)
+      throw new UsageError(`--admin-url is required (no ${join(dir, CONFIG_FILE)} to find the admin API from)`)
     }
+    url = adminUrlOf(config)
   }
   let token = values.token ?? io.env.ANCHORAGE_ADMIN_TOKEN
   if (!token) {
@@ -42,14 +49,12 @@ export async function adminClient(values: { url?: string | undefined; token?: st
     }
   }
   const base = url.replace(/\/+$/, '')
-  const actor = (io.env.USER ?? '').replace(/[^\w.@-]/g, '')
   return {
     async call(method, path, body) {
       const res = await fetch(base + path, {
         method,
         headers: {
           authorization: `Bearer ${token}`,
-          ...(actor ? { 'x-anchorage-actor': actor } : {}),
           ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
@@ -66,6 +71,19 @@ export async function adminClient(values: { url?: string | undefined; token?: st
       return { status: res.status, body: parsed }
     },
   }
+}
+
+/**
+ * Where a deployment's admin API is, from its configuration: the admin plane's listener
+ * (`admin.listen`, plain HTTP; a wildcard address reached on loopback) with the entity id's
+ * path, or the entity id itself when the admin API shares the public listener.
+ */
+export function adminUrlOf(config: Pick<ConfigFile, 'entity_id' | 'admin'>): string {
+  const at = config.admin?.listen !== undefined ? parseListen(config.admin.listen) : undefined
+  if (!at) return config.entity_id
+  const host = at.host === '0.0.0.0' ? '127.0.0.1' : at.host === '::' ? '::1' : at.host
+  const path = new URL(config.entity_id).pathname.replace(/\/+$/, '')
+  return `http://${host.includes(':') ? `[${host}]` : host}:${at.port}${path}`
 }
 
 /** Prints the answer; returns the exit code (0 on 2xx, 1 on an error answer). */

@@ -1,13 +1,13 @@
 /** `anchorage init`: a deployment directory with configuration, seed keys and an admin token. */
 import { mkdir, writeFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { randomBytes } from 'node:crypto'
 import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, defaultIdTokenAlgs, oauthAlgs, type ConfigFile } from '../config/load.js'
+import { DEFAULTS } from '../config/defaults.js'
 import type { KeysFile } from '../types.js'
 import { generateSigningKey, sealKey, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
 import { Kek } from '../crypto/kek.js'
 import type { KekMaterial } from '../config/kek.js'
-import { tokenDigest } from '../http/admin/auth.js'
+import { tokenDigest, newToken } from '../http/admin/auth.js'
 
 export interface InitOptions {
   dir: string
@@ -16,6 +16,14 @@ export interface InitOptions {
   authorityHints?: string[]
   development?: boolean
   organizationName?: string
+  /**
+   * `admin.listen`: the admin plane's own listener. Default: 127.0.0.1:<port + 1> for an
+   * https deployment, none (the admin API on the shared listener) for a development one;
+   * null: none whatever the deployment.
+   */
+  adminListen?: string | null
+  /** The listen port the admin plane's default follows (default: server.port's default, 8080). */
+  port?: number
   /** Seals the first key (config/load reads ANCHORAGE_KEK: `kekFromEnv`). */
   kek?: KekMaterial
   extra?: Partial<ConfigFile>
@@ -29,6 +37,8 @@ export interface InitResult {
   kid: string
   /** The authorization server's `oauth` keys, one per algorithm it signs with (none without the role). */
   oauthKeys: Array<{ kid: string; alg: KeyAlg }>
+  /** `admin.listen` as written (absent: the admin API shares the public listener). */
+  adminListen?: string
 }
 
 export async function initDeployment(o: InitOptions): Promise<InitResult> {
@@ -39,14 +49,16 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   if (!KEY_ALGS.includes(alg)) throw new Error(`--alg must be one of ${KEY_ALGS.join(', ')}`)
   // Not parsed here: checkConfigFile names what is wrong with the identifier.
   const development = o.development ?? o.entityId.startsWith('http:')
-  const adminToken = newAdminToken()
+  const adminToken = newToken()
+  // The admin plane on its own loopback listener, except in development (docs/operations.md, "The admin plane").
+  const adminListen = o.adminListen === null ? undefined : (o.adminListen ?? (development ? undefined : `127.0.0.1:${(o.port ?? DEFAULTS.server.port) + 1}`))
   const config: ConfigFile = {
     entity_id: o.entityId,
     ...(development ? { development: true } : {}),
     signing_alg: alg,
     ...(o.authorityHints?.length ? { authority_hints: o.authorityHints } : {}),
     ...(o.organizationName ? { organization: { organization_name: o.organizationName } } : {}),
-    admin: { token_sha256: tokenDigest(adminToken).toString('base64url') },
+    admin: { token_sha256: tokenDigest(adminToken).toString('base64url'), ...(adminListen ? { listen: adminListen } : {}) },
     ...o.extra,
   }
   checkConfigFile(config, configPath)
@@ -73,7 +85,7 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   const tokenPath = join(dir, ADMIN_TOKEN_FILE)
   await writeFile(tokenPath, adminToken + '\n', { mode: 0o600 })
   await writeFile(configPath, JSON.stringify(config, null, 2) + '\n', { mode: 0o600 })
-  return { dir, configPath, tokenPath, adminToken, kid: key.kid, oauthKeys }
+  return { dir, configPath, tokenPath, adminToken, kid: key.kid, oauthKeys, ...(adminListen ? { adminListen } : {}) }
 }
 
 async function exists(p: string): Promise<boolean> {
@@ -82,16 +94,5 @@ async function exists(p: string): Promise<boolean> {
     return true
   } catch {
     return false
-  }
-}
-
-/**
- * 256 random bits, base64url, never starting with '-': a token that did would be read as an
- * option by `anchorage ... --token TOKEN` (one deployment in 64 otherwise).
- */
-function newAdminToken(): string {
-  for (;;) {
-    const token = randomBytes(32).toString('base64url')
-    if (!token.startsWith('-')) return token
   }
 }

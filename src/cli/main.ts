@@ -6,7 +6,7 @@ import { initDeployment } from './init.js'
 import { startService, hasConfig, type RunningService as Service } from './serve.js'
 import { intrinsicsFrozen } from './harden.js'
 import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
-import { ConfigError, kekFromEnv } from '../config/load.js'
+import { ConfigError, kekFromEnv, parseListen } from '../config/load.js'
 import type { KeyAlg } from '../crypto/keys.js'
 import type { KekMaterial } from '../config/kek.js'
 
@@ -19,6 +19,7 @@ Commands:
   keys          list, stage, activate, rotate and retire federation keys
   anchors       list and refresh the pinned trust anchors' keys
   audit         read the audit log
+  operators     add, list, disable and rotate the named operators of the admin API
   trust-mark    issue, revoke and list trust marks (and delegations, own marks)
   trust-mark-type
                 add and list the trust mark types this entity issues
@@ -37,8 +38,10 @@ Run 'anchorage <command> --help' for a command's options.`
 const INIT_HELP = `Usage: anchorage init --dir DIR --entity-id URL [options]
 
 Creates DIR with anchorage.json (the configuration), keys.json (the first federation
-key, encrypted when ANCHORAGE_KEK is set) and admin.token (the admin API token; only its
-SHA-256 is kept in the configuration: move the token somewhere safe).
+key, encrypted when ANCHORAGE_KEK is set) and admin.token (the token of the first admin
+operator, named admin; only its SHA-256 is kept in the configuration: move the token
+somewhere safe). An https deployment gets a private admin plane: the admin API on its own
+listener, admin.listen = 127.0.0.1:8081; a development one keeps it on the shared listener.
 
   --dir DIR               deployment directory (created; must not hold a deployment yet)
   --entity-id URL         this entity's identifier (https; http only for development)
@@ -46,6 +49,9 @@ SHA-256 is kept in the configuration: move the token somewhere safe).
   --authority-hint URL    a superior (makes this an intermediate); repeatable
   --organization-name S   published in the entity configuration
   --development           allow an http entity id (implied by an http entity id)
+  --admin-listen HOST:PORT
+                          the admin plane's listener (default 127.0.0.1:8081 for https
+                          deployments); 'shared': the admin API on the public listener
   --trust-anchor URL      pin a trust anchor's keys in trust_anchors (fetched from its
                           entity configuration now, thumbprints printed); repeatable
   --trust-anchor-jwks F   the anchor's keys from a JWKS file instead (one per
@@ -78,6 +84,8 @@ const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
                             ($ANCHORAGE_ALLOW_PRIVATE_NETWORK=1)
   --trust-reevaluation S    authorization server: re-resolve a registration's trust chain
                             when older than S seconds ($ANCHORAGE_TRUST_REEVALUATION_SECONDS)
+  --admin-listen HOST:PORT  the admin plane's listener instead of admin.listen of the
+                            configuration (plain HTTP: keep it on a private address)
   --init-if-missing         create a development deployment (entity id
                             http://localhost:PORT) when DIR has none
 
@@ -119,6 +127,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
         return await keysCommand(rest, io)
       case 'audit':
         return await auditCommand(rest, io)
+      case 'operators': {
+        const { operatorsCommand } = await import('./operators.js')
+        return await operatorsCommand(rest, io)
+      }
       case 'anchors': {
         const { anchorsCommand } = await import('./anchors.js')
         return await anchorsCommand(rest, io)
@@ -182,7 +194,7 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     'authority-hint': { type: 'string', multiple: true }, 'organization-name': { type: 'string' }, development: { type: 'boolean' },
     'trust-anchor': { type: 'string', multiple: true }, 'trust-anchor-jwks': { type: 'string', multiple: true },
     'authorization-server': { type: 'boolean' }, 'openid-provider': { type: 'boolean' }, resource: { type: 'string', multiple: true },
-    'allow-private-network': { type: 'boolean' }, 'ca-file': { type: 'string' },
+    'allow-private-network': { type: 'boolean' }, 'ca-file': { type: 'string' }, 'admin-listen': { type: 'string' },
   })
   if (values.help) {
     io.stdout(INIT_HELP)
@@ -190,6 +202,8 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
   }
   if (!values.dir) throw new UsageError('init: --dir is required')
   if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
+  const adminListen = values['admin-listen']
+  if (adminListen !== undefined && adminListen !== 'shared' && !parseListen(adminListen)) throw new UsageError(`--admin-listen: must be HOST:PORT (or [IPv6]:PORT) or shared: ${adminListen}`)
   const caPath = values['ca-file']
   const caFile = caPath ? { path: resolvePath(caPath), pem: await io.readFile(caPath).catch((err: Error) => {
     throw new UsageError(`--ca-file: cannot read ${caPath}: ${err.message}`)
@@ -211,13 +225,15 @@ async function initCommand(argv: string[], io: IO): Promise<number> {
     ...(values['authority-hint'] ? { authorityHints: values['authority-hint'] } : {}),
     ...(values['organization-name'] ? { organizationName: values['organization-name'] } : {}),
     ...(values.development ? { development: true } : {}),
+    ...(adminListen === 'shared' ? { adminListen: null } : adminListen !== undefined ? { adminListen } : {}),
     ...kekOption(io),
     extra: as.extra,
   }).catch((err: Error) => {
     throw new UsageError(err.message)
   })
   for (const line of as.lines) io.stdout(line)
-  io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\n${r.oauthKeys.map((k) => `oauth key ${k.kid} (${k.alg})\n`).join('')}admin token written to ${r.tokenPath}:\n  ${r.adminToken}`)
+  io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\n${r.oauthKeys.map((k) => `oauth key ${k.kid} (${k.alg})\n`).join('')}admin token (operator admin, role admin) written to ${r.tokenPath}:\n  ${r.adminToken}`)
+  io.stdout(r.adminListen ? `admin plane: http://${r.adminListen} (admin.listen; never expose it publicly)` : 'admin plane: shared with the public listener (development; set admin.listen in production)')
   return 0
 }
 
@@ -237,7 +253,7 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
     dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, store: { type: 'string' },
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'trust-proxy': { type: 'boolean' }, 'ca-file': { type: 'string' },
     'allow-http': { type: 'boolean' }, 'allow-private-network': { type: 'boolean' }, 'init-if-missing': { type: 'boolean' },
-    'trust-reevaluation': { type: 'string' },
+    'trust-reevaluation': { type: 'string' }, 'admin-listen': { type: 'string' },
   })
   if (values.help) {
     io.stdout(SERVE_HELP)
@@ -264,12 +280,14 @@ async function serveCommand(argv: string[], io: IO): Promise<number> {
     ...(values['allow-http'] ? { allow_http: true } : {}),
     ...(values['allow-private-network'] ? { allow_private_network: true } : {}),
     ...(reevaluation !== undefined ? { trust_reevaluation: reevaluation } : {}),
+    ...(values['admin-listen'] ? { admin_listen: values['admin-listen'] } : {}),
   }, { env: io.env })
   // Signal handlers first: whoever reads the listening line may stop the server at once.
   const stopped = untilSignal(service, io)
   // Frozen by the process entry (run.ts), not when main() is called from a library or a test.
   const frozen = intrinsicsFrozen() ? ', intrinsics frozen' : ''
-  io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url} (store: ${service.store.kind}${frozen})`)
+  const adminPlane = service.server.admin ? `, admin plane on ${service.server.admin.url}` : ''
+  io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url}${adminPlane} (store: ${service.store.kind}${frozen})`)
   return stopped
 }
 

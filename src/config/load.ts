@@ -28,7 +28,7 @@ export interface ConfigFile {
   store?: string
   store_options?: StoreOptions
   audit?: Partial<AuditConfig>
-  admin?: { token_sha256?: string }
+  admin?: { token_sha256?: string; listen?: string }
   server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
   keys?: { propagation_delay_seconds?: number; rollover?: Partial<KeysConfig['rollover']> }
@@ -147,7 +147,12 @@ export interface Config {
   store: string
   store_options: StoreOptions
   audit: AuditConfig
-  admin: { token_sha256?: string; token_from_env?: string }
+  admin: {
+    token_sha256?: string
+    token_from_env?: string
+    /** The admin plane's own listener (`admin.listen`); absent: the admin API shares the public listener. */
+    listen?: ListenAddress
+  }
   server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
   keys: KeysConfig
@@ -208,6 +213,21 @@ export interface StoreOptions {
   audit_recovery_interval_ms?: number
 }
 
+/** `host:port` of a listener, parsed (an IPv6 host without its brackets). */
+export interface ListenAddress {
+  host: string
+  port: number
+}
+
+/** `host:port` or `[v6]:port` -> ListenAddress; undefined when it is neither. */
+export function parseListen(text: string): ListenAddress | undefined {
+  const m = /^(?:\[([0-9A-Fa-f:.]+)\]|([A-Za-z0-9.-]+)):([0-9]{1,5})$/.exec(text)
+  if (!m) return undefined
+  const port = Number(m[3])
+  if (port > 65535) return undefined
+  return { host: (m[1] ?? m[2])!, port }
+}
+
 export class ConfigError extends Error {
   override name = 'ConfigError'
 }
@@ -244,6 +264,8 @@ export interface Overrides {
   ca_file?: string
   /** `serve --trust-reevaluation SECONDS`. */
   trust_reevaluation?: number
+  /** `serve --admin-listen HOST:PORT`: the admin plane's listener instead of the configuration's `admin.listen`. */
+  admin_listen?: string
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v)
@@ -300,7 +322,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     store: overrides.store ?? env[ENV.store] ?? file.store ?? 'embedded',
     store_options: { ...file.store_options },
     audit: { ...DEFAULTS.audit, ...file.audit },
-    admin: { ...file.admin, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}) },
+    admin: adminConfig(file, overrides, env),
     server,
     outbound,
     keys: {
@@ -324,6 +346,15 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     registration: registration(file),
   }
   return deepFreeze(config)
+}
+
+/** `admin`: the token (the environment's wins) and the admin plane's listener (the command line's wins). */
+function adminConfig(file: ConfigFile, overrides: Overrides, env: NodeJS.ProcessEnv): Config['admin'] {
+  const { listen: listenText, ...rest } = file.admin ?? {}
+  const text = overrides.admin_listen ?? listenText
+  const listen = text !== undefined ? parseListen(text) : undefined
+  if (text !== undefined && !listen) throw new ConfigError(`admin.listen: must be host:port (or [IPv6]:port) with a port from 0 to 65535: ${text}`)
+  return { ...rest, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}), ...(listen ? { listen } : {}) }
 }
 
 /** `registration`: string entries become {trust_mark_type}; requirements without the role they apply to are a mistake. */

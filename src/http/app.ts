@@ -10,32 +10,49 @@ import { randomBytes } from 'node:crypto'
 import type { Service } from '../service.js'
 import { errorMiddleware } from './errors.js'
 import { adminRoutes } from './admin/routes.js'
-import { adminAuth } from './admin/auth.js'
+import { adminAuth, tokenDigest } from './admin/auth.js'
+import { Operators } from './admin/operators.js'
+import { operatorRoutes } from './admin/operators_routes.js'
+import { applyRoles, type AdminRoute } from './admin/roles.js'
 import { bodyLimits } from './body.js'
 import { mountCapability } from './capabilities.js'
 import { methodNotAllowed } from './allowed.js'
 
 export interface App {
+  /** The public listener's application (with the admin API too when there is no admin plane). */
   app: Koa
+  /** The admin plane's application when `admin.listen` is set: the admin API only, and health. */
+  admin?: Koa
   router: Router
   /** Path of every public route, by name (for the listener's fast routes). */
   paths: ReadonlyMap<string, string>
+  /** The named operators (bootstrap() before listening: the configured token becomes operator admin). */
+  operators: Operators
+  /** Every admin route with the role it requires (roles.ts). */
+  adminRoutes: readonly AdminRoute[]
 }
 
 export function createApp(service: Service): App {
   const f = service.federation
-  const app = new Koa({ proxy: f.config.server.trust_proxy })
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   const router = new Router(prefix ? { prefix } : {})
-  // Admin routes are relative to {entity path}/admin; every one is authenticated.
-  const admin = new Router({ prefix: `${prefix}/admin` })
-  admin.use(adminAuth(f))
+  // Admin routes are relative to {entity path}/admin; every one is authenticated, and each needs its role (roles.ts).
+  const adminPrefix = `${prefix}/admin`
+  const admin = new Router({ prefix: adminPrefix })
+  const { token_from_env: fromEnv, token_sha256: sha } = f.config.admin
+  const operators = new Operators({
+    store: f.store, audit: f.audit, clock: f.clock, logger: f.logger,
+    ...(fromEnv ? { configured: tokenDigest(fromEnv) } : sha ? { configured: Buffer.from(sha, 'base64url') } : {}),
+  })
+  admin.use(adminAuth(f, operators))
   const authz = service.capabilities.find((c) => c.kind === 'authorization_server')
   adminRoutes(admin, f, authz?.kind === 'authorization_server' ? { oauth: authz.server.keys } : {})
   const max = bodyLimits(f.config)
+  operatorRoutes(admin, operators, max)
   // The foundation's endpoints first, then each capability's, in composition order.
   const ordered = [...service.capabilities].sort((a, b) => Number(b.kind === 'federation') - Number(a.kind === 'federation'))
   for (const c of ordered) mountCapability(c, { router, admin, federation: f, max })
+  const roles = applyRoles(admin, adminPrefix, f.audit.refusals)
   const paths = routedPaths(router, service)
 
   const health = new Router()
@@ -51,7 +68,7 @@ export function createApp(service: Service): App {
   const maxPath = f.config.audit.max_path_length
   const reqPrefix = randomBytes(4).toString('hex')
   let counter = 0
-  app.use(async (ctx, next) => {
+  const requestLog: Koa.Middleware = async (ctx, next) => {
     const id = ctx.get('x-request-id').slice(0, 64) || `${reqPrefix}-${(++counter).toString(36)}`
     ctx.state.requestId = id
     ctx.set('X-Request-Id', id)
@@ -62,14 +79,30 @@ export function createApp(service: Service): App {
     const level = (ctx.method === 'GET' && ctx.status < 400) || ctx.state.authRefused ? 'debug' : 'info'
     const path = ctx.path.length > maxPath ? `${ctx.path.slice(0, maxPath)}…` : ctx.path
     f.logger[level]('request', { request_id: id, method: ctx.method, path, status: ctx.status, ms: Math.round(performance.now() - start) })
-  })
-  app.use(errorMiddleware(f.logger))
-  app.use(health.routes())
+  }
+  const base = (proxy: boolean): Koa => {
+    const app = new Koa({ proxy })
+    app.use(requestLog)
+    app.use(errorMiddleware(f.logger))
+    app.use(health.routes())
+    return app
+  }
+  const app = base(f.config.server.trust_proxy)
   app.use(router.routes())
   app.use(methodNotAllowed(router))
-  app.use(admin.routes())
-  app.use(methodNotAllowed(admin))
-  return { app, router, paths }
+  // The admin plane (docs/operations.md, "The admin plane"): with admin.listen, the public
+  // listener has no admin route at all, so /admin/... is 404 there like any unknown path.
+  // Its own listener trusts no forwarding header: it is reached directly, on a private address.
+  let adminApp: Koa | undefined
+  if (f.config.admin.listen) {
+    adminApp = base(false)
+    adminApp.use(admin.routes())
+    adminApp.use(methodNotAllowed(admin))
+  } else {
+    app.use(admin.routes())
+    app.use(methodNotAllowed(admin))
+  }
+  return { app, ...(adminApp ? { admin: adminApp } : {}), router, paths, operators, adminRoutes: roles }
 }
 
 /**

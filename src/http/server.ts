@@ -15,21 +15,27 @@ export interface RunningServer {
   server: http.Server
   port: number
   url: string
+  /** The admin plane's own listener, when `admin.listen` is set (plain HTTP; docs/operations.md, "The admin plane"). */
+  admin?: { server: http.Server; port: number; url: string }
+  /** Every admin route with the role it requires (src/http/admin/roles.ts). */
+  adminRoutes: App['adminRoutes']
   /**
-   * Stops accepting, closes idle keep-alive connections, lets in-flight requests finish
-   * (their connections close after the response) for up to `timeoutMs` (default
-   * `server.shutdown_timeout_seconds`), then drops the connections left.
+   * Stops accepting on every listener, closes idle keep-alive connections, lets in-flight
+   * requests finish (their connections close after the response) for up to `timeoutMs`
+   * (default `server.shutdown_timeout_seconds`), then drops the connections left.
    */
   close(timeoutMs?: number): Promise<CloseOutcome>
 }
 
-/** The service's app on a listener: `createApp` + `listen`. */
+/** The service's app on a listener (and the admin plane's on its own): `createApp` + `listen`. */
 export function serve(service: Service, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
   return listen(service, createApp(service), options)
 }
 
 export async function listen(service: Service, built: App, options: { port?: number; host?: string } = {}): Promise<RunningServer> {
   const { server: s } = service.config
+  // Before anything is served: the configured admin token becomes (or stays) operator admin.
+  await built.operators.bootstrap()
   const handler = built.app.callback()
   const fast = fastRoutes(service, built.paths)
   const onRequest: http.RequestListener = (req, res) => {
@@ -39,26 +45,58 @@ export async function listen(service: Service, built: App, options: { port?: num
   const tls = readServerTls(service.config)
   const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest)
   const drain = new Drain(server)
+  const host = options.host ?? s.host
+  await bind(server, options.port ?? s.port, host)
+  let admin: { server: http.Server; port: number; url: string; drain: Drain } | undefined
+  const at = service.config.admin.listen
+  if (built.admin && at) {
+    const adminHandler = built.admin.callback()
+    const adminServer = http.createServer((req, res) => {
+      adminDrain.mark(res)
+      adminDrain.run(res, () => adminHandler(req, res))
+    })
+    const adminDrain = new Drain(adminServer)
+    try {
+      await bind(adminServer, at.port, at.host)
+    } catch (err) {
+      server.close()
+      throw new Error(`admin.listen ${at.host}:${at.port}: ${(err as Error).message}`, { cause: err })
+    }
+    const adminPort = (adminServer.address() as AddressInfo).port
+    admin = { server: adminServer, port: adminPort, url: `http://${hostForUrl(at.host)}:${adminPort}`, drain: adminDrain }
+  }
+  const actual = (server.address() as AddressInfo).port
+  const scheme = tls ? 'https' : 'http'
+  return {
+    server,
+    port: actual,
+    url: `${scheme}://${hostForUrl(host)}:${actual}`,
+    ...(admin ? { admin: { server: admin.server, port: admin.port, url: admin.url } } : {}),
+    adminRoutes: built.adminRoutes,
+    close: async (timeoutMs = s.shutdown_timeout_seconds * 1000) => {
+      const outcomes = await Promise.all([drain.close(timeoutMs), ...(admin ? [admin.drain.close(timeoutMs)] : [])])
+      return { abandoned: outcomes.reduce((n, o) => n + o.abandoned, 0) }
+    },
+  }
+}
+
+function bind(server: http.Server, port: number, host: string): Promise<void> {
   server.keepAliveTimeout = 65_000
   server.headersTimeout = 66_000
   server.requestTimeout = 30_000
-  const port = options.port ?? s.port
-  const host = options.host ?? s.host
-  await new Promise<void>((resolve, reject) => {
+  return new Promise<void>((resolve, reject) => {
     server.once('error', reject)
     server.listen(port, host, () => {
       server.off('error', reject)
       resolve()
     })
   })
-  const actual = (server.address() as AddressInfo).port
-  const scheme = tls ? 'https' : 'http'
-  return {
-    server,
-    port: actual,
-    url: `${scheme}://${host === '0.0.0.0' || host === '::' ? 'localhost' : host}:${actual}`,
-    close: (timeoutMs = s.shutdown_timeout_seconds * 1000) => drain.close(timeoutMs),
-  }
+}
+
+/** A listening address as a URL's host: the wildcard addresses as localhost, IPv6 in brackets. */
+function hostForUrl(host: string): string {
+  if (host === '0.0.0.0' || host === '::') return 'localhost'
+  return host.includes(':') ? `[${host}]` : host
 }
 
 interface Routed { mediaType: string; peek(search: string): string | Buffer | undefined }

@@ -36,6 +36,7 @@ export const COLLECTIONS = [
   'upstream_logins', // upstream logins under way: state, nonce, PKCE verifier (id = interaction uid)
   'login_failures', // wrong passwords per user name of the users file, expiring with the lockout (id = name)
   'software_statements', // software statements this entity issued (id = jti)
+  'operators', // named operators of the admin API: role, SHA-256 of the token, status (id = name)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
 

@@ -32,6 +32,8 @@ export interface TestEntity {
   token: string
   dir: string
   server: RunningServer
+  /** Where the admin API is: the admin plane's listener (adminListen) or the entity id. */
+  adminUrl?: string
   get(path: string, headers?: Record<string, string>): Promise<Response>
   admin(method: string, path: string, body?: unknown, headers?: Record<string, string>): Promise<{ status: number; body: any; headers: Headers }>
   stop(options?: { keepDir?: boolean }): Promise<void>
@@ -46,6 +48,8 @@ export async function startEntity(o: {
   port?: number
   /** Receives the deployment's logs (default: silent, or stderr with TEST_LOG). */
   logger?: Logger
+  /** `admin.listen`: the admin API on its own listener (e.g. 127.0.0.1:0), where admin() goes. */
+  adminListen?: string
 } = {}): Promise<TestEntity> {
   const port = o.port ?? (await freePort())
   const entityId = `http://127.0.0.1:${port}${o.path ?? ''}`
@@ -56,7 +60,7 @@ export async function startEntity(o: {
     entity_id: entityId,
     development: true,
     ...(o.authority_hints ? { authority_hints: o.authority_hints } : {}),
-    admin: { token_sha256: tokenDigest(token).toString('base64url') },
+    admin: { token_sha256: tokenDigest(token).toString('base64url'), ...(o.adminListen ? { listen: o.adminListen } : {}) },
     outbound: { allow_http: true, allow_private_network: true, timeout_ms: 2000 },
     ...o.config,
   }
@@ -68,11 +72,12 @@ export async function startEntity(o: {
   const server = await serve(service, { port, host: '127.0.0.1' })
   const { federation } = service
   const base = `http://127.0.0.1:${port}${o.path ?? ''}`
+  const adminUrl = server.admin ? `${server.admin.url}${o.path ?? ''}` : base
   return {
-    entityId, port, service, federation, store, clock, token, dir, server,
+    entityId, port, service, federation, store, clock, token, dir, server, adminUrl,
     get: (path, headers) => fetch(base + path, { headers: headers ?? {} }),
     async admin(method, path, body, headers = {}) {
-      const res = await fetch(base + path, {
+      const res = await fetch(adminUrl + path, {
         method,
         headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { 'content-type': 'application/json' } : {}), ...headers },
         ...(body !== undefined ? { body: typeof body === 'string' ? body : JSON.stringify(body) } : {}),

@@ -1,37 +1,54 @@
 /**
- * Admin API authentication: `Authorization: Bearer <token>`, compared as SHA-256 digests in
- * constant time. The scheme is case-insensitive (RFC 7235 "Challenge and Response"), the
- * token is not. Refusals are audited in aggregate, per source address (audit/refusals.ts).
- * The actor may be named with X-Anchorage-Actor.
+ * Admin API authentication: `Authorization: Bearer <token>`, the token of a named operator
+ * (operators.ts), compared as SHA-256 digests in constant time. The scheme is
+ * case-insensitive (RFC 7235 "Challenge and Response"), the token is not. Refusals are
+ * audited in aggregate, per source address (audit/refusals.ts).
+ *
+ * The audit actor is the authenticated operator's name. A client cannot name it: the
+ * `X-Anchorage-Actor` header that earlier versions read (and older CLIs still send) is
+ * ignored.
  */
-import { createHash, timingSafeEqual } from 'node:crypto'
+import { createHash, randomBytes } from 'node:crypto'
 import type { Context, Next } from 'koa'
 import { Unauthorized } from '../../errors.js'
 import type { Federation } from '../../federation.js'
+import type { Authenticated, Operators } from './operators.js'
 
 export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest()
 }
 
+/**
+ * 256 random bits, base64url, never starting with '-': a token that did would be read as an
+ * option by `anchorage ... --token TOKEN` (one token in 64 otherwise).
+ */
+export function newToken(): string {
+  for (;;) {
+    const token = randomBytes(32).toString('base64url')
+    if (!token.startsWith('-')) return token
+  }
+}
+
 /** RFC 6750 "Authorization Request Header Field": `Bearer` 1*SP b64token, any case of the scheme. */
 const BEARER = /^bearer +([\x21-\x7e]+)$/i
 
-export function adminAuth(f: Federation) {
-  const fromEnv = f.config.admin.token_from_env
-  const expected = fromEnv ? tokenDigest(fromEnv) : f.config.admin.token_sha256 ? Buffer.from(f.config.admin.token_sha256, 'base64url') : undefined
-  if (!expected) f.logger.warn('no admin token is configured: the admin API refuses every request')
+/** The operator a request authenticated as (set by adminAuth before any admin route runs). */
+export const operatorOf = (ctx: Context): Authenticated => ctx.state.operator as Authenticated
+
+export function adminAuth(f: Federation, operators: Operators) {
   return async function auth(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization')
     const m = BEARER.exec(header)
-    const ok = Boolean(m && expected && timingSafeEqual(tokenDigest(m[1]!), expected))
-    if (!ok) {
+    const result = m ? await operators.authenticate(m[1]!) : undefined
+    if (!result?.ok) {
       // Behind --trust-proxy koa's ctx.ip is the forwarded client address.
       ctx.state.authRefused = true
-      await f.audit.refusals.refuse({ address: ctx.ip, method: ctx.method, path: ctx.path, reason: header ? 'wrong token' : 'no token' })
+      const reason = !header ? 'no token' : result?.reason === 'disabled operator' ? 'disabled operator' : 'wrong token'
+      await f.audit.refusals.refuse({ address: ctx.ip, method: ctx.method, path: ctx.path, reason })
       throw new Unauthorized(header ? 'the admin token is not valid' : 'an admin token is required (Authorization: Bearer ...)')
     }
-    const named = ctx.get('x-anchorage-actor').replace(/[^\w.@-]/g, '').slice(0, 64)
-    ctx.state.actor = named ? `admin:${named}` : 'admin'
+    ctx.state.operator = result.operator
+    ctx.state.actor = result.operator.name
     await next()
   }
 }
