@@ -89,7 +89,7 @@ const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
   --init-if-missing         create a development deployment (entity id
                             http://localhost:PORT) when DIR has none
 
-Environment: ANCHORAGE_ADMIN_TOKEN (admin token, overrides the stored hash),
+Environment: ANCHORAGE_ADMIN_TOKEN (the token of operator admin, overrides the stored hash),
 ANCHORAGE_KEK (encrypts private keys at rest), ANCHORAGE_LOG_LEVEL.`
 
 export function defaultIO(): IO {
