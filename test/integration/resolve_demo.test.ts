@@ -5,7 +5,8 @@
  *     TA  <-  AS (authorization server trusting TA)      MCP endpoint (accepts AS tokens only)
  *
  * The demo comes up, prints commands that work, resolves its leaves with the policy
- * applied, and cleans up when told to stop.
+ * applied, tells the agent story (on its own, then for a user who signs in at the AS's
+ * OpenID Provider, then cut off at the anchor), and cleans up when told to stop.
  */
 import { strict as assert } from 'node:assert'
 import { readFile } from 'node:fs/promises'
@@ -29,7 +30,8 @@ describe('anchorage demo', () => {
       const body = await res.text()
       assert.equal(res.status, 200, body)
       const client = decode(body).payload.metadata.oauth_client
-      assert.deepEqual(client.grant_types, ['client_credentials'])
+      // The anchor's policy took device_code away.
+      assert.deepEqual(client.grant_types, ['client_credentials', 'authorization_code', 'urn:ietf:params:oauth:grant-type:token-exchange'])
       assert.deepEqual(client.contacts, ['federation-ops@anchor.demo'])
       const mcp = /curl -s '(http:\/\/127\.0\.0\.1:\d+\/resolve\?sub=[^']+&trust_anchor=[^'&]+)'/.exec(text)?.[1]
       assert.equal((await fetch(mcp!)).status, 200)
@@ -39,8 +41,8 @@ describe('anchorage demo', () => {
     }
   })
 
-  it('tells the agent story: token, MCP call, removal at the anchor, refusal after re-evaluation', async function () {
-    this.timeout(30_000)
+  it('tells the agent story: token, MCP call, a user\'s delegation by token exchange, removal at the anchor, refusal after re-evaluation', async function () {
+    this.timeout(60_000)
     const out: string[] = []
     const io: IO = { stdout: (s) => out.push(s), stderr: (s) => out.push(s), readFile: (p) => readFile(p, 'utf8'), env: {} }
     let stop!: () => void
@@ -50,12 +52,36 @@ describe('anchorage demo', () => {
       for (let i = 0; i < 200 && !out.join('').includes('agent story'); i++) await new Promise((r) => setTimeout(r, 25))
       const text = out.join('\n')
       const call = /curl -s -X POST (\S+\/demo\/call-mcp)/.exec(text)?.[1]
+      const forUser = /curl -s -X POST (\S+\/demo\/act-for-user)/.exec(text)?.[1]
       const remove = /anchorage subordinate remove (\S+) --dir (\S+)/.exec(text)
-      assert.ok(call && remove, text)
+      const as = /authorization server (\S+)/.exec(text)?.[1]
+      const mcp = /MCP endpoint (\S+)/.exec(text)?.[1]
+      assert.ok(call && forUser && remove && as && mcp, text)
+      const agent = new URL(call).origin
       const first = (await (await fetch(call, { method: 'POST' })).json()) as any
       assert.equal(first.token.status, 200)
       assert.equal(first.resource.status, 200)
       assert.equal(first.resource.body.scope, 'mcp:tools')
+
+      // alice signs in at the OP for the agent (PAR, login, consent, code + PKCE): her token, issued to the agent.
+      const delegated = (await (await fetch(forUser, { method: 'POST' })).json()) as any
+      assert.equal(delegated.user_token?.sub, 'alice', JSON.stringify(delegated))
+      assert.equal(delegated.user_token.client_id, agent)
+      assert.equal(delegated.user_token.aud, mcp)
+      assert.equal(delegated.user_token.scope, 'mcp:tools mcp:read')
+      // The exchange: one resource, down-scoped, act naming the agent's entity id (RFC 8693 section 4.1).
+      assert.equal(delegated.exchange.status, 200, JSON.stringify(delegated.exchange))
+      assert.equal(delegated.exchange.body.issued_token_type, 'urn:ietf:params:oauth:token-type:access_token')
+      const claims = delegated.exchange.claims
+      assert.deepEqual([claims.iss, claims.sub, claims.client_id, claims.aud, claims.scope], [as, 'alice', agent, mcp, 'mcp:tools'])
+      assert.deepEqual(claims.act, { sub: agent })
+      // The MCP endpoint accepts it: the agent, for alice, with mcp:tools only.
+      assert.equal(delegated.resource.status, 200, JSON.stringify(delegated.resource))
+      assert.deepEqual([delegated.resource.body.client_id, delegated.resource.body.scope], [agent, 'mcp:tools'])
+      // A second call exchanges the token the agent holds, with no new sign-in.
+      const again = (await (await fetch(forUser, { method: 'POST' })).json()) as any
+      assert.equal(again.user_token, 'held from the earlier sign-in')
+      assert.equal(again.exchange.status, 200, JSON.stringify(again.exchange))
       const { cli } = await import('../support/cli.js')
       const removed = await cli(['subordinate', 'remove', remove[1]!, '--dir', remove[2]!])
       assert.equal(removed.code, 0, removed.stderr)
@@ -65,6 +91,14 @@ describe('anchorage demo', () => {
       assert.equal(second.token.status, 401)
       assert.equal(second.token.body.error, 'invalid_client')
       assert.equal(second.resource, undefined)
+      // The kill-switch cuts the delegation too: no token for the agent from alice's any more. Either
+      // the agent is refused (invalid_client), or alice's token, issued under the agent's ended
+      // registration, is no longer an active token to exchange (invalid_request, RFC 8693 2.2.2).
+      const cut = (await (await fetch(forUser, { method: 'POST' })).json()) as any
+      assert.equal(cut.user_token, 'held from the earlier sign-in')
+      const refusal = `${cut.exchange.status} ${cut.exchange.body.error}`
+      assert.ok(refusal === '401 invalid_client' || (refusal === '400 invalid_request' && /not an active access token/.test(cut.exchange.body.error_description)), JSON.stringify(cut.exchange))
+      assert.equal(cut.resource, undefined)
     } finally {
       stop()
       assert.equal(await running, 0)
