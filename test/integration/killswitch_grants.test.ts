@@ -63,6 +63,9 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
       as: {
         resources: [RESOURCE], scopes_supported: [SCOPE], openid_provider: true, users_file: users.path,
         trust_reevaluation: REEVALUATION,
+        // Fetched statements outlive the re-evaluation interval: a client cut off must not come
+        // back through its next first contact on the statements fetched before the cut.
+        statement_cache_ttl: 10 * REEVALUATION,
         // Longer than the time the clock moves, so nothing of the holdings expires on its own.
         authorization_code_lifetime: 600, access_token_lifetime: 600,
       },
