@@ -70,7 +70,7 @@ const RESOLVED_TYPES = [...REGISTRABLE_TYPES, 'federation_entity']
 export class Registrar {
   readonly records: RegistrationStore
   private readonly resolver: Resolver
-  /** For re-evaluation: no statement cache (in-flight fetches are still shared). */
+  /** For re-evaluation and first contacts after a cut-off: no statement cache, no failure cache (in-flight fetches are still shared). */
   private readonly fresh: Resolver
   private readonly reevaluations = new Map<string, Promise<Registration | string>>()
   private readonly reevaluation: number
@@ -103,7 +103,8 @@ export class Registrar {
     }
     this.anchors = base.anchors
     this.resolver = new Resolver(base)
-    this.fresh = new Resolver({ ...base, limits: { ...config.resolver, cache_ttl_max: 0 } })
+    // No failure cache either: a member reinstated after its cut-off is admitted at its next request.
+    this.fresh = new Resolver({ ...base, limits: { ...config.resolver, cache_ttl_max: 0, failure_ttl: 0 } })
     if (o.client_id_metadata_documents) {
       this.documents = new MetadataDocuments({
         fetcher: f.fetcher, clock: f.clock, entries: config.resolver.cache_entries, jsonDepth: config.limits.json_depth,
@@ -117,6 +118,16 @@ export class Registrar {
 
   /** The trusted anchors, pinned keys included. */
   readonly anchors: () => Promise<TrustAnchor[]>
+
+  /**
+   * The resolver of a first contact: the fresh one (no statement cache) for a client whose
+   * registration was invalidated, for the statements cached before its cut-off (up to
+   * statement_cache_ttl, which may outlive trust_reevaluation) still show the chain that no
+   * longer resolves, and would admit it again at once; the caching one otherwise.
+   */
+  private async resolverFor(clientId: string): Promise<Resolver> {
+    return (await this.records.get(clientId))?.status === 'invalidated' ? this.fresh : this.resolver
+  }
 
   /** The work budget of one request (presented chains checked, then the resolution). */
   budget(): Budget {
@@ -148,7 +159,8 @@ export class Registrar {
       const known = this.failed.get(key)
       if (known && known.until > this.f.clock.now()) throw known.error
       try {
-        const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), budget })
+        const resolver = await this.resolverFor(clientId)
+        const chain = await resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), budget })
         return await this.fields(chain, 'automatic', undefined, budget)
       } catch (err) {
         if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
@@ -173,7 +185,7 @@ export class Registrar {
       const known = this.failed.get(key)
       if (known && known.until > this.f.clock.now()) throw known.error
       try {
-        return await this.documentFields(clientId, this.resolver, budget)
+        return await this.documentFields(clientId, await this.resolverFor(clientId), budget)
       } catch (err) {
         if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
         throw err
@@ -267,9 +279,11 @@ export class Registrar {
   async registerExplicit(req: RequestConfiguration, presented: PresentedChain | undefined, budget = this.budget()): Promise<{ registration: Registration; chain: ResolvedChain }> {
     const clientId = req.statement.claims.sub
     try {
-      if ((await this.records.get(clientId))?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
+      const prior = await this.records.get(clientId)
+      if (prior?.status === 'revoked') throw new InvalidClient(`${clientId}: the registration was revoked by the operator`)
       const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
-      const chain = await this.resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), subjectStatement: req.statement, budget })
+      const resolver = prior?.status === 'invalidated' ? this.fresh : this.resolver
+      const chain = await resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), subjectStatement: req.statement, budget })
       const fields = await this.fields(chain, 'explicit', req.statement.jwt, budget)
       const revoked = await this.clearEnded(clientId)
       const registration = await this.records.save(clientId, fields, true)

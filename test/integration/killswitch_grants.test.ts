@@ -69,7 +69,7 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
         // Longer than the time the clock moves, so nothing of the holdings expires on its own.
         authorization_code_lifetime: 600, access_token_lifetime: 600,
       },
-      config: { registration: { required_trust_marks: { openid_relying_party: [RP_MARK] } } },
+      config: { registration: { required_trust_marks: { openid_relying_party: [RP_MARK] } }, resolver: { statement_ttl_max: 10 * REEVALUATION } },
     })
     rsKey = await testKey()
     rs = await startLeaf({ clock, authority_hints: [ta.entityId], metadata: { oauth_resource: { resource: RESOURCE, jwks: { keys: [rsKey.publicJwk] } } } })
