@@ -25,6 +25,10 @@ export type FederationErrorCode =
   | 'invalid_redirect_uri'
   // RFC 9101 (JAR) section 6.3, OpenID Connect Core 6.4
   | 'invalid_request_object'
+  | 'invalid_software_statement'
+  | 'unapproved_software_statement'
+  // RFC 6750 section 3.1: a bearer credential (initial or registration access token) that is not valid
+  | 'invalid_token'
   // Admin API only
   | 'unauthorized'
   // RFC 6750 "Error Codes": the token is valid but its operator's role is below the route's
@@ -56,6 +60,9 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
   invalid_client_metadata: 400,
   invalid_redirect_uri: 400,
   invalid_request_object: 400,
+  invalid_software_statement: 400,
+  unapproved_software_statement: 400,
+  invalid_token: 401,
   unauthorized: 401,
   insufficient_scope: 403,
   conflict: 409,
@@ -130,6 +137,10 @@ export const InvalidClientMetadata = make('invalid_client_metadata', 'InvalidCli
 export const InvalidRedirectUri = make('invalid_redirect_uri', 'InvalidRedirectUri')
 // RFC 9101 (JAR).
 export const InvalidRequestObject = make('invalid_request_object', 'InvalidRequestObject')
+export const InvalidSoftwareStatement = make('invalid_software_statement', 'InvalidSoftwareStatement')
+export const UnapprovedSoftwareStatement = make('unapproved_software_statement', 'UnapprovedSoftwareStatement')
+// RFC 6750 section 3.1.
+export const InvalidToken = make('invalid_token', 'InvalidToken')
 // Admin API and HTTP.
 export const Unauthorized = make('unauthorized', 'Unauthorized')
 export const InsufficientScope = make('insufficient_scope', 'InsufficientScope')

@@ -26,6 +26,7 @@ import type { Budget } from '../trust_chain/budget.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Jwks } from '../types.js'
 import { boundedLru } from '../util/lru.js'
+import { isDynamicClientId } from './dynamic_client_id.js'
 
 /**
  * The clock client assertions' times (iat, exp, nbf) are checked with: the system clock, as
@@ -88,7 +89,7 @@ export function inspectAssertion(req: ClientAuthentication, o: InspectOptions): 
   const { header, payload: c } = decoded
   if (typeof header.alg !== 'string' || !ASSERTION_ALGS.includes(header.alg)) throw bad(`alg ${JSON.stringify(header.alg ?? null)} is not allowed; use one of ${ASSERTION_ALGS.join(', ')}`)
   if (!ASSERTION_TYPS.has(header.typ)) throw bad(`typ ${JSON.stringify(header.typ)} is not a client assertion type`)
-  if (typeof c.iss !== 'string' || !isEntityIdSyntax(c.iss)) throw bad('iss must be the client id, an entity identifier')
+  if (typeof c.iss !== 'string' || !(isEntityIdSyntax(c.iss) || isDynamicClientId(c.iss))) throw bad('iss must be the client id, an entity identifier')
   if (c.sub !== c.iss) throw bad('sub must equal iss (the client id)')
   const clientId = req.client_id
   if (clientId !== undefined && clientId !== c.iss) throw bad('iss does not match the client_id parameter')

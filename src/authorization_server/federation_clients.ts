@@ -25,6 +25,7 @@ import { compactVerify, createLocalJWKSet, errors as errorsJose } from 'jose'
 import type { Jwks } from '../types.js'
 import { requestContext, type RequestContext } from './request_context.js'
 import { isDocumentUrl } from '../registration/metadata_document.js'
+import { isDynamicClientId } from './dynamic_client_id.js'
 
 /** What oidc-provider's Client model asks of its source (the store adapter delegates here). */
 export interface ClientSource {
@@ -88,8 +89,9 @@ export class FederationClients implements ClientSource {
   ) {}
 
   async find(id: string): Promise<ClientMetadata | undefined> {
-    // Spec "Automatic Registration": the client_id is the client's entity identifier.
-    if (!isEntityIdSyntax(id)) return undefined
+    // Spec "Automatic Registration": the client_id is the client's entity identifier; or one
+    // this server gave a client at RFC 7591 registration (dynamic_registration.ts).
+    if (!isEntityIdSyntax(id) && !isDynamicClientId(id)) return undefined
     const ctx = requestContext()
     const refused = ctx?.refusals?.get(id)
     if (refused !== undefined) throw refused
@@ -110,6 +112,17 @@ export class FederationClients implements ClientSource {
     const budget = ctx?.budget ?? this.registrar.budget()
     if (ctx) ctx.budget = budget
     const reg = await this.registrar.registered(id)
+    if (isDynamicClientId(id)) {
+      // Registered only at the registration endpoint: no first contact, no trust chain of its own.
+      if (!reg) {
+        const ended = await this.registrar.records.get(id)
+        if (ended) throw new ProviderError(401, 'invalid_client', `${id}: the registration has ended (${ended.status})${ended.reason ? `: ${ended.reason}` : ''}`)
+        return undefined
+      }
+      this.checkGrant(reg, ctx)
+      ctx?.registrations.set(id, reg)
+      return reg
+    }
     // A presented chain is verified whenever present (spec "Processing the Authentication Request": the OP MUST fully verify it).
     const presented = ctx?.trustChain?.clientId === id ? await this.presented(id, ctx.trustChain, budget) : undefined
     let out = reg
@@ -212,6 +225,14 @@ export class FederationClients implements ClientSource {
       grant_types: grants,
       response_types: code ? ['code'] : [],
       redirect_uris: code ? redirectUris(md) : [],
+    }
+    const dyn = reg.dynamic
+    if (dyn && dyn.token_endpoint_auth_method !== AUTH_METHOD) {
+      // A client without keys (RFC 7591): a secret, of which the store holds the hash only
+      // (provider.ts compares a presented secret with it).
+      out.token_endpoint_auth_method = dyn.token_endpoint_auth_method
+      out.client_secret = dyn.client_secret_hash ?? ''
+      delete out.jwks
     }
     // The client's scopes the provider knows (its `scopes`: OpenID Connect's and scopes_supported).
     // None known: a client of the code flow keeps the empty list (oidc-provider refuses it as

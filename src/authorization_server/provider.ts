@@ -23,6 +23,10 @@ import { DEFAULT_CLAIMS } from './claims.js'
 import { INTERACTION_LIFETIME } from './cookie_keys.js'
 import { privateDetails } from '../errors.js'
 import { tokenExchangeClaims } from './token_exchange.js'
+import { matchesHash } from './dynamic_registration.js'
+
+/** Client authentication of RFC 7591 clients without keys (RFC 7591 section 2, token_endpoint_auth_method). */
+const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'] as const
 
 /** oidc-provider's routes, relative to the entity id's path. */
 export const PROVIDER_ROUTES = {
@@ -86,8 +90,11 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     jwks: { keys: d.jwks.map((k) => ({ ...k, use: 'sig' })) },
     routes: { ...PROVIDER_ROUTES },
     // `none`: public clients identified by a metadata document (federation_clients.ts); a
-    // federation client's registration always says private_key_jwt.
-    clientAuthMethods: config.client_id_metadata_documents ? ['private_key_jwt', 'none'] : ['private_key_jwt'],
+    // federation client's registration always says private_key_jwt. A client registered through
+    // RFC 7591 without keys authenticates with its secret (dynamic_registration.ts).
+    clientAuthMethods: [
+      'private_key_jwt', ...(config.client_id_metadata_documents ? ['none' as const] : []), ...(config.dynamic_registration ? SECRET_METHODS : []),
+    ],
     enabledJWA: { clientAuthSigningAlgValues: [...ASSERTION_ALGS] as never },
     clockTolerance: f.config.clock_skew,
     clientDefaults: {
@@ -163,6 +170,15 @@ export function createOidcProvider(d: ProviderDeps): Provider {
     ...(op ? opConfiguration(d) : {}),
   }
   const provider = new Provider(f.entityId, configuration)
+  if (config.dynamic_registration) {
+    // The store keeps a dynamic client's secret as its SHA-256 only (federation_clients.ts
+    // gives it as client_secret): a presented secret is hashed before the comparison. No HS*
+    // algorithm is enabled for these clients, so the value itself is never needed.
+    ;(provider.Client.prototype as unknown as { compareClientSecret(this: { clientSecret?: string }, actual: string): Promise<boolean> })
+      .compareClientSecret = async function (actual) {
+        return matchesHash(actual, this.clientSecret)
+      }
+  }
   // The deployment's listener decides about proxies (server.trust_proxy); the provider runs in its app.
   provider.proxy = f.config.server.trust_proxy
   // oidc-provider's replay detection (a client assertion's jti used once, RFC 7523 section 3)

@@ -27,6 +27,11 @@ import { CookieKeys, INTERACTION_LIFETIME } from './cookie_keys.js'
 import { DEFAULT_CLAIMS } from './claims.js'
 import { requestContext } from './request_context.js'
 import { registerTokenExchange, TOKEN_EXCHANGE_GRANT } from './token_exchange.js'
+import { DynamicRegistration } from './dynamic_registration.js'
+import { InitialAccessTokens } from './initial_access_tokens.js'
+
+/** Client authentication of RFC 7591 clients without keys (provider.ts enables them with dynamic registration). */
+const SECRET_METHODS = ['client_secret_basic', 'client_secret_post'] as const
 
 /** Endpoint URLs, from the router (so they cannot drift from the routes). */
 export interface Endpoints {
@@ -34,6 +39,8 @@ export interface Endpoints {
   introspection_endpoint: string
   jwks_uri: string
   federation_registration_endpoint: string
+  /** RFC 7591 registration with a software statement, when dynamic_registration is enabled. */
+  registration_endpoint?: string
   /** The OpenID Provider role's. */
   authorization_endpoint?: string
   pushed_authorization_request_endpoint?: string
@@ -62,6 +69,10 @@ export interface AuthorizationServer {
   auth: ClientAuthenticator
   tokens: TokenService
   clients: FederationClients
+  /** RFC 7591/7592 registration gated by software statements, when `dynamic_registration` is enabled. */
+  dynamic?: DynamicRegistration
+  /** Initial access tokens (RFC 7591 section 3) the operator issues. */
+  initialAccessTokens: InitialAccessTokens
   /** Client assertions accepted by this process (replays refused before any work). */
   usedAssertions: UsedAssertions
   /** Seams for accounts, error pages and extra grants; set before the first request. */
@@ -108,6 +119,11 @@ export function createAuthorizationServer(
   const registrar = new Registrar(f, config, { ...d, grantTypes, cutOff: (clientId) => cutOff(clientId) })
   const scopes = op ? new Set(['openid', 'offline_access', ...(config.scopes_supported ?? [])]) : undefined
   const clients = new FederationClients(f, registrar, { grantTypes: new Set(grantTypes), ...(scopes ? { scopes } : {}) })
+  const initialAccessTokens = new InitialAccessTokens(f)
+  const dynamic = config.dynamic_registration ? new DynamicRegistration({
+    f, config: config.dynamic_registration, registrar, grantTypes: new Set(grantTypes), initialAccessTokens,
+    maxRequestLifetime: config.assertion_max_lifetime,
+  }) : undefined
   let endpointUrls: Endpoints | undefined
   const tokens = new TokenService({
     f, as: config, registrar,
@@ -185,6 +201,7 @@ export function createAuthorizationServer(
       if (seed) await keys.seed(seed.keys)
       await ensureKey()
     },
+    ...(dynamic ? { dynamic } : {}), initialAccessTokens,
     auth: new ClientAuthenticator({ f, registrar, maxLifetime: config.assertion_max_lifetime }),
     tokens,
     async jwks() {
@@ -196,8 +213,8 @@ export function createAuthorizationServer(
       return {
         issuer: f.entityId,
         ...endpoints,
-        // `none`: public metadata document clients (docs/authorization-server.md).
-        token_endpoint_auth_methods_supported: config.client_id_metadata_documents ? [AUTH_METHOD, 'none'] : [AUTH_METHOD],
+        // `none`: public metadata document clients (docs/authorization-server.md); secrets: RFC 7591 clients without keys.
+        token_endpoint_auth_methods_supported: [AUTH_METHOD, ...(config.client_id_metadata_documents ? ['none'] : []), ...(dynamic ? SECRET_METHODS : [])],
         token_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],
         introspection_endpoint_auth_methods_supported: [AUTH_METHOD],
         introspection_endpoint_auth_signing_alg_values_supported: [...ASSERTION_ALGS],

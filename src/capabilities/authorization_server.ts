@@ -23,6 +23,15 @@ export const AS_ROUTES = {
   as_federation_registration_endpoint: '/oauth/register',
 } as const
 
+/**
+ * RFC 7591 registration with a software statement (dynamic_registration.ts), and RFC 7592
+ * configuration at `/oauth/clients/{client_id}`: the path oidc-provider's own (disabled)
+ * registration feature is given in provider.ts, beside the federation's `/oauth/register`.
+ */
+export const DYNAMIC_ROUTES = {
+  as_registration_endpoint: '/oauth/clients',
+} as const
+
 /** The OpenID Provider role's routes (oidc-provider's, at the paths provider.ts gives it). */
 export const OP_ROUTES = {
   as_authorization_endpoint: '/oauth/authorize',
@@ -51,6 +60,7 @@ export function authorizationServerCapability(
     introspection_endpoint: url(AS_ROUTES.as_introspection_endpoint),
     jwks_uri: url(AS_ROUTES.as_jwks_uri),
     federation_registration_endpoint: url(AS_ROUTES.as_federation_registration_endpoint),
+    ...(config.dynamic_registration ? { registration_endpoint: url(DYNAMIC_ROUTES.as_registration_endpoint) } : {}),
     ...(op ? {
       authorization_endpoint: url(OP_ROUTES.as_authorization_endpoint),
       pushed_authorization_request_endpoint: url(OP_ROUTES.as_pushed_authorization_request_endpoint),
@@ -64,7 +74,7 @@ export function authorizationServerCapability(
     server,
     endpoints,
     users,
-    routes: op ? { ...AS_ROUTES, ...OP_ROUTES } : AS_ROUTES,
+    routes: { ...AS_ROUTES, ...(op ? OP_ROUTES : {}), ...(config.dynamic_registration ? DYNAMIC_ROUTES : {}) },
     // The `oauth` keys of every algorithm the provider signs with, created now when missing (keys.json's seed first).
     start: () => server.start(),
     // Spec "OAuth Authorization Server" and "OpenID Connect OpenID Provider Metadata": issuer

@@ -48,6 +48,7 @@ export interface ConfigFile {
   /** Authorization server role (docs/registration.md). */
   authorization_server?: {
     enabled?: boolean; openid_provider?: boolean; require_pkce?: boolean; client_id_metadata_documents?: boolean; resources?: string[]; scopes_supported?: string[]; users_file?: string; upstream?: UpstreamConfigFile
+    dynamic_registration?: Partial<DynamicRegistrationConfig>
     id_token_signing_alg_values?: Array<NonNullable<ConfigFile['signing_alg']>>
   }
     & Partial<Record<Exclude<keyof typeof DEFAULTS.authorization_server, 'require_pkce' | 'id_token_signing_alg_values'>, number>>
@@ -88,6 +89,15 @@ export interface UpstreamConfig {
   private_key_file?: string
   scopes: string[]
   name: string
+}
+
+/** RFC 7591 dynamic client registration gated by software statements (docs/dynamic-registration.md). */
+export interface DynamicRegistrationConfig {
+  enabled: boolean
+  /** Issuers whose statements are accepted: pinned keys, or (no jwks) resolved through a trust chain; absent: this entity alone. */
+  trusted_issuers?: Array<{ issuer: string; jwks?: { keys: JWK[] } }>
+  /** Registration also needs an admin-issued initial access token (RFC 7591 section 3). */
+  initial_access_token: boolean
 }
 
 /** The authorization server role, defaults applied (DEFAULTS.authorization_server documents each). */
@@ -131,6 +141,8 @@ export interface AuthorizationServerConfig {
    * section 3: id_token_signing_alg_values_supported MUST include RS256).
    */
   id_token_signing_alg_values: ReadonlyArray<NonNullable<ConfigFile['signing_alg']>>
+  /** RFC 7591 registration gated by software statements; absent: off. */
+  dynamic_registration?: DynamicRegistrationConfig
 }
 
 export interface Config {
@@ -385,7 +397,7 @@ export function oauthAlgs(signingAlg: Config['signing_alg'], as: Pick<Authorizat
 function authorizationServer(
   file: NonNullable<ConfigFile['authorization_server']>, signingAlg: Config['signing_alg'], dir: string, overrides: Overrides, env: NodeJS.ProcessEnv,
 ): AuthorizationServerConfig {
-  const { users_file: usersFile, upstream, id_token_signing_alg_values: idTokenAlgs, ...rest } = file
+  const { users_file: usersFile, upstream, id_token_signing_alg_values: idTokenAlgs, dynamic_registration: dynamic, ...rest } = file
   const out: AuthorizationServerConfig = {
     ...DEFAULTS.authorization_server,
     ...rest,
@@ -397,6 +409,12 @@ function authorizationServer(
     resources: file.resources ?? [],
     ...(usersFile ? { users_file: resolve(dir, usersFile) } : {}),
     ...(upstream ? { upstream: upstreamConfig(upstream, dir, env) } : {}),
+    ...(dynamic && dynamic.enabled !== false ? {
+      dynamic_registration: {
+        enabled: true, initial_access_token: dynamic.initial_access_token ?? false,
+        ...(dynamic.trusted_issuers ? { trusted_issuers: dynamic.trusted_issuers } : {}),
+      },
+    } : {}),
   }
   const fromEnv = env[ENV.trustReevaluation]
   if (fromEnv !== undefined && fromEnv !== '') {

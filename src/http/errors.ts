@@ -21,7 +21,8 @@ export function errorMiddleware(logger: Logger) {
       }
       ctx.status = fe.status
       ctx.set('Cache-Control', 'no-store')
-      if (fe.status === 401) ctx.set('WWW-Authenticate', 'Bearer')
+      // RFC 6750 section 3: a bearer credential that is not valid says so in the challenge.
+      if (fe.status === 401) ctx.set('WWW-Authenticate', fe.error === 'invalid_token' ? 'Bearer error="invalid_token"' : 'Bearer')
       ctx.type = 'application/json'
       ctx.body = fe.toJSON()
     }

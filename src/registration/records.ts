@@ -14,7 +14,25 @@ import type { Clock } from '../clock.js'
 import { NotFound, InvalidRequest } from '../errors.js'
 import type { Jwks, Metadata } from '../types.js'
 
-export type RegistrationType = 'automatic' | 'explicit' | 'metadata_document'
+/** `dynamic`: RFC 7591 registration with a software statement (authorization_server/dynamic_registration.ts). */
+export type RegistrationType = 'automatic' | 'explicit' | 'metadata_document' | 'dynamic'
+
+/**
+ * What an RFC 7591 registration keeps beside the common fields: the statement it was made
+ * with (its JWT is `request`), and hashes of the credentials it handed out (never the values).
+ */
+export interface DynamicFields {
+  software_id: string
+  /** The statement's issuer and jti (the issuer's records say whether it was revoked). */
+  statement_iss: string
+  statement_jti: string
+  token_endpoint_auth_method: 'private_key_jwt' | 'client_secret_basic' | 'client_secret_post'
+  /** base64url SHA-256 of the client secret (a client without keys only). */
+  client_secret_hash?: string
+  /** base64url SHA-256 of the registration access token (RFC 7592). */
+  registration_access_token_hash: string
+  client_id_issued_at: number
+}
 export type RegistrationStatus = 'active' | 'invalidated' | 'revoked'
 
 /** What a resolution produces: a registration without its identity and history. */
@@ -36,7 +54,7 @@ export interface RegistrationFields {
   chain?: string[]
   /** Trust marks verified in the chain for `registration.required_trust_marks` (type and issuer; empty when none is required). */
   trust_marks?: Array<{ trust_mark_type: string; trust_mark_issuer: string }>
-  /** Explicit registrations: the request (an entity configuration), re-resolved at re-evaluation. */
+  /** Explicit registrations: the request (an entity configuration), re-resolved at re-evaluation; dynamic ones: the software statement, verified again. */
   request?: string
   /**
    * The federation entity whose chain was resolved, when it is not the client id: a metadata
@@ -47,6 +65,8 @@ export interface RegistrationFields {
   document?: DocumentClient
   /** A metadata document client: when its document must be read again (its HTTP caching lifetime, clamped). */
   document_exp?: number
+  /** Dynamic registrations (RFC 7591) only. */
+  dynamic?: DynamicFields
 }
 
 /** What a metadata document client is registered with (registration/metadata_document.ts). */

@@ -129,6 +129,22 @@ export class Registrar {
     return (await this.records.get(clientId))?.status === 'invalidated' ? this.fresh : this.resolver
   }
 
+  /**
+   * Re-evaluation of RFC 7591 registrations (authorization_server/dynamic_registration.ts):
+   * their fields now (the statement verified again), or a FederationError that ends them.
+   */
+  dynamic?: (reg: Registration) => Promise<RegistrationFields>
+
+  /**
+   * The trust chain of an issuer of software statements to a configured anchor: its
+   * federation keys. `fresh` (re-evaluation) reads every superior's current statements, so
+   * an issuer removed at its anchor stops being trusted within trust_reevaluation.
+   */
+  async issuerChain(iss: string, o: { budget?: Budget; fresh?: boolean } = {}): Promise<ResolvedChain> {
+    const anchorIds = (await this.anchors()).map((a) => a.entity_id)
+    return (o.fresh ? this.fresh : this.resolver).resolve(iss, anchorIds, undefined, { trustMarks: false, ...(o.budget ? { budget: o.budget } : {}) })
+  }
+
   /** The work budget of one request (presented chains checked, then the resolution). */
   budget(): Budget {
     return this.resolver.budget()
@@ -382,6 +398,13 @@ export class Registrar {
 
   private async reevaluate(reg: Registration): Promise<Registration | string> {
     try {
+      if (reg.registration_type === 'dynamic') {
+        if (!this.dynamic) throw new InvalidClient('dynamic client registration is no longer enabled')
+        const refreshed = await this.records.refresh(reg, await this.dynamic(reg))
+        if (!refreshed) return 'the registration changed while it was re-evaluated'
+        await this.audited('client.reevaluate', 'success', refreshed)
+        return refreshed
+      }
       if (reg.registration_type === 'metadata_document') {
         // The document read again (unless still fresh) and its entity resolved afresh, to the same anchor.
         const fields = await this.documentFields(reg.id, this.fresh, this.budget(), [reg.trust_anchor])

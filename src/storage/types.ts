@@ -37,6 +37,7 @@ export const COLLECTIONS = [
   'login_failures', // wrong passwords per user name of the users file, expiring with the lockout (id = name)
   'software_statements', // software statements this entity issued (id = jti)
   'operators', // named operators of the admin API: role, SHA-256 of the token, status (id = name)
+  'initial_access_tokens', // RFC 7591 initial access tokens the operator issued (id = SHA-256 of the token)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
 

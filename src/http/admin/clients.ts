@@ -24,7 +24,17 @@ export function summary(r: Registration): Record<string, unknown> {
     trust_anchor: r.trust_anchor, ...(r.authority_hint ? { authority_hint: r.authority_hint } : {}),
     registered_at: r.registered_at, evaluated_at: r.evaluated_at, chain_exp: r.chain_exp,
     ...(r.reason ? { reason: r.reason } : {}),
+    ...(r.dynamic ? { software_id: r.dynamic.software_id, statement_iss: r.dynamic.statement_iss, statement_jti: r.dynamic.statement_jti } : {}),
   }
+}
+
+/** The full record, without the hashes of a dynamic client's credentials (they identify nothing useful to an operator). */
+export function shown(r: Registration): Record<string, unknown> {
+  if (!r.dynamic) return r
+  const dynamic: Record<string, unknown> = { ...r.dynamic, client_secret: r.dynamic.client_secret_hash !== undefined }
+  delete dynamic.client_secret_hash
+  delete dynamic.registration_access_token_hash
+  return { ...r, dynamic }
 }
 
 export function authorizationServerAdminRoutes(router: Router, s: AuthorizationServer, audit: AuditLog, max: BodyLimits): void {
@@ -39,7 +49,7 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
   router.get('/clients/:id', async (ctx) => {
     const reg = await s.registrar.records.get(ctx.params.id!)
     if (!reg) throw new NotFound(`${ctx.params.id!} has no registration`)
-    json(ctx, reg)
+    json(ctx, shown(reg))
   })
 
   router.post('/clients/:id/revoke', async (ctx) => {
@@ -51,6 +61,20 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
     const revoked = await s.cutOff(reg.id)
     await audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason, revoked })
     json(ctx, summary(reg))
+  })
+
+  // Initial access tokens (RFC 7591 section 3): issued after vetting, single use or counted.
+  router.post('/initial-access-tokens', async (ctx) => {
+    respond(ctx, 201, await s.initialAccessTokens.issue(await readOptionalJson(ctx, max), actor(ctx)))
+  })
+  router.get('/initial-access-tokens', async (ctx) => {
+    json(ctx, { items: await s.initialAccessTokens.list() })
+  })
+  router.post('/initial-access-tokens/revoke', async (ctx) => {
+    const body = (await readOptionalJson(ctx, max)) as { id?: unknown }
+    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
+    await s.initialAccessTokens.revoke(body.id, actor(ctx))
+    ctx.status = 204
   })
 
   router.post('/clients/:id/reinstate', async (ctx) => {

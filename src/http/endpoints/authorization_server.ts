@@ -20,6 +20,7 @@ import { inspectAssertion, ASSERTION_CLOCK } from '../../authorization_server/cl
 import { isDocumentUrl } from '../../registration/metadata_document.js'
 import { newRequestContext, withRequestContext, type RequestContext } from '../../authorization_server/request_context.js'
 import type { AuthorizationServerCapability } from '../../capabilities/types.js'
+import { isDynamicClientId } from '../../authorization_server/dynamic_client_id.js'
 
 export function authorizationServerRoutes(router: Router, c: AuthorizationServerCapability, f: Foundation, max: BodyLimits): void {
   const { server: s, endpoints } = c
@@ -42,6 +43,13 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
       if (mediaType(ctx) !== 'application/x-www-form-urlencoded') throw new InvalidRequest('Content-Type must be application/x-www-form-urlencoded')
       form = new URLSearchParams(raw)
       const grant = single(form, 'grant_type')
+      if (s.dynamic && secretClient(ctx, form)) {
+        // An RFC 7591 client without keys: oidc-provider checks its secret (client_secret_basic or _post).
+        ;(ctx.request as { body?: unknown }).body = raw
+        await withRequestContext(newRequestContext(grant !== undefined ? { grantType: grant } : {}), () => delegate(ctx, s))
+        await refusedBy(f, action, form, ctx)
+        return
+      }
       const auth = clientAuthenticationOf(form)
       // A public client (token_endpoint_auth_method none) can only be one identified by a
       // metadata document; oidc-provider then checks that its registration says none.
@@ -148,6 +156,36 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     }
   })
 
+  const dynamic = s.dynamic
+  if (dynamic && endpoints.registration_endpoint) {
+    // RFC 7591 registration with a software statement; RFC 7592 client configuration at
+    // {registration_endpoint}/{client_id} (the registration access token authenticates).
+    const registrationUri = (clientId: string) => `${endpoints.registration_endpoint}/${encodeURIComponent(clientId)}`
+    const answer = (ctx: Context, status: number, body: unknown) => {
+      json(ctx, body)
+      ctx.status = status
+    }
+    router.post('as_registration_endpoint', path('as_registration_endpoint'), async (ctx) => {
+      const body = await readRaw(ctx, max)
+      answer(ctx, 201, await dynamic.register({ body, mediaType: mediaType(ctx), authorization: ctx.get('authorization') || undefined }, registrationUri, endpoints.registration_endpoint!))
+    })
+    const configuration = `${path('as_registration_endpoint')}/:client_id`
+    router.get(configuration, async (ctx) => {
+      const id = ctx.params.client_id!
+      answer(ctx, 200, await dynamic.read(id, ctx.get('authorization') || undefined, registrationUri(id)))
+    })
+    router.put(configuration, async (ctx) => {
+      const id = ctx.params.client_id!
+      const body = await readRaw(ctx, max)
+      answer(ctx, 200, await dynamic.update(id, ctx.get('authorization') || undefined, body, mediaType(ctx), registrationUri(id)))
+    })
+    router.delete(configuration, async (ctx) => {
+      await dynamic.delete(ctx.params.client_id!, ctx.get('authorization') || undefined)
+      ctx.set('Cache-Control', 'no-store')
+      ctx.status = 204
+    })
+  }
+
   // A RegExp path is not prefixed by the router: RFC 8414 puts this document at the host's root.
   const wellKnown = new RegExp(`^${metadataPath(f.entityId).replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}$`)
   router.get('as_metadata', wellKnown, (ctx) => {
@@ -155,6 +193,28 @@ export function authorizationServerRoutes(router: Router, c: AuthorizationServer
     ctx.type = MEDIA.json
     ctx.body = s.metadata(endpoints)
   })
+}
+
+/**
+ * Whether the request authenticates a client registered through RFC 7591 with a secret
+ * (client_secret_basic or client_secret_post, RFC 6749 section 2.3.1): no client assertion,
+ * and the client id one this server gave at dynamic registration.
+ */
+function secretClient(ctx: Context, form: Params): boolean {
+  if (form.has('client_assertion') || form.has('client_assertion_type')) return false
+  const basic = /^Basic +([A-Za-z0-9+/]+=*) *$/i.exec(ctx.get('authorization'))
+  if (basic) {
+    const decoded = Buffer.from(basic[1]!, 'base64').toString('utf8')
+    const user = decoded.slice(0, Math.max(0, decoded.indexOf(':')))
+    let id: string
+    try {
+      id = decodeURIComponent(user.replace(/\+/g, ' '))
+    } catch {
+      return false
+    }
+    return isDynamicClientId(id)
+  }
+  return form.has('client_secret') && isDynamicClientId(form.get('client_id'))
 }
 
 /**
