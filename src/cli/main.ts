@@ -26,7 +26,8 @@ Commands:
   resolve       resolve an entity's trust chain and metadata, and say why when it fails
   policy        see what a chain of metadata policies does to metadata
   demo          run a small federation on localhost (anchor, intermediate, leaves)
-  clients       list, show, revoke and reinstate registered OAuth clients (agents)
+  clients       list, show, revoke and reinstate registered OAuth clients (agents);
+                initial access tokens for RFC 7591 registration
   users         add and list the users who sign in at the OpenID Provider (users file)
   software-statement
                 issue, revoke and list software statements for RFC 7591 registration

@@ -19,6 +19,8 @@ import { ManualClock } from '../../src/clock.js'
 import { signJwt } from '../../src/crypto/jwt.js'
 import { TYP } from '../../src/constants.js'
 import { startEntity, onboard, pinned, startLeaf, testKey, type TestEntity, type TestLeaf, type TestKey } from '../support/federation.js'
+import { clientsCommand } from '../../src/cli/clients.js'
+import type { IO } from '../../src/cli/args.js'
 import { startAuthorizationServer, tokenRequest, introspect, expectError, assertion, postForm, realNow, RESOURCE, type OAuthAnswer } from '../support/agent.js'
 
 const REEVALUATION = 120
@@ -415,6 +417,21 @@ describe('dynamic client registration: statements of a member, trusted through i
     const r = await ta.admin('POST', '/admin/software-statements', { software_id: 'ta-batch', client_name: 'TA batch' })
     const iat = await initialAccessToken()
     expectError(await register(as, { software_statement: r.body.software_statement }, iat.initial_access_token), 400, 'unapproved_software_statement')
+  })
+
+  it('the CLI issues an initial access token and lists the dynamic clients with their software', async () => {
+    const out: string[] = []
+    const io: IO = { stdout: (s) => out.push(s), stderr: (s) => out.push(s), readFile: async () => '', env: {} }
+    const conn = ['--url', as.entityId, '--token', as.token]
+    assert.equal(await clientsCommand(['initial-token', 'issue', '--uses', '1', '--note', 'org-batch vetted', ...conn], io), 0)
+    const token = out.at(-1)!
+    const r = await register(as, { software_statement: await orgStatement() }, token)
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    assert.equal(await clientsCommand(['initial-token', 'list', ...conn], io), 0)
+    assert.match(out.at(-1)!, /uses_left=0\/1 .*org-batch vetted/)
+    assert.equal(await clientsCommand(['list', ...conn], io), 0)
+    const line = out.at(-1)!.split('\n').find((l) => l.includes(r.body.client_id))
+    assert.match(line ?? '', /^active +dynamic +dcr_\S+ +anchor=\S+ +software=org-batch$/)
   })
 
   it('kill-switch: the member is removed at the anchor; after trust_reevaluation the client is invalid_client', async () => {
