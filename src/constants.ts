@@ -11,6 +11,8 @@ export const MEDIA = Object.freeze({
   json: 'application/json',
   /** Anchorage's software statements (docs/software-statements.md): explicit typing per RFC 8725 section 3.11. */
   softwareStatement: 'application/software-statement+jwt',
+  /** The issuer's signed answer about one of its software statements (docs/software-statements.md, "Status"). */
+  softwareStatementStatusResponse: 'application/software-statement-status-response+jwt',
 })
 
 export const TYP = Object.freeze({
@@ -24,6 +26,7 @@ export const TYP = Object.freeze({
   accessToken: 'at+jwt',
   /** RFC 7591 section 2.3 software statements issued by this entity; any other typ is refused. */
   softwareStatement: 'software-statement+jwt',
+  softwareStatementStatusResponse: 'software-statement-status-response+jwt',
 })
 
 export const WELL_KNOWN_FEDERATION = '/.well-known/openid-federation'

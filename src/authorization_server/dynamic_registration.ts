@@ -41,6 +41,9 @@ import {
   InvalidToken, UnapprovedSoftwareStatement,
 } from '../errors.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
+import { MEDIA, TYP } from '../constants.js'
+import { FetchError } from '../net/fetch.js'
+import { isAbsoluteUrl } from '../config/schemas.js'
 import { JsonError, parseJson } from '../util/json.js'
 import { SoftwareStatements } from '../software_statements/service.js'
 import { SoftwareStatementError, verifySoftwareStatement, type SoftwareStatementClaims, type TrustedIssuer } from '../software_statements/verify.js'
@@ -101,6 +104,8 @@ interface Issuer extends TrustedIssuer {
   anchor: string
   /** Until when the issuer's keys hold (its chain's exp). */
   exp: number
+  /** Its software statement status endpoint (federation_entity metadata), when it publishes one. */
+  statusEndpoint?: string
 }
 
 export class DynamicRegistration {
@@ -284,17 +289,56 @@ export class DynamicRegistration {
       throw err.error === 'unapproved_software_statement' ? new UnapprovedSoftwareStatement(message, { cause: err }) : new InvalidSoftwareStatement(message, { cause: err })
     }
     if (claims.jwks_uri !== undefined) throw new UnapprovedSoftwareStatement('software_statement: a statement with jwks_uri is not accepted here; it must carry jwks')
+    if (issuer!.statusEndpoint !== undefined) await this.askIssuer(token as string, claims, issuer!)
     return { claims, issuer: issuer! }
+  }
+
+  /**
+   * Another issuer's statement: its status endpoint must say active (a revocation there
+   * reaches this server at registration and at each re-evaluation). Unreachable, or any other
+   * answer, is a refusal: fail closed, as an unresolvable chain is.
+   */
+  private async askIssuer(token: string, claims: SoftwareStatementClaims, issuer: Issuer): Promise<void> {
+    const refuse = (why: string): never => {
+      throw new UnapprovedSoftwareStatement(`software_statement: ${issuer.iss}'s status endpoint ${why}`)
+    }
+    let res
+    try {
+      res = await this.d.f.fetcher.post(issuer.statusEndpoint!, new URLSearchParams({ software_statement: token }).toString(), 'application/x-www-form-urlencoded', MEDIA.softwareStatementStatusResponse)
+    } catch (err) {
+      if (err instanceof FetchError) return refuse(`cannot be reached: ${err.message}`)
+      throw err
+    }
+    if (res.status === 404) refuse('does not know the statement')
+    if (res.status !== 200) refuse(`answered HTTP ${res.status}`)
+    let payload: Record<string, unknown>
+    try {
+      payload = (await verifyJwt(res.body.trim(), issuer.jwks, { typ: TYP.softwareStatementStatusResponse, clock: this.d.f.clock, skew: this.d.f.config.clock_skew, requireTimes: false, json: { maxDepth: this.d.f.config.limits.json_depth } })).payload
+    } catch (err) {
+      if (err instanceof JwtError) return refuse(`answered something that does not verify: ${err.message}`)
+      throw err
+    }
+    if (own(payload, 'iss') !== issuer.iss || own(payload, 'jti') !== claims.jti) refuse('answered about another statement')
+    const status = own(payload, 'status')
+    if (status !== 'active') refuse(`says the statement ${claims.jti} is ${typeof status === 'string' ? status.slice(0, 32) : 'of no status'}`)
   }
 
   /** A trusted issuer by its identifier: this entity (its keys and records), pinned keys, or its trust chain's keys. */
   private async issuer(iss: string, budget: Budget | undefined, fresh: boolean): Promise<Issuer | undefined> {
-    const entry = (this.d.config.trusted_issuers ?? [{ issuer: this.d.f.entityId }]).find((e) => e.issuer === iss)
+    // Default: this entity and the trust anchors it is configured with (their pinned keys, through the resolver).
+    const configured = this.d.config.trusted_issuers
+    const entry = configured
+      ? configured.find((e) => e.issuer === iss)
+      : iss === this.d.f.entityId || (await this.d.registrar.anchors()).some((a) => a.entity_id === iss) ? { issuer: iss } : undefined
     if (!entry) return undefined
     if (iss === this.d.f.entityId) return { ...(await this.statements.asTrustedIssuer()), anchor: iss, exp: Infinity }
     if (entry.jwks) return { iss, jwks: entry.jwks, anchor: iss, exp: Infinity }
     const chain = await this.d.registrar.issuerChain(iss, { ...(budget ? { budget } : {}), fresh })
-    return { iss, jwks: chain.subject_jwks, anchor: chain.anchor, exp: chain.exp }
+    const endpoint = own(chain.metadata.federation_entity ?? {}, 'federation_software_statement_status_endpoint')
+    return {
+      iss, jwks: chain.subject_jwks, anchor: chain.anchor, exp: chain.exp,
+      ...(typeof endpoint === 'string' && isAbsoluteUrl(endpoint) ? { statusEndpoint: endpoint } : {}),
+    }
   }
 
   /** Section 2 of the issue: when the statement carries keys, the request must be a JWS signed with one of them. */

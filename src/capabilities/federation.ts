@@ -12,6 +12,8 @@ export const FEDERATION_ROUTES = {
   federation_fetch_endpoint: '/fetch',
   federation_list_endpoint: '/list',
   federation_historical_keys_endpoint: '/historical-keys',
+  /** Anchorage's extension: whether a software statement this entity issued is still active (docs/software-statements.md, "Status"). */
+  federation_software_statement_status_endpoint: '/software-statement-status',
 } as const
 
 export function federationCapability(publisher: Publisher): FederationCapability {

@@ -7,6 +7,7 @@ import type { Capability } from '../capabilities/types.js'
 import type { Federation } from '../federation.js'
 import type { BodyLimits } from './body.js'
 import { federationRoutes } from './endpoints/federation.js'
+import { SoftwareStatements } from '../software_statements/service.js'
 import { resolveRoutes, resolveAdminRoutes } from './endpoints/resolve.js'
 import { trustMarkRoutes } from './endpoints/trust_marks.js'
 import { authorizationServerRoutes } from './endpoints/authorization_server.js'
@@ -25,7 +26,7 @@ export function mountCapability(c: Capability, m: Mount): void {
   const { router, admin, federation: f, max } = m
   switch (c.kind) {
     case 'federation':
-      federationRoutes(router, c, f.publisher)
+      federationRoutes(router, c, f.publisher, new SoftwareStatements(f), max)
       return
     case 'policy_check':
       return

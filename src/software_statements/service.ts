@@ -10,13 +10,13 @@ import type { JSONWebKeySet } from 'jose'
 import type { Foundation } from '../foundation.js'
 import type { Config } from '../config/load.js'
 import { TYP } from '../constants.js'
-import { signJwt } from '../crypto/jwt.js'
+import { signJwt, decodeUnverified } from '../crypto/jwt.js'
 import { publicJwksProblem } from '../crypto/jwks.js'
 import { InvalidRequest, NotFound } from '../errors.js'
 import { validator, describeAjvError } from '../config/schemas.js'
 import { isLoopbackHost } from './redirect_uris.js'
 import {
-  RETENTION_AFTER_EXP, tokenHash, view,
+  RETENTION_AFTER_EXP, tokenHash, view, statusOf,
   type SoftwareStatementRecord, type SoftwareStatementView, type StatementMetadata, type StatementStatus,
 } from './records.js'
 import { verifySoftwareStatement, type SoftwareStatementClaims, type TrustedIssuer } from './verify.js'
@@ -117,6 +117,27 @@ export class SoftwareStatements {
       if (batch.length < o.limit) return out
       after = batch.at(-1)!.id
     }
+  }
+
+  /**
+   * The status endpoint's answer (docs/software-statements.md, "Status"), modelled on spec
+   * "Trust Mark Status": a JWT signed with the federation key, typ
+   * software-statement-status-response+jwt, saying whether a statement this entity issued is
+   * active, expired or revoked. Only the exact token on record is known (its SHA-256); any
+   * other is NotFound, so the endpoint tells nothing about jtis it is not shown the token of.
+   */
+  async statusResponse(token: string): Promise<string> {
+    let jti: unknown
+    try {
+      jti = decodeUnverified(token, { maxDepth: this.f.config.limits.json_depth }).payload.jti
+    } catch {
+      throw new InvalidRequest('software_statement: not a compact JWS')
+    }
+    const rec = typeof jti === 'string' && jti !== '' ? await this.get(jti) : undefined
+    if (!rec || rec.hash !== tokenHash(token)) throw new NotFound('software_statement: not a statement this entity issued')
+    const now = this.f.clock.now()
+    return signJwt({ iss: this.f.entityId, iat: now, jti: rec.id, software_id: rec.software_id, status: statusOf(rec, now) },
+      await this.f.keystore.signingKey(), TYP.softwareStatementStatusResponse)
   }
 
   /** This entity as a trusted issuer: its keys (published, and retired ones not compromised) and its records. */

@@ -54,7 +54,7 @@ describe('composition: createService and the HTTP layer', () => {
     const published = Object.keys(fe).filter((k) => /^federation_[a-z_]+_endpoint$/.test(k)).sort()
     assert.deepEqual(published, [
       'federation_fetch_endpoint', 'federation_historical_keys_endpoint', 'federation_list_endpoint', 'federation_resolve_endpoint',
-      'federation_trust_mark_endpoint', 'federation_trust_mark_list_endpoint', 'federation_trust_mark_status_endpoint',
+      'federation_software_statement_status_endpoint', 'federation_trust_mark_endpoint', 'federation_trust_mark_list_endpoint', 'federation_trust_mark_status_endpoint',
     ])
     assert.deepEqual(published, Object.keys(ta.service.endpoints).sort())
     for (const name of published) {

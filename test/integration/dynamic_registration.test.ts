@@ -14,7 +14,7 @@
  */
 import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
-import { SignJWT, decodeJwt } from 'jose'
+import { SignJWT, decodeJwt, jwtVerify, createLocalJWKSet } from 'jose'
 import { ManualClock } from '../../src/clock.js'
 import { signJwt } from '../../src/crypto/jwt.js'
 import { TYP } from '../../src/constants.js'
@@ -434,6 +434,34 @@ describe('dynamic client registration: statements of a member, trusted through i
     assert.match(line ?? '', /^active +dynamic +dcr_\S+ +anchor=\S+ +software=org-batch$/)
   })
 
+  it('a statement revoked at the member is refused, and its clients end at re-evaluation (the member\'s status endpoint)', async () => {
+    const issued = await org.admin('POST', '/admin/software-statements', { software_id: 'org-revoked', client_name: 'Org revoked', scope: 'mcp:read' })
+    const r = await register(as, { software_statement: issued.body.software_statement }, (await initialAccessToken()).initial_access_token)
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    assert.equal((await secretToken(r.body)).status, 200)
+    assert.equal((await org.admin('POST', '/admin/software-statements/revoke', { jti: issued.body.jti })).status, 200)
+    expectError(await register(as, { software_statement: issued.body.software_statement }, (await initialAccessToken()).initial_access_token), 400, 'unapproved_software_statement', `says the statement ${issued.body.jti} is revoked`)
+    clock.advance(REEVALUATION + 1)
+    expectError(await secretToken(r.body), 401, 'invalid_client', /invalidated at re-evaluation: .*is revoked/)
+    assert.equal((await secretToken(client)).status, 200, 'the other clients of the member stand')
+  })
+
+  it('the member\'s status endpoint: a signed answer for its own statements, 404 for anything else, 405 for GET', async () => {
+    const issued = await org.admin('POST', '/admin/software-statements', { software_id: 'org-status', client_name: 'Org status' })
+    const ask = (statement: string) => fetch(`${org.entityId}/software-statement-status`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ software_statement: statement }) })
+    const ok = await ask(issued.body.software_statement)
+    assert.equal(ok.status, 200)
+    assert.equal(ok.headers.get('content-type'), 'application/software-statement-status-response+jwt')
+    const text = await ok.text()
+    const { payload, protectedHeader } = await jwtVerify(text, createLocalJWKSet(await org.federation.keystore.jwks()), { typ: 'software-statement-status-response+jwt' })
+    assert.equal(protectedHeader.typ, 'software-statement-status-response+jwt')
+    assert.deepEqual([payload.iss, payload.jti, payload.status], [org.entityId, issued.body.jti, 'active'])
+    const other = await ta.admin('POST', '/admin/software-statements', { software_id: 'ta-x', client_name: 'TA x' })
+    assert.equal((await ask(other.body.software_statement)).status, 404)
+    assert.equal((await ask('not-a-jwt')).status, 400)
+    assert.equal((await fetch(`${org.entityId}/software-statement-status`)).status, 405)
+  })
+
   it('kill-switch: the member is removed at the anchor; after trust_reevaluation the client is invalid_client', async () => {
     assert.equal((await ta.admin('DELETE', `/admin/subordinates/${encodeURIComponent(org.entityId)}`)).status, 204)
     clock.advance(REEVALUATION + 1)
@@ -441,5 +469,36 @@ describe('dynamic client registration: statements of a member, trusted through i
     // And no new registration with its statements.
     const iat = await initialAccessToken()
     expectError(await register(as, { software_statement: await orgStatement() }, iat.initial_access_token), 400, 'unapproved_software_statement', 'is not a trusted issuer')
+  })
+})
+
+describe('dynamic client registration: the configured trust anchor\'s statements, by default', () => {
+  const clock = new ManualClock()
+  let ta: TestEntity, as: TestEntity
+
+  before(async () => {
+    clock.set(realNow())
+    ta = await startEntity({ clock })
+    as = await startAuthorizationServer({
+      clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
+      as: { resources: [RESOURCE], scopes_supported: ['mcp:read'], trust_reevaluation: REEVALUATION, dynamic_registration: {} },
+    })
+    await onboard(ta, as.entityId)
+  })
+  after(async () => {
+    await Promise.all([ta, as].map((e) => e?.stop()))
+  })
+
+  it('registers with a statement of the anchor it pins; revoking it at the anchor ends the client within trust_reevaluation', async () => {
+    const issued = await ta.admin('POST', '/admin/software-statements', { software_id: 'ta-partner', client_name: 'TA partner', scope: 'mcp:read' })
+    const r = await register(as, { software_statement: issued.body.software_statement })
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    const token = () => postForm(`${as.entityId}/oauth/token`, { grant_type: 'client_credentials', client_id: r.body.client_id, client_secret: r.body.client_secret })
+    assert.equal((await token()).status, 200)
+    assert.equal((await ta.admin('POST', '/admin/software-statements/revoke', { jti: issued.body.jti })).status, 200)
+    clock.advance(REEVALUATION - 10)
+    assert.equal((await token()).status, 200, 'until re-evaluation')
+    clock.advance(11)
+    expectError(await token(), 401, 'invalid_client', /is revoked/)
   })
 })

@@ -9,9 +9,23 @@ import { MEDIA } from '../../constants.js'
 import type { Publisher } from '../../entity/publisher.js'
 import type { FederationCapability } from '../../capabilities/types.js'
 import { single, multi, bool } from '../params.js'
+import { readForm, type BodyLimits } from '../body.js'
+import { FederationError } from '../../errors.js'
+import type { SoftwareStatements } from '../../software_statements/service.js'
 
-export function federationRoutes(router: Router, c: FederationCapability, publisher: Publisher): void {
+export function federationRoutes(router: Router, c: FederationCapability, publisher: Publisher, statements: SoftwareStatements, max: BodyLimits): void {
   const path = (name: string) => c.routes![name]!
+  // Like spec "Trust Mark Status Request": a POST with the statement in a form body.
+  router.post('federation_software_statement_status_endpoint', path('federation_software_statement_status_endpoint'), async (ctx) => {
+    const form = await readForm(ctx, max)
+    const token = await statements.statusResponse(single(form, 'software_statement', true))
+    ctx.set('Cache-Control', 'no-store')
+    jwt(ctx, MEDIA.softwareStatementStatusResponse, token)
+  })
+  router.get(path('federation_software_statement_status_endpoint'), (ctx) => {
+    ctx.set('Allow', 'POST')
+    throw new FederationError('method_not_allowed', 'the software statement status endpoint takes POST with the statement in a form body (software_statement)')
+  })
   router.get('entity_configuration', path('entity_configuration'), async (ctx) => {
     jwt(ctx, MEDIA.entityStatement, await publisher.entityConfiguration())
   })
