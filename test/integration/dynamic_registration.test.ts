@@ -15,6 +15,12 @@
 import { strict as assert } from 'node:assert'
 import { randomBytes } from 'node:crypto'
 import { SignJWT, decodeJwt, jwtVerify, createLocalJWKSet } from 'jose'
+import * as client from 'openid-client'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { hashPassword } from '../../src/authorization_server/accounts.js'
+import type { AuthorizationServerCapability } from '../../src/capabilities/types.js'
 import { ManualClock } from '../../src/clock.js'
 import { signJwt } from '../../src/crypto/jwt.js'
 import { TYP } from '../../src/constants.js'
@@ -500,5 +506,65 @@ describe('dynamic client registration: the configured trust anchor\'s statements
     assert.equal((await token()).status, 200, 'until re-evaluation')
     clock.advance(11)
     expectError(await token(), 401, 'invalid_client', /is revoked/)
+  })
+})
+
+describe('dynamic client registration: a relying party of the OpenID Provider role (code flow with a secret)', () => {
+  const clock = new ManualClock()
+  let op: TestEntity, usersDir: string
+  const REDIRECT = 'https://partner-rp.example/cb'
+
+  before(async () => {
+    clock.set(realNow())
+    usersDir = await mkdtemp(join(tmpdir(), 'anchorage-dcr-op-'))
+    await writeFile(join(usersDir, 'users.json'), JSON.stringify({ users: { alice: { password: await hashPassword(randomBytes(8).toString('hex')) } } }))
+    op = await startAuthorizationServer({
+      clock, anchors: [],
+      as: { resources: [RESOURCE], openid_provider: true, users_file: join(usersDir, 'users.json'), dynamic_registration: {} },
+    })
+  })
+  after(async () => {
+    await op?.stop()
+    if (usersDir) await rm(usersDir, { recursive: true, force: true })
+  })
+
+  it('registers with the statement\'s redirect URIs, then does the code flow with PKCE and client_secret_basic', async () => {
+    const s = await op.admin('POST', '/admin/software-statements', {
+      software_id: 'partner-rp', client_name: 'Partner RP', grant_types: ['authorization_code'], redirect_uris: [REDIRECT], scope: 'openid',
+    })
+    assert.equal(s.status, 201, JSON.stringify(s.body))
+    const r = await register(op, { software_statement: s.body.software_statement })
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+    assert.deepEqual(r.body.redirect_uris, [REDIRECT])
+    assert.deepEqual(r.body.response_types, ['code'])
+    const config = await client.discovery(new URL(op.entityId), r.body.client_id, { redirect_uris: [REDIRECT], response_types: ['code'] },
+      client.ClientSecretBasic(r.body.client_secret), { execute: [client.allowInsecureRequests] })
+    const verifier = client.randomPKCECodeVerifier()
+    const nonce = client.randomNonce()
+    const url = client.buildAuthorizationUrl(config, {
+      redirect_uri: REDIRECT, scope: 'openid', nonce, code_challenge: await client.calculatePKCECodeChallenge(verifier), code_challenge_method: 'S256',
+    })
+    // Another redirect URI than the statement's is refused.
+    const bad = new URL(url)
+    bad.searchParams.set('redirect_uri', 'https://evil.example/cb')
+    assert.equal((await fetch(bad, { redirect: 'manual' })).status, 400)
+    const first = await fetch(url, { redirect: 'manual' })
+    const location = first.headers.get('location') ?? ''
+    assert.equal(first.status, 303, await first.text())
+    // Login through oidc-provider's models (the interaction pages have their own tests).
+    const cookies = first.headers.getSetCookie().map((c) => c.split(';')[0]).join('; ')
+    const server = (op.service.capabilities.find((c) => c.kind === 'authorization_server') as AuthorizationServerCapability).server
+    const p = await server.provider()
+    const interaction = (await p.Interaction.find(location.split('/').pop()!))!
+    const grant = new p.Grant({ accountId: 'alice', clientId: r.body.client_id })
+    grant.addOIDCScope('openid')
+    interaction.result = { login: { accountId: 'alice' }, consent: { grantId: await grant.save() } }
+    await interaction.save(interaction.exp - Math.floor(Date.now() / 1000))
+    const resumed = await fetch(new URL(interaction.returnTo, op.entityId), { redirect: 'manual', headers: { cookie: cookies } })
+    const back = resumed.headers.get('location') ?? ''
+    assert.ok(back.startsWith(REDIRECT), back)
+    const tokens = await client.authorizationCodeGrant(config, new URL(back), { pkceCodeVerifier: verifier, expectedNonce: nonce, idTokenExpected: true })
+    assert.equal(tokens.claims()!.aud, r.body.client_id)
+    assert.equal(tokens.claims()!.sub, 'alice')
   })
 })
