@@ -72,6 +72,10 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['GET /clients/:id', 'auditor'],
   ['POST /clients/:id/revoke', 'operator'],
   ['POST /clients/:id/reinstate', 'operator'],
+  // RFC 7591 initial access tokens (clients.ts): issued after vetting, like software statements.
+  ['GET /initial-access-tokens', 'auditor'],
+  ['POST /initial-access-tokens', 'operator'],
+  ['POST /initial-access-tokens/revoke', 'operator'],
   // Operators (operators_routes.ts).
   ['GET /operators', 'admin'],
   ['GET /operators/:name', 'admin'],
