@@ -213,6 +213,9 @@ export const DEFAULTS = Object.freeze({
   /** Tolerated clock skew for iat/exp checks, seconds. */
   clock_skew: 60,
   log_level: 'info' as const,
+  /** Access log (log.access): off; true logs every request, a number in 0..1 that fraction. */
+  log: Object.freeze<{ access: boolean | number }>({ access: false }),
+  metrics: Object.freeze({ enabled: true }),
 })
 
 /** Environment variables read by config/load (and nowhere else). */

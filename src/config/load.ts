@@ -10,6 +10,7 @@ import { validator, describeAjvError } from './schemas.js'
 import type { KeysFile } from '../types.js'
 import { KekMaterial, KEK_TOO_SHORT } from './kek.js'
 import { configIdentifierProblem } from './identifiers.js'
+import { logLevel as parseLogLevel, type LogLevel } from '../logger.js'
 
 export const CONFIG_FILE = 'anchorage.json'
 export const KEYS_FILE = 'keys.json'
@@ -39,7 +40,9 @@ export interface ConfigFile {
   subordinates?: Partial<SubordinatesConfig>
   software_statements?: Partial<SoftwareStatementsConfig>
   clock_skew?: number
-  log_level?: 'debug' | 'info' | 'warn' | 'error'
+  log_level?: string
+  log?: { access?: boolean | number }
+  metrics?: { enabled?: boolean }
   /** Trust anchor role: initial trust_mark_issuers / trust_mark_owners (the admin API's stored values win once set). */
   trust_mark_issuers?: Record<string, string[]>
   trust_mark_owners?: Record<string, { sub: string; jwks: { keys: JWK[] } }>
@@ -175,7 +178,10 @@ export interface Config {
   subordinates: SubordinatesConfig
   software_statements: SoftwareStatementsConfig
   clock_skew: number
-  log_level: 'debug' | 'info' | 'warn' | 'error'
+  log_level: LogLevel
+  /** The access log's sampling rate, 0 (off) to 1 (every request). */
+  log: { access: number }
+  metrics: { enabled: boolean }
   /** From ANCHORAGE_KEK: the material only (config/kek.ts); crypto/kek.ts builds the KEK from it. */
   kek?: KekMaterial
   /** From ANCHORAGE_KEK_PREVIOUS: only `anchorage keys encrypt` uses it, to re-seal what it sealed. */
@@ -238,6 +244,10 @@ export function parseListen(text: string): ListenAddress | undefined {
   const port = Number(m[3])
   if (port > 65535) return undefined
   return { host: (m[1] ?? m[2])!, port }
+}
+
+function accessRate(access: boolean | number): number {
+  return access === true ? 1 : access === false ? 0 : access
 }
 
 export class ConfigError extends Error {
@@ -349,7 +359,9 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     subordinates: { ...DEFAULTS.subordinates, ...file.subordinates },
     software_statements: { ...DEFAULTS.software_statements, ...file.software_statements },
     clock_skew: file.clock_skew ?? DEFAULTS.clock_skew,
-    log_level: logLevel === 'debug' || logLevel === 'info' || logLevel === 'warn' || logLevel === 'error' ? logLevel : (file.log_level ?? DEFAULTS.log_level),
+    log_level: parseLogLevel(logLevel) ?? parseLogLevel(file.log_level) ?? DEFAULTS.log_level,
+    log: { access: accessRate(file.log?.access ?? DEFAULTS.log.access) },
+    metrics: { ...DEFAULTS.metrics, ...file.metrics },
     ...(kek ? { kek } : {}),
     ...(kekPrevious ? { kek_previous: kekPrevious } : {}),
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
