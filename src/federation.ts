@@ -18,6 +18,7 @@ import type { SubordinateRegistry } from './subordinates/registry.js'
 import type { Publisher } from './entity/publisher.js'
 import { createFetcher, type Fetcher } from './net/fetch.js'
 import { ChangeFeed } from './changes.js'
+import { Metrics, measuredFetcher, measuredStore } from './metrics.js'
 import type { EntityStatement } from './types.js'
 import type { Foundation } from './foundation.js'
 
@@ -38,30 +39,37 @@ export interface Federation extends Foundation {
 }
 
 export function createFoundation(config: Config, deps: FederationDeps): Foundation {
-  const { store, clock, logger } = deps
+  const { clock, logger } = deps
+  let keys: Keystore | undefined
+  const metrics = new Metrics(config.metrics.enabled, {
+    store: deps.store, keys: { list: () => keys!.list() }, now: () => clock.now(),
+    rolloverIntervalSeconds: config.keys.rollover.interval_days * 86_400,
+  })
+  const store = config.metrics.enabled ? measuredStore(deps.store, metrics) : deps.store
   const ca = readOutboundCa(config)
-  const fetcher = deps.fetcher ?? createFetcher({
+  const unmeasured = deps.fetcher ?? createFetcher({
     allowHttp: config.outbound.allow_http,
     allowPrivateNetwork: config.outbound.allow_private_network,
     timeoutMs: config.outbound.timeout_ms,
     maxResponseBytes: config.outbound.max_response_bytes,
     ...(ca ? { ca } : {}),
   })
+  const fetcher = config.metrics.enabled ? measuredFetcher(unmeasured, metrics) : unmeasured
   const audit = new AuditLog(store, clock, logger, {
     windowSeconds: config.audit.refusal_window_seconds,
     sources: config.audit.refusal_sources,
     eventsPerWindow: config.audit.refusal_events_per_window,
     maxPathLength: config.audit.max_path_length,
   })
-  const keystore = new Keystore({
+  const keystore = (keys = new Keystore({
     store, clock, logger, alg: config.signing_alg, ...(config.kek ? { kek: config.kek } : {}),
     propagationDelay: config.keys.propagation_delay_seconds,
     event: (...a) => audit.event(...a),
     rollover: { intervalSeconds: config.keys.rollover.interval_days * 86_400, checkSeconds: config.keys.rollover.check_seconds },
-  })
+  }))
   const changes = new ChangeFeed()
   changes.follow(store)
-  return { config, entityId: config.entity_id, store, clock, logger, fetcher, keystore, audit, changes }
+  return { config, entityId: config.entity_id, store, clock, logger, fetcher, keystore, audit, changes, metrics }
 }
 
 /** Keys at start: KEK checks, the keys file seeded into an empty store, a signing key ensured. */

@@ -12,6 +12,7 @@ import type { Fetcher } from './net/fetch.js'
 import type { Keystore } from './crypto/keystore.js'
 import type { AuditLog } from './audit/audit.js'
 import type { ChangeFeed } from './changes.js'
+import type { Metrics } from './metrics.js'
 
 export interface Foundation {
   readonly config: Config
@@ -24,4 +25,6 @@ export interface Foundation {
   readonly audit: AuditLog
   /** Revision + typed events: every cache subscribes here. */
   readonly changes: ChangeFeed
+  /** Prometheus metrics of this deployment (metrics.ts; served with the admin routes when metrics.enabled). */
+  readonly metrics: Metrics
 }

@@ -196,6 +196,14 @@ export function createOidcProvider(d: ProviderDeps): Provider {
       if (err.audited === true) ctx.state.refusalAudited = true
     })
   }
+  // Tokens issued and refused at the token endpoint (metrics.ts); the grant type label only among the known ones.
+  const on = provider as unknown as { on(e: string, l: (ctx: KoaContextWithOIDC) => void): void }
+  const grant = (ctx: KoaContextWithOIDC) => {
+    const g = ctx.oidc?.params?.grant_type
+    return typeof g === 'string' && KNOWN_GRANTS.has(g) ? g : 'other'
+  }
+  on.on('grant.success', (ctx) => f.metrics.token('issued', grant(ctx)))
+  on.on('grant.error', (ctx) => f.metrics.token('refused', grant(ctx)))
   return provider
 }
 
@@ -204,6 +212,8 @@ function withinChain(d: ProviderDeps, clientId: string | undefined, ttl: number)
   const reg = d.context()?.registrations.get(clientId ?? '')
   return reg ? Math.max(1, Math.min(ttl, reg.chain_exp - d.f.clock.now())) : ttl
 }
+
+const KNOWN_GRANTS = new Set(['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:token-exchange'])
 
 /** The OpenID Provider role: authorization code + PKCE (S256 only), ID tokens, JAR, PAR. */
 function opConfiguration(d: ProviderDeps): Partial<Configuration> {

@@ -37,6 +37,7 @@ export function resolverCapability(f: Foundation, d: ResolverDeps): ResolverCapa
     anchorIds: d.anchors.ids,
     sign: async (claims, typ) => signJwt(claims, await f.keystore.signingKey(), typ),
     unauthenticated: config.resolver,
+    cache: (outcome) => f.metrics.resolve(outcome),
   })
   const unsubscribe = f.changes.subscribe((c) => {
     if (c.type !== 'issued_marks_indexed') service.invalidate()

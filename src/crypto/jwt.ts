@@ -68,15 +68,27 @@ export class JwtError extends Error {
   }
 }
 
+/**
+ * Signatures made and verifications by outcome, by `typ` (always one of ours: the typ asked
+ * for, never the token's), process-wide; metrics.ts reads them at scrape time.
+ */
+export const jwtCounts = { signed: new Map<string, number>(), verified: new Map<string, number>(), refused: new Map<string, number>() }
+
+function count(m: Map<string, number>, typ: string): void {
+  m.set(typ, (m.get(typ) ?? 0) + 1)
+}
+
 export async function signJwt(
   payload: Record<string, unknown>,
   key: SigningKey,
   typ: string,
   extraHeader: Record<string, unknown> = {},
 ): Promise<string> {
-  return new SignJWT(payload)
+  const jwt = await new SignJWT(payload)
     .setProtectedHeader({ ...extraHeader, alg: key.alg, kid: key.kid, typ })
     .sign(key.privateKey)
+  count(jwtCounts.signed, typ)
+  return jwt
 }
 
 /**
@@ -137,6 +149,17 @@ export async function verifyJwt<T = Record<string, unknown>>(
   options: VerifyOptions,
   decoded?: Decoded,
 ): Promise<Verified<T>> {
+  try {
+    const verified = await verify<T>(token, jwks, options, decoded)
+    count(jwtCounts.verified, options.typ)
+    return verified
+  } catch (err) {
+    count(jwtCounts.refused, options.typ)
+    throw err
+  }
+}
+
+async function verify<T>(token: string, jwks: JSONWebKeySet, options: VerifyOptions, decoded: Decoded | undefined): Promise<Verified<T>> {
   if (!decoded) decodeUnverified(token, options.json)
   const requireTimes = options.requireTimes !== false
   let result

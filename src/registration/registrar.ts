@@ -454,6 +454,7 @@ export class Registrar {
   }
 
   private async audited(action: string, outcome: 'success', reg: Registration, revoked?: Record<string, number>): Promise<void> {
+    if (action === 'client.register') this.f.metrics.registration(reg.registration_type, 'success')
     await this.f.audit.record('authorization_server', action, outcome, reg.id, {
       registration_type: reg.registration_type, entity_type: reg.entity_type, trust_anchor: reg.trust_anchor,
       ...(reg.entity_id !== reg.id ? { entity_id: reg.entity_id } : {}),
@@ -464,6 +465,7 @@ export class Registrar {
   }
 
   private async refuse(action: string, clientId: string, err: FederationError, detail: Record<string, unknown>): Promise<never> {
+    if (action === 'client.register') this.f.metrics.registration(typeof detail.registration_type === 'string' ? detail.registration_type : 'unknown', 'refused')
     await this.f.audit.record('authorization_server', action, 'failure', clientId, { ...detail, error: err.error, reason: err.message })
     throw new RegistrationRefused(err.error, err.message, { cause: err })
   }

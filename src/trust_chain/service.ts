@@ -38,6 +38,8 @@ export interface ResolveServiceOptions {
   sign(claims: Record<string, unknown>, typ: string): Promise<string>
   /** How unauthenticated callers are served; absent: they discover without limits. */
   unauthenticated?: DiscoveryLimits & { unauthenticated: 'discover' | 'cached' }
+  /** Counts answers served from the cache (fast path included) and those resolved (metrics.ts). */
+  cache?: (outcome: 'hit' | 'miss') => void
 }
 
 /** Who asks. */
@@ -95,7 +97,10 @@ export class ResolveService {
     const anchors = params.getAll('trust_anchor').filter((a) => a !== '')
     if (!anchors.length) return undefined
     const key = this.key(subs[0], anchors, params.getAll('entity_type').filter((t) => t !== ''))
-    return key === undefined ? undefined : this.cached(key)?.jwt
+    const jwt = key === undefined ? undefined : this.cached(key)?.jwt
+    // A miss here is counted by answer(), which koa then calls.
+    if (jwt !== undefined) this.o.cache?.('hit')
+    return jwt
   }
 
   /** The usable successful answer for `key`, starting its background refresh when stale. */
@@ -134,9 +139,14 @@ export class ResolveService {
     const key = this.key(sub, anchors, entityTypes)
     if (key === undefined) throw new InvalidTrustAnchor(`${anchors.join(', ')}: not a trust anchor this resolver is configured to trust`)
     const served = this.cached(key)
-    if (served) return served.jwt
+    if (served) {
+      this.o.cache?.('hit')
+      return served.jwt
+    }
     const hit = this.answers.get(key)
     const usable = hit && !hit.ok && hit.until > this.o.clock.now() && (!hit.cachedOnly || this.mode(caller) === 'cached')
+    // A failure remembered (failure_ttl) is a hit too: nothing is resolved for it.
+    this.o.cache?.(usable ? 'hit' : 'miss')
     const a = usable ? hit : await this.shared(key, { sub, anchors, entityTypes }, caller)
     if (a.ok) return a.jwt
     throw a.error
