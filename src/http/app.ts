@@ -6,7 +6,6 @@
  */
 import Koa from 'koa'
 import Router from '@koa/router'
-import { randomBytes } from 'node:crypto'
 import type { Service } from '../service.js'
 import { errorMiddleware } from './errors.js'
 import { adminRoutes } from './admin/routes.js'
@@ -17,6 +16,7 @@ import { applyRoles, type AdminRoute } from './admin/roles.js'
 import { bodyLimits } from './body.js'
 import { mountCapability } from './capabilities.js'
 import { methodNotAllowed } from './allowed.js'
+import { createObserver, metricsRoute } from './observe.js'
 
 export interface App {
   /** The public listener's application (with the admin API too when there is no admin plane). */
@@ -47,6 +47,7 @@ export function createApp(service: Service): App {
   admin.use(adminAuth(f, operators))
   const authz = service.capabilities.find((c) => c.kind === 'authorization_server')
   adminRoutes(admin, f, authz?.kind === 'authorization_server' ? { oauth: authz.server.keys } : {})
+  metricsRoute(admin, f)
   const max = bodyLimits(f.config)
   operatorRoutes(admin, operators, max)
   // The foundation's endpoints first, then each capability's, in composition order.
@@ -66,14 +67,15 @@ export function createApp(service: Service): App {
   })
 
   const maxPath = f.config.audit.max_path_length
-  const reqPrefix = randomBytes(4).toString('hex')
-  let counter = 0
+  const observer = createObserver(f)
   const requestLog: Koa.Middleware = async (ctx, next) => {
-    const id = ctx.get('x-request-id').slice(0, 64) || `${reqPrefix}-${(++counter).toString(36)}`
+    const id = observer.requestId(ctx.req.headers['x-request-id'])
     ctx.state.requestId = id
     ctx.set('X-Request-Id', id)
     const start = performance.now()
     await next()
+    // Metrics, and the access log line when log.access samples this request (observe.ts).
+    if (observer.koaDone(ctx, start, id)) return
     // Hot GETs are logged at debug level only: logging each would halve throughput.
     // Refused admin authentications too: the audit log aggregates them (audit/refusals.ts).
     const level = (ctx.method === 'GET' && ctx.status < 400) || ctx.state.authRefused ? 'debug' : 'info'

@@ -10,6 +10,7 @@ import type { Service } from '../service.js'
 import { readServerTls } from '../config/files.js'
 import { Drain, type CloseOutcome } from './drain.js'
 import { createApp, type App } from './app.js'
+import { createObserver, type Observer, type FastObserver } from './observe.js'
 
 export interface RunningServer {
   server: http.Server
@@ -37,7 +38,7 @@ export async function listen(service: Service, built: App, options: { port?: num
   // Before anything is served: the configured admin token becomes (or stays) operator admin.
   await built.operators.bootstrap()
   const handler = built.app.callback()
-  const fast = fastRoutes(service, built.paths)
+  const fast = fastRoutes(service, built.paths, createObserver(service.federation))
   const onRequest: http.RequestListener = (req, res) => {
     drain.mark(res)
     if (!fast(req, res)) drain.run(res, () => handler(req, res))
@@ -99,31 +100,35 @@ function hostForUrl(host: string): string {
   return host.includes(':') ? `[${host}]` : host
 }
 
-interface Routed { mediaType: string; peek(search: string): string | Buffer | undefined }
+interface Routed { route: string; mediaType: string; peek(search: string): string | Buffer | undefined }
 
 /**
  * The declared fast routes by path: a GET whose path has one is answered with one header
  * write when it peeks a body. Anything else (other methods, a miss, duplicate or missing
  * parameters) falls through to koa, which gives the exact same answer or the exact error.
+ * Each answer carries X-Request-Id and is observed (histogram, sampled access log: observe.ts).
  */
-function fastRoutes(service: Service, paths: ReadonlyMap<string, string>): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
-  const byPath = new Map<string, Routed>()
+function fastRoutes(service: Service, paths: ReadonlyMap<string, string>, observer: Observer): (req: http.IncomingMessage, res: http.ServerResponse) => boolean {
+  const byPath = new Map<string, { r: Routed; seen: FastObserver }>()
   for (const c of service.capabilities) {
     for (const r of c.fastRoutes ?? []) {
       const path = paths.get(r.route)
       if (path === undefined) throw new Error(`fast route ${r.route}: no such route`)
-      byPath.set(path, r)
+      byPath.set(path, { r, seen: observer.fastRoute(r.route) })
     }
   }
   return (req, res) => {
     if (req.method !== 'GET' || !req.url) return false
+    const start = performance.now()
     const q = req.url.indexOf('?')
-    const route = byPath.get(q === -1 ? req.url : req.url.slice(0, q))
-    if (!route) return false
-    const body = route.peek(q === -1 ? '' : req.url.slice(q + 1))
+    const fast = byPath.get(q === -1 ? req.url : req.url.slice(0, q))
+    if (!fast) return false
+    const body = fast.r.peek(q === -1 ? '' : req.url.slice(q + 1))
     if (body === undefined) return false
-    res.writeHead(200, { 'content-type': route.mediaType, 'content-length': Buffer.byteLength(body) })
+    const id = observer.requestId(req.headers['x-request-id'])
+    res.writeHead(200, { 'content-type': fast.r.mediaType, 'content-length': Buffer.byteLength(body), 'x-request-id': id })
     res.end(body)
+    fast.seen.done(req, q, start, id)
     return true
   }
 }

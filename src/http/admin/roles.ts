@@ -35,6 +35,7 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['POST /subordinates/:id/reject', 'operator'],
   // The audit log.
   ['GET /audit', 'auditor'],
+  ['GET /metrics', 'auditor'],
   // Federation keys and pinned anchors.
   ['GET /keys', 'auditor'],
   ['POST /keys/stage', 'admin'],
