@@ -8,6 +8,7 @@ import http from 'node:http'
 import { strict as assert } from 'node:assert'
 import { ManualClock } from '../../src/clock.js'
 import type { Jwks } from '../../src/types.js'
+import type { Logger } from '../../src/logger.js'
 import { startEntity, startLeaf, testKey, signStatement, decode, type TestEntity, type TestLeaf, type TestKey } from './entity.js'
 import { freePort } from './net.js'
 
@@ -136,9 +137,9 @@ export const RP_METADATA = {
   openid_relying_party: { client_name: 'RP', redirect_uris: ['https://rp.example/cb'], grant_types: ['authorization_code', 'refresh_token'], token_endpoint_auth_method: 'private_key_jwt' },
 }
 
-export async function threeLevel(o: { clock?: ManualClock; taConfig?: Record<string, unknown>; iaPolicy?: Record<string, unknown>; leafMetadata?: Record<string, unknown> } = {}): Promise<ThreeLevel> {
+export async function threeLevel(o: { clock?: ManualClock; taConfig?: Record<string, unknown>; taLogger?: Logger; iaPolicy?: Record<string, unknown>; leafMetadata?: Record<string, unknown> } = {}): Promise<ThreeLevel> {
   const clock = o.clock ?? new ManualClock()
-  const ta = await startEntity({ clock, config: o.taConfig ?? {} })
+  const ta = await startEntity({ clock, config: o.taConfig ?? {}, ...(o.taLogger ? { logger: o.taLogger } : {}) })
   const ia = await startEntity({ clock, authority_hints: [ta.entityId] })
   const leaf = await startLeaf({ clock, authority_hints: [ia.entityId], metadata: o.leafMetadata ?? RP_METADATA })
   await onboard(ta, ia.entityId, { intermediate: true, ...(o.iaPolicy ? { metadata_policy: o.iaPolicy } : {}) })
