@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after another, on this machine; prints each
  * result as JSON and writes them all to bench/results/latest.json. Loopback only,
  * bounded in time. `npm run bench -- --quick` uses smaller sizes; `--only NAME[,NAME]`
- * picks benchmarks (policy, storage, foundation, onboarding, foundation-mongodb, resolve, trust-marks,
+ * picks benchmarks (policy, storage, foundation, observability, onboarding, foundation-mongodb, resolve, trust-marks,
  * registration, hostile).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -47,6 +47,7 @@ await step('foundation', async () => {
   for (const n of sizes) out.push(await benchFoundation(n))
   return out
 })
+await step('observability', async () => (await import('./foundation.js')).benchObservability(quick ? { rounds: 1, seconds: 3 } : {}))
 await step('onboarding', async () => {
   const { benchOnboarding } = await import('./onboarding.js')
   return benchOnboarding(quick ? 10_000 : 20_000)
