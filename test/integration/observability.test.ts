@@ -5,6 +5,7 @@
  * access log writes one line per request when on and none when off; secrets never reach a log.
  */
 import { strict as assert } from 'node:assert'
+import { readFileSync } from 'node:fs'
 import { threeLevel, resolveAt, type ThreeLevel } from '../support/federation.js'
 import { startEntity, type TestEntity } from '../support/entity.js'
 import { captureLogs } from '../support/logs.js'
@@ -118,6 +119,17 @@ describe('metrics, request ids and access logs', () => {
       assert.equal(staged.status, 201)
       const after = await scrape(fed.ta)
       assert.equal(valueOf(after, 'anchorage_key_next_rollover_timestamp_seconds', { step: 'activate' }), staged.body.activatable_at)
+    })
+
+    it('names in docs/operations.md and the sample Grafana dashboard exactly the metrics served', async () => {
+      const served = [...(await scrape(fed.ta)).keys()].filter((n) => n.startsWith('anchorage_'))
+      const docs = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8')
+      const table = new Set([...docs.matchAll(/^\| `(anchorage_[a-z_]+)` \|/gm)].map((m) => m[1]))
+      assert.deepEqual([...table].sort(), [...served].sort())
+      const dashboard = readFileSync(new URL('../../docs/grafana-dashboard.json', import.meta.url), 'utf8')
+      const used = new Set([...dashboard.matchAll(/anchorage_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|count|sum)$/, '')))
+      for (const name of used) assert.ok(served.includes(name), `the dashboard uses ${name}, which is not served`)
+      assert.equal(used.size, served.length, 'the dashboard shows every metric')
     })
 
     it('is not served when metrics.enabled is false', async () => {
