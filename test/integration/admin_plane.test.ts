@@ -31,6 +31,7 @@ const EXPECTED: Record<string, Role> = {
   'GET /keys': 'auditor', 'POST /keys/stage': 'admin', 'POST /keys/:kid/activate': 'admin', 'POST /keys/rotate': 'admin', 'POST /keys/:kid/retire': 'admin',
   'GET /anchors': 'auditor', 'POST /anchors/refresh': 'admin',
   'GET /software-statements': 'auditor', 'POST /software-statements': 'operator', 'POST /software-statements/revoke': 'operator',
+  'GET /initial-access-tokens': 'auditor', 'POST /initial-access-tokens': 'operator', 'POST /initial-access-tokens/revoke': 'operator',
   'GET /trust-mark-types': 'auditor', 'POST /trust-mark-types': 'admin', 'DELETE /trust-mark-types': 'admin',
   'GET /trust-marks': 'auditor', 'POST /trust-marks': 'operator', 'POST /trust-marks/revoke': 'operator',
   'GET /trust-mark-issuers': 'auditor', 'PUT /trust-mark-issuers': 'admin', 'DELETE /trust-mark-issuers': 'admin',
