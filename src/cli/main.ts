@@ -33,8 +33,9 @@ Commands:
                 issue, revoke and list software statements for RFC 7591 registration
   store         export a deployment's data, or import it into another store
   resource      an MCP server's protected-resource metadata (RFC 9728), and a token checked as it would be
+  jwt           print a JWT's header and payload (decoded, not verified)
 
-Run 'anchorage <command> --help' for a command's options.`
+Run 'anchorage <command> --help' for a command's options; 'anchorage --version' prints the version.`
 
 const INIT_HELP = `Usage: anchorage init --dir DIR --entity-id URL [options]
 
@@ -72,8 +73,11 @@ listener, admin.listen = 127.0.0.1:8081; a development one keeps it on the share
 const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
 
   --dir DIR                 deployment directory (default: ./federation)
-  --port N                  listen port (default: $PORT, else configuration, else 8080)
-  --host ADDR               listen address (default 0.0.0.0)
+  --port N                  listen port (default: $PORT, else server.port of the configuration,
+                            else the entity id's port, else 8080; a port other than the entity
+                            id's is warned about)
+  --host ADDR               listen address (default: server.host of the configuration, else
+                            127.0.0.1 for a development deployment, else 0.0.0.0)
   --store SPEC              'embedded' or a mongodb:// URI (default: $ANCHORAGE_STORE, else configuration)
   --tls-cert FILE --tls-key FILE
                             terminate TLS here
@@ -118,6 +122,11 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
       case '-h':
         io.stdout(HELP)
         return cmd ? 0 : 2
+      case '--version':
+      case '-v':
+      case 'version':
+        io.stdout(await version())
+        return 0
       case 'init':
         return await initCommand(rest, io)
       case 'serve':
@@ -172,6 +181,10 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
         const { storeCommand } = await import('./store.js')
         return await storeCommand(rest, io)
       }
+      case 'jwt': {
+        const { jwtCommand } = await import('./jwt.js')
+        return await jwtCommand(rest, io)
+      }
       case 'policy': {
         const { policyCommand } = await import('./policy.js')
         return await policyCommand(rest, io)
@@ -187,6 +200,12 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
     io.stderr(`anchorage: ${(err as Error).message}`)
     return 1
   }
+}
+
+/** The package's version, from its package.json (two levels up from src/cli/ and from dist/cli/ alike). */
+async function version(): Promise<string> {
+  const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
+  return String(manifest.version)
 }
 
 async function initCommand(argv: string[], io: IO): Promise<number> {

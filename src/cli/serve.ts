@@ -1,7 +1,7 @@
 /** A running server: config -> store -> createService (the composition root) -> app -> listener. */
 import { join } from 'node:path'
 import { access } from 'node:fs/promises'
-import { loadConfig, CONFIG_FILE, type Config, type Overrides } from '../config/load.js'
+import { loadConfig, entityIdPort, CONFIG_FILE, type Config, type Overrides } from '../config/load.js'
 import { createLogger, type Logger } from '../logger.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Store } from '../storage/types.js'
@@ -33,7 +33,7 @@ export async function startService(
     await service.start()
     const server = await serve(service)
     const { federation } = service
-    warnings(config, logger)
+    warnings(config, logger, listenerWarnings(config, overrides, deps.env ?? process.env))
     // In the background: the first requests then find everything signed and indexed.
     const warming = federation.publisher.warm().catch((err: Error) => logger.warn('warm-up failed', { err: err.message }))
     let stopping: Promise<void> | undefined
@@ -63,7 +63,8 @@ async function shutdown(o: { server: RunningServer; service: Service; store: Sto
   }
 }
 
-function warnings(config: Config, logger: Logger): void {
+function warnings(config: Config, logger: Logger, listener: string[]): void {
+  for (const w of listener) logger.warn(w)
   if (!config.kek) {
     // With a KEK there is nothing to warn about: keys in clear refuse the start (federation.start).
     logger.warn('ANCHORAGE_KEK is not set: private keys are stored UNENCRYPTED at rest. In production set ANCHORAGE_KEK (32 random bytes as hex or base64, or a passphrase of 20+ characters) and run `anchorage keys encrypt`.')
@@ -71,6 +72,33 @@ function warnings(config: Config, logger: Logger): void {
   if (config.development) logger.warn('development deployment: http entity ids are allowed; never use this in production')
   if (config.outbound.allow_private_network) logger.warn('outbound fetches may reach loopback and private addresses (allow_private_network)')
   if (config.outbound.allow_http) logger.warn('outbound fetches may use plain http (allow_http)')
+}
+
+/**
+ * Where the server listens against what its entity id says. A port other than the one
+ * written in the entity id (PORT=9000 for http://localhost:8080) serves a configuration
+ * whose endpoints point elsewhere: right only behind a reverse proxy that maps one to the
+ * other. A development deployment listens on 127.0.0.1, which nobody else reaches when its
+ * entity id names another host.
+ */
+export function listenerWarnings(config: Config, overrides: Overrides, env: NodeJS.ProcessEnv): string[] {
+  const out: string[] = []
+  const idPort = entityIdPort(config.entity_id)
+  const port = config.server.port
+  // Port 0 (any free port) is a test's or a tool's explicit choice.
+  if (idPort !== undefined && port !== idPort && port !== 0) {
+    const [source, name] = overrides.port !== undefined ? [`--port ${port}`, '--port'] : env.PORT ? [`PORT=${env.PORT}`, 'PORT'] : [`server.port ${port}`, 'server.port']
+    out.push(`${source} disagrees with the entity id ${config.entity_id}: its entity configuration points every endpoint at port ${idPort}, right only behind a proxy that forwards ${idPort} to ${port}; without ${name} the server listens on ${idPort}`)
+  }
+  const host = new URL(config.entity_id).hostname
+  if (config.development && isLoopback(config.server.host) && !isLoopback(host)) {
+    out.push(`development deployment: listening on ${config.server.host} only, so nothing reaches it as ${host} (the entity id's host) from another machine; --host 0.0.0.0 (or server.host) listens on every interface`)
+  }
+  return out
+}
+
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host === '[::1]' || /^127\.\d+\.\d+\.\d+$/.test(host)
 }
 
 export async function hasConfig(dir: string): Promise<boolean> {

@@ -316,6 +316,11 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     throw new ConfigError(`${ENV.port}: not a port number: ${env[ENV.port]}`)
   }
   const server = { ...DEFAULTS.server, ...file.server }
+  // No port configured: the entity id's own (http://localhost:9000 listens on 9000), else 8080.
+  const idPort = entityIdPort(file.entity_id)
+  if (file.server?.port === undefined && idPort !== undefined) server.port = idPort
+  // A development deployment is for this machine: loopback only, unless server.host or --host.
+  if (file.server?.host === undefined && file.development === true) server.host = DEVELOPMENT_HOST
   if (envPort !== undefined) server.port = envPort
   if (overrides.port !== undefined) server.port = overrides.port
   if (overrides.host) server.host = overrides.host
@@ -379,6 +384,19 @@ function adminConfig(file: ConfigFile, overrides: Overrides, env: NodeJS.Process
   const listen = text !== undefined ? parseListen(text) : undefined
   if (text !== undefined && !listen) throw new ConfigError(`admin.listen: must be host:port (or [IPv6]:port) with a port from 0 to 65535: ${text}`)
   return { ...rest, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}), ...(listen ? { listen } : {}) }
+}
+
+/** Where a development deployment listens when neither server.host nor --host says. */
+export const DEVELOPMENT_HOST = '127.0.0.1'
+
+/** The port written in an entity id (`http://localhost:9000` gives 9000), undefined when it has none. */
+export function entityIdPort(entityId: string): number | undefined {
+  try {
+    const port = new URL(entityId).port
+    return port ? Number(port) : undefined
+  } catch {
+    return undefined
+  }
 }
 
 /** `registration`: string entries become {trust_mark_type}; requirements without the role they apply to are a mistake. */
