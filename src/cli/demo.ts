@@ -210,7 +210,7 @@ The agent story (automatic registration, tokens, kill-switch):
   #    for the MCP endpoint only, scope mcp:tools, with act = the agent, and calls the MCP endpoint
   curl -s -X POST ${agent}/demo/act-for-user
   # 3. the operator removes the agent's organisation at the trust anchor
-  anchorage subordinate remove ${ia} --dir ${taDir}
+  npx anchorage subordinate remove ${ia} --dir ${taDir}
   # 4. after the re-evaluation interval (${reevaluation} s) the agent is cut off: its next token request
   #    and its next exchange of the user's token are refused (invalid_client)
   sleep ${reevaluation}; curl -s -X POST ${agent}/demo/call-mcp; curl -s -X POST ${agent}/demo/act-for-user
@@ -257,6 +257,7 @@ Try:
   # entity configurations (signed JWTs; the payload is the middle part)
   curl -s ${TA}/.well-known/openid-federation
   curl -s ${agent}/.well-known/openid-federation
+  curl -s ${agent}/.well-known/openid-federation | npx anchorage jwt decode -
   # subordinate statements and listings
   curl -s '${TA}/fetch?sub=${q(IA)}'
   curl -s '${IA}/fetch?sub=${q(agent!)}'
@@ -266,9 +267,9 @@ Try:
   curl -s '${TA}/resolve?sub=${q(agent!)}&trust_anchor=${q(TA)}&entity_type=oauth_client'
   curl -s '${TA}/resolve?sub=${q(mcp!)}&trust_anchor=${q(TA)}'
   # the same, resolved locally and printed as a tree
-  anchorage resolve ${agent} --trust-anchor ${TA} --allow-http --allow-private-network
-  anchorage resolve ${op} --trust-anchor ${TA} --entity-type openid_provider --allow-http --allow-private-network
+  npx anchorage resolve ${agent} --trust-anchor ${TA} --allow-http --allow-private-network
+  npx anchorage resolve ${op} --trust-anchor ${TA} --entity-type openid_provider --allow-http --allow-private-network
   # administer the anchor (remove the intermediate and watch resolution stop at once)
-  anchorage subordinate list --dir ${taDir}
-  anchorage subordinate remove ${IA} --dir ${taDir}`
+  npx anchorage subordinate list --dir ${taDir}
+  npx anchorage subordinate remove ${IA} --dir ${taDir}`
 }
