@@ -10,7 +10,7 @@
  * and it fails when `npm ci` has not put a dependency in the cache, rather than skipping.
  *
  * Also: the command of a checkout that was never built says so instead of a stack trace,
- * and `npm start`'s build step (scripts/build.mjs --if-changed) builds only when a source
+ * and `npm start`'s build step (bin/build.mjs --if-changed) builds only when a source
  * changed.
  */
 import { strict as assert } from 'node:assert'
@@ -119,7 +119,7 @@ describe('package: npm pack, a global install and the anchorage command', functi
     const entityId = `http://127.0.0.1:${port}`
     const dir = join(tmp, 'deployment')
     const init = await run('anchorage', ['init', '--dir', dir, '--entity-id', entityId], { cwd: tmp, env })
-    assert.match(init.stdout, /admin token written to/)
+    assert.match(init.stdout, /admin token \(operator admin, role admin\) written to/)
 
     const child = spawn('anchorage', ['serve', '--dir', dir], { cwd: tmp, env, stdio: ['ignore', 'pipe', 'pipe'] })
     let out = ''
@@ -169,7 +169,7 @@ describe('package: npm pack, a global install and the anchorage command', functi
   })
 
   it('npm start\'s build step does nothing when the sources did not change, and notices when one did', async () => {
-    const build = join(checkout, 'scripts', 'build.mjs')
+    const build = join(checkout, 'bin', 'build.mjs')
     const before = (await stat(join(checkout, 'dist', 'cli', 'run.js'))).mtimeMs
     const again = await run(process.execPath, [build, '--if-changed'], { cwd: checkout })
     assert.equal(again.stdout + again.stderr, '', 'an up-to-date build prints nothing')

@@ -4,9 +4,9 @@
  * src/ with TypeScript (tsconfig.build.json). Run by `npm run build`, `npm start` (prestart,
  * `--if-changed`), `npm run demo` and `npm pack` / `npm publish` (prepack).
  *
- *   node scripts/build.mjs               clean build: dist/ removed, then compiled
- *   node scripts/build.mjs --if-changed  the same, only when the sources changed since the last build
- *   node scripts/build.mjs --check       exit 0 when dist/ is up to date, 1 otherwise (builds nothing)
+ *   node bin/build.mjs               clean build: dist/ removed, then compiled
+ *   node bin/build.mjs --if-changed  the same, only when the sources changed since the last build
+ *   node bin/build.mjs --check       exit 0 when dist/ is up to date, 1 otherwise (builds nothing)
  *
  * "Changed" means a different digest over every file under src/, both tsconfig files and the
  * TypeScript version (dist/.source-digest, written after a successful build): a checkout or
