@@ -34,10 +34,9 @@ const RESERVED = new Set(['anchorage', 'anonymous', 'cli'])
 /** Lower case only: `Alice` and `alice` would be two actors that read as one. */
 const NAME = /^[a-z0-9][a-z0-9._@-]{0,63}$/
 
-export interface OperatorRecord extends StoredRecord {
+/** What is kept of an operator besides its name and token digest, and shown of it. */
+interface OperatorFields {
   role: Role
-  /** base64url SHA-256 of the token. */
-  token_sha256: string
   status: 'active' | 'disabled'
   created_at: string
   created_by: string
@@ -49,18 +48,14 @@ export interface OperatorRecord extends StoredRecord {
   managed_by?: 'configuration'
 }
 
+export interface OperatorRecord extends StoredRecord, OperatorFields {
+  /** base64url SHA-256 of the token. */
+  token_sha256: string
+}
+
 /** What the admin API shows of an operator: never the digest. */
-export interface OperatorSummary {
+export interface OperatorSummary extends OperatorFields {
   name: string
-  role: Role
-  status: 'active' | 'disabled'
-  created_at: string
-  created_by: string
-  rotated_at?: string
-  rotated_by?: string
-  disabled_at?: string
-  disabled_by?: string
-  managed_by?: 'configuration'
 }
 
 export interface Authenticated {
