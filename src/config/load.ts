@@ -435,7 +435,9 @@ function authorizationServer(
     enabled: file.enabled ?? true,
     openid_provider: file.openid_provider ?? false,
     // Metadata documents need the authorization endpoint: the OpenID Provider role.
-    client_id_metadata_documents: (file.openid_provider ?? false) && (file.client_id_metadata_documents ?? true),
+    // Off unless asked for: with it, a client_id with a path is first fetched as a metadata document,
+    // an outbound request a federation RP (whose entity id may have a path) does not expect.
+    client_id_metadata_documents: (file.openid_provider ?? false) && (file.client_id_metadata_documents ?? false),
     resources: file.resources ?? [],
     ...(usersFile ? { users_file: resolve(dir, usersFile) } : {}),
     ...(upstream ? { upstream: upstreamConfig(upstream, dir, env) } : {}),

@@ -98,7 +98,7 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
     ta = await startEntity({ clock })
     as = await startAuthorizationServer({
       clock, anchors: [await pinned(ta)], authority_hints: [ta.entityId],
-      as: { resources: [RESOURCE], openid_provider: true, users_file: usersFile, scopes_supported: ['mcp:tools'], trust_reevaluation: REEVALUATION },
+      as: { resources: [RESOURCE], openid_provider: true, client_id_metadata_documents: true, users_file: usersFile, scopes_supported: ['mcp:tools'], trust_reevaluation: REEVALUATION },
       config: {
         outbound: { allow_http: true, allow_private_network: true, timeout_ms: 1500, ca_file: pki.caFile },
         // The vouching entity must carry the anchor's mark, as a federation oauth_client would.

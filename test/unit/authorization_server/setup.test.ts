@@ -25,6 +25,11 @@ const BASE: ConfigFile = { entity_id: 'https://as.example.com', authorization_se
 
 describe('authorization_server setup', () => {
   describe('configuration', () => {
+    it('admits metadata document clients only when asked: off by default with the OpenID Provider role, on with the setting', () => {
+      const op = (extra: Record<string, unknown>) => resolveConfig({ ...BASE, authorization_server: { ...BASE.authorization_server!, openid_provider: true, ...extra } }, '/tmp', {}, {}).authorization_server!
+      assert.equal(op({}).client_id_metadata_documents, false)
+      assert.equal(op({ client_id_metadata_documents: true }).client_id_metadata_documents, true)
+    })
     it('applies the documented defaults when the section is present, and nothing when it is absent', () => {
       const c = resolveConfig(BASE, '/tmp', {}, {})
       assert.deepEqual(c.authorization_server, {
