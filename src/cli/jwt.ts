@@ -5,6 +5,7 @@
  * endpoints themselves, never from reading a JWT.
  */
 import { parse, UsageError, type IO } from './args.js'
+import { JsonError, parseJson } from '../util/json.js'
 
 export const JWT_HELP = `Usage: anchorage jwt decode <JWT | ->
 
@@ -47,10 +48,12 @@ export function decodeJwt(text: string): { header: Record<string, unknown>; payl
   return { header: header as Record<string, unknown>, payload: json(parts[1], 'payload') }
 }
 
+/** The project's JSON reader (util/json.ts): someone else's JWT, so nesting is bounded as everywhere else. */
 function json(segment: string, what: string): unknown {
   try {
-    return JSON.parse(Buffer.from(segment, 'base64url').toString('utf8')) as unknown
-  } catch {
+    return parseJson(Buffer.from(segment, 'base64url').toString('utf8'))
+  } catch (err) {
+    if (err instanceof JsonError && err.reason === 'depth') throw new UsageError(`jwt decode: the ${what}: ${err.message}`)
     throw new UsageError(`jwt decode: the ${what} is not base64url-encoded JSON`)
   }
 }

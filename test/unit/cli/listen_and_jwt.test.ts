@@ -102,4 +102,11 @@ describe('anchorage jwt decode', () => {
     assert.ok(o.out.join('').includes('\\u001b'), 'JSON escapes it on stdout')
     assert.equal(await main(['jwt', 'frob'], io()), 2)
   })
+
+  it('refuses a payload nested 100,000 deep with exit code 2 and the depth bound, not a stack overflow', async () => {
+    const b = (t: string) => Buffer.from(t).toString('base64url')
+    const o = io()
+    assert.equal(await main(['jwt', 'decode', `${b('{"alg":"ES256"}')}.${b('['.repeat(100_000) + ']'.repeat(100_000))}.sig`], o), 2)
+    assert.match(o.err.join('\n'), /the payload: the JSON document nests deeper than \d+ levels/)
+  })
 })
