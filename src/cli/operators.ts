@@ -2,7 +2,7 @@
 import { parse, UsageError, type IO } from './args.js'
 import { adminClient, report, enc, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 
-export const OPERATORS_HELP = `Usage: anchorage operators <add|list|show|disable|rotate> [options]
+export const OPERATORS_HELP = `Usage: anchorage operators <add|list|show|disable|enable|rotate> [options]
 
   add NAME --role auditor|operator|admin
         a new operator; its token is printed once (only its SHA-256 is stored)
@@ -14,6 +14,9 @@ export const OPERATORS_HELP = `Usage: anchorage operators <add|list|show|disable
   show NAME
   disable NAME
         its token is refused from now on (every instance); the last active admin cannot be disabled
+  enable NAME
+        a disabled operator active again with a NEW token, printed once (the token it had
+        when disabled is never accepted again)
   rotate NAME
         a new token, printed once; the old one is refused from now on
 
@@ -56,6 +59,11 @@ export async function operatorsCommand(argv: string[], io: IO): Promise<number> 
       const n = name()
       const client = await adminClient(values, io)
       return report(io, await client.call('POST', `/admin/operators/${enc(n)}/disable`), values.json ? undefined : () => `disabled operator ${n}`)
+    }
+    case 'enable': {
+      const n = name()
+      const client = await adminClient(values, io)
+      return report(io, await client.call('POST', `/admin/operators/${enc(n)}/enable`), values.json ? undefined : withToken('enabled'))
     }
     case 'rotate': {
       const n = name()

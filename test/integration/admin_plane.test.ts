@@ -41,7 +41,7 @@ const EXPECTED: Record<string, Role> = {
   'POST /resolve': 'auditor',
   'GET /clients': 'auditor', 'GET /clients/:id': 'auditor', 'POST /clients/:id/revoke': 'operator', 'POST /clients/:id/reinstate': 'operator',
   'GET /operators': 'admin', 'GET /operators/:name': 'admin', 'POST /operators': 'admin',
-  'POST /operators/:name/disable': 'admin', 'POST /operators/:name/rotate': 'admin',
+  'POST /operators/:name/disable': 'admin', 'POST /operators/:name/enable': 'admin', 'POST /operators/:name/rotate': 'admin',
 }
 
 const enc = encodeURIComponent
@@ -263,6 +263,34 @@ describe('operators through the admin API', function () {
     assert.equal(again.status, 409, JSON.stringify(again.body))
     assert.deepEqual((await auditEvents(e, 'operator.rotate')).map((ev) => [ev.actor, ev.subject]), [['admin', 'alice']])
     assert.deepEqual((await auditEvents(e, 'operator.disable')).map((ev) => [ev.actor, ev.subject]), [['admin', 'alice']])
+  })
+
+  it('enables a disabled operator with a new token, audited; the token it had stays refused; an active one is a conflict', async () => {
+    const first = await addOperator(e, 'erin', 'auditor')
+    assert.equal((await e.admin('POST', '/admin/operators/erin/enable')).status, 409)
+    assert.equal((await e.admin('POST', '/admin/operators/erin/disable')).status, 200)
+    const enabled = await e.admin('POST', '/admin/operators/erin/enable')
+    assert.equal(enabled.status, 200, JSON.stringify(enabled.body))
+    assert.equal(enabled.body.status, 'active')
+    assert.equal(enabled.body.role, 'auditor')
+    assert.equal(enabled.body.enabled_by, 'admin')
+    assert.equal(typeof enabled.body.token, 'string')
+    assert.notEqual(enabled.body.token, first)
+    assert.equal((await call(e.adminUrl!, 'GET', '/admin/keys', first)).status, 401)
+    assert.equal((await call(e.adminUrl!, 'GET', '/admin/keys', enabled.body.token)).status, 200)
+    assert.equal((await e.admin('GET', '/admin/operators/erin')).body.token, undefined)
+    assert.deepEqual((await auditEvents(e, 'operator.enable')).map((ev) => [ev.actor, ev.subject, ev.detail]), [['admin', 'erin', { role: 'auditor' }]])
+    assert.equal((await e.admin('POST', '/admin/operators/nobody/enable')).status, 404)
+  })
+
+  it('enables the configured admin through the admin API: the configured token stays refused', async () => {
+    const second = await addOperator(e, 'root2', 'admin')
+    assert.equal((await call(e.adminUrl!, 'POST', '/admin/operators/admin/disable', second)).status, 200)
+    const enabled = await call(e.adminUrl!, 'POST', '/admin/operators/admin/enable', second)
+    assert.equal(enabled.status, 200)
+    assert.equal(enabled.body.managed_by, undefined)
+    assert.equal((await call(e.adminUrl!, 'GET', '/admin/keys', e.token)).status, 401)
+    assert.equal((await call(e.adminUrl!, 'GET', '/admin/keys', enabled.body.token)).status, 200)
   })
 
   it('refuses bad names, reserved names, unknown roles and unknown operators', async () => {

@@ -89,6 +89,17 @@ describe('anchorage operators and the admin plane (CLI)', function () {
       const refused = await cli(['subordinate', 'list', '--dir', dir, '--token', newToken])
       assert.equal(refused.code, 1)
       assert.match(refused.stderr, /HTTP 401 unauthorized/)
+      // Enabled again with a new token: the one it had when disabled stays refused.
+      const enabled = await cli(['operators', 'enable', 'alice', '--dir', dir])
+      assert.equal(enabled.code, 0, enabled.stderr)
+      assert.match(enabled.stdout, /enabled operator alice \(role operator\)/)
+      const enabledToken = /^ {2}(\S+)$/m.exec(enabled.stdout)?.[1]
+      assert.ok(enabledToken && enabledToken !== newToken)
+      assert.equal((await cli(['subordinate', 'list', '--dir', dir, '--token', newToken])).code, 1)
+      assert.equal((await cli(['subordinate', 'list', '--dir', dir, '--token', enabledToken])).code, 0)
+      const twice = await cli(['operators', 'enable', 'alice', '--dir', dir])
+      assert.equal(twice.code, 1)
+      assert.match(twice.stderr, /HTTP 409 conflict: operator alice is active/)
       // --admin-url names the admin plane explicitly; the public listener has no admin API.
       assert.equal((await cli(['operators', 'list', '--dir', dir, '--admin-url', `http://127.0.0.1:${adminPort}`])).code, 0)
       const wrong = await cli(['operators', 'list', '--dir', dir, '--admin-url', `http://127.0.0.1:${port}`])

@@ -44,6 +44,8 @@ interface OperatorFields {
   rotated_by?: string
   disabled_at?: string
   disabled_by?: string
+  enabled_at?: string
+  enabled_by?: string
   /** 'configuration': the token is the configured admin token (kept in step at start). */
   managed_by?: 'configuration'
 }
@@ -66,11 +68,12 @@ export interface Authenticated {
 export type Authentication = { ok: true; operator: Authenticated } | { ok: false; reason: 'no operator has this token' | 'disabled operator' }
 
 export function summary(r: OperatorRecord): OperatorSummary {
-  const { id, role, status, created_at, created_by, rotated_at, rotated_by, disabled_at, disabled_by, managed_by } = r
+  const { id, role, status, created_at, created_by, rotated_at, rotated_by, disabled_at, disabled_by, enabled_at, enabled_by, managed_by } = r
   return {
     name: id, role, status, created_at, created_by,
     ...(rotated_at ? { rotated_at } : {}), ...(rotated_by ? { rotated_by } : {}),
     ...(disabled_at ? { disabled_at } : {}), ...(disabled_by ? { disabled_by } : {}),
+    ...(enabled_at ? { enabled_at } : {}), ...(enabled_by ? { enabled_by } : {}),
     ...(managed_by ? { managed_by } : {}),
   }
 }
@@ -169,7 +172,7 @@ export class Operators {
     return { ...summary(record), token }
   }
 
-  /** Disabled for good: its token is refused (401) from now on, on every instance. */
+  /** Disabled: its token is refused (401) from now on, on every instance, and never accepted again (`enable` gives a new one). */
   async disable(name: string, actor: string): Promise<OperatorSummary> {
     const current = await this.existing(name)
     if (current.status === 'disabled') return summary(current)
@@ -181,6 +184,27 @@ export class Operators {
       ? { ...r, status: 'disabled', disabled_at: this.now(), disabled_by: actor }
       : undefined), { audit: this.d.audit.event(actor, 'operator.disable', 'success', name, { role: current.role }) })
     return summary(stored ?? current)
+  }
+
+  /**
+   * A disabled operator active again, with a NEW token (in the answer only): the token it had
+   * when it was disabled may be why it was, so it is never accepted again. The admin API
+   * manages the token from then on (also for `admin`: the configured token stays refused).
+   * Enabling an active operator is a conflict, not a rotation in disguise.
+   */
+  async enable(name: string, actor: string): Promise<OperatorSummary & { token: string }> {
+    const current = await this.existing(name)
+    if (current.status === 'active') throw new Conflict(`operator ${name} is active (operators rotate gives it a new token)`)
+    const token = newToken()
+    const digest = tokenDigest(token).toString('base64url')
+    const stored = await this.d.store.update<OperatorRecord>('operators', name, (r) => {
+      if (!r || r.status !== 'disabled') return undefined
+      const next: OperatorRecord = { ...r, status: 'active', token_sha256: digest, enabled_at: this.now(), enabled_by: actor }
+      delete next.managed_by
+      return next
+    }, { audit: this.d.audit.event(actor, 'operator.enable', 'success', name, { role: current.role }) })
+    if (!stored || stored.token_sha256 !== digest) throw new Conflict(`operator ${name} is active`)
+    return { ...summary(stored), token }
   }
 
   /** A new token; the old one is refused from now on. */

@@ -1,6 +1,6 @@
 /**
  * The operators admin API (paths relative to {entity}/admin; the admin role only, roles.ts):
- * list, show, add (the token is in the answer, once), disable, rotate.
+ * list, show, add (the token is in the answer, once), disable, enable (a new token), rotate.
  */
 import type Router from '@koa/router'
 import { InvalidRequest } from '../../errors.js'
@@ -25,6 +25,9 @@ export function operatorRoutes(router: Router, operators: Operators, max: BodyLi
   })
   router.post('/operators/:name/disable', async (ctx) => {
     respond(ctx, 200, await operators.disable(ctx.params.name!, actorOf(ctx)))
+  })
+  router.post('/operators/:name/enable', async (ctx) => {
+    respond(ctx, 200, await operators.enable(ctx.params.name!, actorOf(ctx)))
   })
   router.post('/operators/:name/rotate', async (ctx) => {
     respond(ctx, 200, await operators.rotate(ctx.params.name!, actorOf(ctx)))

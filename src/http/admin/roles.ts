@@ -82,6 +82,7 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['GET /operators/:name', 'admin'],
   ['POST /operators', 'admin'],
   ['POST /operators/:name/disable', 'admin'],
+  ['POST /operators/:name/enable', 'admin'],
   ['POST /operators/:name/rotate', 'admin'],
 ])
 
