@@ -59,7 +59,7 @@ export async function adminClient(values: { 'admin-url'?: string | undefined; ur
         },
         ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
       }).catch((err: Error) => {
-        throw new Error(`cannot reach ${base}: ${(err.cause as Error | undefined)?.message ?? err.message}`)
+        throw new Error(unreachable(base, err, values.dir))
       })
       const text = await res.text()
       let parsed: unknown = text
@@ -71,6 +71,20 @@ export async function adminClient(values: { 'admin-url'?: string | undefined; ur
       return { status: res.status, body: parsed }
     },
   }
+}
+
+/**
+ * Why the admin API could not be reached, for people: nothing listening is the server not
+ * running (or the wrong address), which says how to start it; anything else keeps its cause.
+ */
+export function unreachable(base: string, err: Error, dir: string | undefined): string {
+  const cause = err.cause as (Error & { code?: string }) | undefined
+  const code = cause?.code ?? (err as Error & { code?: string }).code
+  if (code === 'ECONNREFUSED') {
+    return `cannot reach the server at ${base} (connection refused) — is it running? Start it with \`anchorage serve --dir ${dir ?? 'federation'}\``
+  }
+  if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the server at ${base}: the host name does not resolve`
+  return `cannot reach the server at ${base}: ${cause?.message ?? err.message}`
 }
 
 /**

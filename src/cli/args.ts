@@ -1,5 +1,7 @@
 /** Small helpers over node:util parseArgs so every command reports bad options the same way. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
+import { didYouMean } from '../util/suggest.js'
+import { ENTITY_TYPES } from '../constants.js'
 
 export class UsageError extends Error {
   override name = 'UsageError'
@@ -18,8 +20,28 @@ export function parse<T extends Options>(argv: string[], options: T, allowPositi
     const values = Object.fromEntries(Object.entries(r.values).map(([k, v]) => [k, Array.isArray(v) ? v.map((x) => (typeof x === 'string' ? restore(x) : x)) : typeof v === 'string' ? restore(v) : v]))
     return { values: values as Values<T>, positionals: r.positionals.map(restore) }
   } catch (err) {
-    throw new UsageError((err as Error).message)
+    throw new UsageError(describeParseError(err as Error & { code?: string }, argv, all))
   }
+}
+
+/** parseArgs' complaint, with the closest known option for an unknown one ("did you mean --entity-type?"). */
+function describeParseError(err: Error & { code?: string }, argv: string[], options: Options): string {
+  if (err.code !== 'ERR_PARSE_ARGS_UNKNOWN_OPTION') return err.message
+  const given = /^Unknown option '([^']+)'/.exec(err.message)?.[1] ?? argv.find((a) => a.startsWith('-') && !isKnown(a, options)) ?? '?'
+  if (given.startsWith('--')) {
+    const name = given.slice(2).split('=')[0]!
+    return `unknown option --${name}${didYouMean(name, Object.keys(options), (k) => `--${k}`)}`
+  }
+  return `unknown option ${given}`
+}
+
+function isKnown(arg: string, options: Options): boolean {
+  return arg.startsWith('--') ? Object.hasOwn(options, arg.slice(2).split('=')[0]!) : true
+}
+
+/** An action the command does not have: the closest one, and the list. */
+export function unknownAction(command: string, action: string, actions: readonly string[]): UsageError {
+  return new UsageError(`${command}: unknown action "${action}"${didYouMean(action, actions)} (${actions.join(', ')}; see anchorage ${command} --help)`)
 }
 
 /**
@@ -85,4 +107,15 @@ export interface IO {
   stderr(s: string): void
   readFile(path: string): Promise<string>
   env: NodeJS.ProcessEnv
+}
+
+/** `--entity-type` values: the spec's entity types only, an unknown one refused with the known ones listed. */
+export function entityTypes(values: readonly string[] | undefined): string[] | undefined {
+  if (!values) return undefined
+  for (const t of values) {
+    if (!(ENTITY_TYPES as readonly string[]).includes(t)) {
+      throw new UsageError(`--entity-type: unknown entity type "${t}"${didYouMean(t, ENTITY_TYPES)}; the entity types are ${ENTITY_TYPES.join(', ')}`)
+    }
+  }
+  return [...values]
 }

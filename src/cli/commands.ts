@@ -1,5 +1,5 @@
 /** `anchorage subordinate|audit|keys`: admin API calls from the command line. */
-import { parse, UsageError, type IO } from './args.js'
+import { parse, UsageError, entityTypes, type IO } from './args.js'
 import { adminClient, report, enc, readJsonFile, scalar, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
 import { subordinateKeysAction, SUBORDINATE_KEYS_HELP, SUBORDINATE_KEY_ACTIONS } from './subordinate_keys.js'
@@ -38,6 +38,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     if (!id) throw new UsageError(`subordinate ${action}: ENTITY_ID is required`)
     return enc(id)
   }
+  const types = entityTypes(values['entity-type'])
   const client = await adminClient(values, io)
   if (SUBORDINATE_KEY_ACTIONS.has(action)) return subordinateKeysAction(action, id, values, client, io)
   switch (action) {
@@ -48,7 +49,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
         needId()
         body = { entity_id: id }
         if (values.jwks) body.jwks = await readJsonFile(io, values.jwks, '--jwks')
-        if (values['entity-type']) body.entity_types = values['entity-type']
+        if (types) body.entity_types = types
         if (values.intermediate) body.intermediate = true
         if (values.metadata) body.metadata = await readJsonFile(io, values.metadata, '--metadata')
         if (values['metadata-policy']) body.metadata_policy = await readJsonFile(io, values['metadata-policy'], '--metadata-policy')

@@ -1,14 +1,10 @@
-/** The `anchorage` command. */
+/**
+ * The `anchorage` command. Only what every run needs is imported here: each command's module
+ * is imported when that command runs, so `anchorage --help` (and a typo) answers at once.
+ */
 import { readFile } from 'node:fs/promises'
-import { resolve as resolvePath } from 'node:path'
-import { parse, UsageError, type IO } from './args.js'
-import { initDeployment } from './init.js'
-import { startService, hasConfig, type RunningService as Service } from './serve.js'
-import { intrinsicsFrozen } from './harden.js'
-import { subordinateCommand, auditCommand, keysCommand } from './commands.js'
-import { ConfigError, kekFromEnv, parseListen } from '../config/load.js'
-import type { KeyAlg } from '../crypto/keys.js'
-import type { KekMaterial } from '../config/kek.js'
+import { UsageError, unknownAction, type IO } from './args.js'
+import { didYouMean } from '../util/suggest.js'
 
 const HELP = `Usage: anchorage <command> [options]
 
@@ -34,68 +30,39 @@ Commands:
   store         export a deployment's data, or import it into another store
   resource      an MCP server's protected-resource metadata (RFC 9728), and a token checked as it would be
   jwt           print a JWT's header and payload (decoded, not verified)
+  completion    a completion script for bash or zsh (anchorage completion bash|zsh)
 
 Run 'anchorage <command> --help' for a command's options; 'anchorage --version' prints the version.`
 
-const INIT_HELP = `Usage: anchorage init --dir DIR --entity-id URL [options]
-
-Creates DIR with anchorage.json (the configuration), keys.json (the first federation
-key, encrypted when ANCHORAGE_KEK is set) and admin.token (the token of the first admin
-operator, named admin; only its SHA-256 is kept in the configuration: move the token
-somewhere safe). An https deployment gets a private admin plane: the admin API on its own
-listener, admin.listen = 127.0.0.1:8081; a development one keeps it on the shared listener.
-
-  --dir DIR               deployment directory (created; must not hold a deployment yet)
-  --entity-id URL         this entity's identifier (https; http only for development)
-  --alg ALG               ES256 (default) | ES384 | PS256 | RS256 | EdDSA
-  --authority-hint URL    a superior (makes this an intermediate); repeatable
-  --organization-name S   published in the entity configuration
-  --development           allow an http entity id (implied by an http entity id)
-  --admin-listen HOST:PORT
-                          the admin plane's listener (default 127.0.0.1:8081 for https
-                          deployments); 'shared': the admin API on the public listener
-  --trust-anchor URL      pin a trust anchor's keys in trust_anchors (fetched from its
-                          entity configuration now, thumbprints printed); repeatable
-  --trust-anchor-jwks F   the anchor's keys from a JWKS file instead (one per
-                          --trust-anchor, same order)
-  --allow-private-network the anchor may be on a loopback/private address
-                          ($ANCHORAGE_ALLOW_PRIVATE_NETWORK=1; kept in the configuration)
-  --ca-file FILE          extra CA certificates (PEM) for the anchor's TLS certificate
-                          (NODE_EXTRA_CA_CERTS works too; kept as outbound.ca_file)
-  --authorization-server  also an OAuth authorization server: automatic and explicit
-                          registration through trust chains (docs/registration.md); its token
-                          keys (purpose oauth, algorithm ALG) are written to keys.json too
-  --openid-provider       the authorization server is also an OpenID Provider (implies
-                          --authorization-server): ID tokens signed with RS256 by default, so
-                          an RS256 oauth key is written beside the ALG one
-  --resource URI          a resource tokens may be issued for (RFC 8707); repeatable`
-
-const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
-
-  --dir DIR                 deployment directory (default: ./federation)
-  --port N                  listen port (default: $PORT, else server.port of the configuration,
-                            else the entity id's port, else 8080; a port other than the entity
-                            id's is warned about)
-  --host ADDR               listen address (default: server.host of the configuration, else
-                            127.0.0.1 for a development deployment, else 0.0.0.0)
-  --store SPEC              'embedded' or a mongodb:// URI (default: $ANCHORAGE_STORE, else configuration)
-  --tls-cert FILE --tls-key FILE
-                            terminate TLS here
-  --trust-proxy             trust X-Forwarded-* headers from a reverse proxy
-  --ca-file FILE            extra CA certificates (PEM) trusted for outbound fetches
-                            (NODE_EXTRA_CA_CERTS works too)
-  --allow-http              allow outbound http fetches ($ANCHORAGE_ALLOW_HTTP=1)
-  --allow-private-network   allow outbound fetches to loopback/private addresses
-                            ($ANCHORAGE_ALLOW_PRIVATE_NETWORK=1)
-  --trust-reevaluation S    authorization server: re-resolve a registration's trust chain
-                            when older than S seconds ($ANCHORAGE_TRUST_REEVALUATION_SECONDS)
-  --admin-listen HOST:PORT  the admin plane's listener instead of admin.listen of the
-                            configuration (plain HTTP: keep it on a private address)
-  --init-if-missing         create a development deployment (entity id
-                            http://localhost:PORT) when DIR has none
-
-Environment: ANCHORAGE_ADMIN_TOKEN (the token of operator admin, overrides the stored hash),
-ANCHORAGE_KEK (encrypts private keys at rest), ANCHORAGE_LOG_LEVEL.`
+/**
+ * Every command: its actions (the first word after it, checked before anything else runs, so
+ * a mistyped one gets "did you mean" instead of a connection attempt), and how it runs. The
+ * completion scripts (completion.ts) are made from this table and the commands' --help.
+ */
+export const COMMANDS: ReadonlyMap<string, { actions?: readonly string[]; run: (argv: string[], io: IO) => Promise<number> }> = new Map([
+  ['init', { run: async (a, io) => (await import('./deployment.js')).initCommand(a, io) }],
+  ['serve', { run: async (a, io) => (await import('./deployment.js')).serveCommand(a, io) }],
+  ['subordinate', {
+    actions: ['add', 'list', 'show', 'update', 'suspend', 'reinstate', 'remove', 'refresh', 'pending', 'approve', 'reject'],
+    run: async (a, io) => (await import('./commands.js')).subordinateCommand(a, io),
+  }],
+  ['keys', { actions: ['list', 'stage', 'activate', 'rotate', 'retire', 'encrypt'], run: async (a, io) => (await import('./commands.js')).keysCommand(a, io) }],
+  ['audit', { run: async (a, io) => (await import('./commands.js')).auditCommand(a, io) }],
+  ['operators', { actions: ['add', 'list', 'show', 'disable', 'enable', 'rotate'], run: async (a, io) => (await import('./operators.js')).operatorsCommand(a, io) }],
+  ['anchors', { actions: ['list', 'refresh'], run: async (a, io) => (await import('./anchors.js')).anchorsCommand(a, io) }],
+  ['trust-mark', { actions: ['issue', 'revoke', 'list'], run: async (a, io) => (await import('./trust_marks.js')).trustMarkCommand(a, io) }],
+  ['trust-mark-type', { actions: ['add', 'list', 'remove'], run: async (a, io) => (await import('./trust_marks.js')).trustMarkTypeCommand(a, io) }],
+  ['resource', { actions: ['metadata', 'check'], run: async (a, io) => (await import('./resource.js')).resourceCommand(a, io) }],
+  ['resolve', { run: async (a, io) => (await import('./resolve.js')).resolveCommand(a, io) }],
+  ['demo', { run: async (a, io) => (await import('./demo.js')).demoCommand(a, io) }],
+  ['software-statement', { actions: ['issue', 'revoke', 'list'], run: async (a, io) => (await import('./software_statements.js')).softwareStatementCommand(a, io) }],
+  ['clients', { actions: ['list', 'show', 'revoke', 'reinstate', 'initial-token'], run: async (a, io) => (await import('./clients.js')).clientsCommand(a, io) }],
+  ['users', { actions: ['add', 'list'], run: async (a, io) => (await import('./users.js')).usersCommand(a, io) }],
+  ['store', { actions: ['export', 'import'], run: async (a, io) => (await import('./store.js')).storeCommand(a, io) }],
+  ['jwt', { actions: ['decode'], run: async (a, io) => (await import('./jwt.js')).jwtCommand(a, io) }],
+  ['policy', { actions: ['resolve'], run: async (a, io) => (await import('./policy.js')).policyCommand(a, io) }],
+  ['completion', { actions: ['bash', 'zsh'], run: async (a, io) => (await import('./completion.js')).completionCommand(a, io) }],
+])
 
 export function defaultIO(): IO {
   return {
@@ -127,78 +94,18 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
       case 'version':
         io.stdout(await version())
         return 0
-      case 'init':
-        return await initCommand(rest, io)
-      case 'serve':
-        return await serveCommand(rest, io)
-      case 'subordinate':
-        return await subordinateCommand(rest, io)
-      case 'keys':
-        return await keysCommand(rest, io)
-      case 'audit':
-        return await auditCommand(rest, io)
-      case 'operators': {
-        const { operatorsCommand } = await import('./operators.js')
-        return await operatorsCommand(rest, io)
-      }
-      case 'anchors': {
-        const { anchorsCommand } = await import('./anchors.js')
-        return await anchorsCommand(rest, io)
-      }
-      case 'trust-mark': {
-        const { trustMarkCommand } = await import('./trust_marks.js')
-        return await trustMarkCommand(rest, io)
-      }
-      case 'trust-mark-type': {
-        const { trustMarkTypeCommand } = await import('./trust_marks.js')
-        return await trustMarkTypeCommand(rest, io)
-      }
-      case 'resource': {
-        const { resourceCommand } = await import('./resource.js')
-        return await resourceCommand(rest, io)
-      }
-      case 'resolve': {
-        const { resolveCommand } = await import('./resolve.js')
-        return await resolveCommand(rest, io)
-      }
-      case 'demo': {
-        const { demoCommand } = await import('./demo.js')
-        return await demoCommand(rest, io)
-      }
-      case 'software-statement': {
-        const { softwareStatementCommand } = await import('./software_statements.js')
-        return await softwareStatementCommand(rest, io)
-      }
-      case 'clients': {
-        const { clientsCommand } = await import('./clients.js')
-        return await clientsCommand(rest, io)
-      }
-      case 'users': {
-        const { usersCommand } = await import('./users.js')
-        return await usersCommand(rest, io)
-      }
-      case 'store': {
-        const { storeCommand } = await import('./store.js')
-        return await storeCommand(rest, io)
-      }
-      case 'jwt': {
-        const { jwtCommand } = await import('./jwt.js')
-        return await jwtCommand(rest, io)
-      }
-      case 'policy': {
-        const { policyCommand } = await import('./policy.js')
-        return await policyCommand(rest, io)
-      }
-      default:
-        throw new UsageError(`unknown command "${cmd}" (see anchorage --help)`)
     }
+    const command = COMMANDS.get(cmd)
+    if (!command) throw new UsageError(`unknown command "${cmd}"${didYouMean(cmd, COMMANDS.keys())} (see anchorage --help)`)
+    const action = rest[0]
+    if (command.actions && action !== undefined && !action.startsWith('-') && !command.actions.includes(action)) throw unknownAction(cmd, action, command.actions)
+    return await command.run(rest, io)
   } catch (err) {
-    if (err instanceof UsageError || err instanceof ConfigError) {
-      io.stderr(`anchorage: ${err.message}`)
-      return 2
-    }
-    io.stderr(`anchorage: ${(err as Error).message}`)
-    return 1
+    // By name: ConfigError's module (config/load.ts) is not loaded unless a command needs it, and
+    // a command imported lazily may see another copy of args.ts (a test runner loading through require).
+    const e = err as Error
+    io.stderr(`anchorage: ${e.message}`)
+    return e.name === 'UsageError' || e.name === 'ConfigError' ? 2 : 1
   }
 }
 
@@ -206,136 +113,4 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
 async function version(): Promise<string> {
   const manifest = JSON.parse(await readFile(new URL('../../package.json', import.meta.url), 'utf8')) as { version?: unknown }
   return String(manifest.version)
-}
-
-async function initCommand(argv: string[], io: IO): Promise<number> {
-  const { values } = parse(argv, {
-    dir: { type: 'string' }, 'entity-id': { type: 'string' }, alg: { type: 'string' },
-    'authority-hint': { type: 'string', multiple: true }, 'organization-name': { type: 'string' }, development: { type: 'boolean' },
-    'trust-anchor': { type: 'string', multiple: true }, 'trust-anchor-jwks': { type: 'string', multiple: true },
-    'authorization-server': { type: 'boolean' }, 'openid-provider': { type: 'boolean' }, resource: { type: 'string', multiple: true },
-    'allow-private-network': { type: 'boolean' }, 'ca-file': { type: 'string' }, 'admin-listen': { type: 'string' },
-  })
-  if (values.help) {
-    io.stdout(INIT_HELP)
-    return 0
-  }
-  if (!values.dir) throw new UsageError('init: --dir is required')
-  if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
-  const adminListen = values['admin-listen']
-  if (adminListen !== undefined && adminListen !== 'shared' && !parseListen(adminListen)) throw new UsageError(`--admin-listen: must be HOST:PORT (or [IPv6]:PORT) or shared: ${adminListen}`)
-  const caPath = values['ca-file']
-  const caFile = caPath ? { path: resolvePath(caPath), pem: await io.readFile(caPath).catch((err: Error) => {
-    throw new UsageError(`--ca-file: cannot read ${caPath}: ${err.message}`)
-  }) } : undefined
-  const { authorizationServerInit } = await import('./authorization_server_init.js')
-  const as = await authorizationServerInit({
-    anchors: values['trust-anchor'] ?? [], jwksFiles: values['trust-anchor-jwks'] ?? [], resources: values.resource ?? [],
-    enabled: (values['authorization-server'] || values['openid-provider']) ?? false, readFile: (p) => io.readFile(p),
-    ...(values['openid-provider'] ? { openidProvider: true } : {}),
-    development: values.development ?? values['entity-id'].startsWith('http:'),
-    ...(values['allow-private-network'] || truthyEnv(io.env.ANCHORAGE_ALLOW_PRIVATE_NETWORK) ? { allowPrivateNetwork: true } : {}),
-    ...(caFile ? { caFile } : {}),
-  }).catch((err: Error) => {
-    throw new UsageError(err.message)
-  })
-  const r = await initDeployment({
-    dir: values.dir, entityId: values['entity-id'],
-    ...(values.alg ? { alg: values.alg as KeyAlg } : {}),
-    ...(values['authority-hint'] ? { authorityHints: values['authority-hint'] } : {}),
-    ...(values['organization-name'] ? { organizationName: values['organization-name'] } : {}),
-    ...(values.development ? { development: true } : {}),
-    ...(adminListen === 'shared' ? { adminListen: null } : adminListen !== undefined ? { adminListen } : {}),
-    ...kekOption(io),
-    extra: as.extra,
-  }).catch((err: Error) => {
-    throw new UsageError(err.message)
-  })
-  for (const line of as.lines) io.stdout(line)
-  io.stdout(`created ${r.configPath}\nfederation key ${r.kid}\n${r.oauthKeys.map((k) => `oauth key ${k.kid} (${k.alg})\n`).join('')}admin token (operator admin, role admin) written to ${r.tokenPath}:\n  ${r.adminToken}`)
-  io.stdout(r.adminListen ? `admin plane: http://${r.adminListen} (admin.listen; never expose it publicly)` : 'admin plane: shared with the public listener (development; set admin.listen in production)')
-  return 0
-}
-
-/** An environment flag: 1, true or yes. */
-function truthyEnv(v: string | undefined): boolean {
-  return v !== undefined && ['1', 'true', 'yes'].includes(v.toLowerCase())
-}
-
-/** ANCHORAGE_KEK for the first key `init` writes (a too-short KEK is refused before anything is written). */
-function kekOption(io: IO): { kek?: KekMaterial } {
-  const kek = kekFromEnv(io.env)
-  return kek ? { kek } : {}
-}
-
-async function serveCommand(argv: string[], io: IO): Promise<number> {
-  const { values } = parse(argv, {
-    dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, store: { type: 'string' },
-    'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'trust-proxy': { type: 'boolean' }, 'ca-file': { type: 'string' },
-    'allow-http': { type: 'boolean' }, 'allow-private-network': { type: 'boolean' }, 'init-if-missing': { type: 'boolean' },
-    'trust-reevaluation': { type: 'string' }, 'admin-listen': { type: 'string' },
-  })
-  if (values.help) {
-    io.stdout(SERVE_HELP)
-    return 0
-  }
-  const dir = values.dir ?? 'federation'
-  const port = values.port !== undefined ? Number(values.port) : undefined
-  if (port !== undefined && !(Number.isInteger(port) && port >= 0 && port < 65536)) throw new UsageError(`--port: not a port number: ${values.port}`)
-  const reevaluation = values['trust-reevaluation'] !== undefined ? Number(values['trust-reevaluation']) : undefined
-  if (reevaluation !== undefined && !(Number.isInteger(reevaluation) && reevaluation >= 1)) throw new UsageError(`--trust-reevaluation: not a whole number of seconds: ${values['trust-reevaluation']}`)
-  if (values['init-if-missing'] && !(await hasConfig(dir))) {
-    const p = port ?? (io.env.PORT ? Number(io.env.PORT) : 8080)
-    const r = await initDeployment({ dir, entityId: `http://localhost:${p}`, development: true, ...kekOption(io) })
-    io.stdout(`No configuration found: created a development deployment.\n  configuration: ${r.configPath}\n  admin token:   ${r.tokenPath}`)
-  }
-  const service = await startService(dir, {
-    ...(port !== undefined ? { port } : {}),
-    ...(values.host ? { host: values.host } : {}),
-    ...(values.store ? { store: values.store } : {}),
-    ...(values['tls-cert'] ? { tls_cert: values['tls-cert'] } : {}),
-    ...(values['tls-key'] ? { tls_key: values['tls-key'] } : {}),
-    ...(values['trust-proxy'] ? { trust_proxy: true } : {}),
-    ...(values['ca-file'] ? { ca_file: values['ca-file'] } : {}),
-    ...(values['allow-http'] ? { allow_http: true } : {}),
-    ...(values['allow-private-network'] ? { allow_private_network: true } : {}),
-    ...(reevaluation !== undefined ? { trust_reevaluation: reevaluation } : {}),
-    ...(values['admin-listen'] ? { admin_listen: values['admin-listen'] } : {}),
-  }, { env: io.env })
-  // Signal handlers first: whoever reads the listening line may stop the server at once.
-  const stopped = untilSignal(service, io)
-  // Frozen by the process entry (run.ts), not when main() is called from a library or a test.
-  const frozen = intrinsicsFrozen() ? ', intrinsics frozen' : ''
-  const adminPlane = service.server.admin ? `, admin plane on ${service.server.admin.url}` : ''
-  io.stdout(`anchorage: ${service.config.entity_id} listening on ${service.server.url}${adminPlane} (store: ${service.store.kind}${frozen})`)
-  return stopped
-}
-
-/**
- * The first SIGTERM/SIGINT shuts down cleanly (exit 0); a second one during shutdown exits
- * at once with status 1 (writes acknowledged before are already durable).
- */
-function untilSignal(service: Service, io: IO): Promise<number> {
-  return new Promise((resolve) => {
-    let stopping = false
-    const onSignal = (signal: NodeJS.Signals) => {
-      if (stopping) {
-        io.stderr(`anchorage: ${signal} during shutdown: exiting without waiting for in-flight requests`)
-        process.exit(1)
-      }
-      stopping = true
-      service.federation.logger.info('shutting down', { signal })
-      void service.stop().then(() => 0, (err: Error) => {
-        io.stderr(`anchorage: shutdown: ${err.message}`)
-        return 1
-      }).then((code) => {
-        service.federation.logger.info('stopped', { signal })
-        process.off('SIGTERM', onSignal)
-        process.off('SIGINT', onSignal)
-        resolve(code)
-      })
-    }
-    process.on('SIGTERM', onSignal)
-    process.on('SIGINT', onSignal)
-  })
 }

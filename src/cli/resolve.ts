@@ -4,7 +4,7 @@
  * why it failed. Exit 0 when a chain resolves, 1 when none does, 2 on usage errors.
  */
 import { readFileSync } from 'node:fs'
-import { parse, UsageError, type IO } from './args.js'
+import { parse, UsageError, entityTypes, type IO } from './args.js'
 import { DEFAULTS, ENV } from '../config/defaults.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
 import { systemClock } from '../clock.js'
@@ -55,6 +55,7 @@ export async function resolveCommand(argv: string[], io: IO): Promise<number> {
   const anchorIds = values['trust-anchor'] ?? []
   if (!anchorIds.length) throw new UsageError('resolve: --trust-anchor is required')
   for (const id of [subject, ...anchorIds]) if (!isEntityIdSyntax(id)) throw new UsageError(`resolve: not an entity identifier: ${id}`)
+  const types = entityTypes(values['entity-type'])
   const jwksFiles = values['trust-anchor-jwks'] ?? []
   if (jwksFiles.length > anchorIds.length) throw new UsageError('resolve: more --trust-anchor-jwks than --trust-anchor')
   const fetcher = createFetcher({
@@ -75,7 +76,7 @@ export async function resolveCommand(argv: string[], io: IO): Promise<number> {
   })
   let chain: ResolvedChain
   try {
-    chain = await resolver.resolve(subject, anchorIds, values['entity-type'])
+    chain = await resolver.resolve(subject, anchorIds, types)
   } catch (err) {
     if (!isFederationError(err)) throw err
     const paths = err instanceof ResolveError ? err.paths : []
