@@ -16,7 +16,7 @@
  */
 import { createHash } from 'node:crypto'
 import { spawnSync } from 'node:child_process'
-import { readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
+import { cpSync, readFileSync, readdirSync, rmSync, writeFileSync, existsSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { dirname, join, relative, sep } from 'node:path'
 import { fileURLToPath } from 'node:url'
@@ -99,5 +99,8 @@ if (r.status !== 0) {
   say(`TypeScript failed (${r.status ?? r.signal}): dist/ is incomplete; fix the errors above and run it again`)
   process.exit(1)
 }
+// The operator console's static assets (plain ES modules, CSS, pages) ship as they are,
+// beside the compiled server that reads them (src/http/console/assets.ts).
+cpSync(join(ROOT, 'src', 'console', 'static'), join(DIST, 'console', 'static'), { recursive: true })
 writeFileSync(DIGEST_FILE, digest + '\n')
 say(`built dist/ in ${(Number(process.hrtime.bigint() - started) / 1e9).toFixed(1)} s`)

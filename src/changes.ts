@@ -15,6 +15,12 @@ export type Change =
   /** Marks published in the entity configuration reached their exp (re-sign without them). */
   | { type: 'own_marks_expired' }
 
+/**
+ * Collections nothing signed or cached depends on, written often: their writes are not
+ * events, so a console login or a session's activity does not drop the resolve answers.
+ */
+const UNPUBLISHED: ReadonlySet<string> = new Set(['console_sessions'])
+
 export type ChangeListener = (change: Change, revision: number) => void
 
 export class ChangeFeed {
@@ -26,7 +32,10 @@ export class ChangeFeed {
   /** Publishes every write of `store` as a `stored` event, until stop(). */
   follow(store: Store): void {
     this.unfollow?.()
-    this.unfollow = store.onChange((c) => this.publish({ type: 'stored', collection: c.collection, ...(c.id !== undefined ? { id: c.id } : {}) }))
+    this.unfollow = store.onChange((c) => {
+      if (UNPUBLISHED.has(c.collection)) return
+      this.publish({ type: 'stored', collection: c.collection, ...(c.id !== undefined ? { id: c.id } : {}) })
+    })
   }
 
   publish(change: Change): void {

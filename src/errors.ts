@@ -33,6 +33,10 @@ export type FederationErrorCode =
   | 'unauthorized'
   // RFC 6750 "Error Codes": the token is valid but its operator's role is below the route's
   | 'insufficient_scope'
+  // The operator console (docs/console.md): a cookie-authenticated change without its CSRF token
+  | 'forbidden'
+  // Too many failed console logins from one address (RFC 6585 "429 Too Many Requests")
+  | 'too_many_requests'
   | 'conflict'
   | 'payload_too_large'
   | 'unsupported_media_type'
@@ -65,6 +69,8 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
   invalid_token: 401,
   unauthorized: 401,
   insufficient_scope: 403,
+  forbidden: 403,
+  too_many_requests: 429,
   conflict: 409,
   payload_too_large: 413,
   unsupported_media_type: 415,
@@ -144,6 +150,8 @@ export const InvalidToken = make('invalid_token', 'InvalidToken')
 // Admin API and HTTP.
 export const Unauthorized = make('unauthorized', 'Unauthorized')
 export const InsufficientScope = make('insufficient_scope', 'InsufficientScope')
+export const Forbidden = make('forbidden', 'Forbidden')
+export const TooManyRequests = make('too_many_requests', 'TooManyRequests')
 export const Conflict = make('conflict', 'Conflict')
 export const PayloadTooLarge = make('payload_too_large', 'PayloadTooLarge')
 export const UnsupportedMediaType = make('unsupported_media_type', 'UnsupportedMediaType')

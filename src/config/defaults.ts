@@ -175,6 +175,16 @@ export const DEFAULTS = Object.freeze({
     /** Request paths in refusal events and request log lines are cut to this many characters. */
     max_path_length: 256,
   }),
+  /** The operator console (docs/console.md): its sessions and its login. */
+  console: Object.freeze({
+    /** A session not used for this long ends, seconds (30 minutes). */
+    session_idle_seconds: 1_800,
+    /** A session ends this long after its login whatever its use, seconds (8 hours). */
+    session_absolute_seconds: 28_800,
+    /** Failed logins accepted from one address per login_window_seconds; beyond, 429 until the window ends. */
+    login_failures: 10,
+    login_window_seconds: 300,
+  }),
   /** The trust registry (docs/admin-api.md, "Subordinate key refresh"). */
   subordinates: Object.freeze({
     /**

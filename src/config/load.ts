@@ -29,6 +29,7 @@ export interface ConfigFile {
   store?: string
   store_options?: StoreOptions
   audit?: Partial<AuditConfig>
+  console?: Partial<ConsoleConfig>
   admin?: { token_sha256?: string; listen?: string }
   server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
@@ -162,6 +163,8 @@ export interface Config {
   store: string
   store_options: StoreOptions
   audit: AuditConfig
+  /** The operator console's sessions and login (docs/console.md). */
+  console: ConsoleConfig
   admin: {
     token_sha256?: string
     token_from_env?: string
@@ -222,6 +225,7 @@ export interface TrustMarksConfig {
 
 /** The audit log: retention and refusal aggregation (DEFAULTS.audit documents each). */
 export type AuditConfig = { -readonly [K in keyof typeof DEFAULTS.audit]: number }
+export type ConsoleConfig = { -readonly [K in keyof typeof DEFAULTS.console]: number }
 
 /** Adapter tuning (MongoDB): see schemas/config.schema.json. */
 export interface StoreOptions {
@@ -349,6 +353,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     store: overrides.store ?? env[ENV.store] ?? file.store ?? 'embedded',
     store_options: { ...file.store_options },
     audit: { ...DEFAULTS.audit, ...file.audit },
+    console: { ...DEFAULTS.console, ...file.console },
     admin: adminConfig(file, overrides, env),
     server,
     outbound,

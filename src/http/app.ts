@@ -17,6 +17,8 @@ import { bodyLimits } from './body.js'
 import { mountCapability } from './capabilities.js'
 import { methodNotAllowed } from './allowed.js'
 import { createObserver, metricsRoute } from './observe.js'
+import { ConsoleSessions, LoginLimiter } from './console/sessions.js'
+import { consoleRouter, sessionRoutes } from './console/routes.js'
 
 export interface App {
   /** The public listener's application (with the admin API too when there is no admin plane). */
@@ -44,7 +46,10 @@ export function createApp(service: Service): App {
     store: f.store, audit: f.audit, clock: f.clock, logger: f.logger,
     ...(fromEnv ? { configured: tokenDigest(fromEnv) } : sha ? { configured: Buffer.from(sha, 'base64url') } : {}),
   })
-  admin.use(adminAuth(f, operators))
+  const trustProxy = f.config.server.trust_proxy
+  const sessions = new ConsoleSessions({ store: f.store, clock: f.clock, config: f.config.console, operators, audit: f.audit })
+  admin.use(adminAuth(f, operators, sessions))
+  sessionRoutes(admin, { entityId: f.entityId, prefix, sessions, trustProxy })
   const authz = service.capabilities.find((c) => c.kind === 'authorization_server')
   adminRoutes(admin, f, authz?.kind === 'authorization_server' ? { oauth: authz.server.keys } : {})
   metricsRoute(admin, f)
@@ -54,6 +59,11 @@ export function createApp(service: Service): App {
   const ordered = [...service.capabilities].sort((a, b) => Number(b.kind === 'federation') - Number(a.kind === 'federation'))
   for (const c of ordered) mountCapability(c, { router, admin, federation: f, max })
   const roles = applyRoles(admin, adminPrefix, f.audit.refusals)
+  // The operator console (docs/console.md): served where the admin API is.
+  const consoleRoutes = consoleRouter({
+    prefix, sessions, refusals: f.audit.refusals, trustProxy, max, logger: f.logger,
+    limiter: new LoginLimiter(f.clock, { failures: f.config.console.login_failures, windowSeconds: f.config.console.login_window_seconds }),
+  })
   const paths = routedPaths(router, service)
 
   const health = new Router()
@@ -98,9 +108,13 @@ export function createApp(service: Service): App {
   let adminApp: Koa | undefined
   if (f.config.admin.listen) {
     adminApp = base(false)
+    adminApp.use(consoleRoutes.routes())
+    adminApp.use(methodNotAllowed(consoleRoutes))
     adminApp.use(admin.routes())
     adminApp.use(methodNotAllowed(admin))
   } else {
+    app.use(consoleRoutes.routes())
+    app.use(methodNotAllowed(consoleRoutes))
     app.use(admin.routes())
     app.use(methodNotAllowed(admin))
   }

@@ -38,6 +38,7 @@ export const COLLECTIONS = [
   'software_statements', // software statements this entity issued (id = jti)
   'operators', // named operators of the admin API: role, SHA-256 of the token, status (id = name)
   'initial_access_tokens', // RFC 7591 initial access tokens the operator issued (id = SHA-256 of the token)
+  'console_sessions', // sessions of the operator console: operator, expiry (id = SHA-256 of the session id)
 ] as const
 export type CollectionName = (typeof COLLECTIONS)[number]
 

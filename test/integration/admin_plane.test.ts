@@ -40,6 +40,7 @@ const EXPECTED: Record<string, Role> = {
   'GET /own-trust-marks': 'auditor', 'POST /own-trust-marks': 'admin', 'DELETE /own-trust-marks': 'admin', 'POST /own-trust-marks/refresh': 'operator',
   'POST /resolve': 'auditor',
   'GET /clients': 'auditor', 'GET /clients/:id': 'auditor', 'POST /clients/:id/revoke': 'operator', 'POST /clients/:id/reinstate': 'operator',
+  'GET /session': 'auditor', 'DELETE /session': 'auditor',
   'GET /operators': 'admin', 'GET /operators/:name': 'admin', 'POST /operators': 'admin',
   'POST /operators/:name/disable': 'admin', 'POST /operators/:name/enable': 'admin', 'POST /operators/:name/rotate': 'admin',
 }

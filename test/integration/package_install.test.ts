@@ -145,6 +145,12 @@ describe('package: npm pack, a global install and the anchorage command', functi
       const payload = JSON.parse(Buffer.from(jwt.split('.')[1]!, 'base64url').toString()) as { jwks: JSONWebKeySet }
       const verified = await jwtVerify(jwt, createLocalJWKSet(payload.jwks), { issuer: entityId, subject: entityId, typ: 'entity-statement+jwt' })
       assert.equal(verified.payload.iss, entityId)
+      // The operator console's static assets ship in the package (bin/build.mjs copies them into dist/).
+      const index = await fetch(`${entityId}/console/`)
+      assert.equal(index.status, 200)
+      const script = /src="(assets\/[0-9a-f]{16}\/app\.js)"/.exec(await index.text())
+      assert.ok(script, 'the console page names its script')
+      assert.equal((await fetch(`${entityId}/console/${script[1]}`)).status, 200)
 
       const decoded = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
         const d = spawn('anchorage', ['jwt', 'decode', '-'], { cwd: tmp, env, stdio: ['pipe', 'pipe', 'pipe'] })

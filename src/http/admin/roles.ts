@@ -77,6 +77,9 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['GET /initial-access-tokens', 'auditor'],
   ['POST /initial-access-tokens', 'operator'],
   ['POST /initial-access-tokens/revoke', 'operator'],
+  // The operator console's session (console/routes.ts): who is asking, and logout. Any operator.
+  ['GET /session', 'auditor'],
+  ['DELETE /session', 'auditor'],
   // Operators (operators_routes.ts).
   ['GET /operators', 'admin'],
   ['GET /operators/:name', 'admin'],

@@ -1,0 +1,68 @@
+// The federation below this entity: its members a page at a time (never the whole roster:
+// usable at 100,000 members), filtered by status, with a jump to any member by entity id.
+import { h, route, status, table } from './dom.js'
+import { api, can } from './api.js'
+
+const PAGE = 50
+
+export async function render(main, params, { session }) {
+  const statusFilter = ['active', 'suspended'].includes(params.status) ? params.status : ''
+  // Cursors of the pages before this one (for Previous), comma-separated in the route.
+  const trail = params.trail ? params.trail.split(',').filter(Boolean).map(decodeURIComponent) : []
+  const trailText = (t) => t.map(encodeURIComponent).join(',')
+  const after = params.after ?? ''
+  const page = await api('GET', 'subordinates', { query: { limit: PAGE, status: statusFilter, after } })
+  const items = Array.isArray(page.body.items) ? page.body.items : []
+
+  main.append(h('h1', {}, 'Members'))
+  main.append(h('ul', { class: 'tree root', 'aria-label': 'This entity' },
+    h('li', {}, h('strong', {}, session.entity_id ?? 'this entity'), ' ', h('span', { class: 'help' }, '(this entity: members below are its subordinates)'))))
+
+  const jump = h('form', { class: 'filters card', role: 'search', 'aria-label': 'Find a member',
+    onsubmit: (e) => {
+      e.preventDefault()
+      const id = jump.querySelector('#member-id').value.trim()
+      if (id) location.hash = route(`members/${encodeURIComponent(id)}`)
+    } },
+  h('div', {}, h('label', { for: 'member-id' }, 'Entity id'), h('input', { id: 'member-id', type: 'search', placeholder: 'https://member.example.org', spellcheck: 'false' })),
+  h('button', { type: 'submit' }, 'Open member'))
+  main.append(jump)
+
+  const filters = h('form', { class: 'filters', 'aria-label': 'Filter members',
+    onsubmit: (e) => {
+      e.preventDefault()
+      location.hash = route('members', { status: filters.querySelector('#status').value })
+    } },
+  h('div', {}, h('label', { for: 'status' }, 'Status'),
+    h('select', { id: 'status' },
+      h('option', { value: '', selected: statusFilter === '' }, 'any'),
+      h('option', { value: 'active', selected: statusFilter === 'active' }, 'active'),
+      h('option', { value: 'suspended', selected: statusFilter === 'suspended' }, 'suspended'))),
+  h('button', { type: 'submit', class: 'secondary' }, 'Filter'),
+  can('POST /subordinates') ? h('a', { href: route('onboard'), class: 'button' }, 'Onboard a member') : null)
+  main.append(filters)
+
+  if (items.length === 0) {
+    main.append(h('p', { class: 'notice' }, after ? 'No more members.' : 'No members yet.'))
+  } else {
+    main.append(table(`Members${statusFilter ? ` (${statusFilter})` : ''}, ${trail.length * PAGE + 1}–${trail.length * PAGE + items.length}`,
+      ['Entity id', 'Entity types', 'Intermediate', 'Trust marks', 'Status', 'Pending keys'],
+      items.map((m) => [
+        h('a', { href: route(`members/${encodeURIComponent(m.entity_id)}`), class: 'mono' }, m.entity_id),
+        (m.entity_types ?? []).join(', '),
+        m.intermediate ? 'yes' : 'no',
+        (m.trust_mark_types ?? []).join(', '),
+        status(m.status),
+        m.pending_keys ? status('pending') : '',
+      ])))
+  }
+  const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' })
+  if (after) {
+    const back = trail.slice(0, -1)
+    pager.append(h('a', { href: route('members', { status: statusFilter, after: trail.at(-1) === '-' ? '' : trail.at(-1), trail: trailText(back) }), rel: 'prev' }, '← Previous'))
+  }
+  if (page.body.next) {
+    pager.append(h('a', { href: route('members', { status: statusFilter, after: page.body.next, trail: trailText([...trail, after || '-']) }), rel: 'next' }, 'Next →'))
+  }
+  main.append(pager)
+}

@@ -1,0 +1,56 @@
+// Resolve: an entity id and a trust anchor -> the trust chain as a path, the resolved
+// metadata, the trust marks, or the exact failure. Through POST /admin/resolve (a read: the
+// auditor's), which answers what GET /resolve answers.
+import { h, json, route, status, when } from './dom.js'
+import { api, ApiError, decodeJwt } from './api.js'
+
+export async function render(main, params, { session }) {
+  const sub = params.sub ?? ''
+  const anchor = params.trust_anchor ?? session.entity_id ?? ''
+  main.append(h('h1', {}, 'Resolve'))
+  const form = h('form', { class: 'card', 'aria-label': 'Resolve an entity',
+    onsubmit: (e) => {
+      e.preventDefault()
+      location.hash = route('resolve', { sub: form.querySelector('#sub').value.trim(), trust_anchor: form.querySelector('#trust_anchor').value.trim(), entity_type: form.querySelector('#entity_type').value.trim(), n: String(Date.now()) })
+    } },
+  h('label', { for: 'sub' }, 'Entity id'),
+  h('input', { id: 'sub', type: 'url', required: true, value: sub, spellcheck: 'false', placeholder: 'https://member.example.org' }),
+  h('label', { for: 'trust_anchor' }, 'Trust anchor'),
+  h('input', { id: 'trust_anchor', type: 'url', required: true, value: anchor, spellcheck: 'false' }),
+  h('label', { for: 'entity_type' }, 'Entity type (optional)'),
+  h('input', { id: 'entity_type', type: 'text', value: params.entity_type ?? '', spellcheck: 'false', placeholder: 'openid_relying_party' }),
+  h('div', { class: 'actions' }, h('button', { type: 'submit' }, 'Resolve')))
+  main.append(form)
+  if (!sub) return
+
+  const out = h('section', { 'aria-live': 'polite', 'aria-label': 'Result' })
+  main.append(out)
+  try {
+    const res = await api('POST', 'resolve', { query: { sub, trust_anchor: anchor, entity_type: params.entity_type }, raw: true })
+    showResolved(out, decodeJwt(res.body).payload)
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err
+    out.append(h('h2', {}, 'Resolution failed'),
+      h('div', { class: 'failure-box', role: 'alert', 'data-testid': 'resolve-failure' },
+        h('p', {}, h('strong', {}, err.code ?? `HTTP ${err.status}`)),
+        h('p', {}, err.message)))
+  }
+  await explain(out, sub, anchor, params.entity_type)
+}
+
+function showResolved(out, p) {
+  out.append(h('h2', {}, 'Resolved'), h('p', { class: 'notice', 'data-testid': 'resolve-ok' }, `${p.sub} resolves under ${p.iss === p.sub ? 'itself' : p.iss}, valid until ${when(p.exp)}.`))
+  const chain = Array.isArray(p.trust_chain) ? p.trust_chain.map((s) => decodeJwt(s).payload) : []
+  out.append(h('h3', {}, 'Trust chain'))
+  out.append(h('ol', { class: 'chain', 'aria-label': 'Trust chain, subject first' }, chain.map((s, i) => h('li', {},
+    h('span', { class: 'role' }, i === 0 ? 'entity configuration' : s.iss === s.sub ? 'trust anchor configuration' : `subordinate statement by`),
+    h('span', { class: 'mono' }, i === 0 || s.iss === s.sub ? s.sub : s.iss)))))
+  out.append(h('details', {}, h('summary', {}, 'Statements, decoded'), chain.map((s) => json(s))))
+  out.append(h('h3', {}, 'Resolved metadata'), json(p.metadata ?? {}))
+  out.append(h('h3', {}, 'Trust marks'))
+  const marks = Array.isArray(p.trust_marks) ? p.trust_marks : []
+  out.append(marks.length === 0 ? h('p', {}, 'None kept.') : h('ul', {}, marks.map((m) => h('li', {}, status('kept'), ' ', h('span', { class: 'mono' }, m.trust_mark_type ?? m.id ?? '')))))
+}
+
+/** The policy applied step by step and the trust marks dropped, when the API explains (GET /admin/resolve/explain). */
+async function explain() {}

@@ -1,0 +1,218 @@
+/**
+ * The operator console end to end, in headless Chromium (test/support/chromium.ts), on a
+ * real federation on loopback: an Anchorage trust anchor with its admin plane and a leaf
+ * that publishes its entity configuration. An operator logs in, onboards the leaf, sees it
+ * resolve, suspends it, sees the resolution fail with the reason, and finds both actions in
+ * the audit log; an auditor sees no action; a change sent with the session cookie but
+ * without the CSRF token is refused. Every view passes axe-core and raises no Content
+ * Security Policy violation; screenshots go to test/artifacts/console/ (ignored by git).
+ */
+import { strict as assert } from 'node:assert'
+import { mkdirSync, readFileSync } from 'node:fs'
+import { createRequire } from 'node:module'
+import { join } from 'node:path'
+import type { Browser, BrowserContext, Page } from 'playwright-core'
+import { startEntity, startLeaf, type TestEntity, type TestLeaf } from '../support/entity.js'
+import { chromiumMissing, launchChromium } from '../support/chromium.js'
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts', 'console')
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
+
+interface AxeResult { violations: Array<{ id: string; impact: string; help: string; nodes: Array<{ target: unknown }> }> }
+
+/** axe-core on the page as it is (WCAG 2 A and AA rules): no violation. */
+async function accessible(page: Page, view: string): Promise<void> {
+  // Evaluated through the DevTools protocol, which the page's CSP does not govern.
+  await page.evaluate(AXE)
+  const result = await page.evaluate(() => (globalThis as unknown as { axe: { run(o: unknown): Promise<AxeResult> } }).axe.run({ runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } }))
+  assert.deepEqual(result.violations.map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`), [], `accessibility of ${view}`)
+}
+
+async function shot(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: join(ARTIFACTS, `${name}.png`), fullPage: true })
+}
+
+describe('the operator console in Chromium', function () {
+  this.timeout(180_000)
+  let browser: Browser
+  let anchor: TestEntity
+  let leaf: TestLeaf
+  let console_: string
+  let operatorToken: string
+  let auditorToken: string
+  const problems: string[] = []
+
+  before(async function () {
+    const missing = chromiumMissing()
+    if (missing) {
+      console.log(`      skipped: ${missing}`)
+      this.skip()
+    }
+    mkdirSync(ARTIFACTS, { recursive: true })
+    anchor = await startEntity({ adminListen: '127.0.0.1:0' })
+    leaf = await startLeaf({ clock: anchor.clock, authority_hints: [anchor.entityId], metadata: { federation_entity: { organization_name: 'Leaf Org' }, openid_relying_party: { client_name: 'Leaf RP', redirect_uris: ['https://leaf.example/cb'] } } })
+    console_ = `${anchor.adminUrl!}/console/`
+    operatorToken = (await anchor.admin('POST', '/admin/operators', { name: 'olga', role: 'operator' })).body.token as string
+    auditorToken = (await anchor.admin('POST', '/admin/operators', { name: 'audrey', role: 'auditor' })).body.token as string
+    browser = await launchChromium()
+  })
+  after(async () => {
+    await browser?.close()
+    await leaf?.stop()
+    await anchor?.stop()
+  })
+
+  /** A fresh browser profile logged in with the token; CSP violations and script errors are collected. */
+  async function loggedIn(token: string): Promise<{ context: BrowserContext; page: Page }> {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    page.on('console', (m) => {
+      // Error answers the views show (a refused field, a failed resolution) are logged by Chromium as failed loads: not problems.
+      if (m.type() === 'error' && !/^Failed to load resource: the server responded with a status of 4\d\d/.test(m.text())) problems.push(`console: ${m.text()}`)
+    })
+    page.on('pageerror', (err) => problems.push(`script error: ${err.message}`))
+    await page.goto(console_)
+    // No session yet: the console sends the browser to its login page.
+    await page.waitForURL(/\/console\/login$/)
+    await page.getByLabel('Operator token').fill(token)
+    await page.getByRole('button', { name: 'Log in' }).click()
+    await page.waitForURL(/\/console\/(#.*)?$/)
+    await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor()
+    return { context, page }
+  }
+
+  it('logs in, onboards the leaf, sees it resolve, suspends it, sees resolution fail with the reason, and finds both in the audit log', async () => {
+    const { context, page } = await loggedIn(operatorToken)
+    try {
+      // The login page, as a new visitor sees it.
+      const visitor = await browser.newPage()
+      await visitor.goto(`${console_}login`)
+      await accessible(visitor, 'login')
+      await shot(visitor, '01-login')
+      await visitor.close()
+
+      await page.getByText('olga (operator)').waitFor()
+      const cookies = await context.cookies()
+      const session = cookies.find((c) => c.name === 'anchorage_console')
+      assert.ok(session, 'the session cookie')
+      assert.equal(session.httpOnly, true)
+      assert.equal(session.sameSite, 'Strict')
+      assert.equal(session.path, '/admin')
+      assert.equal(await page.evaluate('document.cookie'), '', 'the page script cannot read the session cookie')
+      await page.getByText('No members yet.').waitFor()
+      await accessible(page, 'members (empty)')
+      await shot(page, '02-members-empty')
+
+      // Onboard the leaf: the form posts to the admin API with the session's CSRF token.
+      await page.getByRole('link', { name: 'Onboard', exact: true }).click()
+      await page.getByRole('heading', { level: 1, name: 'Onboard a member' }).waitFor()
+      await accessible(page, 'onboarding')
+      // A field the API refuses: its 400 is shown beside that field.
+      await page.getByLabel('Entity id').fill(leaf.entityId)
+      await page.getByLabel('Constraints (optional)').fill('{"max_path_length": -1}')
+      await page.getByRole('button', { name: 'Onboard', exact: true }).click()
+      await page.locator('#f-constraints-error').getByText(/constraints\.max_path_length: must be >= 0/).waitFor()
+      assert.equal(await page.getByLabel('Constraints (optional)').getAttribute('aria-invalid'), 'true')
+      await shot(page, '03-onboard-field-error')
+      await page.getByLabel('Constraints (optional)').fill('')
+      await page.getByRole('button', { name: 'Onboard', exact: true }).click()
+
+      // The member page.
+      await page.getByRole('heading', { level: 1, name: leaf.entityId }).waitFor()
+      await page.getByRole('heading', { name: 'Subordinate statement (this entity\'s)' }).waitFor()
+      await accessible(page, 'member')
+      await shot(page, '05-member')
+
+      // It resolves.
+      await page.getByRole('link', { name: 'Resolve it' }).click()
+      await page.getByTestId('resolve-ok').waitFor()
+      const chain = await page.getByRole('list', { name: 'Trust chain, subject first' }).innerText()
+      assert.ok(chain.includes(leaf.entityId) && chain.includes(anchor.entityId), chain)
+      await accessible(page, 'resolve')
+      await shot(page, '06-resolve-ok')
+
+      // Suspend it, after a confirmation that says what stops working.
+      await page.goto(`${console_}#/members/${encodeURIComponent(leaf.entityId)}`)
+      await page.getByRole('button', { name: 'Suspend' }).click()
+      const dialog = page.getByTestId('confirm')
+      await dialog.getByText(/stop resolving/).waitFor()
+      await accessible(page, 'confirmation')
+      await shot(page, '07-suspend-confirm')
+      await dialog.getByRole('button', { name: 'Suspend' }).click()
+      await page.locator('.status.suspended').first().waitFor()
+      await page.getByRole('button', { name: 'Reinstate' }).waitFor()
+
+      // Resolution now fails, with the reason.
+      await page.goto(`${console_}#/resolve?sub=${encodeURIComponent(leaf.entityId)}&trust_anchor=${encodeURIComponent(anchor.entityId)}`)
+      const failure = page.getByTestId('resolve-failure')
+      await failure.waitFor()
+      const reason = await failure.innerText()
+      assert.match(reason, /invalid_trust_chain|not_found|invalid_subject/, reason)
+      assert.ok(reason.includes(leaf.entityId) || /subordinate|statement/i.test(reason), reason)
+      await accessible(page, 'resolve failure')
+      await shot(page, '08-resolve-failed')
+
+      // Both actions in the audit log, by olga.
+      await page.getByRole('link', { name: 'Audit log' }).click()
+      await page.getByLabel('Subject').fill(leaf.entityId)
+      await page.getByRole('button', { name: 'Filter' }).click()
+      await page.waitForURL(/subject=/)
+      const rows = page.locator('tbody tr')
+      await rows.first().waitFor()
+      const text = await page.locator('tbody').innerText()
+      assert.match(text, /olga\s+subordinate\.add/)
+      assert.match(text, /olga\s+subordinate\.suspend/)
+      await accessible(page, 'audit log')
+      await shot(page, '09-audit')
+
+      // The members list shows it suspended.
+      await page.getByRole('link', { name: 'Members', exact: true }).click()
+      await page.getByRole('link', { name: leaf.entityId }).waitFor()
+      await accessible(page, 'members')
+      await shot(page, '10-members')
+
+      // A change sent with the session cookie but without the CSRF token: 403 (SameSite aside,
+      // as a page of the console's own origin could send it).
+      const forged = await page.evaluate(async (url) => {
+        const r = await fetch(url, { method: 'POST', credentials: 'same-origin' })
+        return { status: r.status, body: await r.json() }
+      }, `${anchor.adminUrl!}/admin/subordinates/${encodeURIComponent(leaf.entityId)}/reinstate`)
+      assert.equal(forged.status, 403)
+      assert.equal((forged.body as { error: string }).error, 'forbidden')
+      assert.equal((await anchor.admin('GET', `/admin/subordinates/${encodeURIComponent(leaf.entityId)}`)).body.status, 'suspended', 'still suspended')
+      // Logout ends the session.
+      await page.getByRole('button', { name: 'Log out' }).click()
+      await page.waitForURL(/\/console\/login$/)
+      const after = await fetch(`${anchor.adminUrl!}/admin/session`, { headers: { cookie: `anchorage_console=${session.value}` } })
+      assert.equal(after.status, 401)
+    } finally {
+      await context.close()
+    }
+    assert.deepEqual(problems, [])
+  })
+
+  it('shows an auditor every view but no action', async () => {
+    const { context, page } = await loggedIn(auditorToken)
+    try {
+      await page.getByText('audrey (auditor)').waitFor()
+      assert.equal(await page.getByRole('link', { name: 'Onboard', exact: true }).count(), 0)
+      assert.equal(await page.getByRole('link', { name: 'Onboard a member' }).count(), 0)
+      await page.getByRole('link', { name: leaf.entityId }).click()
+      await page.getByRole('heading', { level: 1, name: leaf.entityId }).waitFor()
+      await page.getByRole('heading', { name: 'Audit trail' }).waitFor()
+      for (const name of ['Suspend', 'Reinstate', 'Remove', 'Approve keys', 'Reject keys']) {
+        assert.equal(await page.getByRole('button', { name }).count(), 0, `no ${name} button for an auditor`)
+      }
+      await accessible(page, 'member (auditor)')
+      await shot(page, '11-member-auditor')
+      await page.goto(`${console_}#/onboard`)
+      await page.getByText('Your role cannot onboard members').waitFor()
+      // Reads work: the audit log and resolution.
+      await page.getByRole('link', { name: 'Audit log' }).click()
+      await page.locator('tbody tr').first().waitFor()
+    } finally {
+      await context.close()
+    }
+    assert.deepEqual(problems, [])
+  })
+})
