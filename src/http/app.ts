@@ -49,7 +49,8 @@ export function createApp(service: Service): App {
   const trustProxy = f.config.server.trust_proxy
   const sessions = new ConsoleSessions({ store: f.store, clock: f.clock, config: f.config.console, operators, audit: f.audit })
   admin.use(adminAuth(f, operators, sessions))
-  sessionRoutes(admin, { entityId: f.entityId, prefix, sessions, trustProxy })
+  let roles: readonly AdminRoute[] = []
+  sessionRoutes(admin, { entityId: f.entityId, prefix, sessions, trustProxy, routes: () => roles })
   const authz = service.capabilities.find((c) => c.kind === 'authorization_server')
   adminRoutes(admin, f, authz?.kind === 'authorization_server' ? { oauth: authz.server.keys } : {})
   metricsRoute(admin, f)
@@ -58,7 +59,7 @@ export function createApp(service: Service): App {
   // The foundation's endpoints first, then each capability's, in composition order.
   const ordered = [...service.capabilities].sort((a, b) => Number(b.kind === 'federation') - Number(a.kind === 'federation'))
   for (const c of ordered) mountCapability(c, { router, admin, federation: f, max })
-  const roles = applyRoles(admin, adminPrefix, f.audit.refusals)
+  roles = applyRoles(admin, adminPrefix, f.audit.refusals)
   // The operator console (docs/console.md): served where the admin API is.
   const consoleRoutes = consoleRouter({
     prefix, sessions, refusals: f.audit.refusals, trustProxy, max, logger: f.logger,
@@ -118,7 +119,7 @@ export function createApp(service: Service): App {
     app.use(admin.routes())
     app.use(methodNotAllowed(admin))
   }
-  return { app, ...(adminApp ? { admin: adminApp } : {}), router, paths, operators, adminRoutes: roles }
+  return { app, ...(adminApp ? { admin: adminApp } : {}), router, paths, operators, adminRoutes: [...roles] }
 }
 
 /**

@@ -215,4 +215,36 @@ describe('the operator console in Chromium', function () {
     }
     assert.deepEqual(problems, [])
   })
+
+  it('shows the keys, trust marks and search views to an admin, accessible, with what the role allows', async () => {
+    const { context, page } = await loggedIn(anchor.token)
+    try {
+      await page.getByText('admin (admin)').waitFor()
+      // Search: an entity id prefix and the filters travel in the route, and the answer is paged.
+      await page.getByLabel('Entity id starts with').fill(leaf.entityId.slice(0, -1))
+      await page.getByRole('button', { name: 'Search' }).click()
+      await page.waitForURL(/q=/)
+      await page.getByRole('link', { name: leaf.entityId }).waitFor()
+      await accessible(page, 'members (search)')
+      await page.getByRole('link', { name: 'Keys', exact: true }).click()
+      await page.getByRole('heading', { level: 1, name: 'Federation keys' }).waitFor()
+      await page.getByRole('button', { name: 'Stage a new key' }).waitFor()
+      await accessible(page, 'keys')
+      await shot(page, '12-keys')
+      await page.getByRole('link', { name: 'Trust marks', exact: true }).click()
+      await page.getByRole('heading', { level: 1, name: 'Trust marks' }).waitFor()
+      await page.getByRole('button', { name: 'Issue' }).waitFor()
+      await accessible(page, 'trust marks')
+      await shot(page, '13-trust-marks')
+      // No authorization server here: no Clients view in the menu.
+      assert.equal(await page.getByRole('link', { name: 'Clients', exact: true }).count(), 0)
+      // Keyboard: a new view puts the focus on its heading, and the next Tab reaches its first control.
+      assert.equal(await page.evaluate('document.activeElement.tagName'), 'H1')
+      await page.keyboard.press('Tab')
+      assert.match(String(await page.evaluate('document.activeElement.tagName')), /^(A|INPUT|BUTTON|SUMMARY|PRE)$/)
+    } finally {
+      await context.close()
+    }
+    assert.deepEqual(problems, [])
+  })
 })

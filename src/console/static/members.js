@@ -1,17 +1,24 @@
 // The federation below this entity: its members a page at a time (never the whole roster:
-// usable at 100,000 members), filtered by status, with a jump to any member by entity id.
+// usable at 100,000 members), searched by entity id prefix and filtered by status, entity
+// type and role (intermediate or leaf), with a jump to any member by entity id.
 import { h, route, status, table } from './dom.js'
 import { api, can } from './api.js'
 
 const PAGE = 50
 
 export async function render(main, params, { session }) {
-  const statusFilter = ['active', 'suspended'].includes(params.status) ? params.status : ''
+  const statusFilter = ['active', 'suspended', 'pending'].includes(params.status) ? params.status : ''
+  const filters_ = {
+    status: statusFilter,
+    q: params.q ?? '',
+    entity_type: params.entity_type ?? '',
+    intermediate: ['true', 'false'].includes(params.intermediate) ? params.intermediate : '',
+  }
   // Cursors of the pages before this one (for Previous), comma-separated in the route.
   const trail = params.trail ? params.trail.split(',').filter(Boolean).map(decodeURIComponent) : []
   const trailText = (t) => t.map(encodeURIComponent).join(',')
   const after = params.after ?? ''
-  const page = await api('GET', 'subordinates', { query: { limit: PAGE, status: statusFilter, after } })
+  const page = await api('GET', 'subordinates', { query: { limit: PAGE, ...filters_, after } })
   const items = Array.isArray(page.body.items) ? page.body.items : []
 
   main.append(h('h1', {}, 'Members'))
@@ -28,22 +35,23 @@ export async function render(main, params, { session }) {
   h('button', { type: 'submit' }, 'Open member'))
   main.append(jump)
 
-  const filters = h('form', { class: 'filters', 'aria-label': 'Filter members',
+  const filters = h('form', { class: 'filters', role: 'search', 'aria-label': 'Search and filter members',
     onsubmit: (e) => {
       e.preventDefault()
-      location.hash = route('members', { status: filters.querySelector('#status').value })
+      const v = (id) => filters.querySelector(`#${id}`).value.trim()
+      location.hash = route('members', { q: v('q'), status: v('status'), entity_type: v('entity_type'), intermediate: v('intermediate') })
     } },
-  h('div', {}, h('label', { for: 'status' }, 'Status'),
-    h('select', { id: 'status' },
-      h('option', { value: '', selected: statusFilter === '' }, 'any'),
-      h('option', { value: 'active', selected: statusFilter === 'active' }, 'active'),
-      h('option', { value: 'suspended', selected: statusFilter === 'suspended' }, 'suspended'))),
-  h('button', { type: 'submit', class: 'secondary' }, 'Filter'),
+  h('div', {}, h('label', { for: 'q' }, 'Entity id starts with'), h('input', { id: 'q', type: 'search', value: filters_.q, placeholder: 'acme or https://acme.example', spellcheck: 'false' })),
+  select('status', 'Status', filters_.status, [['', 'any'], ['active', 'active'], ['suspended', 'suspended'], ['pending', 'key change pending']]),
+  h('div', {}, h('label', { for: 'entity_type' }, 'Entity type'), h('input', { id: 'entity_type', type: 'text', value: filters_.entity_type, placeholder: 'openid_relying_party', spellcheck: 'false' })),
+  select('intermediate', 'Role', filters_.intermediate, [['', 'any'], ['true', 'intermediate'], ['false', 'leaf']]),
+  h('button', { type: 'submit', class: 'secondary' }, 'Search'),
   can('POST /subordinates') ? h('a', { href: route('onboard'), class: 'button' }, 'Onboard a member') : null)
   main.append(filters)
 
   if (items.length === 0) {
-    main.append(h('p', { class: 'notice' }, after ? 'No more members.' : 'No members yet.'))
+    const filtered = Object.values(filters_).some(Boolean)
+    main.append(h('p', { class: 'notice' }, after ? 'No more members.' : filtered ? 'No member matches.' : 'No members yet.'))
   } else {
     main.append(table(`Members${statusFilter ? ` (${statusFilter})` : ''}, ${trail.length * PAGE + 1}–${trail.length * PAGE + items.length}`,
       ['Entity id', 'Entity types', 'Intermediate', 'Trust marks', 'Status', 'Pending keys'],
@@ -59,10 +67,15 @@ export async function render(main, params, { session }) {
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' })
   if (after) {
     const back = trail.slice(0, -1)
-    pager.append(h('a', { href: route('members', { status: statusFilter, after: trail.at(-1) === '-' ? '' : trail.at(-1), trail: trailText(back) }), rel: 'prev' }, '← Previous'))
+    pager.append(h('a', { href: route('members', { ...filters_, after: trail.at(-1) === '-' ? '' : trail.at(-1), trail: trailText(back) }), rel: 'prev' }, '← Previous'))
   }
   if (page.body.next) {
-    pager.append(h('a', { href: route('members', { status: statusFilter, after: page.body.next, trail: trailText([...trail, after || '-']) }), rel: 'next' }, 'Next →'))
+    pager.append(h('a', { href: route('members', { ...filters_, after: page.body.next, trail: trailText([...trail, after || '-']) }), rel: 'next' }, 'Next →'))
   }
   main.append(pager)
+}
+
+function select(id, label, value, options) {
+  return h('div', {}, h('label', { for: id }, label),
+    h('select', { id }, options.map(([v, text]) => h('option', { value: v, selected: v === value }, text))))
 }

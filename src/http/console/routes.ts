@@ -22,7 +22,7 @@ import { Forbidden, InvalidRequest, NotFound } from '../../errors.js'
 import type { Logger } from '../../logger.js'
 import { type BodyLimits, readForm } from '../body.js'
 import { operatorOf } from '../admin/auth.js'
-import { REQUIRED_ROLE } from '../admin/roles.js'
+import type { AdminRoute } from '../admin/roles.js'
 import { roleAtLeast } from '../admin/operators.js'
 import { respond } from '../admin/respond.js'
 import { consoleAssets, type Assets } from './assets.js'
@@ -128,12 +128,19 @@ export function consoleRouter(o: ConsoleOptions): Router {
  * it call (the console shows only those actions; the API enforces them anyway), and, for a
  * console session, its CSRF token and expiry; and logout.
  */
-export function sessionRoutes(admin: Router, o: { entityId: string; prefix: string; sessions: ConsoleSessions; trustProxy: boolean }): void {
+export function sessionRoutes(admin: Router, o: {
+  entityId: string
+  prefix: string
+  sessions: ConsoleSessions
+  trustProxy: boolean
+  /** The admin routes this deployment serves, with their roles (known once every route is mounted: roles.ts applyRoles). */
+  routes: () => readonly AdminRoute[]
+}): void {
   const cookiePath = `${o.prefix}/admin`
   admin.get('/session', (ctx) => {
     const op = operatorOf(ctx)
     const state = ctx.state.session as { session: ConsoleSession } | undefined
-    const permissions = [...REQUIRED_ROLE].filter(([, role]) => roleAtLeast(op.role, role)).map(([route]) => route)
+    const permissions = o.routes().filter((r) => roleAtLeast(op.role, r.role)).map((r) => `${r.method} ${r.path}`)
     respond(ctx, 200, {
       operator: op.name, role: op.role, via: state ? 'session' : 'bearer', entity_id: o.entityId, permissions,
       ...(state ? {
