@@ -119,7 +119,8 @@ describe('the operator console in Chromium', function () {
 
       // The member page.
       await page.getByRole('heading', { level: 1, name: leaf.entityId }).waitFor()
-      await page.getByRole('heading', { name: 'Subordinate statement (this entity\'s)' }).waitFor()
+      await page.getByRole('heading', { name: /^Subordinate statement \(this entity's/ }).waitFor()
+      await page.getByRole('heading', { name: 'Entity configuration (the member\'s)' }).waitFor()
       await accessible(page, 'member')
       await shot(page, '05-member')
 
@@ -220,6 +221,24 @@ describe('the operator console in Chromium', function () {
     const { context, page } = await loggedIn(anchor.token)
     try {
       await page.getByText('admin (admin)').waitFor()
+      // Paging: 55 more members (keys given, so nothing is fetched): 50 a page, Next, Previous, by cursor.
+      const jwks = { keys: [leaf.key.publicJwk] }
+      for (let i = 0; i < 55; i++) {
+        const r = await anchor.admin('POST', '/admin/subordinates', { entity_id: `https://m${String(i).padStart(2, '0')}.example.org`, jwks })
+        assert.equal(r.status, 201, JSON.stringify(r.body))
+      }
+      await page.reload()
+      const rows = page.locator('tbody tr')
+      await page.getByRole('link', { name: 'Next →' }).waitFor()
+      assert.equal(await rows.count(), 50)
+      await page.getByRole('link', { name: 'Next →' }).click()
+      await page.getByRole('link', { name: '← Previous' }).waitFor()
+      assert.equal(await rows.count(), 6, 'the last six')
+      assert.equal(await page.getByRole('link', { name: 'Next →' }).count(), 0)
+      await page.getByRole('link', { name: '← Previous' }).click()
+      await page.getByRole('link', { name: 'Next →' }).waitFor()
+      assert.equal(await rows.count(), 50)
+      assert.equal(await page.locator('tbody tr').first().innerText().then((t) => t.startsWith('http://127.0.0.1')), true, 'the first page again, in entity id order')
       // Search: an entity id prefix and the filters travel in the route, and the answer is paged.
       await page.getByLabel('Entity id starts with').fill(leaf.entityId.slice(0, -1))
       await page.getByRole('button', { name: 'Search' }).click()

@@ -9,8 +9,14 @@ export async function render(main, params, { session }) {
   const id = params.id
   const path = `subordinates/${encodeURIComponent(id)}`
   let m
+  // GET .../detail: the record, the statement /fetch serves and the marks issued, in one answer.
+  let detail
   try {
-    m = (await api('GET', path)).body
+    detail = await api('GET', `${path}/detail`).then((r) => r.body, (err) => {
+      if (err instanceof ApiError && err.status === 404 && err.code === 'not_found' && /no such endpoint/.test(err.message)) return undefined
+      throw err
+    })
+    m = detail ? detail.member : (await api('GET', path)).body
   } catch (err) {
     if (err instanceof ApiError && err.status === 404) {
       main.append(h('h1', {}, 'No such member'), h('p', { class: 'failure-box', role: 'alert' }, err.message), h('a', { href: route('members') }, 'Back to the members'))
@@ -68,15 +74,19 @@ export async function render(main, params, { session }) {
   main.append(h('h3', {}, 'constraints'), json(m.constraints ?? {}))
   if (m.metadata) main.append(h('h3', {}, 'metadata (set by this entity)'), json(m.metadata))
 
+  main.append(h('h2', {}, 'What depends on it'))
+  const deps = h('div', {})
+  main.append(deps)
+  showDependents(deps, await dependents(m).catch(() => undefined))
+
   main.append(h('h2', {}, 'Statements'))
   const statements = h('div', {})
   main.append(statements)
-  await showStatements(statements, m, session)
+  await showStatements(statements, m, session, detail)
 
   main.append(h('h2', {}, 'Trust marks'))
   try {
-    const marks = (await api('GET', 'trust-marks', { query: { sub: m.entity_id } })).body
-    const items = Array.isArray(marks.items) ? marks.items : []
+    const items = detail ? detail.trust_marks ?? [] : (await api('GET', 'trust-marks', { query: { sub: m.entity_id } })).body.items ?? []
     main.append(items.length === 0 ? h('p', {}, 'None issued by this entity.') : table('', ['Type', 'Status', 'Issued', 'Expires'],
       items.map((t) => [h('span', { class: 'mono' }, t.trust_mark_type ?? ''), status(t.status ?? ''), when(t.iat ?? t.issued_at), when(t.exp)])))
   } catch (err) {
@@ -89,9 +99,50 @@ export async function render(main, params, { session }) {
   main.append(h('p', {}, h('a', { href: route('audit', { subject: m.entity_id }) }, 'The whole trail in the audit log')))
 }
 
-/** What stops working, for the confirmation: from the API when it can say. */
-async function consequences() {
-  return []
+/** What depends on the member (GET /admin/subordinates/{id}/dependents), or undefined where the API cannot say. */
+async function dependents(m) {
+  try {
+    return (await api('GET', `subordinates/${encodeURIComponent(m.entity_id)}/dependents`)).body
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) return undefined
+    throw err
+  }
+}
+
+/** What stops (or works again), with the counts of the API, for the confirmation. */
+async function consequences(m, label) {
+  let d
+  try {
+    d = await dependents(m)
+  } catch (err) {
+    return [`What depends on it could not be counted: ${err.message}`]
+  }
+  if (!d) return []
+  const t = d.totals ?? {}
+  const below = d.intermediate ? d.below?.entities ?? 0 : 0
+  const chains = `${1 + below} trust chain${below ? 's' : ''} (its own${below ? ` and ${below} of entities known below it` : ''})`
+  const more = d.truncated ? ' (at least: the count stopped at its bound)' : ''
+  if (label === 'Reinstate') return [`${chains} resolve through this entity again; ${t.clients ?? 0} client${t.clients === 1 ? '' : 's'} registered through it may obtain tokens again${more}.`]
+  return [`Stops: ${chains}; ${t.active_clients ?? 0} active client${t.active_clients === 1 ? '' : 's'} registered through it, holding ${t.active_tokens ?? 0} active token${t.active_tokens === 1 ? '' : 's'}${more}.`]
+}
+
+/** The dependents section of the member page. */
+function showDependents(el, d) {
+  if (!d) {
+    el.append(h('p', { class: 'help' }, 'This deployment\'s admin API does not count dependents.'))
+    return
+  }
+  const t = d.totals ?? {}
+  el.append(h('p', { 'data-testid': 'dependents' }, `${t.clients ?? 0} client${t.clients === 1 ? '' : 's'} registered through it (${t.active_clients ?? 0} active, ${t.active_tokens ?? 0} active token${t.active_tokens === 1 ? '' : 's'})${d.intermediate ? `; ${d.below?.entities ?? 0} entities known below it` : ''}${d.truncated ? ' (counts stopped at their bound)' : ''}.`))
+  const items = [...(d.clients?.items ?? []), ...(d.software_clients?.items ?? []), ...(d.below?.items ?? [])]
+  if (items.length) {
+    el.append(table('Clients', ['Client id', 'Status', 'Registration', 'Active tokens'], items.map((c) => [
+      h('a', { href: route('clients', { id: c.client_id }), class: 'mono' }, c.client_id), status(c.status), c.registration_type ?? '', String(c.active_tokens ?? 0),
+    ])))
+  }
+  if (Array.isArray(d.below?.entity_ids) && d.below.entity_ids.length) {
+    el.append(h('h3', {}, 'Known below it'), h('ul', { class: 'tree' }, d.below.entity_ids.map((id) => h('li', { class: 'mono' }, id))))
+  }
 }
 
 async function keyDecision(path, decision, m) {
@@ -103,10 +154,18 @@ async function keyDecision(path, decision, m) {
   location.hash = route(`members/${encodeURIComponent(m.entity_id)}`, { t: String(Date.now()) })
 }
 
-/** The member's entity configuration and this entity's statement about it, as a resolution returns them. */
-async function showStatements(el, m, session) {
+/**
+ * This entity's subordinate statement about the member (as /fetch serves it, from the detail
+ * answer) and the member's own entity configuration (from a resolution under this entity,
+ * when it is a trust anchor).
+ */
+async function showStatements(el, m, session, detail) {
+  if (detail) {
+    if (detail.statement) el.append(h('h3', {}, 'Subordinate statement (this entity\'s, as /fetch serves it)'), json(detail.statement.payload), h('details', {}, h('summary', {}, 'Header and JWT'), json(detail.statement.header), h('pre', { class: 'mono', tabindex: '0' }, detail.statement.jwt)))
+    else el.append(h('p', {}, `No subordinate statement is served: ${detail.statement_error ?? 'the member is suspended'}.`))
+  }
   if (m.status !== 'active') {
-    el.append(h('p', {}, 'A suspended member has no published statement.'))
+    if (!detail) el.append(h('p', {}, 'A suspended member has no published statement.'))
     return
   }
   try {
@@ -114,8 +173,8 @@ async function showStatements(el, m, session) {
     const chain = (decodeJwt(res.body).payload.trust_chain ?? []).map((s) => decodeJwt(s))
     const [ec, ss] = chain
     if (ec) el.append(h('h3', {}, 'Entity configuration (the member\'s)'), json(ec.payload))
-    if (ss) el.append(h('h3', {}, 'Subordinate statement (this entity\'s)'), json(ss.payload))
+    if (ss && !detail) el.append(h('h3', {}, 'Subordinate statement (this entity\'s)'), json(ss.payload))
   } catch (err) {
-    el.append(h('p', { class: 'help' }, `Not resolvable from here: ${err.message}`))
+    el.append(h('p', { class: 'help' }, `Its entity configuration, through a resolution under this entity: ${err.message}`))
   }
 }

@@ -16,8 +16,10 @@ export async function render(main, params, { session }) {
   }
   // Cursors of the pages before this one (for Previous), comma-separated in the route.
   const trail = params.trail ? params.trail.split(',').filter(Boolean).map(decodeURIComponent) : []
-  const trailText = (t) => t.map(encodeURIComponent).join(',')
+  // At most the last 20 pages are remembered (a route stays short however deep the paging goes).
+  const trailText = (t) => t.slice(-20).map(encodeURIComponent).join(',')
   const after = params.after ?? ''
+  const pageNo = after && /^[1-9][0-9]{0,6}$/.test(params.p ?? '') ? Number(params.p) : 0
   const page = await api('GET', 'subordinates', { query: { limit: PAGE, ...filters_, after } })
   const items = Array.isArray(page.body.items) ? page.body.items : []
 
@@ -53,7 +55,7 @@ export async function render(main, params, { session }) {
     const filtered = Object.values(filters_).some(Boolean)
     main.append(h('p', { class: 'notice' }, after ? 'No more members.' : filtered ? 'No member matches.' : 'No members yet.'))
   } else {
-    main.append(table(`Members${statusFilter ? ` (${statusFilter})` : ''}, ${trail.length * PAGE + 1}–${trail.length * PAGE + items.length}`,
+    main.append(table(`Members${statusFilter ? ` (${statusFilter})` : ''}, ${pageNo * PAGE + 1}–${pageNo * PAGE + items.length}`,
       ['Entity id', 'Entity types', 'Intermediate', 'Trust marks', 'Status', 'Pending keys'],
       items.map((m) => [
         h('a', { href: route(`members/${encodeURIComponent(m.entity_id)}`), class: 'mono' }, m.entity_id),
@@ -65,12 +67,13 @@ export async function render(main, params, { session }) {
       ])))
   }
   const pager = h('nav', { class: 'pager', 'aria-label': 'Pages' })
-  if (after) {
+  if (after) pager.append(h('a', { href: route('members', filters_) }, '⇤ First'))
+  if (after && trail.length > 0) {
     const back = trail.slice(0, -1)
-    pager.append(h('a', { href: route('members', { ...filters_, after: trail.at(-1) === '-' ? '' : trail.at(-1), trail: trailText(back) }), rel: 'prev' }, '← Previous'))
+    pager.append(h('a', { href: route('members', { ...filters_, after: trail.at(-1) === '-' ? '' : trail.at(-1), trail: trailText(back), p: String(pageNo - 1) }), rel: 'prev' }, '← Previous'))
   }
   if (page.body.next) {
-    pager.append(h('a', { href: route('members', { ...filters_, after: page.body.next, trail: trailText([...trail, after || '-']) }), rel: 'next' }, 'Next →'))
+    pager.append(h('a', { href: route('members', { ...filters_, after: page.body.next, trail: trailText([...trail, after || '-']), p: String(pageNo + 1) }), rel: 'next' }, 'Next →'))
   }
   main.append(pager)
 }

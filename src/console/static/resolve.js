@@ -1,7 +1,7 @@
 // Resolve: an entity id and a trust anchor -> the trust chain as a path, the resolved
 // metadata, the trust marks, or the exact failure. Through POST /admin/resolve (a read: the
 // auditor's), which answers what GET /resolve answers.
-import { h, json, route, status, when } from './dom.js'
+import { h, json, route, status, table, when } from './dom.js'
 import { api, ApiError, decodeJwt } from './api.js'
 
 export async function render(main, params, { session }) {
@@ -48,8 +48,19 @@ function showResolved(out, p) {
   out.append(h('details', {}, h('summary', {}, 'Statements, decoded'), chain.map((s) => json(s))))
   out.append(h('h3', {}, 'Resolved metadata'), json(p.metadata ?? {}))
   out.append(h('h3', {}, 'Trust marks'))
-  const marks = Array.isArray(p.trust_marks) ? p.trust_marks : []
-  out.append(marks.length === 0 ? h('p', {}, 'None kept.') : h('ul', {}, marks.map((m) => h('li', {}, status('kept'), ' ', h('span', { class: 'mono' }, m.trust_mark_type ?? m.id ?? '')))))
+  // Kept: those in the answer (verified by the resolver). Dropped: those the subject's entity
+  // configuration carries that the answer does not.
+  const kept = Array.isArray(p.trust_marks) ? p.trust_marks : []
+  const keptTypes = new Set(kept.map((m) => m.trust_mark_type))
+  const carried = Array.isArray(chain[0]?.trust_marks) ? chain[0].trust_marks : []
+  const dropped = carried.filter((m) => !keptTypes.has(m?.trust_mark_type))
+  if (kept.length === 0 && dropped.length === 0) out.append(h('p', {}, 'None carried.'))
+  else {
+    out.append(table('', ['Trust mark type', 'Outcome', 'Why'], [
+      ...kept.map((m) => [h('span', { class: 'mono' }, m.trust_mark_type ?? ''), status('kept'), 'verified: signed by an issuer the anchor recognises, current']),
+      ...dropped.map((m) => [h('span', { class: 'mono' }, m.trust_mark_type ?? ''), status('dropped'), m.reason ?? 'not verified by this resolver (issuer not recognised by the anchor, signature, expiry or status)']),
+    ]))
+  }
 }
 
 /** The policy applied step by step and the trust marks dropped, when the API explains (GET /admin/resolve/explain). */
