@@ -51,6 +51,8 @@ export interface Assertion {
   iat: number
   exp: number
   typ: string | undefined
+  /** The key id of its header, if any (a kid a jwks_uri client's registration does not know yet has its keys read again). */
+  kid?: string
   /** The trust_chain JWS header parameter, unverified (spec "Trust Chain Header Parameter"). */
   trustChain?: unknown
 }
@@ -107,6 +109,7 @@ export function inspectAssertion(req: ClientAuthentication, o: InspectOptions): 
   }
   return {
     jwt, clientId: c.iss, jti: c.jti, iat: c.iat, exp: c.exp, typ: header.typ,
+    ...(typeof header.kid === 'string' ? { kid: header.kid } : {}),
     ...(header.trust_chain !== undefined ? { trustChain: header.trust_chain } : {}),
   }
 }

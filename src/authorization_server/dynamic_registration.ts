@@ -25,8 +25,15 @@
  *   own statements, on record and not revoked (software_statements/verify.ts);
  * - the statement's values take precedence and the request can only narrow them
  *   (grant_types, scope, redirect_uris, jwks); beyond them is refused;
- * - a statement with keys needs proof of possession: the request is a JWS signed with one of
- *   them (application/jwt), whose payload is the metadata with the statement;
+ * - a statement with keys (`jwks`, or `jwks_uri`: fetched through the hardened fetcher,
+ *   software_statements/key_sets.ts) needs proof of possession: the request is a JWS signed
+ *   with one of them (application/jwt), whose payload is the metadata with the statement;
+ *   the client then authenticates with private_key_jwt and those keys, which the
+ *   registration stores (oidc-provider is given them, never the jwks_uri), refreshed at each
+ *   re-evaluation and when the client presents a kid not yet known (rate-limited);
+ * - another issuer's statement is checked at its status endpoint (a chain-trusted issuer's
+ *   federation_software_statement_status_endpoint, or the one configured with pinned keys),
+ *   the answers reused for status_cache_ttl (software_statements/status_checks.ts);
  * - a client secret only for a client without keys, stored as a hash, like the registration
  *   access token (both 256 random bits, so SHA-256 suffices: nothing to brute-force).
  */
@@ -36,17 +43,18 @@ import type { Registrar } from '../registration/registrar.js'
 import type { DynamicFields, Registration, RegistrationFields } from '../registration/records.js'
 import type { DynamicRegistrationConfig } from '../config/load.js'
 import type { Budget } from '../trust_chain/budget.js'
+import type { Jwks } from '../types.js'
 import {
   FederationError, InvalidClient, InvalidClientMetadata, InvalidRedirectUri, InvalidRequest, InvalidSoftwareStatement,
   InvalidToken, UnapprovedSoftwareStatement,
 } from '../errors.js'
 import { decodeUnverified, verifyJwt, JwtError } from '../crypto/jwt.js'
-import { MEDIA, TYP } from '../constants.js'
-import { FetchError } from '../net/fetch.js'
 import { isAbsoluteUrl } from '../config/schemas.js'
 import { JsonError, parseJson } from '../util/json.js'
 import { SoftwareStatements } from '../software_statements/service.js'
 import { SoftwareStatementError, verifySoftwareStatement, type SoftwareStatementClaims, type TrustedIssuer } from '../software_statements/verify.js'
+import { KeySetError, StatementKeySets } from '../software_statements/key_sets.js'
+import { StatementStatusChecks } from '../software_statements/status_checks.js'
 import { ASSERTION_ALGS } from './client_auth.js'
 import type { InitialAccessTokens } from './initial_access_tokens.js'
 import { isDynamicClientId } from './dynamic_client_id.js'
@@ -71,6 +79,8 @@ export interface DynamicDeps {
   /** Longest exp - iat of a signed registration request (the client assertion bound). */
   maxRequestLifetime: number
   initialAccessTokens: InitialAccessTokens
+  /** authorization_server.trust_reevaluation: the kill-switch's bound. */
+  reevaluation: number
 }
 
 /** What an HTTP request to the registration endpoint carries. */
@@ -104,17 +114,46 @@ interface Issuer extends TrustedIssuer {
   anchor: string
   /** Until when the issuer's keys hold (its chain's exp). */
   exp: number
-  /** Its software statement status endpoint (federation_entity metadata), when it publishes one. */
+  /** Its software statement status endpoint (federation_entity metadata, or configured with pinned keys). */
   statusEndpoint?: string
+}
+
+/** A statement verified: its claims, its issuer, its keys (in it, or fetched from its jwks_uri), what was checked when. */
+interface Verified {
+  claims: SoftwareStatementClaims
+  issuer: Issuer
+  /** The statement's keys: its jwks, or the key set at its jwks_uri; undefined for a keyless statement. */
+  keys?: Jwks
+  /** A jwks_uri key set: until when it may be reused (its HTTP caching lifetime). */
+  keysUntil?: number
+  /** When the issuer's status endpoint gave the answer relied on. */
+  statusAt?: number
 }
 
 export class DynamicRegistration {
   private readonly statements: SoftwareStatements
+  /** Key sets of statements with jwks_uri. */
+  readonly keySets: StatementKeySets
+  /** Answers of other issuers' status endpoints. */
+  readonly status: StatementStatusChecks
 
   constructor(private readonly d: DynamicDeps) {
     this.statements = new SoftwareStatements(d.f)
+    const { config: c, f } = d
+    const entries = f.config.resolver.cache_entries
+    this.keySets = new StatementKeySets({
+      fetcher: f.fetcher, clock: f.clock, entries, jsonDepth: f.config.limits.json_depth,
+      maxBytes: c.jwks_uri_max_bytes, maxKeys: c.jwks_uri_max_keys, cacheMin: c.jwks_uri_cache_min, cacheMax: c.jwks_uri_cache_max,
+    })
+    this.status = new StatementStatusChecks({
+      fetcher: f.fetcher, clock: f.clock, skew: f.config.clock_skew, jsonDepth: f.config.limits.json_depth, entries,
+      // Reused for at most half of trust_reevaluation: a registration relying on an answer is due again trust_reevaluation after it.
+      ttl: Math.min(c.status_cache_ttl, Math.floor(d.reevaluation / 2)),
+    })
     // Re-evaluation (registrar.ts): the statement verified again, with fresh issuer chains.
     d.registrar.dynamic = (reg) => this.reevaluate(reg)
+    // A client presenting a kid its registration does not know: the statement's jwks_uri read again (rate-limited).
+    d.registrar.dynamicKeys = (reg) => this.refreshKeys(reg)
   }
 
   /** RFC 7591 section 3: a registration; the 201 response body. */
@@ -124,14 +163,15 @@ export class DynamicRegistration {
       const iat = this.d.config.initial_access_token ? await this.d.initialAccessTokens.check(bearer(req.authorization)) : undefined
       const { metadata, signed } = this.parse(req)
       const budget = this.d.registrar.budget()
-      const { claims, issuer } = await this.verifyStatement(own(metadata, 'software_statement'), budget, false)
+      const verified = await this.verifyStatement(own(metadata, 'software_statement'), budget, false)
+      const { claims } = verified
       softwareId = claims.software_id
-      await this.proofOfPossession(claims, signed, endpoint)
+      await this.proofOfPossession(claims, verified.keys, signed, endpoint)
       const clientId = `dcr_${randomBytes(16).toString('base64url')}`
-      const secret = claims.jwks?.keys.length ? undefined : randomBytes(32).toString('base64url')
+      const secret = verified.keys?.keys.length ? undefined : randomBytes(32).toString('base64url')
       const registrationAccessToken = randomBytes(32).toString('base64url')
       const now = this.d.f.clock.now()
-      const registered = this.registered(claims, metadata, secret !== undefined)
+      const registered = this.registered(verified, metadata, secret !== undefined)
       const dynamic: DynamicFields = {
         software_id: claims.software_id, statement_iss: claims.iss, statement_jti: claims.jti,
         token_endpoint_auth_method: registered.token_endpoint_auth_method as DynamicFields['token_endpoint_auth_method'],
@@ -141,7 +181,7 @@ export class DynamicRegistration {
       }
       // Single use or counted: spent only by a registration that is otherwise accepted.
       if (iat !== undefined) await this.d.initialAccessTokens.spend(iat, clientId)
-      const reg = await this.d.registrar.records.save(clientId, this.fields(clientId, claims, issuer, registered, dynamic, own(metadata, 'software_statement') as string), true)
+      const reg = await this.d.registrar.records.save(clientId, this.fields(clientId, verified, registered, dynamic, own(metadata, 'software_statement') as string), true)
       if (!reg) throw new FederationError('server_error', 'the registration was not stored')
       await this.d.f.audit.record(claims.software_id, 'client.register', 'success', clientId, {
         registration_type: 'dynamic', software_id: claims.software_id, iss: claims.iss, jti: claims.jti,
@@ -185,19 +225,20 @@ export class DynamicRegistration {
       const presentedSecret = own(metadata, 'client_secret')
       if (presentedSecret !== undefined && !matchesHash(presentedSecret, dyn.client_secret_hash)) throw new InvalidRequest('client_secret: does not match the registered one')
       const statement = own(metadata, 'software_statement') ?? reg.request
-      const { claims, issuer } = await this.verifyStatement(statement, this.d.registrar.budget(), false)
+      const verified = await this.verifyStatement(statement, this.d.registrar.budget(), false)
+      const { claims } = verified
       if (claims.software_id !== dyn.software_id) throw new InvalidSoftwareStatement(`software_statement: it is for ${claims.software_id}, this client is ${dyn.software_id}`)
-      const keyed = Boolean(claims.jwks?.keys.length)
+      const keyed = Boolean(verified.keys?.keys.length)
       // A statement that now carries keys ends the secret; one that no longer does starts one.
       const secret = !keyed && !dyn.client_secret_hash ? randomBytes(32).toString('base64url') : undefined
-      const registered = this.registered(claims, metadata, !keyed)
+      const registered = this.registered(verified, metadata, !keyed)
       const next: DynamicFields = {
         ...dyn, software_id: claims.software_id, statement_iss: claims.iss, statement_jti: claims.jti,
         token_endpoint_auth_method: registered.token_endpoint_auth_method as DynamicFields['token_endpoint_auth_method'],
       }
       if (keyed) delete next.client_secret_hash
       else if (secret !== undefined) next.client_secret_hash = sha256(secret)
-      const updated = await this.d.registrar.records.refresh(reg, this.fields(clientId, claims, issuer, registered, next, statement as string))
+      const updated = await this.d.registrar.records.refresh(reg, this.fields(clientId, verified, registered, next, statement as string))
       if (!updated) throw new InvalidToken('the registration changed meanwhile')
       await this.d.f.audit.record(clientId, 'client.update', 'success', clientId, { registration_type: 'dynamic', software_id: claims.software_id, jti: claims.jti })
       return { ...this.response(updated, registrationUri), ...(secret !== undefined ? { client_secret: secret, client_secret_expires_at: 0 } : {}) }
@@ -262,8 +303,12 @@ export class DynamicRegistration {
     return v as Record<string, unknown>
   }
 
-  /** RFC 7591 section 3.1.1: the statement, from a trusted issuer; the error codes of section 3.2.2. */
-  private async verifyStatement(token: unknown, budget: Budget | undefined, fresh: boolean): Promise<{ claims: SoftwareStatementClaims; issuer: Issuer }> {
+  /**
+   * RFC 7591 section 3.1.1: the statement, from a trusted issuer; the error codes of section
+   * 3.2.2. `fresh` (re-evaluation): the issuer's chain resolved afresh, a jwks_uri read again
+   * (unless read less than jwks_uri_cache_min ago); status answers are reused for status_cache_ttl either way.
+   */
+  private async verifyStatement(token: unknown, budget: Budget | undefined, fresh: boolean): Promise<Verified> {
     if (token === undefined) {
       throw new InvalidSoftwareStatement('software_statement: required; this server registers only software vouched for by a trusted issuer (RFC 7591 section 2.3)')
     }
@@ -288,39 +333,22 @@ export class DynamicRegistration {
       const message = why && err.reason === 'untrusted_issuer' ? `${err.message} (${why})` : err.message
       throw err.error === 'unapproved_software_statement' ? new UnapprovedSoftwareStatement(message, { cause: err }) : new InvalidSoftwareStatement(message, { cause: err })
     }
-    if (claims.jwks_uri !== undefined) throw new UnapprovedSoftwareStatement('software_statement: a statement with jwks_uri is not accepted here; it must carry jwks')
-    if (issuer!.statusEndpoint !== undefined) await this.askIssuer(token as string, claims, issuer!)
-    return { claims, issuer: issuer! }
-  }
-
-  /**
-   * Another issuer's statement: its status endpoint must say active (a revocation there
-   * reaches this server at registration and at each re-evaluation). Unreachable, or any other
-   * answer, is a refusal: fail closed, as an unresolvable chain is.
-   */
-  private async askIssuer(token: string, claims: SoftwareStatementClaims, issuer: Issuer): Promise<void> {
-    const refuse = (why: string): never => {
-      throw new UnapprovedSoftwareStatement(`software_statement: ${issuer.iss}'s status endpoint ${why}`)
+    const out: Verified = { claims, issuer: issuer!, ...(claims.jwks ? { keys: claims.jwks } : {}) }
+    // Revocation first: a revoked statement costs no key fetch.
+    const ask = issuer!.statusEndpoint
+    if (ask !== undefined) out.statusAt = (await this.status.check({ iss: issuer!.iss, jwks: issuer!.jwks, statusEndpoint: ask }, token as string, claims.jti)).checked_at
+    if (claims.jwks_uri !== undefined) {
+      try {
+        const set = await this.keySets.get(claims.jwks_uri, { fresh, ...(budget ? { budget } : {}) })
+        out.keys = set.jwks
+        out.keysUntil = set.fresh_until
+      } catch (err) {
+        // RFC 7591 section 3.2.2: the statement is not usable (its keys cannot be had).
+        if (err instanceof KeySetError) throw new InvalidSoftwareStatement(`software_statement: ${err.message}`, { cause: err })
+        throw err
+      }
     }
-    let res
-    try {
-      res = await this.d.f.fetcher.post(issuer.statusEndpoint!, new URLSearchParams({ software_statement: token }).toString(), 'application/x-www-form-urlencoded', MEDIA.softwareStatementStatusResponse)
-    } catch (err) {
-      if (err instanceof FetchError) return refuse(`cannot be reached: ${err.message}`)
-      throw err
-    }
-    if (res.status === 404) refuse('does not know the statement')
-    if (res.status !== 200) refuse(`answered HTTP ${res.status}`)
-    let payload: Record<string, unknown>
-    try {
-      payload = (await verifyJwt(res.body.trim(), issuer.jwks, { typ: TYP.softwareStatementStatusResponse, clock: this.d.f.clock, skew: this.d.f.config.clock_skew, requireTimes: false, json: { maxDepth: this.d.f.config.limits.json_depth } })).payload
-    } catch (err) {
-      if (err instanceof JwtError) return refuse(`answered something that does not verify: ${err.message}`)
-      throw err
-    }
-    if (own(payload, 'iss') !== issuer.iss || own(payload, 'jti') !== claims.jti) refuse('answered about another statement')
-    const status = own(payload, 'status')
-    if (status !== 'active') refuse(`says the statement ${claims.jti} is ${typeof status === 'string' ? status.slice(0, 32) : 'of no status'}`)
+    return out
   }
 
   /** A trusted issuer by its identifier: this entity (its keys and records), pinned keys, or its trust chain's keys. */
@@ -332,7 +360,7 @@ export class DynamicRegistration {
       : iss === this.d.f.entityId || (await this.d.registrar.anchors()).some((a) => a.entity_id === iss) ? { issuer: iss } : undefined
     if (!entry) return undefined
     if (iss === this.d.f.entityId) return { ...(await this.statements.asTrustedIssuer()), anchor: iss, exp: Infinity }
-    if (entry.jwks) return { iss, jwks: entry.jwks, anchor: iss, exp: Infinity }
+    if (entry.jwks) return { iss, jwks: entry.jwks, anchor: iss, exp: Infinity, ...(entry.status_endpoint !== undefined ? { statusEndpoint: entry.status_endpoint } : {}) }
     const chain = await this.d.registrar.issuerChain(iss, { ...(budget ? { budget } : {}), fresh })
     const endpoint = own(chain.metadata.federation_entity ?? {}, 'federation_software_statement_status_endpoint')
     return {
@@ -342,8 +370,7 @@ export class DynamicRegistration {
   }
 
   /** Section 2 of the issue: when the statement carries keys, the request must be a JWS signed with one of them. */
-  private async proofOfPossession(claims: SoftwareStatementClaims, signed: string | undefined, endpoint: string): Promise<void> {
-    const keys = claims.jwks
+  private async proofOfPossession(claims: SoftwareStatementClaims, keys: Jwks | undefined, signed: string | undefined, endpoint: string): Promise<void> {
     if (!keys?.keys.length) {
       if (signed !== undefined) throw new InvalidRequest(`the software statement carries no keys to verify a signed request with: send the metadata as application/json`)
       return
@@ -379,7 +406,8 @@ export class DynamicRegistration {
    * The metadata registered: the statement's, narrowed by the request where it asks for less;
    * a request asking for more than the statement is refused (RFC 7591 section 3.2.2 codes).
    */
-  private registered(claims: SoftwareStatementClaims, req: Record<string, unknown>, secret: boolean): Record<string, unknown> {
+  private registered(v: Verified, req: Record<string, unknown>, secret: boolean): Record<string, unknown> {
+    const { claims } = v
     const strings = (k: string): string[] | undefined => {
       const v = own(req, k)
       if (v === undefined) return undefined
@@ -407,10 +435,16 @@ export class DynamicRegistration {
     const uris = code ? askedUris ?? claims.redirect_uris ?? [] : []
     if (code && !uris.length) throw new InvalidRedirectUri('redirect_uris: required with authorization_code')
 
-    if (own(req, 'jwks_uri') !== undefined) throw new InvalidClientMetadata('jwks_uri: not accepted; the software statement\'s jwks are the client\'s keys')
+    const jwksUri = claims.jwks_uri
+    const askedUri = own(req, 'jwks_uri')
+    if (askedUri !== undefined && askedUri !== jwksUri) {
+      throw new InvalidClientMetadata(jwksUri !== undefined ? `jwks_uri: must be the software statement's (${jwksUri})` : 'jwks_uri: not accepted; the software statement\'s jwks are the client\'s keys')
+    }
     const statementKeys = claims.jwks?.keys ?? []
     let keys = statementKeys
     const askedJwks = own(req, 'jwks')
+    // The keys at a jwks_uri rotate: a registration cannot pin some of them.
+    if (askedJwks !== undefined && jwksUri !== undefined) throw new InvalidClientMetadata(`jwks: the software statement's keys are at its jwks_uri (${jwksUri}); register without jwks`)
     if (askedJwks !== undefined) {
       const asked = askedJwks !== null && typeof askedJwks === 'object' ? own(askedJwks as Record<string, unknown>, 'keys') : undefined
       if (!Array.isArray(asked) || asked.length === 0) throw new InvalidClientMetadata('jwks: must be a JWK Set')
@@ -433,7 +467,7 @@ export class DynamicRegistration {
       token_endpoint_auth_method: (askedMethod) ?? methods[0],
       ...(scopes.length ? { scope: scopes.join(' ') } : {}),
       ...(code ? { redirect_uris: uris } : {}),
-      ...(keys.length ? { jwks: { keys: keys.map((k) => ({ ...k })) } } : {}),
+      ...(jwksUri !== undefined ? { jwks_uri: jwksUri } : keys.length ? { jwks: { keys: keys.map((k) => ({ ...k })) } } : {}),
       software_id: claims.software_id,
       ...(claims.software_version !== undefined ? { software_version: claims.software_version } : {}),
       ...(claims.client_uri !== undefined ? { client_uri: claims.client_uri } : {}),
@@ -447,21 +481,38 @@ export class DynamicRegistration {
     return out
   }
 
-  private fields(clientId: string, claims: SoftwareStatementClaims, issuer: Issuer, md: Record<string, unknown>, dynamic: DynamicFields, statement: string): RegistrationFields {
+  private fields(clientId: string, v: Verified, md: Record<string, unknown>, dynamic: DynamicFields, statement: string): RegistrationFields {
+    const { claims, issuer } = v
     const grants = md.grant_types as string[]
+    const byReference = claims.jwks_uri !== undefined
     return {
       registration_type: 'dynamic',
       entity_type: grants.includes('authorization_code') ? 'openid_relying_party' : 'oauth_client',
       trust_anchor: issuer.anchor,
       chain: [...new Set([clientId, claims.iss, issuer.anchor])],
       metadata: { [grants.includes('authorization_code') ? 'openid_relying_party' : 'oauth_client']: md },
-      jwks: { keys: ((md.jwks as { keys?: unknown[] } | undefined)?.keys ?? []) as never },
-      jwks_source: 'jwks',
+      // A jwks_uri's keys as fetched now: oidc-provider is given these, never the URL.
+      jwks: byReference ? v.keys! : { keys: ((md.jwks as { keys?: unknown[] } | undefined)?.keys ?? []) as never },
+      jwks_source: byReference ? 'jwks_uri' : 'jwks',
       // No registration outlives its statement, nor the issuer's chain.
       chain_exp: Math.min(claims.exp, issuer.exp),
+      due_at: this.dueAt(v),
       request: statement,
       dynamic,
     }
+  }
+
+  /**
+   * When the registration must be re-evaluated at the latest: trust_reevaluation after the
+   * status answer it relied on was given (a reused answer does not lengthen the kill-switch's
+   * bound), and when its jwks_uri key set stops being fresh (not before another fetch may be made).
+   */
+  private dueAt(v: Verified): number {
+    const now = this.d.f.clock.now()
+    let due = now + this.d.reevaluation
+    if (v.statusAt !== undefined) due = Math.min(due, v.statusAt + this.d.reevaluation)
+    if (v.keysUntil !== undefined) due = Math.min(due, Math.max(v.keysUntil, now + this.d.config.jwks_uri_cache_min))
+    return due
   }
 
   /** The registration's metadata as RFC 7591 section 3.2.1 answers it. */
@@ -475,7 +526,7 @@ export class DynamicRegistration {
     }
   }
 
-  /** Re-evaluation: the stored statement verified again (fresh issuer chain, the issuer's records); the registration's fields now. */
+  /** Re-evaluation: the stored statement verified again (fresh issuer chain, the issuer's records, its jwks_uri); the registration's fields now. */
   private async reevaluate(reg: Registration): Promise<RegistrationFields> {
     let verified
     try {
@@ -485,13 +536,46 @@ export class DynamicRegistration {
       throw err
     }
     const { claims, issuer } = verified
+    const byReference = claims.jwks_uri !== undefined
     return {
       registration_type: 'dynamic', entity_type: reg.entity_type, trust_anchor: issuer.anchor,
       chain: [...new Set([reg.client_id, claims.iss, issuer.anchor])],
-      metadata: reg.metadata, jwks: reg.jwks, jwks_source: 'jwks', chain_exp: Math.min(claims.exp, issuer.exp),
+      metadata: reg.metadata,
+      // A jwks_uri's keys as they are now (a rotation is picked up); inline keys as registered.
+      jwks: byReference ? verified.keys! : reg.jwks, jwks_source: byReference ? 'jwks_uri' : 'jwks',
+      chain_exp: Math.min(claims.exp, issuer.exp),
+      due_at: this.dueAt(verified),
       ...(reg.request !== undefined ? { request: reg.request } : {}),
       ...(reg.dynamic ? { dynamic: reg.dynamic } : {}),
     }
+  }
+
+  /**
+   * A client of a jwks_uri statement presented a key id its registration does not know (a
+   * rotation at the jwks_uri): the key set read again, at most once per jwks_uri_cache_min per
+   * URL; the registration's keys replaced when they changed. The registration as it is now
+   * (unchanged when the URL cannot be read: the request then fails as for any unknown key).
+   */
+  async refreshKeys(reg: Registration): Promise<Registration> {
+    const uri = (reg.metadata[reg.entity_type])?.jwks_uri
+    if (reg.jwks_source !== 'jwks_uri' || typeof uri !== 'string') return reg
+    let set
+    try {
+      set = await this.keySets.get(uri, { fresh: true })
+    } catch (err) {
+      if (err instanceof KeySetError) {
+        this.d.f.logger.info('jwks_uri of a dynamic client not refreshed', { client_id: reg.client_id, reason: err.message })
+        return reg
+      }
+      throw err
+    }
+    if (JSON.stringify(set.jwks) === JSON.stringify(reg.jwks)) return reg
+    const updated = await this.d.registrar.records.rekey(reg, set.jwks)
+    if (!updated) return reg
+    await this.d.f.audit.record('authorization_server', 'client.keys', 'success', reg.client_id, {
+      registration_type: 'dynamic', jwks_uri: uri, kids: set.jwks.keys.map((k) => k.kid ?? null),
+    })
+    return updated
   }
 }
 

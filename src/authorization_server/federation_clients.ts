@@ -21,7 +21,7 @@ import type { Registration } from '../registration/records.js'
 import { AUTH_METHOD, CLIENT_TYPES, grantTypes } from '../registration/client_metadata.js'
 import type { PresentedChain } from '../trust_chain/presented_chain.js'
 import { verifyAssertion, ASSERTION_ALGS } from './client_auth.js'
-import { compactVerify, createLocalJWKSet, errors as errorsJose } from 'jose'
+import { compactVerify, createLocalJWKSet, decodeProtectedHeader, errors as errorsJose } from 'jose'
 import type { Jwks } from '../types.js'
 import { requestContext, type RequestContext } from './request_context.js'
 import { isDocumentUrl } from '../registration/metadata_document.js'
@@ -119,9 +119,14 @@ export class FederationClients implements ClientSource {
         if (ended) throw new ProviderError(401, 'invalid_client', `${id}: the registration has ended (${ended.status})${ended.reason ? `: ${ended.reason}` : ''}`)
         return undefined
       }
-      this.checkGrant(reg, ctx)
-      ctx?.registrations.set(id, reg)
-      return reg
+      // Keys at the statement's jwks_uri: a kid not yet known may be a rotation there (read again, rate-limited).
+      const kid = presentedKid(id, ctx)
+      const current = kid !== undefined && reg.jwks_source === 'jwks_uri' && this.registrar.dynamicKeys && !reg.jwks.keys.some((k) => k.kid === kid)
+        ? await this.registrar.dynamicKeys(reg)
+        : reg
+      this.checkGrant(current, ctx)
+      ctx?.registrations.set(id, current)
+      return current
     }
     // A presented chain is verified whenever present (spec "Processing the Authentication Request": the OP MUST fully verify it).
     const presented = ctx?.trustChain?.clientId === id ? await this.presented(id, ctx.trustChain, budget) : undefined
@@ -251,6 +256,19 @@ export class FederationClients implements ClientSource {
       if (v !== undefined) (out as Record<string, unknown>)[k] = v
     }
     return out
+  }
+}
+
+/** The kid of the key the request's client assertion or request object of client `id` says it is signed with. */
+function presentedKid(id: string, ctx: RequestContext | undefined): string | undefined {
+  if (ctx?.assertion?.clientId === id) return ctx.assertion.kid
+  const ro = ctx?.requestObject
+  if (ro?.clientId !== id) return undefined
+  try {
+    const { kid } = decodeProtectedHeader(ro.jwt)
+    return typeof kid === 'string' ? kid : undefined
+  } catch {
+    return undefined
   }
 }
 

@@ -122,7 +122,7 @@ export function createAuthorizationServer(
   const initialAccessTokens = new InitialAccessTokens(f)
   const dynamic = config.dynamic_registration ? new DynamicRegistration({
     f, config: config.dynamic_registration, registrar, grantTypes: new Set(grantTypes), initialAccessTokens,
-    maxRequestLifetime: config.assertion_max_lifetime,
+    maxRequestLifetime: config.assertion_max_lifetime, reevaluation: config.trust_reevaluation,
   }) : undefined
   let endpointUrls: Endpoints | undefined
   const tokens = new TokenService({

@@ -151,6 +151,31 @@ export const DEFAULTS = Object.freeze({
      */
     id_token_signing_alg_values: Object.freeze(['RS256', 'ES256'] as Array<'ES256' | 'ES384' | 'PS256' | 'RS256' | 'EdDSA'>),
   }),
+  /** RFC 7591 registration gated by software statements (authorization_server.dynamic_registration; docs/dynamic-registration.md). */
+  dynamic_registration: Object.freeze({
+    /**
+     * A statement whose keys are at its `jwks_uri`: the largest key set fetched, bytes
+     * (outbound.max_response_bytes still applies) ...
+     */
+    jwks_uri_max_bytes: 32_768,
+    /** ... the most keys it may hold ... */
+    jwks_uri_max_keys: 10,
+    /**
+     * ... the shortest time a fetched key set is reused whatever its Cache-Control says, seconds:
+     * also the rate limit of fetches of one URL for a key id not yet known or a re-evaluation ...
+     */
+    jwks_uri_cache_min: 60,
+    /** ... and the longest (a longer max-age or Expires is cut to this), seconds. */
+    jwks_uri_cache_max: 3_600,
+    /**
+     * Another issuer's software statement status endpoint: an answer is reused this long,
+     * seconds (0: every registration and re-evaluation asks), at most half of
+     * authorization_server.trust_reevaluation. A registration that relied on a reused answer
+     * is re-evaluated trust_reevaluation after the answer was given, so a revocation still
+     * ends it within trust_reevaluation.
+     */
+    status_cache_ttl: 60,
+  }),
   /** Software statements the trust anchor issues (docs/software-statements.md). */
   software_statements: Object.freeze({
     /** `exp` - `iat` of a statement issued without `lifetime`, seconds (90 days). */

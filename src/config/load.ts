@@ -98,10 +98,19 @@ export interface UpstreamConfig {
 /** RFC 7591 dynamic client registration gated by software statements (docs/dynamic-registration.md). */
 export interface DynamicRegistrationConfig {
   enabled: boolean
-  /** Issuers whose statements are accepted: pinned keys, or (no jwks) resolved through a trust chain; absent: this entity alone. */
-  trusted_issuers?: Array<{ issuer: string; jwks?: { keys: JWK[] } }>
+  /**
+   * Issuers whose statements are accepted: pinned keys (with, optionally, the issuer's status
+   * endpoint), or (no jwks) resolved through a trust chain; absent: this entity and its trust anchors.
+   */
+  trusted_issuers?: Array<{ issuer: string; jwks?: { keys: JWK[] }; status_endpoint?: string }>
   /** Registration also needs an admin-issued initial access token (RFC 7591 section 3). */
   initial_access_token: boolean
+  /** Statements with jwks_uri and status answers (DEFAULTS.dynamic_registration documents each). */
+  jwks_uri_max_bytes: number
+  jwks_uri_max_keys: number
+  jwks_uri_cache_min: number
+  jwks_uri_cache_max: number
+  status_cache_ttl: number
 }
 
 /** The authorization server role, defaults applied (DEFAULTS.authorization_server documents each). */
@@ -448,8 +457,8 @@ function authorizationServer(
     ...(upstream ? { upstream: upstreamConfig(upstream, dir, env) } : {}),
     ...(dynamic && dynamic.enabled !== false ? {
       dynamic_registration: {
+        ...DEFAULTS.dynamic_registration, ...dynamic,
         enabled: true, initial_access_token: dynamic.initial_access_token ?? false,
-        ...(dynamic.trusted_issuers ? { trusted_issuers: dynamic.trusted_issuers } : {}),
       },
     } : {}),
   }
@@ -460,6 +469,8 @@ function authorizationServer(
     out.trust_reevaluation = n
   }
   if (overrides.trust_reevaluation !== undefined) out.trust_reevaluation = overrides.trust_reevaluation
+  const dr = out.dynamic_registration
+  if (dr && dr.jwks_uri_cache_min > dr.jwks_uri_cache_max) throw new ConfigError('authorization_server.dynamic_registration.jwks_uri_cache_min: must not exceed jwks_uri_cache_max')
   if (out.metadata_document_cache_min > out.metadata_document_cache_max) throw new ConfigError('authorization_server.metadata_document_cache_min: must not exceed metadata_document_cache_max')
   if (out.enabled && out.resources.length === 0) throw new ConfigError('authorization_server.resources: at least one resource is required')
   return out

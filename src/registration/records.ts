@@ -65,6 +65,12 @@ export interface RegistrationFields {
   document?: DocumentClient
   /** A metadata document client: when its document must be read again (its HTTP caching lifetime, clamped). */
   document_exp?: number
+  /**
+   * Re-evaluated at this time at the latest, even before trust_reevaluation has passed since
+   * evaluated_at (dynamic registrations: trust_reevaluation after the status answer relied on
+   * was given, and when a jwks_uri key set stops being fresh).
+   */
+  due_at?: number
   /** Dynamic registrations (RFC 7591) only. */
   dynamic?: DynamicFields
 }
@@ -128,6 +134,13 @@ export class RegistrationStore {
     const now = this.clock.now()
     const stored = await this.store.update<Registration>('registrations', reg.id, (cur) =>
       cur?.status === 'active' && cur.rid === reg.rid ? { ...cur, ...fields, evaluated_at: now, expires_at: fields.chain_exp } : undefined)
+    return stored?.status === 'active' && stored.rid === reg.rid ? stored : undefined
+  }
+
+  /** Replaces the keys of registration `rid` (a rotation at its jwks_uri); undefined when it changed meanwhile. */
+  async rekey(reg: Registration, jwks: Jwks): Promise<Registration | undefined> {
+    const stored = await this.store.update<Registration>('registrations', reg.id, (cur) =>
+      cur?.status === 'active' && cur.rid === reg.rid ? { ...cur, jwks } : undefined)
     return stored?.status === 'active' && stored.rid === reg.rid ? stored : undefined
   }
 

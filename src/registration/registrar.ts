@@ -135,6 +135,9 @@ export class Registrar {
    */
   dynamic?: (reg: Registration) => Promise<RegistrationFields>
 
+  /** RFC 7591 registrations whose keys are at their statement's jwks_uri: the keys read again (a kid not yet known). */
+  dynamicKeys?: (reg: Registration) => Promise<Registration>
+
   /**
    * The trust chain of an issuer of software statements to a configured anchor: its
    * federation keys. `fresh` (re-evaluation) reads every superior's current statements, so
@@ -386,7 +389,9 @@ export class Registrar {
   private reevaluateIfDue(reg: Registration): Promise<Registration | string> {
     const now = this.f.clock.now()
     // A metadata document client is also due when its document's HTTP caching lifetime is over.
-    if (now < reg.evaluated_at + this.reevaluation && now < reg.chain_exp && !(reg.document_exp !== undefined && now >= reg.document_exp)) return Promise.resolve(reg)
+    // And any registration when what it rests on says so (due_at: a status answer's age, a key set's freshness).
+    if (now < reg.evaluated_at + this.reevaluation && now < reg.chain_exp && !(reg.document_exp !== undefined && now >= reg.document_exp)
+      && !(reg.due_at !== undefined && now >= reg.due_at)) return Promise.resolve(reg)
     const key = `${reg.id} ${reg.rid}`
     let p = this.reevaluations.get(key)
     if (!p) {

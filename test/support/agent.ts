@@ -35,8 +35,10 @@ export async function startAuthorizationServer(o: {
   entityId?: string
   /** The deployment directory (kept at stop: a restart opens it again); default a fresh one, removed at stop. */
   dir?: string
+  /** The port to listen on (a test that must know the entity id before the configuration); default a free one. */
+  port?: number
 }): Promise<TestEntity> {
-  const port = await freePort()
+  const port = o.port ?? await freePort()
   const entityId = o.entityId ?? `http://127.0.0.1:${port}`
   const token = randomBytes(16).toString('hex') // hex: a token never starts with '-' (read as an option by the CLI)
   const dir = o.dir ?? await mkdtemp(join(tmpdir(), 'anchorage-as-test-'))
