@@ -43,6 +43,25 @@ describe('authorization_server setup', () => {
       assert.equal(resolveConfig({ entity_id: 'https://x.example.com' }, '/tmp', {}, {}).authorization_server, undefined)
     })
 
+    it('dynamic_registration: the documented defaults; a status_endpoint only beside pinned jwks; cache bounds in order', async () => {
+      const dr = (d: Record<string, unknown>) => resolveConfig({ ...BASE, authorization_server: { ...BASE.authorization_server!, dynamic_registration: d } }, '/tmp', {}, {}).authorization_server!.dynamic_registration
+      assert.deepEqual(dr({}), {
+        enabled: true, initial_access_token: false,
+        jwks_uri_max_bytes: 32_768, jwks_uri_max_keys: 10, jwks_uri_cache_min: 60, jwks_uri_cache_max: 3_600, status_cache_ttl: 60,
+      })
+      assert.equal(dr({ enabled: false }), undefined)
+      const key = (await testKey()).publicJwk
+      const pinned = { issuer: 'https://hub.example.com', jwks: { keys: [key] }, status_endpoint: 'https://hub.example.com/software-statement-status' }
+      assert.deepEqual(dr({ trusted_issuers: [pinned], status_cache_ttl: 30 })!.trusted_issuers, [pinned])
+      const bad = (d: unknown) => () => checkConfigFile({ ...BASE, authorization_server: { ...BASE.authorization_server, dynamic_registration: d } })
+      assert.throws(bad({ trusted_issuers: [{ issuer: 'https://hub.example.com', status_endpoint: 'https://hub.example.com/status' }] }), /trusted_issuers\.0.*jwks/)
+      assert.throws(bad({ trusted_issuers: [{ ...pinned, status_endpoint: 'not a url' }] }), /trusted_issuers\.0\.status_endpoint/)
+      assert.throws(bad({ trusted_issuers: [{ ...pinned, status_endpoint: 'ftp://hub.example.com/status' }] }), /trusted_issuers\.0\.status_endpoint/)
+      assert.throws(bad({ jwks_uri_max_keys: 0 }), /jwks_uri_max_keys/)
+      assert.throws(bad({ status_cache_ttl: -1 }), /status_cache_ttl/)
+      assert.throws(() => dr({ jwks_uri_cache_min: 600, jwks_uri_cache_max: 60 }), /jwks_uri_cache_min: must not exceed jwks_uri_cache_max/)
+    })
+
     it('signs ID tokens with RS256 and signing_alg by default, and refuses algorithms without RS256 (OpenID Connect Discovery 1.0 section 3)', () => {
       const algs = (file: ConfigFile) => resolveConfig(file, '/tmp', {}, {}).authorization_server!.id_token_signing_alg_values
       assert.deepEqual(algs({ ...BASE, signing_alg: 'PS256' }), ['RS256', 'PS256'])
