@@ -17,7 +17,7 @@ import type { RegistrationDeps } from '../registration/deps.js'
 import { isEntityIdSyntax } from '../config/schemas.js'
 import { FederationError } from '../errors.js'
 import { RegistrationRefused, type Registrar } from '../registration/registrar.js'
-import type { Registration } from '../registration/records.js'
+import type { Registration, RegistrationFields } from '../registration/records.js'
 import { AUTH_METHOD, CLIENT_TYPES, grantTypes } from '../registration/client_metadata.js'
 import type { PresentedChain } from '../trust_chain/presented_chain.js'
 import { verifyAssertion, ASSERTION_ALGS } from './client_auth.js'
@@ -132,17 +132,19 @@ export class FederationClients implements ClientSource {
     const presented = ctx?.trustChain?.clientId === id ? await this.presented(id, ctx.trustChain, budget) : undefined
     let out = reg
     // Precedence (docs/authorization-server.md, "Clients identified by a metadata document"): an
-    // active registration first, whatever its kind; then, for an https client_id with a path,
-    // the metadata document at that URL, when it serves one; otherwise the client_id is an
-    // entity id (automatic registration).
+    // active registration first, whatever its kind; then the client_id as an entity id
+    // (automatic registration); only when it is no federation entity, and is an https URL with
+    // a path, the metadata document at that URL.
+    let entity: RegistrationFields | undefined
     if (!out && !presented && this.registrar.documents && isDocumentUrl(id)) {
-      const candidate = await this.registrar.documentContact(id, budget)
-      // No proof of possession is asked here: the registration states public facts only (the
+      const contact = await this.registrar.entityOrDocumentContact(id, budget)
+      // No proof of possession is asked of a document client here: the registration states public facts only (the
       // document and the federation's statements); a private_key_jwt client still authenticates at the token endpoint.
-      if (candidate) out = await this.registrar.commit(id, candidate)
+      if (contact.document) out = await this.registrar.commit(id, contact.fields)
+      else entity = contact.fields
     }
     if (!out) {
-      const candidate = await this.registrar.firstContact(id, presented, budget)
+      const candidate = entity ?? await this.registrar.firstContact(id, presented, budget)
       // A first contact is stored only once the client proved possession of a key of its resolved metadata.
       const a = ctx?.assertion
       const ro = ctx?.requestObject

@@ -141,7 +141,7 @@ export interface AuthorizationServerConfig {
   /**
    * Clients whose client_id is the URL of an OAuth Client ID Metadata Document, admitted only
    * when the document's entity resolves through a trust chain (OpenID Provider role only;
-   * default true with it).
+   * default false), and only when the client_id is no federation entity itself.
    */
   client_id_metadata_documents?: boolean
   metadata_document_max_bytes: number
@@ -449,8 +449,8 @@ function authorizationServer(
     enabled: file.enabled ?? true,
     openid_provider: file.openid_provider ?? false,
     // Metadata documents need the authorization endpoint: the OpenID Provider role.
-    // Off unless asked for: with it, a client_id with a path is first fetched as a metadata document,
-    // an outbound request a federation RP (whose entity id may have a path) does not expect.
+    // Off unless asked for: admitting clients that are not federation entities is the operator's choice.
+    // With it, a client_id is still resolved as an entity id first (federation_clients.ts).
     client_id_metadata_documents: (file.openid_provider ?? false) && (file.client_id_metadata_documents ?? false),
     resources: file.resources ?? [],
     ...(usersFile ? { users_file: resolve(dir, usersFile) } : {}),

@@ -31,6 +31,7 @@ import type { AuthorizationServerConfig } from '../config/load.js'
 import { FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
 import { boundedLru } from '../util/lru.js'
 import { Resolver } from '../trust_chain/resolver.js'
+import { ResolveError, SubjectError } from '../trust_chain/errors.js'
 import { BudgetExceeded, chargedFetcher, type Budget } from '../trust_chain/budget.js'
 import { parseRequestConfiguration, type RequestConfiguration } from '../trust_chain/from_configuration.js'
 import { verifyPresentedChain, type PresentedChain } from '../trust_chain/presented_chain.js'
@@ -172,6 +173,30 @@ export class Registrar {
    * key (commit). A first contact that failed is refused from memory for failure_cache_ttl.
    */
   async firstContact(clientId: string, presented: PresentedChain | undefined, budget: Budget): Promise<RegistrationFields> {
+    return (await this.contact(clientId, presented, budget, false)) as RegistrationFields
+  }
+
+  /**
+   * First contact of a client_id that may also be a metadata document URL (an https URL with
+   * a path, metadata documents admitted, no trust chain presented): resolved as an entity id
+   * first (spec "Automatic Registration"), and only when it is no federation entity (its own
+   * entity configuration cannot be fetched or used) fetched as a metadata document. Refused
+   * (audited, remembered for failure_cache_ttl) when it is neither, or when either one is
+   * refused on its merits.
+   */
+  async entityOrDocumentContact(clientId: string, budget: Budget): Promise<{ fields: RegistrationFields; document: boolean }> {
+    const entity = await this.contact(clientId, undefined, budget, true)
+    if (!(entity instanceof FederationError)) return { fields: entity, document: false }
+    const document = await this.documentContact(clientId, budget)
+    if (document) return { fields: document, document: true }
+    const refusal = new InvalidClient(`${clientId}: ${entity.message}; nor does it serve a client ID metadata document`, { cause: entity })
+    const anchorIds = (await this.anchors()).map((a) => a.entity_id)
+    if (this.o.failure_cache_ttl > 0) this.failed.set(JSON.stringify([clientId, anchorIds]), { error: refusal, until: this.f.clock.now() + this.o.failure_cache_ttl })
+    return this.refuse('client.register', clientId, refusal, { registration_type: 'automatic', cause: entity.error })
+  }
+
+  /** A first contact as an entity id; `orNotEntity`: the error, unaudited, when the subject's own entity configuration cannot be had. */
+  private async contact(clientId: string, presented: PresentedChain | undefined, budget: Budget, orNotEntity: boolean): Promise<RegistrationFields | ResolveError> {
     const anchorIds = presented ? [presented.anchor] : (await this.anchors()).map((a) => a.entity_id)
     const key = JSON.stringify([clientId, anchorIds])
     try {
@@ -182,6 +207,8 @@ export class Registrar {
         const chain = await resolver.resolve(clientId, anchorIds, RESOLVED_TYPES, { ...this.marks(), budget })
         return await this.fields(chain, 'automatic', undefined, budget)
       } catch (err) {
+        // Not an entity (no usable entity configuration of its own): the caller tries it as a metadata document.
+        if (orNotEntity && err instanceof ResolveError && err.cause instanceof SubjectError) return err
         if (err instanceof FederationError && err.status < 500 && this.o.failure_cache_ttl > 0) this.failed.set(key, { error: err, until: this.f.clock.now() + this.o.failure_cache_ttl })
         throw err
       }

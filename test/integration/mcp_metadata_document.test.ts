@@ -29,7 +29,7 @@ import { hashPassword } from '../../src/authorization_server/accounts.js'
 import { startProtectedResource, type ProtectedResource } from '../../src/demo/protected_resource.js'
 import { startEntity, onboard, pinned, testKey, type TestEntity, type TestKey } from '../support/federation.js'
 import { signStatement } from '../support/entity.js'
-import { startAuthorizationServer, postForm, expectError } from '../support/agent.js'
+import { startAuthorizationServer, postForm, expectError, tokenRequest, assertion } from '../support/agent.js'
 import { Browser, formAction } from '../support/browser.js'
 import { freePort } from '../support/net.js'
 import { makePki, type TestPki } from '../support/tls.js'
@@ -42,21 +42,23 @@ const REEVALUATION = 120
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void
 
-/** An https server on loopback answering by path; counts requests by path. */
-async function startHost(pki: TestPki): Promise<{ origin: string; routes: Map<string, Handler>; hits: Map<string, number>; stop(): Promise<void> }> {
+/** An https server on loopback answering by path; counts requests by path, and logs their paths in order. */
+async function startHost(pki: TestPki): Promise<{ origin: string; routes: Map<string, Handler>; hits: Map<string, number>; log: string[]; stop(): Promise<void> }> {
   const port = await freePort()
   const routes = new Map<string, Handler>()
   const hits = new Map<string, number>()
+  const log: string[] = []
   const server = https.createServer({ cert: readFileSync(pki.certFile), key: readFileSync(pki.keyFile) }, (req, res) => {
     const path = new URL(req.url ?? '/', 'https://x').pathname
     hits.set(path, (hits.get(path) ?? 0) + 1)
+    log.push(path)
     const h = routes.get(path)
     if (h) return h(req, res)
     res.writeHead(404, { 'content-type': 'text/plain' }).end('not found')
   })
   await new Promise<void>((r) => server.listen(port, '127.0.0.1', r))
   return {
-    origin: `https://127.0.0.1:${port}`, routes, hits,
+    origin: `https://127.0.0.1:${port}`, routes, hits, log,
     stop: () => new Promise<void>((r) => {
       server.close(() => r())
       server.closeAllConnections()
@@ -248,6 +250,42 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
     assert.equal(host.hits.get(path), 2)
   })
 
+  describe('an https client_id with a path: an entity id first, a metadata document only when it is no entity', () => {
+    it('an entity whose id has a path is registered automatically; its id is never fetched as a document', async () => {
+      const id = `${host.origin}/tenants/acme`
+      const key = await testKey()
+      const clientKey = await testKey()
+      const marks: Array<{ trust_mark_type: string; trust_mark: string }> = []
+      host.routes.set('/tenants/acme/.well-known/openid-federation', (_req, res) => {
+        const now = clock.now()
+        void signStatement({
+          iss: id, sub: id, iat: now, exp: now + 3600, jwks: { keys: [key.publicJwk] }, authority_hints: [ta.entityId], trust_marks: marks,
+          metadata: { oauth_client: { client_name: 'Acme tenant agent', grant_types: ['client_credentials'], scope: 'mcp:tools', token_endpoint_auth_method: 'private_key_jwt', jwks: { keys: [clientKey.publicJwk] } } },
+        }, key).then((jwt) => res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' }).end(jwt))
+      })
+      await onboard(ta, id, { jwks: { keys: [key.publicJwk] } })
+      const mark = await ta.admin('POST', '/admin/trust-marks', { trust_mark_type: MARK, sub: id })
+      assert.equal(mark.status, 201, JSON.stringify(mark.body))
+      marks.push({ trust_mark_type: MARK, trust_mark: mark.body.trust_mark })
+      const t = await tokenRequest(as, await assertion(clientKey, { iss: id, aud: as.entityId, now: Math.floor(Date.now() / 1000) }))
+      assert.equal(t.status, 200, JSON.stringify(t.body))
+      const reg = await as.admin('GET', `/admin/clients/${encodeURIComponent(id)}`)
+      assert.equal(reg.body.registration_type, 'automatic')
+      assert.equal(host.hits.get('/tenants/acme'), undefined, 'never fetched as a metadata document')
+    })
+
+    it('a document client costs, in this order, one request for an entity configuration at its URL, then one for the document', async () => {
+      const path = '/ordered.json'
+      host.routes.set(path, json(doc(path), { 'cache-control': 'max-age=600' }))
+      const at = host.log.length
+      expectError(await tokenWith(`${host.origin}${path}`), 400, 'invalid_grant') // admitted; the made-up code is then refused
+      const probes = host.log.slice(at).filter((p) => p.startsWith(path))
+      assert.deepEqual(probes, [`${path}/.well-known/openid-federation`, path])
+      const reg = await as.admin('GET', `/admin/clients/${encodeURIComponent(`${host.origin}${path}`)}`)
+      assert.equal(reg.body.registration_type, 'metadata_document')
+    })
+  })
+
   describe('refusals (invalid_client, saying why)', () => {
     const serve = (path: string, body: unknown, headers: Record<string, string> = {}) => {
       host.routes.set(path, json(body, headers))
@@ -305,10 +343,15 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
       assert.equal(host.hits.get('/mismatch.json'), before)
     })
 
-    it('a client_id whose URL serves no document is taken as an entity id (automatic registration)', async () => {
+    it('a client_id that is neither an entity id nor serves a document: refused, saying both', async () => {
       const r = await tokenWith(`${host.origin}/nothing-here`)
-      expectError(r, 401, 'invalid_client', /nothing-here\/\.well-known\/openid-federation answered 404/)
+      expectError(r, 401, 'invalid_client', /nothing-here\/\.well-known\/openid-federation answered 404.*; nor does it serve a client ID metadata document/)
       assert.equal(host.hits.get('/nothing-here'), 1)
+      assert.equal(host.hits.get('/nothing-here/.well-known/openid-federation'), 1)
+      // Remembered for failure_cache_ttl: asked again, nothing is fetched.
+      expectError(await tokenWith(`${host.origin}/nothing-here`), 401, 'invalid_client', /nor does it serve/)
+      assert.equal(host.hits.get('/nothing-here'), 1)
+      assert.equal(host.hits.get('/nothing-here/.well-known/openid-federation'), 1)
     })
 
     it('a document whose entity is a member without the trust mark registration.required_trust_marks asks of its type', async () => {
