@@ -10,9 +10,11 @@
  * Two ways to ask:
  * - `cached` (a registration): the cached set while it is fresh;
  * - `fresh` (a re-evaluation, or a client presenting a key id the registration does not
- *   know: a rotation at the jwks_uri): fetched again, unless the last fetch of the URL, or the
- *   last attempt, is younger than cacheMin. That is the rate limit: one URL is fetched at most
- *   once per cacheMin however many clients rely on it and whatever kids they present.
+ *   know: a rotation at the jwks_uri): fetched again.
+ * Either way not when the last attempt (good or failed) is younger than cacheMin: that is the
+ * rate limit, one URL is fetched at most once per cacheMin however many clients rely on it and
+ * whatever kids they present. Meanwhile the last good set stands, or the last failure is
+ * repeated (a failure of the request's own work budget is not remembered).
  *
  * Concurrent requests for one URL share one fetch. Nothing here lets oidc-provider near the
  * URL: the keys it sees are the ones stored with the registration (federation_clients.ts).
@@ -58,39 +60,38 @@ export class KeySetError extends Error {
 
 interface Entry {
   set?: FetchedKeySet
-  /** Last fetch attempt, successful or not (the rate limit of forced fetches). */
+  /** Last fetch attempt, successful or not (the rate limit of fetches of the URL). */
   attempted_at: number
+  /** Why the last attempt failed, when it did. */
+  error?: string
 }
 
 export class StatementKeySets {
   private readonly cache: LRUCache<string, Entry>
   private readonly inflight = new Map<string, Promise<FetchedKeySet>>()
-  /** Fetches made (for tests and metrics: a cached answer is not one). */
-  fetches = 0
 
   constructor(private readonly o: KeySetOptions) {
     this.cache = boundedLru(o.entries)
   }
 
   /**
-   * The key set at `url`. `fresh`: fetched again unless fetched (or tried) less than cacheMin
-   * ago; otherwise the cached set while fresh. A fetch is charged to `budget` when given.
-   * Throws KeySetError.
+   * The key set at `url`. Without `fresh`, the cached set while it is fresh; with it, fetched
+   * again. Either way the URL is not fetched again within cacheMin of the last attempt: the
+   * last good set stands meanwhile, or the last failure is repeated. A fetch is charged to
+   * `budget` when given. Throws KeySetError.
    */
   async get(url: string, o: { fresh?: boolean; budget?: Budget } = {}): Promise<FetchedKeySet> {
     const now = this.o.clock.now()
     const hit = this.cache.get(url)
-    if (hit?.set && (o.fresh ? now < hit.attempted_at + this.o.cacheMin : now < hit.set.fresh_until)) return hit.set
-    // A URL that just failed is not tried again before cacheMin: the last good set, if any, stands meanwhile.
+    if (hit?.set && !o.fresh && now < hit.set.fresh_until) return hit.set
+    const running = this.inflight.get(url)
+    if (running) return running
     if (hit && now < hit.attempted_at + this.o.cacheMin) {
       if (hit.set) return hit.set
-      if (o.fresh) throw new KeySetError(`jwks_uri ${url}: fetched less than ${this.o.cacheMin} seconds ago without a usable key set`)
+      throw new KeySetError(`${hit.error ?? `jwks_uri ${url}: no usable key set`} (not fetched again within ${this.o.cacheMin} seconds, dynamic_registration.jwks_uri_cache_min)`)
     }
-    let p = this.inflight.get(url)
-    if (!p) {
-      p = this.fetch(url, o.budget).finally(() => this.inflight.delete(url))
-      this.inflight.set(url, p)
-    }
+    const p = this.fetch(url, o.budget).finally(() => this.inflight.delete(url))
+    this.inflight.set(url, p)
     return p
   }
 
@@ -102,9 +103,19 @@ export class StatementKeySets {
   private async fetch(url: string, budget: Budget | undefined): Promise<FetchedKeySet> {
     const started = this.o.clock.now()
     const prior = this.cache.get(url)
-    // Remembered before the answer: a failing URL is rate-limited too.
-    this.cache.set(url, { ...(prior?.set ? { set: prior.set } : {}), attempted_at: started })
-    this.fetches++
+    const entry: Entry = { ...(prior?.set ? { set: prior.set } : {}), attempted_at: started }
+    try {
+      const set = await this.download(url, budget)
+      this.cache.set(url, { set, attempted_at: started })
+      return set
+    } catch (err) {
+      // The request's own work budget ran out: not the URL's doing, nothing remembered about it.
+      if (err instanceof KeySetError && !(err.cause instanceof BudgetExceeded)) this.cache.set(url, { ...entry, error: err.message })
+      throw err
+    }
+  }
+
+  private async download(url: string, budget: Budget | undefined): Promise<FetchedKeySet> {
     let res
     try {
       const fetcher = budget ? chargedFetcher(this.o.fetcher, budget) : this.o.fetcher
@@ -127,9 +138,7 @@ export class StatementKeySets {
     }
     const jwks = await this.validate(url, parsed)
     const now = this.o.clock.now()
-    const set: FetchedKeySet = { jwks, fetched_at: now, fresh_until: now + freshness(res.cache, now, this.o.cacheMin, this.o.cacheMax) }
-    this.cache.set(url, { set, attempted_at: started })
-    return set
+    return { jwks, fetched_at: now, fresh_until: now + freshness(res.cache, now, this.o.cacheMin, this.o.cacheMax) }
   }
 
   /** A JWK Set of public signing keys, bounded; signing keys only are kept. */

@@ -49,8 +49,6 @@ type Answer = { active: true; checked_at: number } | { active: false; why: strin
 export class StatementStatusChecks {
   private readonly cache: LRUCache<string, Answer>
   private readonly inflight = new Map<string, Promise<Answer>>()
-  /** Status requests made (a reused answer is not one). */
-  requests = 0
 
   constructor(private readonly o: StatusCheckOptions) {
     this.cache = boundedLru(o.entries)
@@ -83,7 +81,6 @@ export class StatementStatusChecks {
       throw new UnapprovedSoftwareStatement(`software_statement: ${issuer.iss}'s status endpoint ${why}`)
     }
     const checkedAt = this.o.clock.now()
-    this.requests++
     let res
     try {
       res = await this.o.fetcher.post(issuer.statusEndpoint, new URLSearchParams({ software_statement: token }).toString(), 'application/x-www-form-urlencoded', MEDIA.softwareStatementStatusResponse)

@@ -311,6 +311,16 @@ describe('dynamic client registration: statements with jwks_uri, pinned issuers 
         expectError(r, 400, 'invalid_software_statement', why)
       })
     }
+
+    it('a failed jwks_uri is not fetched again within jwks_uri_cache_min: the failure is repeated', async () => {
+      const before = partner.count('/missing')
+      const r = await register(as, { software_statement: await hubStatement({ software_id: 'hostile-again', jwks_uri: `${partner.base}/missing` }) })
+      expectError(r, 400, 'invalid_software_statement', /HTTP 404 \(not fetched again within 60 seconds, dynamic_registration\.jwks_uri_cache_min\)/)
+      assert.equal(partner.count('/missing'), before)
+      clock.advance(CACHE_MIN)
+      expectError(await register(as, { software_statement: await hubStatement({ software_id: 'hostile-again', jwks_uri: `${partner.base}/missing` }) }), 400, 'invalid_software_statement', /HTTP 404$/)
+      assert.equal(partner.count('/missing'), before + 1)
+    })
   })
 })
 
