@@ -1,6 +1,6 @@
 // Onboarding a member: the same body POST /admin/subordinates takes, validated by the API's
 // own JSON Schema (schemas/subordinate.schema.json): a 400 names the field, shown beside it.
-import { h, clear, json, route } from './dom.js'
+import { h, clear, facts, json, route } from './dom.js'
 import { api, ApiError, can } from './api.js'
 
 /** Fields of the form: name, label, kind ('url', 'list', 'json'), help. */
@@ -29,7 +29,7 @@ export async function render(main) {
   }
   const preview = h('section', { 'aria-live': 'polite', 'aria-label': 'Entity configuration' })
   form.append(h('div', { class: 'actions' },
-    h('button', { type: 'button', class: 'secondary', onclick: () => void showPreview(form, preview, general) }, 'Fetch its entity configuration'),
+    can('POST /subordinates/preview') ? h('button', { type: 'button', class: 'secondary', onclick: () => void showPreview(form, preview, general) }, 'Fetch its entity configuration') : null,
     h('button', { type: 'submit' }, 'Onboard')))
   form.addEventListener('submit', async (e) => {
     e.preventDefault()
@@ -90,7 +90,11 @@ function setError(form, name, text) {
   else input.removeAttribute('aria-invalid')
 }
 
-/** The member's entity configuration as the API fetches and checks it (the onboarding preview). */
+/**
+ * The member's entity configuration as the API fetches and checks it, before anything is
+ * written (POST /admin/subordinates/preview): what onboarding would take from it, or the
+ * exact refusals onboarding would give.
+ */
 async function showPreview(form, preview, general) {
   clear(preview)
   const b = body(form, general)
@@ -99,5 +103,28 @@ async function showPreview(form, preview, general) {
     setError(form, 'entity_id', 'entity_id: is required')
     return
   }
-  preview.append(h('p', { class: 'help' }, 'The preview of the entity configuration needs the onboarding preview route of the admin API.'), json(b))
+  preview.append(h('p', { class: 'loading' }, `Fetching ${b.entity_id}/.well-known/openid-federation…`))
+  let p
+  try {
+    p = (await api('POST', 'subordinates/preview', { body: { entity_id: b.entity_id } })).body
+  } catch (err) {
+    clear(preview)
+    if (!(err instanceof ApiError)) throw err
+    showError(form, general, err)
+    return
+  }
+  clear(preview)
+  const box = h('div', { class: 'card', 'data-testid': 'preview' }, h('h2', {}, 'Its entity configuration'))
+  if (p.acceptable) box.append(h('p', { class: 'notice' }, 'Acceptable: onboarding would take the following from it.'))
+  else box.append(h('div', { class: 'failure-box', role: 'alert' }, h('p', {}, 'Onboarding would refuse it:'), h('ul', {}, (p.problems ?? []).map((x) => h('li', {}, x)))))
+  if (p.would_onboard) {
+    const w = p.would_onboard
+    box.append(facts([
+      ['Entity types', (w.entity_types ?? []).join(', ')], ['Intermediate', w.intermediate ? 'yes' : 'no'],
+      ['Trust mark types', (w.trust_mark_types ?? []).join(', ') || 'none'], ['Key ids', (w.kids ?? []).join(', ')],
+      ['Authority hints', (p.authority_hints ?? []).join(', ')],
+    ]))
+  }
+  if (p.entity_configuration) box.append(h('h3', {}, 'Decoded'), json(p.entity_configuration.payload), h('details', {}, h('summary', {}, 'Header'), json(p.entity_configuration.header)))
+  preview.append(box)
 }
