@@ -12,7 +12,7 @@ import { mkdirSync, readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import { join } from 'node:path'
 import type { Browser, BrowserContext, Page } from 'playwright-core'
-import { startEntity, startLeaf, type TestEntity, type TestLeaf } from '../support/entity.js'
+import { signStatement, startEntity, startLeaf, testKey, type TestEntity, type TestLeaf } from '../support/entity.js'
 import { chromiumMissing, launchChromium } from '../support/chromium.js'
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts', 'console')
@@ -255,6 +255,36 @@ describe('the operator console in Chromium', function () {
       await page.getByRole('button', { name: 'Issue' }).waitFor()
       await accessible(page, 'trust marks')
       await shot(page, '13-trust-marks')
+      // A pending key change: a member that now signs with a key this entity does not vouch for.
+      const rolled = await startLeaf({ clock: anchor.clock, authority_hints: [anchor.entityId] })
+      try {
+        assert.equal((await anchor.admin('POST', '/admin/subordinates', { entity_id: rolled.entityId })).status, 201)
+        const next = await testKey()
+        rolled.respond = (req, res) => {
+          if (req.url !== '/.well-known/openid-federation') return false
+          const now = anchor.clock.now()
+          void signStatement({ iat: now, exp: now + 3600, ...rolled.claims, jwks: { keys: [next.publicJwk] } }, next).then((jwt) => {
+            res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' })
+            res.end(jwt)
+          })
+          return true
+        }
+        const refreshed = await anchor.admin('POST', '/admin/subordinates/refresh', { entity_id: rolled.entityId })
+        assert.equal(refreshed.body.outcome, 'pending', JSON.stringify(refreshed.body))
+        await page.goto(`${console_}#/members/${encodeURIComponent(rolled.entityId)}`)
+        await page.getByRole('heading', { name: 'Pending key change' }).waitFor()
+        await accessible(page, 'member with a pending key change')
+        await shot(page, '14-pending-keys')
+        await page.getByRole('button', { name: 'Approve keys' }).click()
+        await page.getByTestId('confirm').getByRole('button', { name: 'Approve' }).click()
+        await page.getByRole('cell', { name: next.kid }).waitFor()
+        assert.equal(await page.getByRole('heading', { name: 'Pending key change' }).count(), 0)
+        const member = (await anchor.admin('GET', `/admin/subordinates/${encodeURIComponent(rolled.entityId)}`)).body
+        assert.deepEqual(member.jwks.keys.map((k: { kid: string }) => k.kid), [next.kid])
+        assert.equal((await anchor.admin('GET', `/admin/audit?action=subordinate.keys_approve&subject=${encodeURIComponent(rolled.entityId)}`)).body.events[0]?.actor, 'admin')
+      } finally {
+        await rolled.stop()
+      }
       // No authorization server here: no Clients view in the menu.
       assert.equal(await page.getByRole('link', { name: 'Clients', exact: true }).count(), 0)
       // Keyboard: a new view puts the focus on its heading, and the next Tab reaches its first control.
