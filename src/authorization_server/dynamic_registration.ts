@@ -306,7 +306,8 @@ export class DynamicRegistration {
   /**
    * RFC 7591 section 3.1.1: the statement, from a trusted issuer; the error codes of section
    * 3.2.2. `fresh` (re-evaluation): the issuer's chain resolved afresh, a jwks_uri read again
-   * (unless read less than jwks_uri_cache_min ago); status answers are reused for status_cache_ttl either way.
+   * (unless read less than jwks_uri_cache_min ago), the issuer's status answer reused when younger than
+   * status_cache_ttl; a registration (not `fresh`) always asks the issuer's status endpoint.
    */
   private async verifyStatement(token: unknown, budget: Budget | undefined, fresh: boolean): Promise<Verified> {
     if (token === undefined) {
@@ -336,7 +337,7 @@ export class DynamicRegistration {
     const out: Verified = { claims, issuer: issuer!, ...(claims.jwks ? { keys: claims.jwks } : {}) }
     // Revocation first: a revoked statement costs no key fetch.
     const ask = issuer!.statusEndpoint
-    if (ask !== undefined) out.statusAt = (await this.status.check({ iss: issuer!.iss, jwks: issuer!.jwks, statusEndpoint: ask }, token as string, claims.jti)).checked_at
+    if (ask !== undefined) out.statusAt = (await this.status.check({ iss: issuer!.iss, jwks: issuer!.jwks, statusEndpoint: ask }, token as string, claims.jti, fresh)).checked_at
     if (claims.jwks_uri !== undefined) {
       try {
         const set = await this.keySets.get(claims.jwks_uri, { fresh, ...(budget ? { budget } : {}) })

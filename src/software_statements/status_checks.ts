@@ -10,6 +10,9 @@
  * verified answer (unreachable, 5xx, a bad signature) is never reused: the next question asks
  * again. Every refusal is UnapprovedSoftwareStatement: fail closed.
  *
+ * Only re-evaluations reuse answers (`reuse`): a registration always asks afresh, so a statement
+ * revoked at its issuer registers nothing more from the moment of the revocation.
+ *
  * The caller learns when the answer was given (`checked_at`): a registration that relied on
  * an answer given earlier is re-evaluated `trust_reevaluation` after that moment, not after
  * its own evaluation, so reusing answers never lengthens the kill-switch's bound.
@@ -56,13 +59,14 @@ export class StatementStatusChecks {
 
   /**
    * Whether `token` (statement `jti` of `issuer`) is active at the issuer's status endpoint:
-   * when the answer was given, or UnapprovedSoftwareStatement.
+   * when the answer was given, or UnapprovedSoftwareStatement. `reuse` (re-evaluation): an
+   * answer younger than `ttl` is taken from memory; otherwise (registration) the issuer is asked.
    */
-  async check(issuer: StatusIssuer, token: string, jti: string): Promise<{ checked_at: number }> {
+  async check(issuer: StatusIssuer, token: string, jti: string, reuse: boolean): Promise<{ checked_at: number }> {
     const key = `${issuer.statusEndpoint}\n${issuer.iss}\n${tokenHash(token)}`
     const now = this.o.clock.now()
     let answer = this.cache.get(key)
-    if (!answer || now >= answer.checked_at + this.o.ttl) {
+    if (!reuse || !answer || now >= answer.checked_at + this.o.ttl) {
       let p = this.inflight.get(key)
       if (!p) {
         p = this.ask(issuer, token, jti).finally(() => this.inflight.delete(key))
