@@ -10,12 +10,12 @@ import { createHash, randomBytes } from 'node:crypto'
 import type { RegistrationDeps } from '../registration/deps.js'
 import type { StoredRecord } from '../storage/types.js'
 import { InvalidRequest, InvalidToken, NotFound } from '../errors.js'
+import { validator, describeAjvError } from '../config/schemas.js'
+import { own } from '../util/json.js'
 
 export const INITIAL_ACCESS_TOKEN_COLLECTION = 'initial_access_tokens'
-/** Default and longest lifetimes, seconds. */
+/** Default lifetime, seconds (the bounds of uses and lifetime: schemas/initial_access_token.schema.json). */
 export const DEFAULT_LIFETIME = 7 * 86_400
-export const MAX_LIFETIME = 365 * 86_400
-export const MAX_USES = 10_000
 
 export interface InitialAccessTokenRecord extends StoredRecord {
   /** base64url SHA-256 of the token. */
@@ -35,21 +35,17 @@ const digest = (token: string): string => createHash('sha256').update(token).dig
 export class InitialAccessTokens {
   constructor(private readonly f: Pick<RegistrationDeps, 'store' | 'clock' | 'audit'>) {}
 
+  /** `input`: schemas/initial_access_token.schema.json (uses, lifetime, note; the admin API's contract shows it). */
   async issue(input: unknown, actor: string): Promise<Record<string, unknown>> {
-    if (input === null || typeof input !== 'object' || Array.isArray(input)) throw new InvalidRequest('body: must be a JSON object')
-    const body = input as Record<string, unknown>
-    for (const k of Object.keys(body)) if (!['uses', 'lifetime', 'note'].includes(k)) throw new InvalidRequest(`${k}: unknown member (uses, lifetime, note)`)
-    const uses = Object.hasOwn(body, 'uses') ? body.uses : 1
-    const lifetime = Object.hasOwn(body, 'lifetime') ? body.lifetime : DEFAULT_LIFETIME
-    const note = Object.hasOwn(body, 'note') ? body.note : undefined
-    if (!Number.isInteger(uses) || (uses as number) < 1 || (uses as number) > MAX_USES) throw new InvalidRequest(`uses: must be a whole number from 1 to ${MAX_USES}`)
-    if (!Number.isInteger(lifetime) || (lifetime as number) < 60 || (lifetime as number) > MAX_LIFETIME) throw new InvalidRequest(`lifetime: must be a whole number of seconds from 60 to ${MAX_LIFETIME}`)
-    if (note !== undefined && (typeof note !== 'string' || note.length > 500)) throw new InvalidRequest('note: must be a string of at most 500 characters')
+    const body = validateBody('initial_access_token', input)
+    const uses = (own(body, 'uses') as number | undefined) ?? 1
+    const lifetime = (own(body, 'lifetime') as number | undefined) ?? DEFAULT_LIFETIME
+    const note = own(body, 'note') as string | undefined
     const token = randomBytes(32).toString('base64url')
     const now = this.f.clock.now()
     const rec: InitialAccessTokenRecord = {
-      id: digest(token), uses: uses as number, uses_left: uses as number, issued_at: now, exp: now + (lifetime as number),
-      expires_at: now + (lifetime as number), issued_by: actor, clients: [], ...(note !== undefined ? { note: note } : {}),
+      id: digest(token), uses, uses_left: uses, issued_at: now, exp: now + lifetime,
+      expires_at: now + lifetime, issued_by: actor, clients: [], ...(note !== undefined ? { note } : {}),
     }
     const audit = this.f.audit.event(actor, 'initial_access_token.issue', 'success', rec.id, { uses: rec.uses, exp: rec.exp, ...(rec.note ? { note: rec.note } : {}) })
     await this.f.store.insert(INITIAL_ACCESS_TOKEN_COLLECTION, rec, { audit })
@@ -80,8 +76,9 @@ export class InitialAccessTokens {
     return (await this.f.store.list<InitialAccessTokenRecord>(INITIAL_ACCESS_TOKEN_COLLECTION, { limit: 1000 })).map(view)
   }
 
-  async revoke(id: unknown, actor: string): Promise<void> {
-    if (typeof id !== 'string' || id === '') throw new InvalidRequest('id: required')
+  /** `input`: schemas/initial_access_token_revoke.schema.json (`{id}`). */
+  async revoke(input: unknown, actor: string): Promise<void> {
+    const id = own(validateBody('initial_access_token_revoke', input), 'id') as string
     const audit = this.f.audit.event(actor, 'initial_access_token.revoke', 'success', id)
     if (!(await this.f.store.remove(INITIAL_ACCESS_TOKEN_COLLECTION, id, { audit }))) throw new NotFound(`no initial access token ${id}`)
   }
@@ -89,4 +86,11 @@ export class InitialAccessTokens {
 
 function view(r: InitialAccessTokenRecord): Record<string, unknown> {
   return { id: r.id, uses: r.uses, uses_left: r.uses_left, issued_at: r.issued_at, exp: r.exp, issued_by: r.issued_by, ...(r.note ? { note: r.note } : {}), clients: r.clients }
+}
+
+/** The body as its schema (schemas/NAME.schema.json) allows, or 400 naming the field. */
+function validateBody(schema: string, input: unknown): Record<string, unknown> {
+  const v = validator(schema)
+  if (!v(input)) throw new InvalidRequest(describeAjvError(v.errors))
+  return input as Record<string, unknown>
 }

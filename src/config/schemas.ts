@@ -51,6 +51,16 @@ export function validator(name: string): ValidateFunction {
   return v
 }
 
+/**
+ * Every schema of schemas/ by name (`subordinate` for subordinate.schema.json), as compiled:
+ * the very objects the validators check with (the admin API's OpenAPI contract is built from
+ * them: src/http/admin/openapi.ts). Shared with ajv: never change one.
+ */
+export function compiledSchemas(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
+  compiled ??= compileAll()
+  return new Map([...compiled].map(([name, v]) => [name, v.schema as Record<string, unknown>]))
+}
+
 /** What is wrong, and where: the member's path (object keys and array indexes) from the top. */
 export interface SchemaProblem {
   path: string[]

@@ -13,6 +13,7 @@ import { adminAuth, tokenDigest } from './admin/auth.js'
 import { Operators } from './admin/operators.js'
 import { operatorRoutes } from './admin/operators_routes.js'
 import { applyRoles, type AdminRoute } from './admin/roles.js'
+import { openApiDocument, openApiRoute } from './admin/openapi.js'
 import { bodyLimits } from './body.js'
 import { mountCapability } from './capabilities.js'
 import { methodNotAllowed } from './allowed.js'
@@ -56,10 +57,13 @@ export function createApp(service: Service): App {
   metricsRoute(admin, f)
   const max = bodyLimits(f.config)
   operatorRoutes(admin, operators, max)
+  // The admin API's OpenAPI contract: built below, once every admin route is routed and has its role.
+  const setContract = openApiRoute(admin)
   // The foundation's endpoints first, then each capability's, in composition order.
   const ordered = [...service.capabilities].sort((a, b) => Number(b.kind === 'federation') - Number(a.kind === 'federation'))
   for (const c of ordered) mountCapability(c, { router, admin, federation: f, max })
   roles = applyRoles(admin, adminPrefix, f.audit.refusals)
+  setContract(openApiDocument({ routes: roles, adminPath: adminPrefix }))
   // The operator console (docs/console.md): served where the admin API is.
   const consoleRoutes = consoleRouter({
     prefix, sessions, refusals: f.audit.refusals, trustProxy, max, logger: f.logger,

@@ -28,6 +28,7 @@ const EXPECTED: Record<string, Role> = {
   'POST /subordinates/refresh': 'operator', 'POST /subordinates/:id/approve': 'operator', 'POST /subordinates/:id/reject': 'operator',
   'GET /audit': 'auditor',
   'GET /metrics': 'auditor',
+  'GET /openapi.json': 'auditor',
   'GET /keys': 'auditor', 'POST /keys/stage': 'admin', 'POST /keys/:kid/activate': 'admin', 'POST /keys/rotate': 'admin', 'POST /keys/:kid/retire': 'admin',
   'GET /anchors': 'auditor', 'POST /anchors/refresh': 'admin',
   'GET /software-statements': 'auditor', 'POST /software-statements': 'operator', 'POST /software-statements/revoke': 'operator',

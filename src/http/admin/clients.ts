@@ -8,12 +8,15 @@ import type Router from '@koa/router'
 import type { Context } from 'koa'
 import type { AuditLog } from '../../audit/audit.js'
 import { InvalidRequest, NotFound } from '../../errors.js'
+import { validator, describeAjvError } from '../../config/schemas.js'
+import { own } from '../../util/json.js'
 import { readOptionalJson, type BodyLimits } from '../body.js'
 import type { Registration, RegistrationStatus } from '../../registration/records.js'
 import type { AuthorizationServer } from '../../authorization_server/service.js'
 import { actorOf, queryOf, respond, pageRequest, respondPage } from './respond.js'
 
-const STATUSES: readonly RegistrationStatus[] = ['active', 'invalidated', 'revoked']
+/** The `status` filter of GET /clients. */
+export const CLIENT_STATUSES: readonly RegistrationStatus[] = ['active', 'invalidated', 'revoked']
 
 /** What `clients list` shows of a registration (the full record is at /clients/{id}). */
 export function summary(r: Registration): Record<string, unknown> {
@@ -42,7 +45,7 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
   const json = (ctx: Context, body: unknown) => respond(ctx, 200, body)
 
   router.get('/clients', async (ctx) => {
-    const page = pageRequest(queryOf(ctx), STATUSES)
+    const page = pageRequest(queryOf(ctx), CLIENT_STATUSES)
     respondPage(ctx, await s.registrar.records.page(page), page.limit, (r) => r.id, summary)
   })
 
@@ -53,10 +56,10 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
   })
 
   router.post('/clients/:id/revoke', async (ctx) => {
-    const body = (await readOptionalJson(ctx, max)) as { reason?: unknown }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
-    if (body.reason !== undefined && (typeof body.reason !== 'string' || body.reason.length > 500)) throw new InvalidRequest('reason: must be a string of at most 500 characters')
-    const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), body.reason)
+    const body = await readOptionalJson(ctx, max)
+    const v = validator('client_revoke')
+    if (!v(body)) throw new InvalidRequest(describeAjvError(v.errors))
+    const reg = await s.registrar.records.revoke(ctx.params.id!, actor(ctx), own(body, 'reason') as string | undefined)
     // The operator's kill-switch takes the client's grants, refresh tokens and codes too.
     const revoked = await s.cutOff(reg.id)
     await audit.record(actor(ctx), 'client.revoke', 'success', reg.id, { trust_anchor: reg.trust_anchor, reason: reg.reason, revoked })
@@ -71,9 +74,7 @@ export function authorizationServerAdminRoutes(router: Router, s: AuthorizationS
     json(ctx, { items: await s.initialAccessTokens.list() })
   })
   router.post('/initial-access-tokens/revoke', async (ctx) => {
-    const body = (await readOptionalJson(ctx, max)) as { id?: unknown }
-    if (body === null || typeof body !== 'object' || Array.isArray(body)) throw new InvalidRequest('body: must be a JSON object')
-    await s.initialAccessTokens.revoke(body.id, actor(ctx))
+    await s.initialAccessTokens.revoke(await readOptionalJson(ctx, max), actor(ctx))
     ctx.status = 204
   })
 

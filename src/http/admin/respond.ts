@@ -15,6 +15,9 @@ export function respond(ctx: Context, status: number, body: unknown): void {
   ctx.body = body
 }
 
+/** `limit` of every admin listing (and of GET /audit): from 1 to 1000, 100 when absent. */
+export const PAGE_LIMIT = Object.freeze({ min: 1, max: 1000, default: 100 })
+
 /** The paging parameters of an admin listing: `limit` (1 to 1000, default 100), `after` (a cursor), `status` (one of `statuses`). */
 export interface PageRequest<S extends string> {
   limit: number
@@ -23,7 +26,7 @@ export interface PageRequest<S extends string> {
 }
 
 export function pageRequest<S extends string>(params: URLSearchParams, statuses: readonly S[]): PageRequest<S> {
-  const limit = int(params, 'limit', 1, 1000) ?? 100
+  const limit = int(params, 'limit', PAGE_LIMIT.min, PAGE_LIMIT.max) ?? PAGE_LIMIT.default
   const status = single(params, 'status')
   if (status !== undefined && !(statuses as readonly string[]).includes(status)) throw new InvalidRequest(`status: must be one of ${statuses.join(', ')}`)
   const after = single(params, 'after')

@@ -36,6 +36,8 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   // The audit log.
   ['GET /audit', 'auditor'],
   ['GET /metrics', 'auditor'],
+  // The admin API's OpenAPI contract (openapi.ts): a read.
+  ['GET /openapi.json', 'auditor'],
   // Federation keys and pinned anchors.
   ['GET /keys', 'auditor'],
   ['POST /keys/stage', 'admin'],

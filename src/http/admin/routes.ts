@@ -8,14 +8,18 @@ import type { KeyAlg } from '../../crypto/keys.js'
 import { validator, describeAjvError } from '../../config/schemas.js'
 import type { Context } from 'koa'
 import type { Keystore, RevocationReason } from '../../crypto/keystore.js'
-import { actorOf, queryOf, respond, pageRequest, respondPage } from './respond.js'
+import { actorOf, queryOf, respond, pageRequest, respondPage, PAGE_LIMIT } from './respond.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
 import { anchorRoutes } from './anchors.js'
 import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
 import { SoftwareStatements } from '../../software_statements/service.js'
 import { softwareStatementAdminRoutes } from './software_statements.js'
 
-const SUBORDINATE_STATUSES = ['active', 'suspended'] as const
+/** The `status` filter of GET /subordinates. */
+export const SUBORDINATE_STATUSES = ['active', 'suspended'] as const
+
+/** `?purpose=` of the keys routes: the federation keys (the default) or the authorization server's. */
+export const KEY_PURPOSES = ['federation', 'oauth'] as const
 
 /** Keystores beside the federation's, reached with `?purpose=` on the keys routes. */
 export interface AdminKeystores {
@@ -58,7 +62,7 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
   router.get('/audit', async (ctx) => {
     const params = q(ctx)
     const after = int(params, 'after', 0, Number.MAX_SAFE_INTEGER)
-    const limit = int(params, 'limit', 1, 1000) ?? 100
+    const limit = int(params, 'limit', PAGE_LIMIT.min, PAGE_LIMIT.max) ?? PAGE_LIMIT.default
     const action = single(params, 'action')
     const subject = single(params, 'subject')
     const events = await f.audit.list({ limit, ...(after !== undefined ? { after } : {}), ...(action ? { action } : {}), ...(subject ? { subject } : {}) })

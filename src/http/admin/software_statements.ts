@@ -10,7 +10,8 @@ import type { SoftwareStatements } from '../../software_statements/service.js'
 import type { StatementStatus } from '../../software_statements/records.js'
 import { actorOf, queryOf, respond, pageRequest, respondPage } from './respond.js'
 
-const STATUSES: readonly StatementStatus[] = ['active', 'expired', 'revoked']
+/** The `status` filter of GET /software-statements. */
+export const STATEMENT_STATUSES: readonly StatementStatus[] = ['active', 'expired', 'revoked']
 
 export function softwareStatementAdminRoutes(router: Router, s: SoftwareStatements, max: BodyLimits): void {
   router.post('/software-statements', async (ctx) => {
@@ -21,7 +22,7 @@ export function softwareStatementAdminRoutes(router: Router, s: SoftwareStatemen
   })
   router.get('/software-statements', async (ctx) => {
     const params = queryOf(ctx)
-    const page = pageRequest(params, STATUSES)
+    const page = pageRequest(params, STATEMENT_STATUSES)
     const softwareId = single(params, 'software_id')
     respondPage(ctx, await s.page({ ...page, ...(softwareId ? { software_id: softwareId } : {}) }), page.limit, (st) => st.jti)
   })
