@@ -49,7 +49,8 @@ describe('the operator console in Chromium', function () {
       this.skip()
     }
     mkdirSync(ARTIFACTS, { recursive: true })
-    anchor = await startEntity({ adminListen: '127.0.0.1:0' })
+    // With the authorization server role, so the clients view has its routes.
+    anchor = await startEntity({ adminListen: '127.0.0.1:0', config: { authorization_server: { resources: ['https://mcp.example/api'] } } })
     leaf = await startLeaf({ clock: anchor.clock, authority_hints: [anchor.entityId], metadata: { federation_entity: { organization_name: 'Leaf Org' }, openid_relying_party: { client_name: 'Leaf RP', redirect_uris: ['https://leaf.example/cb'] } } })
     console_ = `${anchor.adminUrl!}/console/`
     operatorToken = (await anchor.admin('POST', '/admin/operators', { name: 'olga', role: 'operator' })).body.token as string
@@ -285,8 +286,16 @@ describe('the operator console in Chromium', function () {
       } finally {
         await rolled.stop()
       }
-      // No authorization server here: no Clients view in the menu.
-      assert.equal(await page.getByRole('link', { name: 'Clients', exact: true }).count(), 0)
+      await page.getByRole('link', { name: 'Clients', exact: true }).click()
+      await page.getByRole('heading', { level: 1, name: 'Clients' }).waitFor()
+      await page.getByRole('heading', { name: 'Software statements' }).waitFor()
+      await accessible(page, 'clients')
+      await shot(page, '15-clients')
+      await page.getByRole('link', { name: 'Keys', exact: true }).click()
+      await page.getByRole('link', { name: 'Token signing keys (authorization server)' }).click()
+      await page.getByRole('heading', { level: 1, name: 'Token signing keys' }).waitFor()
+      await page.locator('tbody tr').first().waitFor()
+      await accessible(page, 'token signing keys')
       // Keyboard: a new view puts the focus on its heading, and the next Tab reaches its first control.
       assert.equal(await page.evaluate('document.activeElement.tagName'), 'H1')
       await page.keyboard.press('Tab')

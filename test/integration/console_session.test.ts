@@ -134,6 +134,9 @@ describe('the operator console: pages, login, sessions and CSRF', function () {
     assert.equal(s.body.entity_id, e.entityId)
     assert.match(s.body.csrf_token, /^[A-Za-z0-9_-]{43}$/)
     assert.ok(s.body.permissions.includes('POST /keys/rotate'))
+    // Only routes this deployment serves: no authorization server here, so no client routes.
+    assert.ok(!s.body.permissions.includes('GET /clients'))
+    assert.ok(s.body.permissions.includes('GET /session') && s.body.permissions.includes('DELETE /session'))
     assert.equal((await events(e, 'console.login')).at(-1)?.actor, 'admin')
     // The bearer token still works, and says so.
     const bearer = await e.admin('GET', '/admin/session')
