@@ -2,7 +2,7 @@
  * `npm run bench`: every benchmark, one after another, on this machine; prints each
  * result as JSON and writes them all to bench/results/latest.json. Loopback only,
  * bounded in time. `npm run bench -- --quick` uses smaller sizes; `--only NAME[,NAME]`
- * picks benchmarks (policy, storage, foundation, observability, onboarding, foundation-mongodb, resolve, trust-marks,
+ * picks benchmarks (policy, storage, foundation, observability, onboarding, members, foundation-mongodb, resolve, trust-marks,
  * registration, hostile).
  */
 import { mkdir, writeFile } from 'node:fs/promises'
@@ -52,6 +52,7 @@ await step('onboarding', async () => {
   const { benchOnboarding } = await import('./onboarding.js')
   return benchOnboarding(quick ? 10_000 : 20_000)
 })
+await step('members', async () => (await import('./members.js')).benchMembers(quick ? 10_000 : 100_000, quick ? { requests: 50 } : {}))
 await step('foundation-mongodb', async () => {
   const { benchFoundation } = await import('./foundation.js')
   const { mongoUriForTests } = await import('../test/support/mongo_server.js')

@@ -25,6 +25,11 @@ export const CONNECTION_HELP = `Connection:
 
 export interface AdminClient {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>
+  /**
+   * GET whose 2xx answer is handed to `write` chunk by chunk as it arrives (an export); an
+   * error answer is returned parsed, as call() does, and nothing is written.
+   */
+  stream(path: string, write: (chunk: string) => Promise<void>): Promise<{ status: number; body: unknown }>
 }
 
 export async function adminClient(values: { 'admin-url'?: string | undefined; url?: string | undefined; token?: string | undefined; dir?: string | undefined }, io: IO): Promise<AdminClient> {
@@ -49,26 +54,38 @@ export async function adminClient(values: { 'admin-url'?: string | undefined; ur
     }
   }
   const base = url.replace(/\/+$/, '')
+  const send = (method: string, path: string, body?: unknown) => fetch(base + path, {
+    method,
+    headers: {
+      authorization: `Bearer ${token}`,
+      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+    },
+    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+  }).catch((err: Error) => {
+    throw new Error(unreachable(base, err, values.dir))
+  })
+  const parsed = async (res: Response) => {
+    const text = await res.text()
+    let body: unknown = text
+    try {
+      body = text ? JSON.parse(text) : undefined
+    } catch {
+      /* not JSON: keep the text */
+    }
+    return { status: res.status, body }
+  }
   return {
     async call(method, path, body) {
-      const res = await fetch(base + path, {
-        method,
-        headers: {
-          authorization: `Bearer ${token}`,
-          ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-        },
-        ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-      }).catch((err: Error) => {
-        throw new Error(unreachable(base, err, values.dir))
-      })
-      const text = await res.text()
-      let parsed: unknown = text
-      try {
-        parsed = text ? JSON.parse(text) : undefined
-      } catch {
-        /* not JSON: keep the text */
-      }
-      return { status: res.status, body: parsed }
+      return parsed(await send(method, path, body))
+    },
+    async stream(path, write) {
+      const res = await send('GET', path)
+      if (res.status < 200 || res.status >= 300 || !res.body) return parsed(res)
+      const decoder = new TextDecoder()
+      for await (const chunk of res.body) await write(decoder.decode(chunk as Uint8Array, { stream: true }))
+      const rest = decoder.decode()
+      if (rest) await write(rest)
+      return { status: res.status, body: undefined }
     },
   }
 }
@@ -112,6 +129,14 @@ export function report(io: IO, res: { status: number; body: unknown }, render?: 
 }
 
 export const enc = encodeURIComponent
+
+/** Writes to standard output as is, waiting while its buffer is full (a large export piped on). */
+export function writeStdout(chunk: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (process.stdout.write(chunk)) resolve()
+    else process.stdout.once('drain', resolve).once('error', reject)
+  })
+}
 
 /** One field of an admin answer in a line of text: a JSON scalar as itself, an object or array as JSON. */
 export function scalar(v: unknown): string {

@@ -1,6 +1,6 @@
 /** `anchorage subordinate|audit|keys`: admin API calls from the command line. */
 import { parse, UsageError, entityTypes, type IO } from './args.js'
-import { adminClient, report, enc, readJsonFile, scalar, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
+import { adminClient, report, enc, readJsonFile, scalar, writeStdout, CONNECTION_OPTIONS, CONNECTION_HELP } from './admin_client.js'
 import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
 import { subordinateKeysAction, SUBORDINATE_KEYS_HELP, SUBORDINATE_KEY_ACTIONS } from './subordinate_keys.js'
 
@@ -11,7 +11,11 @@ export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|upd
         Onboard a member. Without --jwks the server fetches the member's entity
         configuration, checks its signature and authority_hints, and takes its keys.
         --body FILE sends a whole request body (JSON) instead.
-  list [--status active|suspended] [--after ENTITY_ID] [--limit N]
+  list [--status active|suspended|pending] [--q PREFIX] [--entity-type T] [--intermediate]
+       [--after ENTITY_ID] [--limit N]
+        One page in entity id order (more: --after the last one). --q: entity ids starting
+        with PREFIX (without a scheme: after https:// or http://); pending: a key change
+        waits for approval.
   show ENTITY_ID
   update ENTITY_ID --body FILE     (JSON; a property set to null is removed)
   suspend ENTITY_ID | reinstate ENTITY_ID | remove ENTITY_ID
@@ -27,6 +31,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     jwks: { type: 'string' }, 'entity-type': { type: 'string', multiple: true }, intermediate: { type: 'boolean' },
     metadata: { type: 'string' }, 'metadata-policy': { type: 'string' }, constraints: { type: 'string' },
     'source-endpoint': { type: 'string' }, body: { type: 'string' }, status: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' },
+    q: { type: 'string' },
     all: { type: 'boolean' },
   }, true)
   if (values.help || !action || action === '--help' || action === '-h') {
@@ -60,9 +65,10 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     }
     case 'list': {
       const q = new URLSearchParams()
-      if (values.status) q.set('status', values.status)
-      if (values.after) q.set('after', values.after)
-      if (values.limit) q.set('limit', values.limit)
+      for (const k of ['status', 'q', 'after', 'limit'] as const) if (values[k]) q.set(k, values[k])
+      if (types && types.length > 1) throw new UsageError('subordinate list: --entity-type: give one')
+      if (types?.[0]) q.set('entity_type', types[0])
+      if (values.intermediate) q.set('intermediate', 'true')
       const res = await client.call('GET', `/admin/subordinates?${q.toString()}`)
       return report(io, res, values.json ? undefined : (b) => renderMembers(b as { items: Array<Record<string, unknown>>; next?: string }))
     }
@@ -90,21 +96,39 @@ function renderMembers(b: { items: Array<Record<string, unknown>>; next?: string
   return lines.join('\n') || '(no subordinates)'
 }
 
-export const AUDIT_HELP = `Usage: anchorage audit [--after SEQ] [--limit N] [--action ACTION] [--subject ENTITY_ID] [--json]
+export const AUDIT_HELP = `Usage: anchorage audit [--after SEQ] [--limit N] [--action ACTION] [--subject ID] [--actor NAME]
+                       [--since TIME] [--until TIME] [--export ndjson|csv] [--json]
 
-Prints the audit log (oldest first): time, actor, action, subject, outcome.
+Prints the audit log (oldest first): seq, time, actor, action, subject, outcome, detail.
+
+  --actor NAME    events of this operator (or anchorage, anonymous, cli)
+  --since TIME    events at or after TIME, --until TIME: before TIME (RFC 3339, e.g.
+                  2026-12-01T10:00:00Z, or a date: 2026-12-01 is its midnight UTC)
+  --export FORMAT every matching event, streamed to standard output as NDJSON or CSV
+                  (cells a spreadsheet would read as formulas start with an apostrophe);
+                  --limit does not apply
 
 ${CONNECTION_HELP}`
 
 export async function auditCommand(argv: string[], io: IO): Promise<number> {
-  const { values } = parse(argv, { ...CONNECTION_OPTIONS, after: { type: 'string' }, limit: { type: 'string' }, action: { type: 'string' }, subject: { type: 'string' } })
+  const { values } = parse(argv, {
+    ...CONNECTION_OPTIONS, after: { type: 'string' }, limit: { type: 'string' }, action: { type: 'string' }, subject: { type: 'string' },
+    actor: { type: 'string' }, since: { type: 'string' }, until: { type: 'string' }, export: { type: 'string' },
+  })
   if (values.help) {
     io.stdout(AUDIT_HELP)
     return 0
   }
+  if (values.export !== undefined && values.export !== 'ndjson' && values.export !== 'csv') throw new UsageError('--export: ndjson or csv')
   const q = new URLSearchParams()
-  for (const k of ['after', 'limit', 'action', 'subject'] as const) if (values[k]) q.set(k, values[k])
+  for (const k of ['after', 'action', 'subject', 'actor', 'since', 'until'] as const) if (values[k]) q.set(k, values[k])
   const client = await adminClient(values, io)
+  if (values.export) {
+    q.set('format', values.export)
+    const res = await client.stream(`/admin/audit/export?${q.toString()}`, writeStdout)
+    return res.status === 200 ? 0 : report(io, res)
+  }
+  if (values.limit) q.set('limit', values.limit)
   return report(io, await client.call('GET', `/admin/audit?${q.toString()}`), values.json ? undefined : (b) =>
     (b as { events: Array<Record<string, unknown>> }).events
       .map((e) => `${String(e.seq).padStart(6)} ${scalar(e.time)} ${scalar(e.actor)} ${scalar(e.action)} ${scalar(e.subject ?? '-')} ${scalar(e.outcome)}${e.detail ? ' ' + JSON.stringify(e.detail) : ''}`)

@@ -254,7 +254,7 @@ class MongoDbStore implements MongoStore {
     if (limit !== undefined && (!Number.isSafeInteger(limit) || limit < 0)) {
       throw new TypeError('list: limit must be a non-negative integer')
     }
-    const filter = listFilter(options.where, after, this.clock.now())
+    const filter = listFilter(options.where, after, this.clock.now(), options)
     if (limit === 0) return []
     return this.run('list', async (db) => {
       const cursor = this.records(db, collection).find(filter).sort({ _id: 1 })

@@ -49,19 +49,33 @@ export type CollectionName = (typeof COLLECTIONS)[number]
  * scan. When a filter names several indexed fields, the smallest bucket is visited.
  */
 export const INDEXED_FIELDS: { readonly [C in CollectionName]?: readonly string[] } = {
-  subordinates: ['status', 'entity_types'],
+  subordinates: ['status', 'entity_types', 'intermediate'],
   keys: ['status', 'use'],
   trust_marks: ['trust_mark_type', 'sub', 'status'],
   own_trust_marks: ['trust_mark_type'],
-  registrations: ['entity_id', 'status'],
+  // chain: the entity ids a registration resolved through (the admin API's dependents of a member).
+  registrations: ['entity_id', 'status', 'chain'],
   tokens: ['client_id', 'sub'],
   oauth: ['grantId', 'uid', 'userCode', 'clientId'],
   software_statements: ['software_id', 'status'],
 }
 
+/**
+ * Top-level fields `list({ exists })` finds without visiting the whole collection: records
+ * owning the field, whatever its value (embedded: a bucket of ids per field, MongoDB: a sparse
+ * index `by_<field>`). `exists` on any other field still works, by a scan.
+ */
+export const PRESENCE_FIELDS: { readonly [C in CollectionName]?: readonly string[] } = {
+  subordinates: ['pending_keys'], // a key change waiting for the operator (subordinates/key_refresh.ts)
+}
+
 export interface ListOptions {
   /** Equality filters on top-level fields. An array field matches when it contains the value. */
   where?: Record<string, string | number | boolean>
+  /** Only records owning each of these top-level fields (any value, null included). */
+  exists?: readonly string[]
+  /** Only records whose id starts with this text (ids of one prefix are one range of the id order). */
+  prefix?: string
   /** Return records whose id sorts after this one (code-point order). */
   after?: string
   /** At most this many (default: all). */
@@ -95,6 +109,13 @@ export interface AuditQuery {
   limit?: number
   action?: string
   subject?: string
+  actor?: string
+  /**
+   * Time range on the events' `time`: `since` inclusive, `until` exclusive, both ISO 8601 in
+   * the form AuditLog writes (`toISOString()`, UTC with milliseconds), compared as text.
+   */
+  since?: string
+  until?: string
 }
 
 /** What changed: one record, or (no id) possibly anything in that collection. */

@@ -54,7 +54,7 @@ export interface KeyRefreshDeps {
   skew: number
   checks: MemberChecks
   /** The members, read through their owner (the registry). */
-  members: Pick<SubordinateRegistry, 'get' | 'all'>
+  members: Pick<SubordinateRegistry, 'get' | 'all' | 'page'>
   budget?: (() => Budget) | undefined
   /** Members refreshed at once by refreshAll (subordinates.key_refresh_concurrency). */
   concurrency: number
@@ -114,11 +114,15 @@ export class KeyRefresh {
     return out.sort((a, b) => (a.entity_id < b.entity_id ? -1 : a.entity_id > b.entity_id ? 1 : 0))
   }
 
-  /** Members with a key change waiting for the operator. */
+  /** Members with a key change waiting for the operator (a store index: no scan of the roster). */
   async pending(): Promise<Array<{ entity_id: string; kids: string[]; pending_keys: PendingKeys }>> {
     const out = []
-    for await (const r of this.d.members.all()) if (r.pending_keys) out.push({ entity_id: r.entity_id, kids: kidsOf(r.jwks), pending_keys: r.pending_keys })
-    return out
+    for (let after: string | undefined; ;) {
+      const page = await this.d.members.page({ status: 'pending', limit: 500, ...(after !== undefined ? { after } : {}) })
+      for (const r of page) if (r.pending_keys) out.push({ entity_id: r.entity_id, kids: kidsOf(r.jwks), pending_keys: r.pending_keys })
+      if (page.length < 500) return out
+      after = page.at(-1)!.id
+    }
   }
 
   /** Takes the pending keys as the member's keys (re-signing its statement). */

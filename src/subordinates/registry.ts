@@ -33,6 +33,19 @@ export interface SubordinateInput extends StatementFields {
   intermediate?: boolean
 }
 
+/** A page of the roster (GET /admin/subordinates): filters and the cursor. */
+export interface MemberQuery {
+  limit: number
+  /** The last entity id of the previous page. */
+  after?: string
+  /** `pending`: a key change waits for the operator (whatever the member's status). */
+  status?: 'active' | 'suspended' | 'pending'
+  entity_type?: string
+  intermediate?: boolean
+  /** Entity ids starting with one of these, listed in this order (which must be id order). */
+  prefixes?: readonly string[]
+}
+
 export type SubordinatePatch = { [K in Exclude<keyof SubordinateInput, 'entity_id'>]?: SubordinateInput[K] | null }
 
 export interface SubordinateRecord extends StoredRecord, StatementFields {
@@ -141,12 +154,31 @@ export class SubordinateRegistry {
     }
   }
 
-  async page(options: { after?: string; limit: number; status?: 'active' | 'suspended' }): Promise<SubordinateRecord[]> {
-    return this.d.store.list<SubordinateRecord>('subordinates', {
-      ...(options.after !== undefined ? { after: options.after } : {}),
-      limit: options.limit,
-      ...(options.status ? { where: { status: options.status } } : {}),
-    })
+  /**
+   * One page of members in entity id order, filtered: every filter is a store index (status,
+   * entity_types, intermediate; pending: a presence index of pending_keys) or an id range
+   * (prefixes), so a page costs about its size whatever the roster's.
+   */
+  async page(options: MemberQuery): Promise<SubordinateRecord[]> {
+    const where: Record<string, string | boolean> = {}
+    if (options.status === 'active' || options.status === 'suspended') where.status = options.status
+    if (options.entity_type !== undefined) where.entity_types = options.entity_type
+    if (options.intermediate !== undefined) where.intermediate = options.intermediate
+    const base = {
+      ...(Object.keys(where).length ? { where } : {}),
+      ...(options.status === 'pending' ? { exists: ['pending_keys'] } : {}),
+    }
+    const prefixes = options.prefixes ?? [undefined]
+    const out: SubordinateRecord[] = []
+    // Prefixes in id order (their ranges do not overlap): the page continues in the next one.
+    for (const prefix of prefixes) {
+      const after = options.after
+      out.push(...await this.d.store.list<SubordinateRecord>('subordinates', {
+        ...base, ...(prefix !== undefined ? { prefix } : {}), ...(after !== undefined ? { after } : {}), limit: options.limit - out.length,
+      }))
+      if (out.length >= options.limit) break
+    }
+    return out
   }
 
   async update(entityId: string, input: unknown, actor: string): Promise<SubordinateRecord> {

@@ -26,7 +26,7 @@ const EXPECTED: Record<string, Role> = {
   'POST /subordinates': 'operator', 'PATCH /subordinates/:id': 'operator', 'DELETE /subordinates/:id': 'operator',
   'POST /subordinates/:id/suspend': 'operator', 'POST /subordinates/:id/reinstate': 'operator',
   'POST /subordinates/refresh': 'operator', 'POST /subordinates/:id/approve': 'operator', 'POST /subordinates/:id/reject': 'operator',
-  'GET /audit': 'auditor',
+  'GET /audit': 'auditor', 'GET /audit/export': 'auditor',
   'GET /metrics': 'auditor',
   'GET /openapi.json': 'auditor',
   'GET /keys': 'auditor', 'POST /keys/stage': 'admin', 'POST /keys/:kid/activate': 'admin', 'POST /keys/rotate': 'admin', 'POST /keys/:kid/retire': 'admin',

@@ -244,6 +244,44 @@ export function storageContract(name: string, factory: () => Promise<ContractCon
           assert.deepEqual(ids(await again.list('oauth', { where: { userCode: 'X' } })), [])
         }
       })
+      it('lists by id prefix (one range of the id order), with where, exists, after and limit', async () => {
+        const all = ['https://a.example', 'https://a.example/x', 'https://ab.example', 'https://b.example', 'http://a.example', 'https://a😀.example', 'https://aé.example']
+        for (const [i, id] of all.entries()) {
+          await store.put('subordinates', { id, status: i % 2 ? 'suspended' : 'active', ...(i === 2 || i === 5 ? { pending_keys: { kids: ['k'] } } : {}) })
+        }
+        const list = async (o: Record<string, unknown>) => ids(await store.list('subordinates', o))
+        assert.deepEqual(await list({ prefix: 'https://a' }), ['https://a.example', 'https://a.example/x', 'https://ab.example', 'https://aé.example', 'https://a😀.example'])
+        assert.deepEqual(await list({ prefix: 'https://a.example' }), ['https://a.example', 'https://a.example/x'])
+        assert.deepEqual(await list({ prefix: 'https://a😀' }), ['https://a😀.example'])
+        assert.deepEqual(await list({ prefix: 'http://' }), ['http://a.example'])
+        assert.deepEqual(await list({ prefix: 'https://a', limit: 2 }), ['https://a.example', 'https://a.example/x'])
+        assert.deepEqual(await list({ prefix: 'https://a', after: 'https://a.example/x', limit: 2 }), ['https://ab.example', 'https://aé.example'])
+        assert.deepEqual(await list({ prefix: 'https://a', after: 'https://0' }), await list({ prefix: 'https://a' }))
+        assert.deepEqual(await list({ prefix: 'https://a', after: 'https://b' }), [])
+        assert.deepEqual(await list({ prefix: 'https://a', where: { status: 'active' } }), ['https://a.example', 'https://ab.example', 'https://aé.example'])
+        assert.deepEqual(await list({ prefix: 'https://a.example', where: { status: 'suspended' } }), ['https://a.example/x'])
+        // Characters a regular expression would read are only text here.
+        assert.deepEqual(await list({ prefix: 'https://a.' }), ['https://a.example', 'https://a.example/x'])
+        assert.deepEqual(await list({ prefix: 'https://a.*' }), [])
+        assert.deepEqual(await list({ prefix: '(' }), [])
+        assert.deepEqual(await list({ prefix: 'zzz' }), [])
+        assert.deepEqual(await list({ prefix: '' }), ids(await store.list('subordinates')))
+        // exists: records owning the field (PRESENCE_FIELDS indexed), with paging and prefix.
+        assert.deepEqual(await list({ exists: ['pending_keys'] }), ['https://ab.example', 'https://a😀.example'])
+        assert.deepEqual(await list({ exists: ['pending_keys'], where: { status: 'suspended' } }), ['https://a😀.example'])
+        assert.deepEqual(await list({ exists: ['pending_keys'], after: 'https://ab.example' }), ['https://a😀.example'])
+        assert.deepEqual(await list({ exists: ['pending_keys'], prefix: 'https://ab' }), ['https://ab.example'])
+        assert.deepEqual(await list({ exists: ['status'] }), ids(await store.list('subordinates')))
+        assert.deepEqual(await list({ exists: ['nothing'] }), [])
+        await store.update<StoredRecord>('subordinates', 'https://ab.example', (r) => (r ? { id: r.id, status: 'active' } : undefined))
+        assert.deepEqual(await list({ exists: ['pending_keys'] }), ['https://a😀.example'])
+        if (ctx.reopen) {
+          await store.close()
+          const again = await ctx.reopen()
+          assert.deepEqual(ids(await again.list('subordinates', { exists: ['pending_keys'] })), ['https://a😀.example'])
+          assert.deepEqual(ids(await again.list('subordinates', { prefix: 'https://a.' })), ['https://a.example', 'https://a.example/x'])
+        }
+      })
     })
 
     describe('expiry', () => {
@@ -301,6 +339,25 @@ export function storageContract(name: string, factory: () => Promise<ContractCon
         assert.deepEqual(await store.listAudit({ action: 'keys.rotate' }), [c])
         assert.deepEqual(await store.listAudit({ subject: 'https://a.example' }), [a, b])
         assert.deepEqual(await store.listAudit({ subject: 'https://a.example', action: 'subordinate.remove' }), [b])
+      })
+
+      it('filters by actor and by a time range (since inclusive, until exclusive), with the other filters', async () => {
+        const t0 = clock.now()
+        const at = (s: number) => new Date((t0 + s) * 1000).toISOString()
+        const appended: AuditEvent[] = []
+        for (let i = 0; i < 6; i++) {
+          appended.push(await store.appendAudit({ time: at(i * 10), actor: i % 2 ? 'olga' : 'admin', action: i < 3 ? 'subordinate.add' : 'subordinate.suspend', subject: `https://m${i % 3}.example`, outcome: 'success' }))
+        }
+        const seqs = (events: AuditEvent[]) => events.map((e) => appended.indexOf(appended.find((a) => a.seq === e.seq)!))
+        assert.deepEqual(seqs(await store.listAudit({ actor: 'olga' })), [1, 3, 5])
+        assert.deepEqual(seqs(await store.listAudit({ actor: 'olg' })), [])
+        assert.deepEqual(seqs(await store.listAudit({ since: at(20) })), [2, 3, 4, 5])
+        assert.deepEqual(seqs(await store.listAudit({ until: at(20) })), [0, 1])
+        assert.deepEqual(seqs(await store.listAudit({ since: at(10), until: at(40) })), [1, 2, 3])
+        assert.deepEqual(seqs(await store.listAudit({ since: at(15), until: at(15) })), [])
+        assert.deepEqual(seqs(await store.listAudit({ actor: 'admin', since: at(10), action: 'subordinate.suspend' })), [4])
+        assert.deepEqual(seqs(await store.listAudit({ actor: 'olga', subject: 'https://m0.example' })), [3])
+        assert.deepEqual(seqs(await store.listAudit({ actor: 'olga', after: appended[1]!.seq, limit: 1 })), [3])
       })
 
       it('pages: limit defaults to 100 and is capped at 1000; concurrent appends get unique seq', async () => {

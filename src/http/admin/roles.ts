@@ -35,6 +35,7 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['POST /subordinates/:id/reject', 'operator'],
   // The audit log.
   ['GET /audit', 'auditor'],
+  ['GET /audit/export', 'auditor'],
   ['GET /metrics', 'auditor'],
   // The admin API's OpenAPI contract (openapi.ts): a read.
   ['GET /openapi.json', 'auditor'],

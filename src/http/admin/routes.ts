@@ -2,21 +2,20 @@
 import type Router from '@koa/router'
 import type { Federation } from '../../federation.js'
 import { bodyLimits, readJson, readOptionalJson } from '../body.js'
-import { single, int } from '../params.js'
+import { single } from '../params.js'
 import { InvalidRequest } from '../../errors.js'
 import type { KeyAlg } from '../../crypto/keys.js'
 import { validator, describeAjvError } from '../../config/schemas.js'
 import type { Context } from 'koa'
 import type { Keystore, RevocationReason } from '../../crypto/keystore.js'
-import { actorOf, queryOf, respond, pageRequest, respondPage, PAGE_LIMIT } from './respond.js'
+import { actorOf, queryOf, respond, respondPage } from './respond.js'
+import { memberQuery } from './members.js'
+import { auditRoutes } from './audit.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
 import { anchorRoutes } from './anchors.js'
 import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
 import { SoftwareStatements } from '../../software_statements/service.js'
 import { softwareStatementAdminRoutes } from './software_statements.js'
-
-/** The `status` filter of GET /subordinates. */
-export const SUBORDINATE_STATUSES = ['active', 'suspended'] as const
 
 /** `?purpose=` of the keys routes: the federation keys (the default) or the authorization server's. */
 export const KEY_PURPOSES = ['federation', 'oauth'] as const
@@ -39,8 +38,8 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
   // Before GET /subordinates/:id: `pending` is a route, not a member id.
   subordinateKeyRoutes(router, f.subordinates, max)
   router.get('admin_subordinates_list', '/subordinates', async (ctx) => {
-    const page = pageRequest(q(ctx), SUBORDINATE_STATUSES)
-    respondPage(ctx, await f.subordinates.page(page), page.limit, (m) => m.entity_id)
+    const query = memberQuery(q(ctx))
+    respondPage(ctx, await f.subordinates.page(query), query.limit, (m) => m.entity_id)
   })
   router.get('admin_subordinate', '/subordinates/:id', async (ctx) => {
     json(ctx, 200, await f.subordinates.get(ctx.params.id!))
@@ -59,15 +58,8 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
     json(ctx, 200, await f.subordinates.setStatus(ctx.params.id!, 'active', actor(ctx)))
   })
 
-  router.get('/audit', async (ctx) => {
-    const params = q(ctx)
-    const after = int(params, 'after', 0, Number.MAX_SAFE_INTEGER)
-    const limit = int(params, 'limit', PAGE_LIMIT.min, PAGE_LIMIT.max) ?? PAGE_LIMIT.default
-    const action = single(params, 'action')
-    const subject = single(params, 'subject')
-    const events = await f.audit.list({ limit, ...(after !== undefined ? { after } : {}), ...(action ? { action } : {}), ...(subject ? { subject } : {}) })
-    json(ctx, 200, { events, ...(events.length === limit ? { next: events.at(-1)!.seq } : {}) })
-  })
+  // The audit log: pages with filters, and its export (audit.ts).
+  auditRoutes(router, f.audit)
 
   // Pinned trust anchors and their refresh (trust_chain/anchor_pins.ts).
   anchorRoutes(router, createAnchorPins(f), max)

@@ -120,12 +120,15 @@ export class AuditSegments {
     const { after, limit } = checkQuery(query)
     const out: AuditEvent[] = []
     if (limit === 0) return out
-    const needles = [query.action, query.subject].flatMap((v) => (v === undefined ? [] : [JSON.stringify(v)]))
+    const needles = [query.action, query.subject, query.actor].flatMap((v) => (v === undefined ? [] : [JSON.stringify(v)]))
     for await (const json of this.events(after, this.lastSeq)) {
       if (!needles.every((n) => json.includes(n))) continue
       const event = JSON.parse(json) as AuditEvent
       if (query.action !== undefined && event.action !== query.action) continue
       if (query.subject !== undefined && event.subject !== query.subject) continue
+      if (query.actor !== undefined && event.actor !== query.actor) continue
+      if (query.since !== undefined && !(event.time >= query.since)) continue
+      if (query.until !== undefined && !(event.time < query.until)) continue
       out.push(event)
       if (out.length >= limit) break
     }
@@ -257,6 +260,9 @@ async function partition(path: string, beforeMs: number): Promise<{ keep: string
 }
 
 function checkQuery(query: AuditQuery): { after: number; limit: number } {
+  for (const k of ['action', 'subject', 'actor', 'since', 'until'] as const) {
+    if (query[k] !== undefined && typeof query[k] !== 'string') throw new TypeError(`listAudit: ${k} must be a string`)
+  }
   const after = query.after ?? 0
   if (typeof after !== 'number' || Number.isNaN(after)) throw new TypeError('listAudit: after must be a number')
   const requested = query.limit ?? AUDIT_DEFAULT_LIMIT

@@ -18,6 +18,11 @@ export function bucketKey(field: string, value: Scalar): string {
   return `${field.length}:${field}${(typeof value)[0]}${String(value)}`
 }
 
+/** The bucket of the records owning `field` (PRESENCE_FIELDS): no value key has a `?` there. */
+export function presenceKey(field: string): string {
+  return `${field.length}:${field}?`
+}
+
 function isScalar(v: unknown): v is Scalar {
   return typeof v === 'string' || typeof v === 'number' || typeof v === 'boolean'
 }
@@ -29,11 +34,12 @@ export class FieldIndex {
   /** While replaying, buckets are filled once at the end (see rebuild). */
   private bulk = false
 
-  constructor(readonly fields: readonly string[]) {}
+  constructor(readonly fields: readonly string[], readonly presence: readonly string[] = []) {}
 
   /** The keys of a record (as parsed from its JSON): own fields only. */
   keysFor(record: Record<string, unknown>): string[] {
     const keys = new Set<string>()
+    for (const field of this.presence) if (Object.hasOwn(record, field)) keys.add(presenceKey(field))
     for (const field of this.fields) {
       if (!Object.hasOwn(record, field)) continue
       const v = record[field]
@@ -84,14 +90,17 @@ export class FieldIndex {
   }
 
   /**
-   * The smallest bucket among the filter's indexed fields (null: an indexed field's value
-   * has no records, so nothing matches), or undefined when no field of the filter is indexed.
+   * The smallest bucket among the filter's indexed fields and presence fields (null: such a
+   * bucket is empty, so nothing matches), or undefined when no field of the filter is indexed.
    */
-  smallest(pairs: ReadonlyArray<[string, unknown]>): SortedIds | null | undefined {
+  smallest(pairs: ReadonlyArray<[string, unknown]>, exists: readonly string[] = []): SortedIds | null | undefined {
     let best: SortedIds | null | undefined
-    for (const [field, value] of pairs) {
-      if (!this.fields.includes(field) || !isScalar(value)) continue
-      const bucket = this.buckets.get(bucketKey(field, value))
+    const keys = [
+      ...pairs.flatMap(([field, value]) => (this.fields.includes(field) && isScalar(value) ? [bucketKey(field, value)] : [])),
+      ...exists.flatMap((field) => (this.presence.includes(field) ? [presenceKey(field)] : [])),
+    ]
+    for (const key of keys) {
+      const bucket = this.buckets.get(key)
       if (!bucket) return null
       if (best === undefined || best === null || bucket.size < best.size) best = bucket
     }

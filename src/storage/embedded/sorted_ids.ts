@@ -78,10 +78,11 @@ export class SortedIds {
   }
 
   /**
-   * Calls `visit` for each id sorting strictly after `after` (all when undefined), in
-   * order, until it returns false. Callers must not mutate the set meanwhile.
+   * Calls `visit` for each id sorting strictly after `after` (all when undefined; with
+   * `inclusive`, `after` itself too), in order, until it returns false. Callers must not
+   * mutate the set meanwhile.
    */
-  forEachAfter(after: string | undefined, visit: (id: string) => boolean): void {
+  forEachAfter(after: string | undefined, visit: (id: string) => boolean, inclusive = false): void {
     let ci = 0
     let at = 0
     if (after !== undefined) {
@@ -89,7 +90,7 @@ export class SortedIds {
       const chunk = this.chunks[ci]
       if (!chunk) return
       at = lowerBound(chunk, after)
-      if (chunk[at] === after) at++
+      if (chunk[at] === after && !inclusive) at++
     }
     for (; ci < this.chunks.length; ci++, at = 0) {
       const chunk = this.chunks[ci]!

@@ -3,7 +3,7 @@
  * and what reads are served from. It only ever holds durable data: the store applies a
  * write here after its journal line is fsynced.
  */
-import { COLLECTIONS, INDEXED_FIELDS, type CollectionName } from '../types.js'
+import { COLLECTIONS, INDEXED_FIELDS, PRESENCE_FIELDS, type CollectionName } from '../types.js'
 import { ExpiryHeap } from './expiry_heap.js'
 import { FieldIndex } from './field_index.js'
 import { isExpired, type Entry, type Op, type SeqEvent } from './format.js'
@@ -46,8 +46,9 @@ export class MemoryState {
     for (const c of COLLECTIONS) {
       this.records.set(c, new Map())
       this.ids.set(c, new SortedIds())
-      const fields = INDEXED_FIELDS[c]
-      if (fields?.length) this.indexes.set(c, new FieldIndex(fields))
+      const fields = INDEXED_FIELDS[c] ?? []
+      const presence = PRESENCE_FIELDS[c] ?? []
+      if (fields.length || presence.length) this.indexes.set(c, new FieldIndex(fields, presence))
     }
   }
 
@@ -134,15 +135,16 @@ export class MemoryState {
     }
   }
 
-  /** Visits live entries with id > after in code-point order until `visit` returns false. */
-  forEachAfter(collection: CollectionName, after: string | undefined, visit: (id: string, e: Entry) => boolean): void {
+  /** Visits live entries with id > after (>= with `inclusive`) in code-point order until `visit` returns false. */
+  forEachAfter(collection: CollectionName, after: string | undefined, visit: (id: string, e: Entry) => boolean, inclusive = false): void {
     const map = this.map(collection)
-    this.idsOf(collection).forEachAfter(after, (id) => visit(id, map.get(id)!))
+    this.idsOf(collection).forEachAfter(after, (id) => visit(id, map.get(id)!), inclusive)
   }
 
   /**
    * Visits, in code-point order from `after` on, the live entries that can match the
-   * equality filter `pairs`: those in the smallest bucket of its indexed fields, or every
+   * equality filter `pairs` and own the fields `exists`: those in the smallest bucket of its
+   * indexed (or presence) fields, or every
    * entry when none of its fields is indexed. The caller still checks each against the filter.
    */
   forEachCandidate(
@@ -150,12 +152,14 @@ export class MemoryState {
     pairs: ReadonlyArray<[string, unknown]>,
     after: string | undefined,
     visit: (id: string, e: Entry) => boolean,
+    exists: readonly string[] = [],
+    inclusive = false,
   ): void {
-    const bucket = this.indexes.get(collection)?.smallest(pairs)
+    const bucket = this.indexes.get(collection)?.smallest(pairs, exists)
     if (bucket === null) return
-    if (bucket === undefined) return this.forEachAfter(collection, after, visit)
+    if (bucket === undefined) return this.forEachAfter(collection, after, visit, inclusive)
     const map = this.map(collection)
-    bucket.forEachAfter(after, (id) => visit(id, map.get(id)!))
+    bucket.forEachAfter(after, (id) => visit(id, map.get(id)!), inclusive)
   }
 
   /** What a snapshot would hold: records and claims. */

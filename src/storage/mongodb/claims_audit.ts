@@ -75,8 +75,17 @@ export async function listAudit(db: Db, query: AuditQuery): Promise<AuditEvent[]
   const limit = Math.max(0, Math.min(Math.floor(requested), AUDIT_MAX_LIMIT))
   if (limit === 0) return []
   const filter: Document = { seq: { $gt: after } }
+  for (const k of ['action', 'subject', 'actor', 'since', 'until'] as const) {
+    if (query[k] !== undefined && typeof query[k] !== 'string') throw new TypeError(`listAudit: ${k} must be a string`)
+  }
   if (query.action !== undefined) filter['action'] = { $eq: query.action }
   if (query.subject !== undefined) filter['subject'] = { $eq: query.subject }
+  if (query.actor !== undefined) filter['actor'] = { $eq: query.actor }
+  // `time` is toISOString() text: its text order is time order (as retention uses).
+  const time: Document = {}
+  if (query.since !== undefined) time['$gte'] = query.since
+  if (query.until !== undefined) time['$lt'] = query.until
+  if (Object.keys(time).length) filter['time'] = time
   const cursor = db.collection<Document>(AUDIT).find(filter).sort({ seq: 1 }).limit(limit)
   return (await cursor.toArray()).map(toEvent)
 }

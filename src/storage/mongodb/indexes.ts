@@ -5,7 +5,7 @@
  */
 import type { Db } from 'mongodb'
 import type { Logger } from '../../logger.js'
-import { INDEXED_FIELDS } from '../types.js'
+import { INDEXED_FIELDS, PRESENCE_FIELDS } from '../types.js'
 import { ALL_COLLECTIONS, AUDIT, CHANGES, CLAIMS, collectionOf } from './model.js'
 
 export interface IndexSpec {
@@ -25,6 +25,7 @@ export function indexesFor(mongoName: string): IndexSpec[] {
       { key: { seq: 1 }, name: 'unique_seq', unique: true },
       { key: { action: 1, seq: 1 }, name: 'action_seq' },
       { key: { subject: 1, seq: 1 }, name: 'subject_seq', sparse: true },
+      { key: { actor: 1, seq: 1 }, name: 'actor_seq' },
       // Retention prunes by time; a settled pending event is recorded once per op.
       { key: { time: 1 }, name: 'time' },
       { key: { _op: 1 }, name: 'unique_op', unique: true, sparse: true },
@@ -38,7 +39,9 @@ export function indexesFor(mongoName: string): IndexSpec[] {
   // Secondary indexes for the list filters domain code uses (types.ts INDEXED_FIELDS);
   // `_id` (the record id) is the identity and already unique; sparse so records without
   // the field cost nothing.
-  const extra = (INDEXED_FIELDS[c] ?? []).map((f): IndexSpec => ({ key: { [f]: 1 }, name: `by_${f}`, sparse: true }))
+  // PRESENCE_FIELDS: a sparse index holds exactly the documents owning the field ($exists).
+  const fields = [...new Set([...(INDEXED_FIELDS[c] ?? []), ...(PRESENCE_FIELDS[c] ?? [])])]
+  const extra = fields.map((f): IndexSpec => ({ key: { [f]: 1 }, name: `by_${f}`, sparse: true }))
   // The recovery pass finds documents still carrying their audit event (pending_audit.ts).
   const pending: IndexSpec = { key: { '_audit.op': 1 }, name: 'pending_audit', sparse: true }
   return [ttl, ...extra, pending]

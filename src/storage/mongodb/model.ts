@@ -104,20 +104,48 @@ export const expiredFilter = (now: number) => ({ expires_at: { $lte: now } })
 /** Length-prefixed (as in the embedded store) so no (scope, key) pair collides with another. */
 export const claimId = (scope: string, key: string): string => `${scope.length}:${scope}${key}`
 
-/** The query of list()/count(): unexpired, equality on top-level fields, ids after `after`. */
-export function listFilter(where: ListOptions['where'], after: string | undefined, now: number): Record<string, unknown> {
+/** Field names go into the query as they are: refuse operators, paths and the adapter's own fields. */
+function checkField(field: string): void {
+  if (field.startsWith('$') || field.includes('.') || (HELPER_FIELDS as readonly string[]).includes(field)) {
+    throw new TypeError(`cannot filter on field ${JSON.stringify(field)}`)
+  }
+}
+
+/**
+ * The query of list()/count(): unexpired, equality on top-level fields, owned fields
+ * (`exists`), ids after `after` and starting with `prefix`.
+ */
+export function listFilter(
+  where: ListOptions['where'], after: string | undefined, now: number, more: Pick<ListOptions, 'exists' | 'prefix'> = {},
+): Record<string, unknown> {
   const filter: Record<string, unknown> = aliveFilter(now)
   for (const [field, value] of Object.entries(where ?? {})) {
-    // Field names go into the query as they are: refuse operators and paths.
-    if (field.startsWith('$') || field.includes('.')) throw new TypeError(`cannot filter on field ${JSON.stringify(field)}`)
+    checkField(field)
     if (!['string', 'number', 'boolean'].includes(typeof value)) {
       throw new TypeError(`where.${field} must be a string, number or boolean`)
     }
     // $eq keeps a value from being read as an operator; it also matches array elements.
     filter[field] = { $eq: value }
   }
+  const { exists, prefix } = more
+  if (exists !== undefined) {
+    if (!Array.isArray(exists) || !exists.every((f) => typeof f === 'string')) throw new TypeError('list: exists must be an array of field names')
+    for (const field of exists) {
+      checkField(field)
+      if (!(field in filter)) filter[field] = { $exists: true }
+    }
+  }
+  if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError('list: prefix must be a string')
   if (after !== undefined) filter['_id'] = { $gt: idKey(after) }
+  // idKey maps code point by code point, so the key of an id starting with `prefix` starts
+  // with the key of `prefix`: an anchored, escaped regular expression (a range scan of _id).
+  // Its own clause: not every server combines $gt and $regex in one operator document.
+  if (prefix) filter['$and'] = [{ _id: { $regex: `^${escapeRegExp(idKey(prefix))}` } }]
   return filter
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&')
 }
 
 export const ALL_COLLECTIONS = [...COLLECTIONS.map(recordCollection), AUDIT, CLAIMS, META, CHANGES]

@@ -1,0 +1,231 @@
+/**
+ * The admin API the operator console reads (docs/admin-api.md "Members", "Member detail and
+ * dependents", "Audit", "Preview before onboarding"): the roster's filters and paging, a
+ * member's page, what depends on it, the audit log's filters and export, and the preview of
+ * a member's entity configuration. Real entities on loopback, real keys, real key refresh.
+ */
+import { strict as assert } from 'node:assert'
+import { startEntity, startLeaf, testKey, signStatement, type TestEntity, type TestLeaf, type TestKey } from '../support/entity.js'
+import { ManualClock } from '../../src/clock.js'
+
+const enc = encodeURIComponent
+
+describe('the admin API of the operator console', function () {
+  this.timeout(120_000)
+  const clock = new ManualClock()
+  let ta: TestEntity
+  let leaf: TestLeaf
+  let k2: TestKey
+  const jwk = { kty: 'EC', crv: 'P-256', kid: 'k1', x: 'WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis', y: 'y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE' }
+  const add = async (body: Record<string, unknown>) => {
+    const r = await ta.admin('POST', '/admin/subordinates', { jwks: { keys: [jwk] }, ...body })
+    assert.equal(r.status, 201, JSON.stringify(r.body))
+  }
+  const list = async (query: string): Promise<{ ids: string[]; next?: string }> => {
+    const r = await ta.admin('GET', `/admin/subordinates?${query}`)
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    return { ids: r.body.items.map((m: { entity_id: string }) => m.entity_id), ...(r.body.next ? { next: r.body.next } : {}) }
+  }
+
+  before(async () => {
+    ta = await startEntity({ clock })
+    k2 = await testKey()
+    leaf = await startLeaf({ clock, authority_hints: [ta.entityId], metadata: { openid_relying_party: { client_name: 'RP' }, federation_entity: {} } })
+    for (let i = 0; i < 12; i++) {
+      await add({
+        entity_id: `https://acme-${String(i).padStart(2, '0')}.example`,
+        entity_types: i % 3 === 0 ? ['federation_entity', 'openid_provider'] : ['federation_entity', 'openid_relying_party'],
+        ...(i % 4 === 0 ? { intermediate: true } : {}),
+      })
+    }
+    for (const id of ['https://other.example', 'https://other.example/tenant', 'http://acme-dev.example']) await add({ entity_id: id, entity_types: ['federation_entity'] })
+    for (const id of ['https://acme-01.example', 'https://acme-05.example', 'https://other.example']) {
+      assert.equal((await ta.admin('POST', `/admin/subordinates/${enc(id)}/suspend`)).status, 200)
+    }
+    // A real key change signed by a key the anchor does not vouch for: pending.
+    assert.equal((await ta.admin('POST', '/admin/subordinates', { entity_id: leaf.entityId })).status, 201)
+    leaf.respond = (req, res) => {
+      if (req.url !== '/.well-known/openid-federation') return false
+      const now = clock.now()
+      void signStatement({ iat: now, exp: now + 3600, ...leaf.claims, jwks: { keys: [k2.publicJwk] } }, k2).then((jwt) => {
+        res.writeHead(200, { 'content-type': 'application/entity-statement+jwt' })
+        res.end(jwt)
+      })
+      return true
+    }
+    assert.equal((await ta.admin('POST', '/admin/subordinates/refresh', { entity_id: leaf.entityId })).body.outcome, 'pending')
+  })
+  after(async () => {
+    await ta?.stop()
+    await leaf?.stop()
+  })
+
+  describe('GET /admin/subordinates: filters and paging', () => {
+    it('filters by status, entity type, intermediate and pending key changes', async () => {
+      assert.deepEqual((await list('status=suspended')).ids, ['https://acme-01.example', 'https://acme-05.example', 'https://other.example'])
+      assert.deepEqual((await list('status=pending')).ids, [leaf.entityId])
+      assert.deepEqual((await list('entity_type=openid_provider')).ids, ['https://acme-00.example', 'https://acme-03.example', 'https://acme-06.example', 'https://acme-09.example'])
+      assert.deepEqual((await list('intermediate=true')).ids, ['https://acme-00.example', 'https://acme-04.example', 'https://acme-08.example'])
+      assert.equal((await list('intermediate=false&limit=1000')).ids.length, 13)
+      assert.deepEqual((await list('entity_type=openid_relying_party&status=suspended')).ids, ['https://acme-01.example', 'https://acme-05.example'])
+      assert.deepEqual((await list('entity_type=openid_provider&intermediate=true&status=active')).ids, ['https://acme-00.example'])
+      assert.deepEqual((await list('entity_type=oauth_resource')).ids, [])
+    })
+
+    it('searches by entity id prefix, with or without the scheme (http and https)', async () => {
+      assert.deepEqual((await list('q=other')).ids, ['https://other.example', 'https://other.example/tenant'])
+      assert.deepEqual((await list('q=https://other.example/')).ids, ['https://other.example/tenant'])
+      assert.deepEqual((await list('q=acme-1')).ids, ['https://acme-10.example', 'https://acme-11.example'])
+      assert.deepEqual((await list('q=acme-d')).ids, ['http://acme-dev.example'])
+      // both schemes, in id order (http:// before https://), paged across the two ranges
+      const first = await list('q=acme&limit=2')
+      assert.deepEqual(first, { ids: ['http://acme-dev.example', 'https://acme-00.example'], next: 'https://acme-00.example' })
+      assert.deepEqual((await list(`q=acme&limit=3&after=${enc(first.next ?? '')}`)).ids, ['https://acme-01.example', 'https://acme-02.example', 'https://acme-03.example'])
+      assert.deepEqual((await list('q=acme&status=suspended&entity_type=openid_relying_party')).ids, ['https://acme-01.example', 'https://acme-05.example'])
+      assert.deepEqual((await list('q=.*')).ids, [])
+      assert.deepEqual((await list('q=nobody')).ids, [])
+    })
+
+    it('pages every filter with a stable cursor: each member once, in order, whatever is added meanwhile', async () => {
+      const seen: string[] = []
+      let query = 'intermediate=false&limit=4'
+      for (let round = 0; ; round++) {
+        const page = await list(query)
+        seen.push(...page.ids)
+        if (round === 0) await add({ entity_id: 'https://acme-000.example', entity_types: ['federation_entity'] }) // before the cursor: not seen
+        if (!page.next) break
+        query = `intermediate=false&limit=4&after=${enc(page.next)}`
+      }
+      assert.deepEqual(seen, [...seen].sort())
+      assert.equal(new Set(seen).size, seen.length)
+      assert.ok(!seen.includes('https://acme-000.example'))
+      assert.equal(seen.length, 13)
+      assert.equal((await ta.admin('DELETE', `/admin/subordinates/${enc('https://acme-000.example')}`)).status, 204)
+    })
+
+    it('answers a bad query value with 400 invalid_request naming the parameter', async () => {
+      for (const [query, message] of [
+        ['status=pendin', /^status: must be one of active, suspended, pending$/],
+        ['intermediate=yes', /^intermediate: must be true or false$/],
+        ['limit=0', /^limit: must be an integer from 1 to 1000$/],
+        ['limit=abc', /^limit: /],
+        ['q=a&q=b', /^q: must be given once$/],
+        [`q=${'a'.repeat(2049)}`, /^q: must be at most 2048 characters$/],
+        ['q=a%00b', /^q: must not contain control characters$/],
+        [`entity_type=${'x'.repeat(257)}`, /^entity_type: must be at most 256 characters$/],
+        ['after=%0a', /^after: must not contain control characters$/],
+      ] as const) {
+        const r = await ta.admin('GET', `/admin/subordinates?${query}`)
+        assert.equal(r.status, 400, `${query}: ${JSON.stringify(r.body)}`)
+        assert.equal(r.body.error, 'invalid_request')
+        assert.match(r.body.error_description, message, query)
+      }
+    })
+  })
+
+  describe('GET /admin/audit and /admin/audit/export', () => {
+    let olga: string
+    let t0: string
+    let t1: string
+    const events = async (query: string) => {
+      const r = await ta.admin('GET', `/admin/audit?${query}`)
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      return r.body.events as Array<{ seq: number; time: string; actor: string; action: string; subject?: string }>
+    }
+    const asOlga = { authorization: '' }
+
+    before(async () => {
+      const r = await ta.admin('POST', '/admin/operators', { name: 'olga', role: 'operator' })
+      olga = r.body.token
+      asOlga.authorization = `Bearer ${olga}`
+      clock.advance(3600)
+      t0 = new Date(clock.now() * 1000).toISOString()
+      assert.equal((await ta.admin('POST', `/admin/subordinates/${enc('https://acme-02.example')}/suspend`, undefined, asOlga)).status, 200)
+      clock.advance(60)
+      t1 = new Date(clock.now() * 1000).toISOString()
+      assert.equal((await ta.admin('POST', `/admin/subordinates/${enc('https://acme-02.example')}/reinstate`, undefined, asOlga)).status, 200)
+      // Text an attacker may choose, recorded as the subject of a refusal: a formula for a spreadsheet.
+      for (const softwareId of ['=HYPERLINK("https://evil.example","x"),"', '@SUM(1+1)']) {
+        const r = await ta.admin('POST', '/admin/software-statements', { software_id: softwareId, client_name: 'x' }, asOlga)
+        assert.equal(r.status, 201, JSON.stringify(r.body))
+      }
+    })
+
+    it('filters by actor and by a time range, with action and subject', async () => {
+      assert.deepEqual((await events('actor=olga')).map((e) => e.action), ['subordinate.suspend', 'subordinate.reinstate', 'software_statement.issue', 'software_statement.issue'])
+      assert.deepEqual((await events(`since=${enc(t0)}&until=${enc(t1)}`)).map((e) => [e.actor, e.action]), [['olga', 'subordinate.suspend']])
+      assert.deepEqual((await events(`since=${enc(t1)}&action=subordinate.reinstate`)).map((e) => e.subject), ['https://acme-02.example'])
+      assert.deepEqual((await events(`actor=admin&since=${enc(t0)}`)).map((e) => e.action), [])
+      const before = await events(`until=${enc(t0)}&action=subordinate.suspend`)
+      assert.deepEqual(before.map((e) => e.subject), ['https://acme-01.example', 'https://acme-05.example', 'https://other.example'])
+      // The same instant in another offset, or as a date, selects the same events.
+      const plus2 = new Date(Date.parse(t0) + 2 * 3600_000).toISOString().replace('Z', '+02:00').replace(/\.\d{3}/, '')
+      assert.deepEqual(await events(`since=${enc(plus2)}&actor=olga&action=subordinate.suspend`), await events(`since=${enc(t0)}&actor=olga&action=subordinate.suspend`))
+      assert.equal((await events(`until=${t0.slice(0, 10)}`)).length, 0)
+      // Paging with filters: next, then after=next.
+      const page = await ta.admin('GET', '/admin/audit?actor=olga&limit=2')
+      assert.equal(page.body.next, page.body.events[1].seq)
+      assert.deepEqual((await events(`actor=olga&after=${page.body.next}`)).map((e) => e.action), ['software_statement.issue', 'software_statement.issue'])
+    })
+
+    it('exports every matching event as NDJSON, a page at a time, with the same filters', async () => {
+      // More than one export page (1,000 events) of one actor.
+      const r0 = await ta.admin('GET', '/admin/audit?limit=1000')
+      const total = r0.body.events.length
+      for (let i = 0; i < 1100; i++) await ta.federation.audit.record('bulk', 'bulk.event', 'success', `s${i}`)
+      const res = await fetch(`${ta.adminUrl}/admin/audit/export?format=ndjson&actor=bulk`, { headers: { authorization: `Bearer ${ta.token}` } })
+      assert.equal(res.status, 200)
+      assert.equal(res.headers.get('content-type'), 'application/x-ndjson')
+      assert.equal(res.headers.get('cache-control'), 'no-store')
+      assert.match(res.headers.get('content-disposition')!, /^attachment; filename="audit-[0-9TZ-]+\.ndjson"$/)
+      const lines = (await res.text()).split('\n')
+      assert.equal(lines.pop(), '')
+      const exported = lines.map((l) => JSON.parse(l))
+      assert.equal(exported.length, 1100)
+      assert.deepEqual(exported.map((e) => e.subject), Array.from({ length: 1100 }, (_, i) => `s${i}`))
+      assert.ok(exported.every((e, i) => i === 0 || e.seq > exported[i - 1].seq))
+      // No filter: everything, the same events the pages give.
+      const all = await fetch(`${ta.adminUrl}/admin/audit/export`, { headers: { authorization: `Bearer ${ta.token}` } })
+      const allLines = (await all.text()).trim().split('\n').map((l) => JSON.parse(l))
+      assert.ok(allLines.length >= total + 1100)
+      assert.deepEqual(allLines.slice(0, total), r0.body.events)
+      const olgas = await fetch(`${ta.adminUrl}/admin/audit/export?actor=olga&since=${enc(t1)}`, { headers: { authorization: `Bearer ${olga}` } })
+      assert.equal(olgas.status, 200, 'an operator reads the audit log too')
+      assert.deepEqual((await olgas.text()).trim().split('\n').map((l) => JSON.parse(l).action), ['subordinate.reinstate', 'software_statement.issue', 'software_statement.issue'])
+    })
+
+    it('exports CSV safe for spreadsheets: quoted per RFC 4180, formulas defused with an apostrophe', async () => {
+      const res = await fetch(`${ta.adminUrl}/admin/audit/export?format=csv&actor=olga`, { headers: { authorization: `Bearer ${ta.token}` } })
+      assert.equal(res.status, 200)
+      assert.equal(res.headers.get('content-type'), 'text/csv; charset=utf-8; header=present')
+      const body = await res.text()
+      const rows = body.split('\r\n')
+      assert.equal(rows[0], 'seq,time,actor,action,subject,outcome,detail')
+      assert.match(rows[1]!, /^\d+,\d{4}-[^,]+Z,olga,subordinate\.suspend,https:\/\/acme-02\.example,success,$/)
+      // The formula's quotes doubled and the cell quoted (it holds commas), after the apostrophe.
+      assert.ok(body.includes(`,software_statement.issue,"'=HYPERLINK(""https://evil.example"",""x""),""",success,"{""jti"":`), body)
+      assert.ok(body.includes(`,software_statement.issue,'@SUM(1+1),success,"{""jti"":`), body)
+      assert.equal(body.endsWith('\r\n'), true)
+    })
+
+    it('answers a bad filter with 400 invalid_request naming it, on the page and the export', async () => {
+      for (const path of ['/admin/audit', '/admin/audit/export']) {
+        for (const [query, message] of [
+          ['since=yesterday', /^since: must be an RFC 3339 date-time/],
+          ['until=2026-13-01T00:00:00Z', /^until: must be an RFC 3339 date-time/],
+          ['since=2026-12-02&until=2026-12-01', /^since: must not be after until$/],
+          ['actor=a&actor=b', /^actor: must be given once$/],
+          ['actor=%0d', /^actor: must not contain control characters$/],
+          [`subject=${'s'.repeat(2049)}`, /^subject: must be at most 2048 characters$/],
+          ['after=-1', /^after: must be an integer/],
+          ...(path.endsWith('export') ? [['format=xlsx', /^format: must be ndjson or csv$/]] as const : [['limit=1001', /^limit: must be an integer from 1 to 1000$/]] as const),
+        ] as const) {
+          const r = await ta.admin('GET', `${path}?${query}`)
+          assert.equal(r.status, 400, `${path}?${query}: ${JSON.stringify(r.body)}`)
+          assert.equal(r.body.error, 'invalid_request')
+          assert.match(r.body.error_description, message, `${path}?${query}`)
+        }
+      }
+    })
+  })
+})
