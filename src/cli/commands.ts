@@ -4,7 +4,7 @@ import { adminClient, report, enc, readJsonFile, scalar, writeStdout, CONNECTION
 import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
 import { subordinateKeysAction, SUBORDINATE_KEYS_HELP, SUBORDINATE_KEY_ACTIONS } from './subordinate_keys.js'
 
-export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|update|suspend|reinstate|remove|refresh|pending|approve|reject> [options]
+export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|dependents|update|suspend|reinstate|remove|refresh|pending|approve|reject> [options]
 
   add ENTITY_ID [--jwks FILE] [--entity-type T ...] [--intermediate] [--metadata FILE]
                 [--metadata-policy FILE] [--constraints FILE] [--source-endpoint URL] [--body FILE]
@@ -16,7 +16,11 @@ export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|upd
         One page in entity id order (more: --after the last one). --q: entity ids starting
         with PREFIX (without a scheme: after https:// or http://); pending: a key change
         waits for approval.
-  show ENTITY_ID
+  show ENTITY_ID [--detail]
+        --detail: also the statement as issued (JWT and decoded), trust marks, dependents
+  dependents ENTITY_ID
+        What depends on the member here: its clients, the clients of software statements
+        it issued, the entities and clients known below it; active tokens of each
   update ENTITY_ID --body FILE     (JSON; a property set to null is removed)
   suspend ENTITY_ID | reinstate ENTITY_ID | remove ENTITY_ID
 ${SUBORDINATE_KEYS_HELP}
@@ -31,7 +35,7 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     jwks: { type: 'string' }, 'entity-type': { type: 'string', multiple: true }, intermediate: { type: 'boolean' },
     metadata: { type: 'string' }, 'metadata-policy': { type: 'string' }, constraints: { type: 'string' },
     'source-endpoint': { type: 'string' }, body: { type: 'string' }, status: { type: 'string' }, after: { type: 'string' }, limit: { type: 'string' },
-    q: { type: 'string' },
+    q: { type: 'string' }, detail: { type: 'boolean' },
     all: { type: 'boolean' },
   }, true)
   if (values.help || !action || action === '--help' || action === '-h') {
@@ -73,7 +77,9 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
       return report(io, res, values.json ? undefined : (b) => renderMembers(b as { items: Array<Record<string, unknown>>; next?: string }))
     }
     case 'show':
-      return report(io, await client.call('GET', `/admin/subordinates/${needId()}`))
+      return report(io, await client.call('GET', `/admin/subordinates/${needId()}${values.detail ? '/detail' : ''}`))
+    case 'dependents':
+      return report(io, await client.call('GET', `/admin/subordinates/${needId()}/dependents`), values.json ? undefined : (b) => renderDependents(b as Dependents))
     case 'update':
       if (!values.body) throw new UsageError('subordinate update: --body FILE is required')
       return report(io, await client.call('PATCH', `/admin/subordinates/${needId()}`, await readJsonFile(io, values.body, '--body')))
@@ -88,6 +94,26 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     default:
       throw new UsageError(`subordinate: unknown action "${action}" (see anchorage subordinate --help)`)
   }
+}
+
+interface DependentGroup { clients: number; active_clients: number; active_tokens: number; items: Array<{ client_id: string; status: string; active_tokens: number }> }
+interface Dependents {
+  entity_id: string; status: string; intermediate: boolean
+  clients: DependentGroup; software_clients: DependentGroup; below: DependentGroup & { entities: number; entity_ids: string[] }
+  totals: { clients: number; active_clients: number; active_tokens: number }; truncated?: true
+}
+
+/** What a suspension or removal stops, in a few lines. */
+function renderDependents(d: Dependents): string {
+  const group = (name: string, g: DependentGroup) =>
+    [`${name}: ${g.clients} (${g.active_clients} active, ${g.active_tokens} active tokens)`, ...g.items.map((i) => `  ${i.status.padEnd(11)} ${i.client_id}  ${i.active_tokens} tokens`)]
+  return [
+    `${d.entity_id} (${d.status}${d.intermediate ? ', intermediate' : ''}): ${d.totals.active_clients} active clients, ${d.totals.active_tokens} active tokens depend on it${d.truncated ? ' (at least: more registrations than counted)' : ''}`,
+    ...group('its clients', d.clients),
+    ...group('clients of its software statements', d.software_clients),
+    `entities known below it: ${d.below.entities}${d.below.entity_ids.length ? ` (${d.below.entity_ids.join(', ')})` : ''}`,
+    ...group('clients below it', d.below),
+  ].join('\n')
 }
 
 function renderMembers(b: { items: Array<Record<string, unknown>>; next?: string }): string {

@@ -6,7 +6,10 @@
  */
 import { strict as assert } from 'node:assert'
 import { startEntity, startLeaf, testKey, signStatement, type TestEntity, type TestLeaf, type TestKey } from '../support/entity.js'
+import { onboard } from '../support/federation.js'
+import { startAgent, tokenRequest, postForm, realNow, RESOURCE, type Agent } from '../support/agent.js'
 import { ManualClock } from '../../src/clock.js'
+import { freePort } from '../../src/demo/leaf.js'
 
 const enc = encodeURIComponent
 
@@ -227,5 +230,136 @@ describe('the admin API of the operator console', function () {
         }
       }
     })
+  })
+})
+
+/**
+ *        TA  (Anchorage, its own anchor, with the authorization server role; dynamic
+ *      /  |  \   registration trusting the statements IA issues)
+ *    IA   B   C   IA: intermediate member; B: an agent, direct member; C: a member with nothing
+ *    |
+ *    A            A: an agent under IA
+ *
+ * A and B get tokens at TA (automatic registration, private_key_jwt); a client registers at TA
+ * with a software statement IA issued and gets a token with its secret.
+ */
+describe('the member page: GET /admin/subordinates/{id}/detail and /dependents', function () {
+  this.timeout(120_000)
+  const clock = new ManualClock()
+  let ta: TestEntity, ia: TestEntity
+  let a: Agent, b: Agent, c: TestLeaf
+  let dcrClient: string
+  const detail = async (id: string) => {
+    const r = await ta.admin('GET', `/admin/subordinates/${enc(id)}/detail`)
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    return r.body
+  }
+  const dependents = async (id: string) => {
+    const r = await ta.admin('GET', `/admin/subordinates/${enc(id)}/dependents`)
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    return r.body
+  }
+  const token = async (agent: Agent) => {
+    const r = await tokenRequest(ta, await agent.assertion(ta.entityId), { resource: RESOURCE })
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+  }
+
+  before(async () => {
+    clock.set(realNow()) // oidc-provider checks client assertions with the system clock
+    const taPort = await freePort()
+    ia = await startEntity({ clock, authority_hints: [`http://127.0.0.1:${taPort}`] })
+    ta = await startEntity({
+      clock, port: taPort,
+      config: { authorization_server: { resources: [RESOURCE], dynamic_registration: { trusted_issuers: [{ issuer: ia.entityId }] } } },
+    })
+    await onboard(ta, ia.entityId, { intermediate: true })
+    a = await startAgent({ clock, authority_hints: [ia.entityId] })
+    await onboard(ia, a.id)
+    b = await startAgent({ clock, authority_hints: [ta.entityId] })
+    await onboard(ta, b.id)
+    c = await startLeaf({ clock, authority_hints: [ta.entityId] })
+    await onboard(ta, c.entityId)
+    await token(a)
+    await token(a)
+    await token(b)
+    const statement = await ia.admin('POST', '/admin/software-statements', { software_id: 'ia-batch', client_name: 'IA batch' })
+    assert.equal(statement.status, 201, JSON.stringify(statement.body))
+    const reg = await fetch(`${ta.entityId}/oauth/clients`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ software_statement: statement.body.software_statement }) })
+    const registered = (await reg.json()) as { client_id: string; client_secret: string }
+    assert.equal(reg.status, 201, JSON.stringify(registered))
+    dcrClient = registered.client_id
+    const t = await postForm(`${ta.entityId}/oauth/token`, { grant_type: 'client_credentials', client_id: registered.client_id, client_secret: registered.client_secret, resource: RESOURCE })
+    assert.equal(t.status, 200, JSON.stringify(t.body))
+  })
+  after(async () => {
+    await Promise.all([ta, ia, a, b, c].map((e) => e?.stop()))
+  })
+
+  it('shows the statement as issued (the JWT /fetch serves, decoded), the record and its trust marks', async () => {
+    const d = await detail(b.id)
+    assert.equal(d.member.entity_id, b.id)
+    assert.deepEqual(d.member.jwks, b.leaf.claims.jwks)
+    const served = await (await ta.get(`/fetch?sub=${enc(b.id)}`)).text()
+    assert.equal(d.statement.jwt, served)
+    assert.equal(d.statement.header.typ, 'entity-statement+jwt')
+    assert.equal(d.statement.payload.iss, ta.entityId)
+    assert.equal(d.statement.payload.sub, b.id)
+    assert.deepEqual(d.statement.payload.jwks, b.leaf.claims.jwks)
+    assert.deepEqual(d.trust_marks, [])
+    assert.equal(d.statement_error, undefined)
+    // Trust marks this entity issued to the member, as its records say.
+    const type = 'https://federation.example.org/tm/member'
+    assert.equal((await ta.admin('POST', '/admin/trust-mark-types', { trust_mark_type: type, lifetime: 600 })).status, 201)
+    assert.equal((await ta.admin('POST', '/admin/trust-marks', { trust_mark_type: type, sub: b.id })).status, 201)
+    const marked = await detail(b.id)
+    assert.deepEqual(marked.trust_marks.map((m: { trust_mark_type: string; status: string; exp: number; iat: number }) => [m.trust_mark_type, m.status, m.exp - m.iat]), [[type, 'active', 600]])
+    assert.equal((await ta.admin('POST', '/admin/trust-marks/revoke', { trust_mark_type: type, sub: b.id })).status, 200)
+    assert.deepEqual((await detail(b.id)).trust_marks.map((m: { status: string }) => m.status), ['revoked'])
+    assert.deepEqual(d.dependents, await dependents(b.id))
+  })
+
+  it('counts the clients registered from a member and their active tokens', async () => {
+    const d = await dependents(b.id)
+    assert.deepEqual(d.clients.items.map((i: { client_id: string; status: string; active_tokens: number }) => [i.client_id, i.status, i.active_tokens]), [[b.id, 'active', 1]])
+    assert.deepEqual({ ...d.clients, items: undefined }, { clients: 1, active_clients: 1, active_tokens: 1, items: undefined })
+    assert.deepEqual(d.totals, { clients: 1, active_clients: 1, active_tokens: 1 })
+    assert.equal(d.below.entities, 0)
+    assert.equal(d.software_clients.clients, 0)
+    assert.equal(d.truncated, undefined)
+    const none = await dependents(c.entityId)
+    assert.deepEqual(none.totals, { clients: 0, active_clients: 0, active_tokens: 0 })
+  })
+
+  it('for an intermediate: the entities known below it, their clients and tokens, and the clients of its software statements', async () => {
+    const d = await dependents(ia.entityId)
+    assert.equal(d.intermediate, true)
+    assert.equal(d.clients.clients, 0)
+    assert.deepEqual(d.below.entity_ids, [a.id])
+    assert.equal(d.below.entities, 1)
+    assert.deepEqual(d.below.items.map((i: { client_id: string; active_tokens: number }) => [i.client_id, i.active_tokens]), [[a.id, 2]])
+    assert.deepEqual(d.software_clients.items.map((i: { client_id: string; software_id: string; registration_type: string; active_tokens: number }) => [i.client_id, i.software_id, i.registration_type, i.active_tokens]), [[dcrClient, 'ia-batch', 'dynamic', 1]])
+    assert.deepEqual(d.totals, { clients: 2, active_clients: 2, active_tokens: 3 })
+  })
+
+  it('says the statement is not issued while suspended; a revoked client counts with no active token', async () => {
+    assert.equal((await ta.admin('POST', `/admin/subordinates/${enc(b.id)}/suspend`)).status, 200)
+    const d = await detail(b.id)
+    assert.equal(d.statement, null)
+    assert.equal(d.statement_error, 'not issued: the member is suspended')
+    assert.equal((await ta.admin('POST', `/admin/subordinates/${enc(b.id)}/reinstate`)).status, 200)
+    assert.equal((await ta.admin('POST', `/admin/clients/${enc(b.id)}/revoke`, {})).status, 200)
+    const after = await dependents(b.id)
+    assert.deepEqual(after.clients.items.map((i: { status: string; active_tokens: number }) => [i.status, i.active_tokens]), [['revoked', 0]])
+    assert.deepEqual(after.totals, { clients: 1, active_clients: 0, active_tokens: 0 })
+  })
+
+  it('answers 404 for a non-member and for the anchor itself', async () => {
+    for (const id of ['https://nobody.example', ta.entityId]) {
+      for (const path of ['detail', 'dependents']) {
+        const r = await ta.admin('GET', `/admin/subordinates/${enc(id)}/${path}`)
+        assert.equal(r.status, 404, `${id} ${path}: ${JSON.stringify(r.body)}`)
+        assert.equal(r.body.error, 'not_found')
+      }
+    }
   })
 })

@@ -116,28 +116,49 @@ describe('anchorage CLI', function () {
     assert.equal(members.length, 21)
     const audit = await cli(['audit', '--dir', dir, '--url', url, '--action', 'subordinate.add'])
     assert.equal(audit.stdout.trim().split('\n').length, 22) // 21 successes + the refused duplicate
-    // The console's filters from the command line: a prefix search, an actor, an export.
-    const found = await cli(['subordinate', 'list', '--dir', dir, '--url', url, '--q', 'm1', '--entity-type', 'openid_relying_party'])
-    assert.equal(found.code, 0, found.stderr)
-    assert.equal(found.stdout.trim(), '(no subordinates)')
-    const m1 = await cli(['subordinate', 'list', '--dir', dir, '--url', url, '--q', 'm1', '--json'])
-    assert.deepEqual(JSON.parse(m1.stdout).items.map((m: { entity_id: string }) => m.entity_id), ['https://m1.example.org', 'https://m10.example.org', ...Array.from({ length: 9 }, (_, i) => `https://m1${i + 1}.example.org`).slice(0, 9)])
-    const byActor = await cli(['audit', '--dir', dir, '--url', url, '--actor', 'admin', '--action', 'subordinate.add', '--since', '2000-01-01'])
-    assert.equal(byActor.stdout.trim().split('\n').length, 22)
-    assert.equal((await cli(['audit', '--dir', dir, '--url', url, '--actor', 'nobody'])).stdout.trim(), '(no events)')
-    const csv = await cli(['audit', '--dir', dir, '--url', url, '--action', 'subordinate.add', '--export', 'csv'])
-    assert.equal(csv.code, 0, csv.stderr)
-    const rows = csv.stdout.split('\r\n')
-    assert.equal(rows[0], 'seq,time,actor,action,subject,outcome,detail')
-    assert.equal(rows.length, 24) // the header, 22 events, and the empty text after the last line break
-    const ndjson = await cli(['audit', '--dir', dir, '--url', url, '--action', 'subordinate.add', '--export', 'ndjson'])
-    assert.equal(ndjson.stdout.trim().split('\n').map((l) => JSON.parse(l).action).filter((a) => a === 'subordinate.add').length, 22)
-    const bad = await cli(['audit', '--dir', dir, '--url', url, '--since', 'yesterday'])
-    assert.equal(bad.code, 1)
-    assert.match(bad.stderr, /HTTP 400 invalid_request: since: must be an RFC 3339 date-time/)
     const keys = await cli(['keys', 'rotate', '--dir', dir, '--url', url])
     assert.equal(keys.code, 0, keys.stderr)
     await server.stop()
+  })
+
+  it('filters the roster and the audit log, exports the log, and says what depends on a member', async function () {
+    this.timeout(120_000) // a dozen CLI processes, each starting tsx
+    const port = await freePort()
+    const dir = join(tmp, 'console')
+    const url = `http://127.0.0.1:${port}`
+    assert.equal((await cli(['init', '--dir', dir, '--entity-id', url])).code, 0)
+    const server = await serve(['--dir', dir, '--port', String(port), '--host', '127.0.0.1'])
+    try {
+      const token = (await readFile(join(dir, 'admin.token'), 'utf8')).trim()
+      const jwks = { keys: [{ kty: 'EC', crv: 'P-256', kid: 'k1', x: 'WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis', y: 'y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE' }] }
+      for (const id of ['https://rp.example.org', ...Array.from({ length: 20 }, (_, i) => `https://m${i}.example.org`)]) {
+        const r = await fetch(`${url}/admin/subordinates`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body: JSON.stringify({ entity_id: id, jwks, entity_types: ['openid_relying_party'] }) })
+        assert.equal(r.status, 201)
+      }
+      // The console's filters from the command line: a prefix search, an actor, an export.
+      const found = await cli(['subordinate', 'list', '--dir', dir, '--url', url, '--q', 'm1', '--entity-type', 'openid_provider'])
+      assert.equal(found.code, 0, found.stderr)
+      assert.equal(found.stdout.trim(), '(no subordinates)')
+      const m1 = await cli(['subordinate', 'list', '--dir', dir, '--url', url, '--q', 'm1', '--json'])
+      assert.deepEqual(JSON.parse(m1.stdout).items.map((m: { entity_id: string }) => m.entity_id), ['https://m1.example.org', 'https://m10.example.org', ...Array.from({ length: 9 }, (_, i) => `https://m1${i + 1}.example.org`).slice(0, 9)])
+      const deps = await cli(['subordinate', 'dependents', 'https://rp.example.org', '--dir', dir, '--url', url])
+      assert.equal(deps.code, 0, deps.stderr)
+      assert.match(deps.stdout, /^https:\/\/rp\.example\.org \(active\): 0 active clients, 0 active tokens depend on it\n/)
+      const shown = await cli(['subordinate', 'show', 'https://rp.example.org', '--detail', '--dir', dir, '--url', url])
+      assert.equal(JSON.parse(shown.stdout).statement.payload.sub, 'https://rp.example.org')
+      const byActor = await cli(['audit', '--dir', dir, '--url', url, '--actor', 'admin', '--action', 'subordinate.add', '--since', '2000-01-01'])
+      assert.equal(byActor.stdout.trim().split('\n').length, 21)
+      const csv = await cli(['audit', '--dir', dir, '--url', url, '--action', 'subordinate.add', '--export', 'csv'])
+      assert.equal(csv.code, 0, csv.stderr)
+      const rows = csv.stdout.split('\r\n')
+      assert.equal(rows[0], 'seq,time,actor,action,subject,outcome,detail')
+      assert.equal(rows.length, 23) // the header, 21 events, and the empty text after the last line break
+      const bad = await cli(['audit', '--dir', dir, '--url', url, '--since', 'yesterday'])
+      assert.equal(bad.code, 1)
+      assert.match(bad.stderr, /HTTP 400 invalid_request: since: must be an RFC 3339 date-time/)
+    } finally {
+      await server.stop()
+    }
   })
 
   it('serve --init-if-missing creates a development deployment and says where the token lives', async () => {

@@ -24,6 +24,8 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   // The trust registry (routes.ts, subordinate_keys.ts).
   ['GET /subordinates', 'auditor'],
   ['GET /subordinates/:id', 'auditor'],
+  ['GET /subordinates/:id/detail', 'auditor'],
+  ['GET /subordinates/:id/dependents', 'auditor'],
   ['GET /subordinates/pending', 'auditor'],
   ['POST /subordinates', 'operator'],
   ['PATCH /subordinates/:id', 'operator'],

@@ -11,6 +11,7 @@ import type { Keystore, RevocationReason } from '../../crypto/keystore.js'
 import { actorOf, queryOf, respond, respondPage } from './respond.js'
 import { memberQuery } from './members.js'
 import { auditRoutes } from './audit.js'
+import { dependentsOf, memberDetail } from './member_detail.js'
 import { subordinateKeyRoutes } from './subordinate_keys.js'
 import { anchorRoutes } from './anchors.js'
 import { createAnchorPins } from '../../trust_chain/anchor_pins.js'
@@ -43,6 +44,13 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
   })
   router.get('admin_subordinate', '/subordinates/:id', async (ctx) => {
     json(ctx, 200, await f.subordinates.get(ctx.params.id!))
+  })
+  // The console's member page and its suspend/remove confirmation (member_detail.ts).
+  router.get('/subordinates/:id/detail', async (ctx) => {
+    json(ctx, 200, await memberDetail(f, ctx.params.id!))
+  })
+  router.get('/subordinates/:id/dependents', async (ctx) => {
+    json(ctx, 200, await dependentsOf(f, ctx.params.id!))
   })
   router.patch('/subordinates/:id', async (ctx) => {
     json(ctx, 200, await f.subordinates.update(ctx.params.id!, await readJson(ctx, max), actor(ctx)))
