@@ -4,7 +4,7 @@ import { adminClient, report, enc, readJsonFile, scalar, writeStdout, CONNECTION
 import { keysEncrypt, KEYS_ENCRYPT_HELP } from './keys_encrypt.js'
 import { subordinateKeysAction, SUBORDINATE_KEYS_HELP, SUBORDINATE_KEY_ACTIONS } from './subordinate_keys.js'
 
-export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|dependents|update|suspend|reinstate|remove|refresh|pending|approve|reject> [options]
+export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|preview|list|show|dependents|update|suspend|reinstate|remove|refresh|pending|approve|reject> [options]
 
   add ENTITY_ID [--jwks FILE] [--entity-type T ...] [--intermediate] [--metadata FILE]
                 [--metadata-policy FILE] [--constraints FILE] [--source-endpoint URL] [--body FILE]
@@ -16,6 +16,9 @@ export const SUBORDINATE_HELP = `Usage: anchorage subordinate <add|list|show|dep
         One page in entity id order (more: --after the last one). --q: entity ids starting
         with PREFIX (without a scheme: after https:// or http://); pending: a key change
         waits for approval.
+  preview ENTITY_ID
+        Fetch and verify the entity's configuration and list what onboarding would refuse,
+        writing nothing.
   show ENTITY_ID [--detail]
         --detail: also the statement as issued (JWT and decoded), trust marks, dependents
   dependents ENTITY_ID
@@ -78,6 +81,9 @@ export async function subordinateCommand(argv: string[], io: IO): Promise<number
     }
     case 'show':
       return report(io, await client.call('GET', `/admin/subordinates/${needId()}${values.detail ? '/detail' : ''}`))
+    case 'preview':
+      needId()
+      return report(io, await client.call('POST', '/admin/subordinates/preview', { entity_id: id }))
     case 'dependents':
       return report(io, await client.call('GET', `/admin/subordinates/${needId()}/dependents`), values.json ? undefined : (b) => renderDependents(b as Dependents))
     case 'update':

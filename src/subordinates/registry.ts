@@ -15,6 +15,7 @@ import type { Constraints, EntityStatement, Jwks, Metadata, MetadataPolicy } fro
 import { validator, describeAjvError } from '../config/schemas.js'
 import { MemberChecks } from './validation.js'
 import { KeyRefresh, type PendingKeys } from './key_refresh.js'
+import type { Statement } from '../trust_chain/types.js'
 
 /** What the operator may set on a member and its subordinate statement carries. */
 export interface StatementFields {
@@ -225,32 +226,122 @@ export class SubordinateRegistry {
     return input as T
   }
 
-  /** Fetches and checks the member's own entity configuration (spec "Obtaining Federation Entity Configuration Information"). */
-  private async inspect(entityId: string) {
+  /**
+   * What onboarding `{entity_id}` without jwks would do, without writing anything: the
+   * member's entity configuration fetched through the hardened fetcher and verified (the
+   * same read and checks as onboarding), what the record would hold, and every problem
+   * onboarding would refuse it for. Throws (400) only for a request that names no entity
+   * onboarding could take at all (schema, entity id syntax, this entity itself).
+   */
+  async preview(input: unknown): Promise<OnboardingPreview> {
+    const body = this.validate<{ entity_id: string }>('subordinate_preview', input)
+    const entityId = body.entity_id
+    this.checks.entityId(entityId)
+    if (entityId === this.d.entityId) throw new InvalidRequest('entity_id: an entity cannot be its own subordinate')
+    const problems: string[] = []
+    const member = await this.d.store.get<SubordinateRecord>('subordinates', entityId)
+    if (member) problems.push(`entity_id: ${entityId} is already a subordinate (status ${member.status})`)
+    let ec: Statement
+    try {
+      ec = await this.readConfiguration(entityId)
+    } catch (err) {
+      if (!(err instanceof InvalidRequest)) throw err
+      return { entity_id: entityId, acceptable: false, problems: [...problems, err.message], entity_configuration: null }
+    }
+    const claims = ec.claims
+    const found = onboardingFields(claims)
+    const now = this.d.clock.now()
+    const check = async (what: () => unknown): Promise<boolean> => {
+      try {
+        await what()
+        return true
+      } catch (err) {
+        if (!(err instanceof FederationError)) throw err
+        problems.push(err.message)
+        return false
+      }
+    }
+    await check(() => this.hintsUs(entityId, claims))
+    const keysOk = await check(() => this.checks.jwks(claims.jwks, `the entity configuration of ${entityId}`))
+    const record: SubordinateRecord = {
+      id: entityId, entity_id: entityId, status: 'active', jwks: claims.jwks, entity_types: found.entity_types, intermediate: found.intermediate,
+      ...(found.trust_mark_types.length ? { trust_mark_types: found.trust_mark_types } : {}), created_at: now, updated_at: now,
+    }
+    // The subordinate statement onboarding would sign, through the resolver's own checks.
+    if (keysOk) await check(() => this.checks.statement(record, now))
+    return {
+      entity_id: entityId,
+      acceptable: problems.length === 0,
+      problems,
+      entity_configuration: { jwt: ec.jwt, header: ec.header, payload: claims },
+      authority_hints: Array.isArray(claims.authority_hints) ? claims.authority_hints : [],
+      metadata: claims.metadata ?? {},
+      would_onboard: { entity_types: found.entity_types, intermediate: found.intermediate, trust_mark_types: found.trust_mark_types, kids: (claims.jwks?.keys ?? []).map((k) => String(k.kid)) },
+    }
+  }
+
+  /**
+   * The member's own entity configuration (spec "Obtaining Federation Entity Configuration
+   * Information"): fetched, self-signature, typ and times verified; InvalidRequest saying why not.
+   */
+  private async readConfiguration(entityId: string): Promise<Statement> {
     const budget = this.d.budget?.()
     const deps = { source: directSource(this.d.fetcher, this.d.clock), clock: this.d.clock, skew: this.d.skew }
     const read = () => fetchEntityConfiguration(entityId, deps, budget)
-    let ec: EntityStatement
     try {
-      ec = (await (budget ? budget.run(read) : read())).claims
+      return await (budget ? budget.run(read) : read())
     } catch (err) {
-      if (isUnobtainable(err)) throw new InvalidRequest(`jwks: not given, and the entity configuration of ${entityId} could not be fetched: ${(err as Error).message}`, { cause: err })
-      if (err instanceof ChainError) throw new InvalidRequest(`jwks: not given, and the entity configuration is not acceptable: ${err.statement}: ${err.message}`, { cause: err })
+      if (isUnobtainable(err)) throw new InvalidRequest(`the entity configuration of ${entityId} could not be fetched: ${(err as Error).message}`, { cause: err })
+      if (err instanceof ChainError) throw new InvalidRequest(`the entity configuration is not acceptable: ${err.statement}: ${err.message}`, { cause: err })
       throw err
     }
+  }
+
+  private hintsUs(entityId: string, ec: EntityStatement): void {
     if (!Array.isArray(ec.authority_hints) || !ec.authority_hints.includes(this.d.entityId)) {
       throw new InvalidRequest(`the entity configuration of ${entityId} does not name ${this.d.entityId} in authority_hints`)
     }
-    const fe = ec.metadata?.federation_entity ?? {}
-    return {
-      jwks: ec.jwks,
-      entity_types: Object.keys(ec.metadata ?? {}),
-      intermediate: typeof fe.federation_fetch_endpoint === 'string',
-      trust_mark_types: Array.isArray(ec.trust_marks)
-        ? ec.trust_marks.map((t) => t?.trust_mark_type).filter((t): t is string => typeof t === 'string')
-        : [],
-    }
   }
+
+  /** Fetches and checks the member's own entity configuration for onboarding without jwks. */
+  private async inspect(entityId: string) {
+    let ec: EntityStatement
+    try {
+      ec = (await this.readConfiguration(entityId)).claims
+    } catch (err) {
+      if (err instanceof InvalidRequest) throw new InvalidRequest(`jwks: not given, and ${err.message}`, { cause: err.cause })
+      throw err
+    }
+    this.hintsUs(entityId, ec)
+    return { jwks: ec.jwks, ...onboardingFields(ec) }
+  }
+}
+
+/** What onboarding takes from a member's entity configuration besides its keys. */
+function onboardingFields(ec: EntityStatement): { entity_types: string[]; intermediate: boolean; trust_mark_types: string[] } {
+  const fe = ec.metadata?.federation_entity ?? {}
+  return {
+    entity_types: Object.keys(ec.metadata ?? {}),
+    intermediate: typeof fe.federation_fetch_endpoint === 'string',
+    trust_mark_types: Array.isArray(ec.trust_marks)
+      ? ec.trust_marks.map((t) => t?.trust_mark_type).filter((t): t is string => typeof t === 'string')
+      : [],
+  }
+}
+
+/** POST /admin/subordinates/preview: what onboarding would find and refuse, nothing written. */
+export interface OnboardingPreview {
+  entity_id: string
+  /** True when onboarding `{entity_id}` (without jwks) would succeed now. */
+  acceptable: boolean
+  /** Each refusal onboarding would answer, in the words it would use. */
+  problems: string[]
+  /** Verified (self-signed, typ, times); null when it could not be fetched or verified (the problem says why). */
+  entity_configuration: { jwt: string; header: Statement['header']; payload: EntityStatement } | null
+  authority_hints?: string[]
+  metadata?: Metadata
+  /** The record onboarding would store (without the keys, which are the configuration's jwks). */
+  would_onboard?: { entity_types: string[]; intermediate: boolean; trust_mark_types: string[]; kids: string[] }
 }
 
 const OPTIONAL_FIELDS = ['metadata', 'metadata_policy', 'constraints', 'crit', 'metadata_policy_crit', 'source_endpoint'] as const

@@ -126,6 +126,88 @@ describe('the admin API of the operator console', function () {
     })
   })
 
+  describe('POST /admin/subordinates/preview', () => {
+    let fresh: TestLeaf
+    let stranger: TestLeaf
+    before(async () => {
+      fresh = await startLeaf({ clock, authority_hints: [ta.entityId], metadata: { openid_provider: { issuer: 'x' }, federation_entity: { federation_fetch_endpoint: 'https://x.example/fetch' } } })
+      stranger = await startLeaf({ clock, authority_hints: ['https://elsewhere.example'] })
+    })
+    after(async () => {
+      await fresh?.stop()
+      await stranger?.stop()
+    })
+    const preview = (body: unknown) => ta.admin('POST', '/admin/subordinates/preview', body)
+
+    it('shows the verified entity configuration and what onboarding would store, writing nothing', async () => {
+      const before = (await ta.admin('GET', '/admin/audit?limit=1000')).body.events.length
+      const r = await preview({ entity_id: fresh.entityId })
+      assert.equal(r.status, 200, JSON.stringify(r.body))
+      assert.equal(r.body.acceptable, true)
+      assert.deepEqual(r.body.problems, [])
+      assert.equal(r.body.entity_configuration.header.kid, fresh.key.kid)
+      assert.equal(r.body.entity_configuration.header.typ, 'entity-statement+jwt')
+      assert.deepEqual(r.body.entity_configuration.payload.jwks, { keys: [fresh.key.publicJwk] })
+      assert.equal(r.body.entity_configuration.jwt.split('.').length, 3)
+      assert.deepEqual(r.body.authority_hints, [ta.entityId])
+      assert.deepEqual(r.body.metadata, fresh.claims.metadata)
+      assert.deepEqual(r.body.would_onboard, { entity_types: ['openid_provider', 'federation_entity'], intermediate: true, trust_mark_types: [], kids: [fresh.key.kid] })
+      assert.equal((await ta.admin('GET', `/admin/subordinates/${enc(fresh.entityId)}`)).status, 404)
+      assert.equal((await ta.admin('GET', '/admin/audit?limit=1000')).body.events.length, before)
+      // What the preview accepted, onboarding accepts.
+      assert.equal((await ta.admin('POST', '/admin/subordinates', { entity_id: fresh.entityId })).status, 201)
+      const again = await preview({ entity_id: fresh.entityId })
+      assert.equal(again.body.acceptable, false)
+      assert.deepEqual(again.body.problems, [`entity_id: ${fresh.entityId} is already a subordinate (status active)`])
+      assert.equal((await ta.admin('DELETE', `/admin/subordinates/${enc(fresh.entityId)}`)).status, 204)
+    })
+
+    it('lists the problems onboarding would refuse, in its words', async () => {
+      const other = await preview({ entity_id: stranger.entityId })
+      assert.equal(other.status, 200)
+      assert.equal(other.body.acceptable, false)
+      assert.deepEqual(other.body.problems, [`the entity configuration of ${stranger.entityId} does not name ${ta.entityId} in authority_hints`])
+      assert.deepEqual(other.body.authority_hints, ['https://elsewhere.example'])
+      const refused = await ta.admin('POST', '/admin/subordinates', { entity_id: stranger.entityId })
+      assert.equal(refused.body.error_description, other.body.problems[0])
+      // Private key material in its jwks: refused as onboarding refuses it.
+      const { d } = (await import('jose').then((j) => j.exportJWK(fresh.key.privateKey))) as { d: string }
+      fresh.claims = { ...fresh.claims, jwks: { keys: [{ ...fresh.key.publicJwk, d }] } }
+      const leaky = await preview({ entity_id: fresh.entityId })
+      assert.equal(leaky.body.acceptable, false)
+      assert.deepEqual(leaky.body.problems, [`the entity configuration is not acceptable: entity configuration of ${fresh.entityId}: no valid public jwks: jwks must be a public JWK Set with unique kids`])
+      const refusedToo = await ta.admin('POST', '/admin/subordinates', { entity_id: fresh.entityId })
+      assert.equal(refusedToo.body.error_description, `jwks: not given, and ${leaky.body.problems[0]}`)
+      // Signed with a key it does not publish: not verified, nothing shown.
+      fresh.claims = { ...fresh.claims, jwks: { keys: [k2.publicJwk] } }
+      const forged = await preview({ entity_id: fresh.entityId })
+      assert.equal(forged.body.acceptable, false)
+      assert.equal(forged.body.entity_configuration, null)
+      assert.match(forged.body.problems[0], /^the entity configuration is not acceptable: entity configuration of http:\/\/127\.0\.0\.1:\d+: /)
+      // Nothing listens there.
+      const gone = await preview({ entity_id: 'http://127.0.0.1:9' })
+      assert.equal(gone.body.acceptable, false)
+      assert.equal(gone.body.entity_configuration, null)
+      assert.match(gone.body.problems[0], /^the entity configuration of http:\/\/127\.0\.0\.1:9 could not be fetched: /)
+    })
+
+    it('answers a request naming no entity it could onboard with 400 invalid_request', async () => {
+      for (const [body, message] of [
+        [{}, /entity_id/],
+        [{ entity_id: 42 }, /entity_id/],
+        [{ entity_id: 'https://x.example', jwks: {} }, /jwks|additional/],
+        [{ entity_id: 'https://x.example/' }, /did you mean https:\/\/x\.example/],
+        [{ entity_id: ta.entityId }, /^entity_id: an entity cannot be its own subordinate$/],
+        ['[1]', /./],
+      ] as const) {
+        const r = await preview(body)
+        assert.equal(r.status, 400, `${JSON.stringify(body)}: ${JSON.stringify(r.body)}`)
+        assert.equal(r.body.error, 'invalid_request')
+        assert.match(r.body.error_description, message)
+      }
+    })
+  })
+
   describe('GET /admin/audit and /admin/audit/export', () => {
     let olga: string
     let t0: string

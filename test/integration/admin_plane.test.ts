@@ -24,7 +24,7 @@ const RANK: Record<Role, number> = { auditor: 0, operator: 1, admin: 2 }
 const EXPECTED: Record<string, Role> = {
   'GET /subordinates': 'auditor', 'GET /subordinates/:id': 'auditor', 'GET /subordinates/pending': 'auditor',
   'GET /subordinates/:id/detail': 'auditor', 'GET /subordinates/:id/dependents': 'auditor',
-  'POST /subordinates': 'operator', 'PATCH /subordinates/:id': 'operator', 'DELETE /subordinates/:id': 'operator',
+  'POST /subordinates': 'operator', 'POST /subordinates/preview': 'operator', 'PATCH /subordinates/:id': 'operator', 'DELETE /subordinates/:id': 'operator',
   'POST /subordinates/:id/suspend': 'operator', 'POST /subordinates/:id/reinstate': 'operator',
   'POST /subordinates/refresh': 'operator', 'POST /subordinates/:id/approve': 'operator', 'POST /subordinates/:id/reject': 'operator',
   'GET /audit': 'auditor', 'GET /audit/export': 'auditor',

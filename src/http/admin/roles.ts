@@ -28,6 +28,7 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['GET /subordinates/:id/dependents', 'auditor'],
   ['GET /subordinates/pending', 'auditor'],
   ['POST /subordinates', 'operator'],
+  ['POST /subordinates/preview', 'operator'],
   ['PATCH /subordinates/:id', 'operator'],
   ['DELETE /subordinates/:id', 'operator'],
   ['POST /subordinates/:id/suspend', 'operator'],

@@ -36,6 +36,10 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
   router.post('admin_subordinates_add', '/subordinates', async (ctx) => {
     json(ctx, 201, await f.subordinates.add(await readJson(ctx, max), actor(ctx)))
   })
+  // Onboarding's dry run: the member's entity configuration fetched, verified and checked; nothing written.
+  router.post('/subordinates/preview', async (ctx) => {
+    json(ctx, 200, await f.subordinates.preview(await readJson(ctx, max)))
+  })
   // Before GET /subordinates/:id: `pending` is a route, not a member id.
   subordinateKeyRoutes(router, f.subordinates, max)
   router.get('admin_subordinates_list', '/subordinates', async (ctx) => {
