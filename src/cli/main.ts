@@ -43,7 +43,7 @@ export const COMMANDS: ReadonlyMap<string, { actions?: readonly string[]; run: (
   ['init', { run: async (a, io) => (await import('./deployment.js')).initCommand(a, io) }],
   ['serve', { run: async (a, io) => (await import('./deployment.js')).serveCommand(a, io) }],
   ['subordinate', {
-    actions: ['add', 'list', 'show', 'update', 'suspend', 'reinstate', 'remove', 'refresh', 'pending', 'approve', 'reject'],
+    actions: ['add', 'preview', 'list', 'show', 'dependents', 'update', 'suspend', 'reinstate', 'remove', 'refresh', 'pending', 'approve', 'reject'],
     run: async (a, io) => (await import('./commands.js')).subordinateCommand(a, io),
   }],
   ['keys', { actions: ['list', 'stage', 'activate', 'rotate', 'retire', 'encrypt'], run: async (a, io) => (await import('./commands.js')).keysCommand(a, io) }],
