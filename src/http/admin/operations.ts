@@ -10,7 +10,8 @@
  * parameter values come from the constants the routes use.
  */
 import { STATUS } from '../../errors.js'
-import { KEY_PURPOSES, SUBORDINATE_STATUSES } from './routes.js'
+import { KEY_PURPOSES } from './routes.js'
+import { MEMBER_STATUSES, MAX_QUERY_TEXT } from './members.js'
 import { STATEMENT_STATUSES } from './software_statements.js'
 import { CLIENT_STATUSES } from './clients.js'
 import { PAGE_LIMIT } from './respond.js'
@@ -86,6 +87,18 @@ const purpose: QueryParameter = {
 }
 const trustMarkType = (required: boolean): QueryParameter => ({ name: 'trust_mark_type', description: 'The trust mark type identifier.', schema: { type: 'string' }, ...(required ? { required } : {}) })
 
+/** The filters of the audit log's pages and export (audit.ts). */
+const instant = (name: string, what: string): QueryParameter => ({
+  name, description: `${what}: an RFC 3339 date-time (\`2026-12-01T10:00:00Z\`) or a date (its midnight UTC).`, schema: { type: 'string' },
+})
+const auditFilters: readonly QueryParameter[] = [
+  { name: 'action', description: 'Only events of this action (`subordinate.add`, `admin.authenticate`, ...).', schema: { type: 'string', maxLength: 256 } },
+  { name: 'subject', description: 'Only events about this subject.', schema: { type: 'string', maxLength: MAX_QUERY_TEXT } },
+  { name: 'actor', description: 'Only events of this actor (an operator\'s name, or `anchorage`, `anonymous`, `cli`).', schema: { type: 'string', maxLength: 256 } },
+  instant('since', 'Only events at or after this time'),
+  instant('until', 'Only events before this time'),
+]
+
 /** A JSON object whose members this contract does not list (they are in docs/admin-api.md). */
 const ANY_OBJECT: JsonSchema = { type: 'object', additionalProperties: true }
 
@@ -120,7 +133,30 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
     body: { schema: 'subordinate' }, ok: { 201: object('The member record.') }, refusals: [409, 503],
   }],
   ['GET /subordinates', {
-    tag: 'subordinates', summary: 'List members', query: [limit, after, status(SUBORDINATE_STATUSES)], ok: { 200: page('Member records in entity id order') },
+    tag: 'subordinates', summary: 'List members (this entity\'s direct subordinates), filtered',
+    description: 'Every filter is answered from a store index, so a page costs about its size at any roster size (docs/admin-api.md, "Members").',
+    query: [
+      limit, { ...after, description: 'The cursor: `next` of the previous page (the last entity id seen).' },
+      { ...status(MEMBER_STATUSES), description: 'Only members of this status; `pending`: a key change waits for approval, whatever the status.' },
+      { name: 'entity_type', description: 'Only members with this entity type.', schema: { type: 'string', maxLength: 256 } },
+      { name: 'intermediate', description: 'Only intermediates (`true`) or only leaves (`false`).', schema: { type: 'string', enum: ['true', 'false'] } },
+      { name: 'q', description: 'Only entity ids starting with this text; without `://`, the text after `https://` or `http://`.', schema: { type: 'string', maxLength: MAX_QUERY_TEXT } },
+    ],
+    ok: { 200: page('Member records in entity id order') },
+  }],
+  ['POST /subordinates/preview', {
+    tag: 'subordinates', summary: 'Preview onboarding: the entity configuration fetched, verified and checked, nothing written',
+    description: 'What onboarding without `jwks` would find and refuse (docs/admin-api.md, "Preview before onboarding"); 200 whatever it found.',
+    body: { schema: 'subordinate_preview' },
+    ok: { 200: object('`{entity_id, acceptable, problems, entity_configuration: {jwt, header, payload} | null, authority_hints?, metadata?, would_onboard?}`.') },
+  }],
+  ['GET /subordinates/:id/detail', {
+    tag: 'subordinates', summary: 'A member\'s page: its record, statement as issued, trust marks and dependents', params: MEMBER,
+    ok: { 200: object('`{member, statement: {jwt, header, payload} | null, statement_error?, trust_marks, dependents}`.') },
+  }],
+  ['GET /subordinates/:id/dependents', {
+    tag: 'subordinates', summary: 'What depends on a member here: clients, software statement clients, entities below; active tokens', params: MEMBER,
+    ok: { 200: object('`{entity_id, status, intermediate, clients, software_clients, below, totals, truncated?}` (docs/admin-api.md, "Member detail and dependents").') },
   }],
   ['GET /subordinates/pending', { tag: 'subordinates', summary: 'Key changes waiting for the operator', ok: { 200: list('Members with `pending_keys`') } }],
   ['GET /subordinates/:id', { tag: 'subordinates', summary: 'Show a member', params: MEMBER, ok: { 200: object('The member record.') } }],
@@ -143,13 +179,27 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
     query: [
       { name: 'after', description: 'The last `seq` seen.', schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
       limit,
-      { name: 'action', description: 'Only events of this action (`subordinate.add`, `admin.authenticate`, ...).', schema: { type: 'string' } },
-      { name: 'subject', description: 'Only events about this subject.', schema: { type: 'string' } },
+      ...auditFilters,
     ],
     ok: {
       200: {
         description: '`{events, next?}`: `next` (the last `seq`) when the page is full.',
         schema: { type: 'object', required: ['events'], properties: { events: { type: 'array', items: ANY_OBJECT }, next: { type: 'integer' } } },
+      },
+    },
+  }],
+  ['GET /audit/export', {
+    tag: 'audit', summary: 'Export every matching event, streamed, oldest first',
+    description: 'CSV cells a spreadsheet would read as a formula start with an apostrophe (docs/admin-api.md, "Audit").',
+    query: [
+      { name: 'format', description: 'NDJSON (one event per line) or CSV (RFC 4180, a header line).', schema: { type: 'string', enum: ['ndjson', 'csv'], default: 'ndjson' } },
+      { name: 'after', description: 'Only events after this `seq`.', schema: { type: 'integer', minimum: 0, maximum: Number.MAX_SAFE_INTEGER } },
+      ...auditFilters,
+    ],
+    ok: {
+      200: {
+        description: 'The events, as an attachment (`Content-Disposition`); `text/csv; charset=utf-8; header=present` for `format=csv`.',
+        mediaType: 'application/x-ndjson', schema: { type: 'string' },
       },
     },
   }],
