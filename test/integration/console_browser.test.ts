@@ -116,6 +116,7 @@ describe('the operator console in Chromium', function () {
       assert.equal(await page.getByLabel('Constraints (optional)').getAttribute('aria-invalid'), 'true')
       await shot(page, '03-onboard-field-error')
       await page.getByLabel('Constraints (optional)').fill('')
+      await page.getByLabel('Metadata policy (optional)').fill(JSON.stringify({ openid_relying_party: { client_name: { value: 'Leaf RP (vetted)' } } }))
       await page.getByRole('button', { name: 'Onboard', exact: true }).click()
 
       // The member page.
@@ -130,6 +131,10 @@ describe('the operator console in Chromium', function () {
       await page.getByTestId('resolve-ok').waitFor()
       const chain = await page.getByRole('list', { name: 'Trust chain, subject first' }).innerText()
       assert.ok(chain.includes(leaf.entityId) && chain.includes(anchor.entityId), chain)
+      // The policy step by step: the anchor's statement carries it, the resolved metadata shows its effect.
+      const steps = await page.locator('ol.steps').innerText()
+      assert.match(steps, /Statement by http:\/\/127\.0\.0\.1:\d+ about http:\/\/127\.0\.0\.1:\d+: metadata_policy/)
+      assert.match(steps, /"client_name": "Leaf RP"[\s\S]*Resolved metadata[\s\S]*"client_name": "Leaf RP \(vetted\)"/)
       await accessible(page, 'resolve')
       await shot(page, '06-resolve-ok')
 

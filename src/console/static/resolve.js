@@ -35,7 +35,6 @@ export async function render(main, params, { session }) {
         h('p', {}, h('strong', {}, err.code ?? `HTTP ${err.status}`)),
         h('p', {}, err.message)))
   }
-  await explain(out, sub, anchor, params.entity_type)
 }
 
 function showResolved(out, p) {
@@ -46,7 +45,24 @@ function showResolved(out, p) {
     h('span', { class: 'role' }, i === 0 ? 'entity configuration' : s.iss === s.sub ? 'trust anchor configuration' : `subordinate statement by`),
     h('span', { class: 'mono' }, i === 0 || s.iss === s.sub ? s.sub : s.iss)))))
   out.append(h('details', {}, h('summary', {}, 'Statements, decoded'), chain.map((s) => json(s))))
-  out.append(h('h3', {}, 'Resolved metadata'), json(p.metadata ?? {}))
+  // The policy as the chain carries it, from the anchor down (spec "Applying Metadata Policies"):
+  // each superior's metadata_policy (and metadata it sets), then the subject's own metadata,
+  // then what the resolver made of them.
+  out.append(h('h3', {}, 'Metadata policy, step by step'))
+  const steps = h('ol', { class: 'steps' })
+  for (let i = chain.length - 1; i >= 1; i--) {
+    const s = chain[i]
+    if (s.iss === s.sub) continue // the anchor's own configuration carries no policy for others
+    steps.append(h('li', {},
+      h('p', {}, 'Statement by ', h('span', { class: 'mono' }, s.iss), ' about ', h('span', { class: 'mono' }, s.sub), ': ',
+        s.metadata_policy ? 'metadata_policy' : 'no metadata_policy', s.metadata ? ', and metadata it sets' : ''),
+      s.metadata_policy ? json(s.metadata_policy) : null,
+      s.metadata ? json(s.metadata) : null,
+      s.constraints ? h('details', {}, h('summary', {}, 'constraints'), json(s.constraints)) : null))
+  }
+  steps.append(h('li', {}, h('p', {}, 'The subject\'s own metadata'), json(chain[0]?.metadata ?? {})))
+  steps.append(h('li', {}, h('p', {}, h('strong', {}, 'Resolved metadata'), ' (the policies merged and applied by the resolver)'), json(p.metadata ?? {})))
+  out.append(steps)
   out.append(h('h3', {}, 'Trust marks'))
   // Kept: those in the answer (verified by the resolver). Dropped: those the subject's entity
   // configuration carries that the answer does not.
@@ -62,6 +78,3 @@ function showResolved(out, p) {
     ]))
   }
 }
-
-/** The policy applied step by step and the trust marks dropped, when the API explains (GET /admin/resolve/explain). */
-async function explain() {}
