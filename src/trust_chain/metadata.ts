@@ -5,14 +5,15 @@
  * metadata for the requested entity types. A policy that cannot be combined makes the
  * chain invalid (invalid_trust_chain); metadata the policy rejects is invalid_metadata.
  */
-import { PolicyError, type PolicyEngine, type PolicyStatement } from '../metadata_policy/index.js'
+import { PolicyError, type PolicyEngine, type PolicyExplanation, type PolicyStatement } from '../metadata_policy/index.js'
 import type { Metadata } from '../types.js'
 import { emptyRecord, own } from '../util/json.js'
 import { ChainError } from './errors.js'
 import { allowedEntityTypes, whoRemoves } from './constraints.js'
 import type { PathNode } from './types.js'
 
-export function resolvedMetadata(engine: PolicyEngine, nodes: readonly PathNode[], entityTypes: readonly string[] | undefined): Metadata {
+/** `explain`: records each policy's contribution and each operator's application (the admin API's resolve explain). */
+export function resolvedMetadata(engine: PolicyEngine, nodes: readonly PathNode[], entityTypes: readonly string[] | undefined, explain?: PolicyExplanation): Metadata {
   const subject = nodes[0]!
   const name = `metadata of ${subject.id}`
   const own = filterTypes(subject.ec.claims.metadata ?? {}, entityTypes)
@@ -32,14 +33,14 @@ export function resolvedMetadata(engine: PolicyEngine, nodes: readonly PathNode[
       .reverse()
     let policy
     try {
-      policy = engine.resolvePolicies(statements)
+      policy = engine.resolvePolicies(statements, explain ? { explain } : {})
     } catch (err) {
       if (err instanceof PolicyError) throw new ChainError(err.statement ?? 'metadata_policy', 'metadata_policy', policyDetail(err), 'chain', { cause: err })
       throw err
     }
     const allowed = allowedEntityTypes(constraints)
     try {
-      metadata = engine.applyMetadataPolicy(own, { policy, superiorMetadata: superiors[0]!.ss?.claims.metadata, allowedEntityTypes: allowed })
+      metadata = engine.applyMetadataPolicy(own, { policy, superiorMetadata: superiors[0]!.ss?.claims.metadata, allowedEntityTypes: allowed, ...(explain ? { explain } : {}) })
     } catch (err) {
       if (!(err instanceof PolicyError)) throw err
       if (err.error === 'invalid_policy') throw new ChainError(err.statement ?? 'metadata_policy', 'metadata_policy', policyDetail(err), 'chain', { cause: err })

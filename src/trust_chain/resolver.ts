@@ -16,7 +16,7 @@ import type { Logger } from '../logger.js'
 import type { Fetcher } from '../net/fetch.js'
 import type { JsonLimits } from '../util/json.js'
 import { InvalidTrustAnchor } from '../errors.js'
-import { createPolicyEngine, type PolicyEngine, type PolicyOperator } from '../metadata_policy/index.js'
+import { createPolicyEngine, PolicyExplanation, type PolicyEngine, type PolicyOperator } from '../metadata_policy/index.js'
 import type { TrustMarkVerifier, TrustMarkVerifyContext } from './trust_mark_verifier.js'
 import type { Jwks, TrustMarkRef } from '../types.js'
 import { ChainError, SubjectError, noChainError, subjectError, ResolveError } from './errors.js'
@@ -87,6 +87,8 @@ export interface ResolveOptions {
    * Ignored when `budget` is given (the budget says whether it may fetch).
    */
   cachedOnly?: boolean
+  /** Record how the metadata policy of the chain chosen was resolved and applied (`ResolvedChain.explanation`). */
+  explain?: boolean
 }
 
 export class Resolver {
@@ -178,7 +180,9 @@ export class Resolver {
       await validate(anchor)
     }
     await this.o.pins?.seen(anchor, nodes.at(-1)!.ec)
-    const metadata = resolvedMetadata(this.engine, nodes, entityTypes)
+    // One explanation per path tried: only the accepted chain's is kept.
+    const explanation = options.explain ? new PolicyExplanation() : undefined
+    const metadata = resolvedMetadata(this.engine, nodes, entityTypes, explanation)
     const marks = options.trustMarks === false ? { refs: [], refused: [], exp: Infinity, cacheUntil: Infinity } : await this.trustMarks(nodes, anchor, options)
     return {
       subject: nodes[0]!.id,
@@ -191,6 +195,7 @@ export class Resolver {
       exp: Math.min(expiryOf(nodes), marks.exp),
       ...(marks.cacheUntil < Infinity ? { cacheUntil: marks.cacheUntil } : {}),
       subject_jwks: nodes.length > 1 ? ssOf(nodes, 1).claims.jwks : anchor.jwks,
+      ...(explanation ? { explanation } : {}),
     }
   }
 

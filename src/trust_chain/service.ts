@@ -23,7 +23,8 @@ import type { Logger } from '../logger.js'
 import { TYP } from '../constants.js'
 import { FederationError, InvalidTrustAnchor } from '../errors.js'
 import type { Resolver } from './resolver.js'
-import type { ResolvedChain, ResolverLimits } from './types.js'
+import type { PathFailure, ResolvedChain, ResolverLimits } from './types.js'
+import { ResolveError } from './errors.js'
 import { DiscoveryGate, type DiscoveryLimits } from './discovery.js'
 
 export interface ResolveServiceOptions {
@@ -154,6 +155,21 @@ export class ResolveService {
 
   private mode(caller: Caller): 'discover' | 'cached' {
     return caller.authenticated || !this.o.unauthenticated ? 'discover' : this.o.unauthenticated.unauthenticated
+  }
+
+  /**
+   * The operator's explanation of a resolution (POST {admin}/resolve/explain): resolved
+   * afresh (discovery allowed, no answer cached or served from cache), with the metadata
+   * policy recorded step by step; a failure comes back with every path tried. Only errors of
+   * this deployment (5xx) are thrown.
+   */
+  async explain(sub: string, anchors: readonly string[], entityTypes: readonly string[] | undefined): Promise<{ ok: true; chain: ResolvedChain } | { ok: false; error: FederationError; paths: PathFailure[] }> {
+    try {
+      return { ok: true, chain: await this.o.resolver.resolve(sub, anchors, entityTypes?.length ? entityTypes : undefined, { explain: true }) }
+    } catch (err) {
+      if (!(err instanceof FederationError) || err.status >= 500) throw err
+      return { ok: false, error: err, paths: err instanceof ResolveError ? err.paths : [] }
+    }
   }
 
   invalidate(): void {

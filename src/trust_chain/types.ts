@@ -3,6 +3,7 @@
  * and the result of a resolution (spec "Resolving the Trust Chain and Metadata").
  */
 import type { EntityStatement, Jwks, Metadata, TrustMarkRef } from '../types.js'
+import type { PolicyExplanation } from '../metadata_policy/index.js'
 
 /** A trust anchor with its keys pinned out of band (configuration, not its entity configuration). */
 export interface TrustAnchor {
@@ -106,6 +107,8 @@ export interface ResolvedChain {
   subject_jwks: Jwks
   /** The subject's marks that were verified and refused, with why (never part of an answer; registration says why a required mark is missing). */
   trust_mark_refusals?: TrustMarkRefusal[]
+  /** With ResolveOptions.explain: the metadata policy resolved and applied, step by step (never part of an answer). */
+  explanation?: PolicyExplanation
 }
 
 /** A trust mark of the subject that did not pass "Validating a Trust Mark". */

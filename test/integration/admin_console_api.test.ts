@@ -445,3 +445,113 @@ describe('the member page: GET /admin/subordinates/{id}/detail and /dependents',
     }
   })
 })
+
+/**
+ *   TA  (Anchorage; issues TYPE_A and TYPE_B and recognises itself as their issuer)
+ *   |
+ *   IA  (Anchorage intermediate; TA's statement about it carries a metadata policy)
+ *   |
+ *   LEAF (Anchorage; carries both marks in its entity configuration)
+ */
+describe('the resolve page: POST /admin/resolve/explain', function () {
+  this.timeout(120_000)
+  const TYPE_A = 'https://federation.example.org/tm/a'
+  const TYPE_B = 'https://federation.example.org/tm/b'
+  let ta: TestEntity, ia: TestEntity, leaf: TestEntity
+  const explain = async (sub: string, extra = '') => {
+    const r = await ta.admin('POST', `/admin/resolve/explain?sub=${enc(sub)}&trust_anchor=${enc(ta.entityId)}${extra}`)
+    assert.equal(r.status, 200, JSON.stringify(r.body))
+    assert.equal(r.headers.get('cache-control'), 'no-store')
+    return r.body
+  }
+
+  before(async () => {
+    ta = await startEntity()
+    ia = await startEntity({ clock: ta.clock, authority_hints: [ta.entityId] })
+    leaf = await startEntity({ clock: ta.clock, authority_hints: [ia.entityId], config: { organization: { organization_name: 'Leaf Org' } } })
+    await onboard(ta, ia.entityId, { intermediate: true, metadata_policy: { federation_entity: { organization_name: { value: 'Renamed by TA' }, contacts: { default: ['ops@ta.example'] } } } })
+    await onboard(ia, leaf.entityId)
+    assert.equal((await ta.admin('PUT', '/admin/trust-mark-issuers', { [TYPE_A]: [ta.entityId], [TYPE_B]: [ta.entityId] })).status, 200)
+    for (const type of [TYPE_A, TYPE_B]) {
+      assert.equal((await ta.admin('POST', '/admin/trust-mark-types', { trust_mark_type: type, lifetime: 86_400 })).status, 201)
+      assert.equal((await ta.admin('POST', '/admin/trust-marks', { trust_mark_type: type, sub: leaf.entityId })).status, 201)
+      const own = await leaf.admin('POST', '/admin/own-trust-marks', { trust_mark_type: type, issuer: ta.entityId })
+      assert.equal(own.status, 201, JSON.stringify(own.body))
+    }
+  })
+  after(async () => {
+    await Promise.all([ta?.stop(), ia?.stop(), leaf?.stop()])
+  })
+
+  it('answers the chain as a path, the policy step by step, and the trust marks kept and dropped with why', async () => {
+    // The anchor no longer recognises TA as the issuer of TYPE_B: that mark is dropped, with the verifier's reason.
+    assert.equal((await ta.admin('PUT', '/admin/trust-mark-issuers', { [TYPE_A]: [ta.entityId], [TYPE_B]: ['https://someone-else.example.org'] })).status, 200)
+    const r = await explain(leaf.entityId)
+    assert.equal(r.ok, true)
+    assert.equal(r.subject, leaf.entityId)
+    assert.equal(r.trust_anchor, ta.entityId)
+    assert.deepEqual(r.path.map((l: { kind: string; iss: string; sub: string }) => [l.kind, l.iss, l.sub]), [
+      ['entity_configuration', leaf.entityId, leaf.entityId],
+      ['subordinate_statement', ia.entityId, leaf.entityId],
+      ['subordinate_statement', ta.entityId, ia.entityId],
+      ['entity_configuration', ta.entityId, ta.entityId],
+    ])
+    assert.equal(r.trust_chain.length, 4)
+    assert.equal(r.metadata.federation_entity.organization_name, 'Renamed by TA')
+    assert.deepEqual(r.metadata.federation_entity.contacts, ['ops@ta.example'])
+    // Step by step: which statement contributed which operator, then each operator applied.
+    const name = r.policy.application.find((a: { parameter: string }) => a.parameter === 'organization_name')
+    assert.deepEqual(name.before, { present: true, value: 'Leaf Org' })
+    assert.deepEqual(name.steps.map((s: { operator: string; operand: unknown }) => [s.operator, s.operand]), [['value', 'Renamed by TA']])
+    assert.deepEqual(name.after, { present: true, value: 'Renamed by TA' })
+    assert.ok(r.policy.statements.some((s: { statement: string; hasPolicy: boolean }) => s.hasPolicy && s.statement.includes(ia.entityId)), JSON.stringify(r.policy.statements))
+    assert.match(r.policy_text, /organization_name/)
+    assert.match(r.policy_text, /Result: ok/)
+    assert.deepEqual(r.trust_marks.kept.map((m: { trust_mark_type: string; iss: string }) => [m.trust_mark_type, m.iss]), [[TYPE_A, ta.entityId]])
+    assert.deepEqual(r.trust_marks.dropped.map((m: { trust_mark_type: string }) => m.trust_mark_type), [TYPE_B])
+    assert.match(r.trust_marks.dropped[0].reason, /issuer|trust_mark_issuers/i)
+    assert.equal((await ta.admin('PUT', '/admin/trust-mark-issuers', { [TYPE_A]: [ta.entityId], [TYPE_B]: [ta.entityId] })).status, 200)
+    assert.deepEqual((await explain(leaf.entityId)).trust_marks.dropped, [])
+  })
+
+  it('answers a failure with every path tried: the statement and rule that failed', async () => {
+    assert.equal((await ia.admin('POST', `/admin/subordinates/${enc(leaf.entityId)}/suspend`)).status, 200)
+    ta.clock.advance(121) // past statement_ttl_max + answer_ttl_max + answer_stale_seconds: every statement fetched again
+    try {
+      const r = await explain(leaf.entityId)
+      assert.equal(r.ok, false)
+      assert.equal(r.error, 'invalid_trust_chain')
+      assert.match(r.error_description, new RegExp(leaf.entityId.replace(/[.:/]/g, '\\$&')))
+      assert.ok(r.paths.length >= 1)
+      const [p] = r.paths
+      assert.deepEqual(p.path.slice(0, 2), [leaf.entityId, ia.entityId])
+      assert.equal(typeof p.statement, 'string')
+      assert.equal(typeof p.rule, 'string')
+      assert.equal(typeof p.message, 'string')
+      assert.equal(p.detail, undefined)
+      // The same failure /resolve answers.
+      const plain = await ta.admin('POST', `/admin/resolve?sub=${enc(leaf.entityId)}&trust_anchor=${enc(ta.entityId)}`)
+      assert.equal(plain.body.error, r.error)
+    } finally {
+      await ia.admin('POST', `/admin/subordinates/${enc(leaf.entityId)}/reinstate`)
+    }
+    // Not a trusted anchor: said as the resolver says it.
+    const untrusted = await ta.admin('POST', `/admin/resolve/explain?sub=${enc(leaf.entityId)}&trust_anchor=${enc('https://nobody.example')}`)
+    assert.equal(untrusted.status, 200)
+    assert.deepEqual([untrusted.body.ok, untrusted.body.error], [false, 'invalid_trust_anchor'])
+  })
+
+  it('answers bad parameters with 400 invalid_request', async () => {
+    for (const [query, message] of [
+      [`trust_anchor=${enc(ta.entityId)}`, /^sub: is required$/],
+      [`sub=nope&trust_anchor=${enc(ta.entityId)}`, /^sub: must be an entity identifier/],
+      [`sub=${enc(leaf.entityId)}`, /^trust_anchor: is required$/],
+      [`sub=${enc(leaf.entityId)}&sub=${enc(ia.entityId)}&trust_anchor=${enc(ta.entityId)}`, /^sub: must be given once$/],
+    ] as const) {
+      const r = await ta.admin('POST', `/admin/resolve/explain?${query}`)
+      assert.equal(r.status, 400, `${query}: ${JSON.stringify(r.body)}`)
+      assert.equal(r.body.error, 'invalid_request')
+      assert.match(r.body.error_description, message)
+    }
+  })
+})

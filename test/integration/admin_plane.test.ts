@@ -40,7 +40,7 @@ const EXPECTED: Record<string, Role> = {
   'GET /trust-mark-owners': 'auditor', 'PUT /trust-mark-owners': 'admin', 'DELETE /trust-mark-owners': 'admin',
   'POST /trust-mark-delegations': 'admin',
   'GET /own-trust-marks': 'auditor', 'POST /own-trust-marks': 'admin', 'DELETE /own-trust-marks': 'admin', 'POST /own-trust-marks/refresh': 'operator',
-  'POST /resolve': 'auditor',
+  'POST /resolve': 'auditor', 'POST /resolve/explain': 'auditor',
   'GET /clients': 'auditor', 'GET /clients/:id': 'auditor', 'POST /clients/:id/revoke': 'operator', 'POST /clients/:id/reinstate': 'operator',
   'GET /session': 'auditor', 'DELETE /session': 'auditor',
   'GET /operators': 'admin', 'GET /operators/:name': 'admin', 'POST /operators': 'admin',

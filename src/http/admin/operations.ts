@@ -287,6 +287,16 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
     ok: { 200: { description: 'The signed resolve response, as GET /resolve answers.', mediaType: 'application/resolve-response+jwt', schema: { type: 'string' } } },
     refusals: [404, 503],
   }],
+  ['POST /resolve/explain', {
+    tag: 'resolve', summary: 'Explain a resolution: the path, the metadata policy step by step, the trust marks kept and dropped, or every path tried',
+    description: 'The parameters of GET /resolve, in the query. Resolved afresh, discovering as POST /resolve does; nothing is cached. 200 whether or not a chain resolves (docs/admin-api.md, "Resolve explain").',
+    query: [
+      { name: 'sub', description: 'The entity to resolve.', schema: { type: 'string', format: 'entity-id' }, required: true },
+      { name: 'trust_anchor', description: 'A trust anchor to resolve to; may repeat.', schema: { type: 'string', format: 'entity-id' }, required: true, repeated: true },
+      { name: 'entity_type', description: 'Only these entity types\' metadata; may repeat.', schema: { type: 'string' }, repeated: true },
+    ],
+    ok: { 200: object('`{ok: true, subject, trust_anchor, exp, path, trust_chain, metadata, policy, policy_text, trust_marks: {kept, dropped}}` or `{ok: false, error, error_description, paths}`.') },
+  }],
   // Registered clients and initial access tokens (clients.ts).
   ['GET /clients', { tag: 'clients', summary: 'List registered clients', query: [limit, after, status(CLIENT_STATUSES)], ok: { 200: page('Registration summaries in client id order') } }],
   ['GET /clients/:id', { tag: 'clients', summary: 'Show a registration', params: CLIENT, ok: { 200: object('The whole registration (never a credential hash).') } }],

@@ -74,6 +74,7 @@ export const REQUIRED_ROLE: ReadonlyMap<string, Role> = new Map<string, Role>([
   ['POST /own-trust-marks/refresh', 'operator'],
   // The resolver's discovery for operators (endpoints/resolve.ts): a read.
   ['POST /resolve', 'auditor'],
+  ['POST /resolve/explain', 'auditor'],
   // Registered clients (clients.ts).
   ['GET /clients', 'auditor'],
   ['GET /clients/:id', 'auditor'],

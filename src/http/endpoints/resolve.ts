@@ -20,6 +20,8 @@ import type { ResolverCapability } from '../../capabilities/types.js'
 import { DiscoveryRefused } from '../../trust_chain/discovery.js'
 import { single, multi } from '../params.js'
 import { query, jwt } from './federation.js'
+import { respond } from '../admin/respond.js'
+import { decodeUnverified } from '../../crypto/jwt.js'
 
 export function resolveRoutes(router: Router, c: ResolverCapability, trustProxy: boolean): void {
   router.get('federation_resolve_endpoint', c.routes!.federation_resolve_endpoint!, async (ctx) => {
@@ -31,16 +33,80 @@ export function resolveAdminRoutes(router: Router, service: ResolveService): voi
   router.post('admin_resolve', '/resolve', async (ctx) => {
     await answer(ctx, service, { authenticated: true })
   })
+  // The console's resolve page (docs/admin-api.md, "Resolve explain"): the path, the policy step by step, the trust marks kept and dropped, or every path tried.
+  router.post('/resolve/explain', async (ctx) => {
+    const { sub, anchors, types } = resolveQuery(ctx)
+    respond(ctx, 200, explained(await service.explain(sub, anchors, types)))
+  })
 }
 
-async function answer(ctx: Context, service: ResolveService, caller: Caller): Promise<void> {
+function resolveQuery(ctx: Context): { sub: string; anchors: string[]; types: string[] | undefined } {
   const q = query(ctx)
   const sub = single(q, 'sub', true)
   if (!isEntityIdSyntax(sub)) throw new InvalidRequest('sub: must be an entity identifier (an https URL without query or fragment)')
   const anchors = multi(q, 'trust_anchor')
   if (!anchors) throw new InvalidRequest('trust_anchor: is required')
+  return { sub, anchors, types: multi(q, 'entity_type') }
+}
+
+/** The explanation as JSON: what a person reads on the resolve page. */
+function explained(r: Awaited<ReturnType<ResolveService['explain']>>): Record<string, unknown> {
+  if (!r.ok) {
+    return {
+      ok: false, error: r.error.error, error_description: r.error.message,
+      // `detail` is for logs only (addresses a name resolved to).
+      paths: r.paths.map((p) => ({ path: p.path, statement: p.statement, rule: p.rule, message: p.message, stage: p.stage })),
+    }
+  }
+  const c = r.chain
+  const kept = c.trust_marks.map((m) => ({ trust_mark_type: m.trust_mark_type, ...markClaims(m.trust_mark) }))
+  const refused = c.trust_mark_refusals ?? []
+  const keptJwts = new Set(c.trust_marks.map((m) => m.trust_mark))
+  const refusedTypes = new Set(refused.map((m) => m.trust_mark_type))
+  // Carried by the subject, neither kept nor refused: this resolver verifies no trust marks.
+  const unverified = carriedMarks(c.trust_chain[0]).filter((m) => !keptJwts.has(m.trust_mark) && !refusedTypes.has(m.trust_mark_type))
+  return {
+    ok: true, subject: c.subject, trust_anchor: c.anchor, exp: c.exp,
+    path: c.links.map((l) => ({ kind: l.kind, iss: l.iss, sub: l.sub, kid: l.kid, exp: l.exp })),
+    trust_chain: c.trust_chain,
+    metadata: c.metadata,
+    policy: c.explanation?.toJSON() ?? null,
+    policy_text: c.explanation?.toText() ?? '',
+    trust_marks: {
+      kept,
+      dropped: [
+        ...refused.map((m) => ({ trust_mark_type: m.trust_mark_type, reason: m.reason })),
+        ...unverified.map((m) => ({ trust_mark_type: m.trust_mark_type, reason: 'not verified: this resolver verifies no trust marks' })),
+      ],
+    },
+  }
+}
+
+function markClaims(jwt: string): Record<string, unknown> {
   try {
-    jwt(ctx, MEDIA.resolveResponse, await service.answer(sub, anchors, multi(q, 'entity_type'), caller))
+    const { payload } = decodeUnverified(jwt)
+    return { ...(typeof payload.iss === 'string' ? { iss: payload.iss } : {}), ...(typeof payload.iat === 'number' ? { iat: payload.iat } : {}), ...(typeof payload.exp === 'number' ? { exp: payload.exp } : {}) }
+  } catch {
+    return {}
+  }
+}
+
+/** The trust marks the subject's entity configuration (verified by the resolver) carries. */
+function carriedMarks(ec: string | undefined): Array<{ trust_mark_type: string; trust_mark: string }> {
+  try {
+    const marks = decodeUnverified(ec ?? '').payload.trust_marks
+    if (!Array.isArray(marks)) return []
+    return (marks as unknown[]).filter((m): m is { trust_mark_type: string; trust_mark: string } =>
+      typeof m === 'object' && m !== null && typeof (m as Record<string, unknown>).trust_mark_type === 'string' && typeof (m as Record<string, unknown>).trust_mark === 'string')
+  } catch {
+    return []
+  }
+}
+
+async function answer(ctx: Context, service: ResolveService, caller: Caller): Promise<void> {
+  const { sub, anchors, types } = resolveQuery(ctx)
+  try {
+    jwt(ctx, MEDIA.resolveResponse, await service.answer(sub, anchors, types, caller))
   } catch (err) {
     // RFC 9110 section 10.2.3: when to try again.
     if (err instanceof DiscoveryRefused) ctx.set('Retry-After', String(err.retryAfter))
