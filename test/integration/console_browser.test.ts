@@ -277,8 +277,24 @@ describe('the operator console in Chromium', function () {
       await page.getByRole('link', { name: 'Trust marks', exact: true }).click()
       await page.getByRole('heading', { level: 1, name: 'Trust marks' }).waitFor()
       await page.getByRole('button', { name: 'Issue' }).waitFor()
+      // Issue a mark of a type this entity defines, see who holds it, revoke it.
+      const type = 'https://federation.example.org/tm/vetted'
+      assert.equal((await anchor.admin('POST', '/admin/trust-mark-types', { trust_mark_type: type })).status, 201)
+      await page.reload()
+      await page.getByRole('link', { name: type }).waitFor()
+      await page.locator('#issue-type').fill(type)
+      await page.locator('#issue-sub').fill('https://m01.example.org')
+      await page.getByRole('button', { name: 'Issue' }).click()
+      const held = page.getByRole('table', { name: 'Issued marks' })
+      await held.locator('.status.active').waitFor()
+      assert.match(await held.innerText(), /https:\/\/m01\.example\.org/)
       await accessible(page, 'trust marks')
       await shot(page, '13-trust-marks')
+      await held.getByRole('button', { name: 'Revoke' }).click()
+      await page.getByTestId('confirm').getByRole('button', { name: 'Revoke' }).click()
+      await held.locator('.status.revoked').waitFor()
+      const marks = (await anchor.admin('GET', `/admin/trust-marks?sub=${encodeURIComponent('https://m01.example.org')}`)).body.items
+      assert.deepEqual(marks.map((m: { status: string }) => m.status), ['revoked'])
       // A pending key change: a member that now signs with a key this entity does not vouch for.
       const rolled = await startLeaf({ clock: anchor.clock, authority_hints: [anchor.entityId] })
       try {
