@@ -257,6 +257,14 @@ describe('the operator console in Chromium', function () {
       assert.equal(await rows.count(), 50)
       assert.equal(await page.locator('tbody tr').first().innerText().then((t) => t.startsWith('http://127.0.0.1')), true, 'the first page again, in entity id order')
       // Search: an entity id prefix and the filters travel in the route, and the answer is paged.
+      // The tree's next level: an intermediate's row opens what is known below it.
+      assert.equal((await anchor.admin('POST', '/admin/subordinates', { entity_id: 'https://ia.example.org', jwks, intermediate: true })).status, 201)
+      await page.getByLabel('Entity id starts with').fill('ia.')
+      await page.getByRole('button', { name: 'Search' }).click()
+      await page.getByRole('button', { name: 'yes: show below' }).click()
+      await page.getByText(/No entity known below it/).waitFor()
+      assert.equal(await page.getByRole('button', { name: 'yes: show below' }).getAttribute('aria-expanded'), 'true')
+      await accessible(page, 'members (an intermediate opened)')
       await page.getByLabel('Entity id starts with').fill('m1')
       await page.getByRole('button', { name: 'Search' }).click()
       await page.waitForURL(/q=m1/)

@@ -60,7 +60,7 @@ export async function render(main, params, { session }) {
       items.map((m) => [
         h('a', { href: route(`members/${encodeURIComponent(m.entity_id)}`), class: 'mono' }, m.entity_id),
         (m.entity_types ?? []).join(', '),
-        m.intermediate ? 'yes' : 'no',
+        m.intermediate ? below(m) : 'no',
         (m.trust_mark_types ?? []).join(', '),
         status(m.status),
         m.pending_keys ? status('pending') : '',
@@ -76,6 +76,36 @@ export async function render(main, params, { session }) {
     pager.append(h('a', { href: route('members', { ...filters_, after: page.body.next, trail: trailText([...trail, after || '-']), p: String(pageNo + 1) }), rel: 'next' }, 'Next →'))
   }
   main.append(pager)
+}
+
+/**
+ * An intermediate's cell: a button that opens, under its row, the entities known below it (the
+ * tree's next level, from GET .../dependents, read only when asked).
+ */
+function below(m) {
+  const button = h('button', { type: 'button', class: 'secondary', 'aria-expanded': 'false', onclick: async () => {
+    const row = button.closest('tr')
+    const open = row.nextElementSibling?.classList.contains('below')
+    if (open) {
+      row.nextElementSibling.remove()
+      button.setAttribute('aria-expanded', 'false')
+      return
+    }
+    button.setAttribute('aria-expanded', 'true')
+    const cell = h('td', { colspan: '6' }, h('p', { class: 'loading' }, 'Loading…'))
+    row.after(h('tr', { class: 'below' }, cell))
+    try {
+      const d = (await api('GET', `subordinates/${encodeURIComponent(m.entity_id)}/dependents`)).body
+      const ids = d.below?.entity_ids ?? []
+      cell.replaceChildren(ids.length === 0
+        ? h('p', {}, 'No entity known below it (known: those with clients registered here through it).')
+        : h('ul', { class: 'tree', 'aria-label': `Known below ${m.entity_id}` }, ids.map((id) => h('li', { class: 'mono' }, id)),
+          d.below.entities > ids.length ? h('li', {}, `… ${d.below.entities - ids.length} more`) : null))
+    } catch (err) {
+      cell.replaceChildren(h('p', { class: 'failure-box' }, err.message))
+    }
+  } }, 'yes: show below')
+  return button
 }
 
 function select(id, label, value, options) {
