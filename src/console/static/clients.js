@@ -26,8 +26,18 @@ export async function render(main, params) {
   if (page.next) main.append(h('nav', { class: 'pager', 'aria-label': 'Pages' }, h('a', { href: route('clients', { status: st, after: page.next }), rel: 'next' }, 'Next →')))
   try {
     const statements = (await api('GET', 'software-statements', { query: { limit: PAGE } })).body.items ?? []
-    main.append(h('h2', {}, 'Software statements'), statements.length === 0 ? h('p', {}, 'None issued.') : table('', ['jti', 'Software id', 'Client name', 'Status', 'Expires'], statements.map((s) => [
+    const message = h('div', { 'aria-live': 'polite' })
+    main.append(h('h2', {}, 'Software statements'), message, statements.length === 0 ? h('p', {}, 'None issued.') : table('Software statements issued', ['jti', 'Software id', 'Client name', 'Status', 'Expires', ''], statements.map((s) => [
       h('span', { class: 'mono' }, s.jti), s.software_id, s.client_name ?? '', status(s.status), when(s.exp),
+      s.status === 'active' && can('POST /software-statements/revoke') ? h('button', { type: 'button', class: 'danger', onclick: async () => {
+        if (!(await confirmAction(`Revoke software statement ${s.jti}?`, ['Registrations presenting it are refused from now on, and its status endpoint answers revoked.'], 'Revoke'))) return
+        try {
+          await api('POST', 'software-statements/revoke', { body: { jti: s.jti } })
+          location.hash = route('clients', { t: String(Date.now()) })
+        } catch (err) {
+          message.append(h('p', { class: 'failure-box', role: 'alert' }, err.message))
+        }
+      } }, 'Revoke') : '',
     ])))
   } catch (err) {
     main.append(h('p', { class: 'help' }, err.message))
