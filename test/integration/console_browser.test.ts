@@ -234,7 +234,7 @@ describe('the operator console in Chromium', function () {
     assert.deepEqual(problems, [])
   })
 
-  it('shows the keys, trust marks and search views to an admin, accessible, with what the role allows', async () => {
+  it('gives an admin the search and tree, a pending key change to approve, keys, trust marks and clients, accessible', async () => {
     const { context, page } = await loggedIn(anchor.token)
     try {
       await page.getByText('admin (admin)').waitFor()
