@@ -19,7 +19,7 @@ import { mountCapability } from './capabilities.js'
 import { methodNotAllowed } from './allowed.js'
 import { createObserver, metricsRoute } from './observe.js'
 import { ConsoleSessions, LoginLimiter } from './console/sessions.js'
-import { consoleRouter, sessionRoutes } from './console/routes.js'
+import { consoleHeaders, consoleRouter, sessionRoutes } from './console/routes.js'
 
 export interface App {
   /** The public listener's application (with the admin API too when there is no admin plane). */
@@ -113,11 +113,13 @@ export function createApp(service: Service): App {
   let adminApp: Koa | undefined
   if (f.config.admin.listen) {
     adminApp = base(false)
+    adminApp.use(consoleHeaders(prefix))
     adminApp.use(consoleRoutes.routes())
     adminApp.use(methodNotAllowed(consoleRoutes))
     adminApp.use(admin.routes())
     adminApp.use(methodNotAllowed(admin))
   } else {
+    app.use(consoleHeaders(prefix))
     app.use(consoleRoutes.routes())
     app.use(methodNotAllowed(consoleRoutes))
     app.use(admin.routes())

@@ -55,6 +55,43 @@ function secured(ctx: Context): void {
   ctx.set('Cross-Origin-Resource-Policy', 'same-origin')
 }
 
+/**
+ * Whether a login was posted by a page of this origin (login CSRF; the Fetch Metadata
+ * "Sec-Fetch-Site" header, else the Origin header): a browser that sends Sec-Fetch-Site says
+ * `same-origin` for the console's own form and `none` for a user's own navigation; `same-site`
+ * (a sibling host under the same registrable domain) and `cross-site` are refused. A browser
+ * too old for Fetch Metadata still sends Origin with a form POST: its host must be the Host
+ * this request came to ('null', a sandboxed or privacy-hidden origin, is refused). A request
+ * with neither header is no browser's cross-origin form: allowed.
+ */
+export function fromConsole(ctx: Context): boolean {
+  const site = ctx.get('sec-fetch-site')
+  if (site) return site === 'same-origin' || site === 'none'
+  const origin = ctx.get('origin')
+  if (!origin) return true
+  let host: string
+  try {
+    const u = new URL(origin)
+    if (u.protocol !== 'http:' && u.protocol !== 'https:') return false
+    host = u.host
+  } catch {
+    return false
+  }
+  return host === (ctx.get('host') ?? '').toLowerCase()
+}
+
+/**
+ * The console's security headers on every answer below `{entity path}/console`, an unrouted
+ * path's 404 and a 405 included (each handler sets them too).
+ */
+export function consoleHeaders(prefix: string) {
+  const base = `${prefix}/console`
+  return async function headers(ctx: Context, next: () => Promise<unknown>): Promise<void> {
+    if (ctx.path === base || ctx.path.startsWith(`${base}/`)) secured(ctx)
+    await next()
+  }
+}
+
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`)
 
 export function consoleRouter(o: ConsoleOptions): Router {
@@ -86,7 +123,7 @@ export function consoleRouter(o: ConsoleOptions): Router {
   router.post(`${base}/login`, async (ctx) => {
     secured(ctx)
     // A login posted from another site would sign this browser in as someone else (login CSRF).
-    if (ctx.get('sec-fetch-site') === 'cross-site') throw new Forbidden('a console login must come from the console itself')
+    if (!fromConsole(ctx)) throw new Forbidden('a console login must come from the console itself')
     const address = ctx.ip
     const wait = o.limiter.retryAfter(address)
     if (wait > 0) {
