@@ -140,10 +140,13 @@ describe('the operator console in Chromium', function () {
       await page.getByTestId('resolve-ok').waitFor()
       const chain = await page.getByRole('list', { name: 'Trust chain, subject first' }).innerText()
       assert.ok(chain.includes(leaf.entityId) && chain.includes(anchor.entityId), chain)
-      // The policy step by step: the anchor's statement carries it, the resolved metadata shows its effect.
-      const steps = await page.locator('ol.steps').innerText()
-      assert.match(steps, /Statement by http:\/\/127\.0\.0\.1:\d+ about http:\/\/127\.0\.0\.1:\d+: metadata_policy/)
-      assert.match(steps, /"client_name": "Leaf RP"[\s\S]*Resolved metadata[\s\S]*"client_name": "Leaf RP \(vetted\)"/)
+      // The policy step by step (POST /admin/resolve/explain): the anchor's statement contributes
+      // it, and applying it turns the leaf's client_name into the vetted one.
+      const merged = await page.getByRole('table', { name: 'Policies merged, per parameter' }).innerText()
+      assert.match(merged, /openid_relying_party\.client_name\s+value[\s\S]*"Leaf RP \(vetted\)"/)
+      const applied = await page.getByRole('table', { name: 'Policy applied to the subject\'s metadata' }).innerText()
+      assert.match(applied, /value "Leaf RP \(vetted\)": "Leaf RP" → "Leaf RP \(vetted\)"/)
+      assert.match(await page.locator('section[aria-label="Result"]').innerText(), /"client_name": "Leaf RP \(vetted\)"/)
       await accessible(page, 'resolve')
       await shot(page, '06-resolve-ok')
 
@@ -165,8 +168,11 @@ describe('the operator console in Chromium', function () {
       const failure = page.getByTestId('resolve-failure')
       await failure.waitFor()
       const reason = await failure.innerText()
-      assert.match(reason, /invalid_trust_chain|not_found|invalid_subject/, reason)
-      assert.ok(reason.includes(leaf.entityId) || /subordinate|statement/i.test(reason), reason)
+      assert.match(reason, /invalid_trust_chain/, reason)
+      assert.ok(reason.includes(leaf.entityId), reason)
+      // Every path tried, with the statement and the rule that failed.
+      const tried = await page.getByRole('table', { name: 'Every path tried' }).innerText()
+      assert.match(tried, /not_found|is not a subordinate/, tried)
       await accessible(page, 'resolve failure')
       await shot(page, '08-resolve-failed')
 
