@@ -15,6 +15,8 @@ import type { Browser, BrowserContext, Page } from 'playwright-core'
 import { signStatement, startEntity, startLeaf, testKey, type TestEntity, type TestLeaf } from '../support/entity.js'
 import { chromiumMissing, launchChromium } from '../support/chromium.js'
 
+const SELF_MARK = 'https://leaf.example/tm/self-issued'
+const FORGED_MARK = 'https://leaf.example/tm/forged'
 const ARTIFACTS = join(import.meta.dirname, '..', 'artifacts', 'console')
 const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8')
 
@@ -52,6 +54,15 @@ describe('the operator console in Chromium', function () {
     // With the authorization server role, so the clients view has its routes.
     anchor = await startEntity({ adminListen: '127.0.0.1:0', config: { authorization_server: { resources: ['https://mcp.example/api'] } } })
     leaf = await startLeaf({ clock: anchor.clock, authority_hints: [anchor.entityId], metadata: { federation_entity: { organization_name: 'Leaf Org' }, openid_relying_party: { client_name: 'Leaf RP', redirect_uris: ['https://leaf.example/cb'] } } })
+    // Two trust marks in the leaf's configuration: one it issued itself (no trust_mark_issuers
+    // restrict issuers here, so resolution keeps it) and one whose signature is by a key its
+    // issuer does not publish (dropped, with the reason).
+    const now = anchor.clock.now()
+    const mark = (type: string, key: typeof leaf.key) => signStatement({ iss: leaf.entityId, sub: leaf.entityId, trust_mark_type: type, iat: now, exp: now + 86_400 }, key, { typ: 'trust-mark+jwt' })
+    leaf.claims.trust_marks = [
+      { trust_mark_type: SELF_MARK, trust_mark: await mark(SELF_MARK, leaf.key) },
+      { trust_mark_type: FORGED_MARK, trust_mark: await mark(FORGED_MARK, await testKey()) },
+    ]
     console_ = `${anchor.adminUrl!}/console/`
     operatorToken = (await anchor.admin('POST', '/admin/operators', { name: 'olga', role: 'operator' })).body.token as string
     auditorToken = (await anchor.admin('POST', '/admin/operators', { name: 'audrey', role: 'auditor' })).body.token as string
@@ -147,6 +158,9 @@ describe('the operator console in Chromium', function () {
       const applied = await page.getByRole('table', { name: 'Policy applied to the subject\'s metadata' }).innerText()
       assert.match(applied, /value "Leaf RP \(vetted\)": "Leaf RP" → "Leaf RP \(vetted\)"/)
       assert.match(await page.locator('section[aria-label="Result"]').innerText(), /"client_name": "Leaf RP \(vetted\)"/)
+      const marks = await page.getByRole('table', { name: 'Trust marks kept and dropped' }).innerText()
+      assert.ok(marks.includes(`${SELF_MARK}\tkept\tverified, issued by ${leaf.entityId}`), marks)
+      assert.match(marks.split('\n').find((l) => l.startsWith(FORGED_MARK)) ?? '', /\tdropped\t\S+/, marks)
       await accessible(page, 'resolve')
       await shot(page, '06-resolve-ok')
 
