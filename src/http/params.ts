@@ -32,8 +32,9 @@ export function bool(params: Params, name: string): boolean | undefined {
 export function int(params: Params, name: string, min: number, max: number): number | undefined {
   const v = single(params, name)
   if (v === undefined) return undefined
-  const n = Number(v)
-  if (!Number.isInteger(n) || n < min || n > max) throw new InvalidRequest(`${name}: must be an integer from ${min} to ${max}`)
+  // Decimal digits only: Number() would also take 0x10, 1e3, ' 5' and '+5'.
+  const n = /^-?\d{1,16}$/.test(v) ? Number(v) : NaN
+  if (!Number.isSafeInteger(n) || n < min || n > max) throw new InvalidRequest(`${name}: must be an integer from ${min} to ${max}`)
   return n
 }
 

@@ -16,6 +16,7 @@ import { validator, describeAjvError } from '../config/schemas.js'
 import { MemberChecks } from './validation.js'
 import { KeyRefresh, type PendingKeys } from './key_refresh.js'
 import type { Statement } from '../trust_chain/types.js'
+import { isJsonObject, own } from '../util/json.js'
 
 /** What the operator may set on a member and its subordinate statement carries. */
 export interface StatementFields {
@@ -276,7 +277,7 @@ export class SubordinateRegistry {
       entity_configuration: { jwt: ec.jwt, header: ec.header, payload: claims },
       authority_hints: Array.isArray(claims.authority_hints) ? claims.authority_hints : [],
       metadata: claims.metadata ?? {},
-      would_onboard: { entity_types: found.entity_types, intermediate: found.intermediate, trust_mark_types: found.trust_mark_types, kids: (claims.jwks?.keys ?? []).map((k) => String(k.kid)) },
+      would_onboard: { entity_types: found.entity_types, intermediate: found.intermediate, trust_mark_types: found.trust_mark_types, kids: keyIds(claims.jwks) },
     }
   }
 
@@ -318,6 +319,20 @@ export class SubordinateRegistry {
 }
 
 /** What onboarding takes from a member's entity configuration besides its keys. */
+/**
+ * The kids of a member's jwks as published: only string kids of JSON object keys (a verified
+ * configuration may still carry other keys, a null or a kid that is an object, which the
+ * checks refuse, and the preview shows beside that refusal).
+ */
+function keyIds(jwks: unknown): string[] {
+  const keys = isJsonObject(jwks) ? own(jwks, 'keys') : undefined
+  if (!Array.isArray(keys)) return []
+  return keys.flatMap((k) => {
+    const kid = isJsonObject(k) ? own(k, 'kid') : undefined
+    return typeof kid === 'string' ? [kid] : []
+  })
+}
+
 function onboardingFields(ec: EntityStatement): { entity_types: string[]; intermediate: boolean; trust_mark_types: string[] } {
   const fe = ec.metadata?.federation_entity ?? {}
   return {

@@ -17,12 +17,27 @@ import { text } from './members.js'
 export const EXPORT_PAGE = PAGE_LIMIT.max
 
 /** RFC 3339 date-time (or a date: midnight UTC), as `since`/`until` take it. */
-const DATE_TIME = /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}:\d{2}))?$/
+const DATE_TIME = /^(\d{4})-(\d{2})-(\d{2})(?:[Tt ](\d{2}):(\d{2})(?::(\d{2})(?:\.\d{1,9})?)?(?:[Zz]|[+-](\d{2}):(\d{2})))?$/
+
+/**
+ * Whether the fields of a DATE_TIME match name a real instant (RFC 3339 "Restrictions"): a
+ * day its month has, hour 00-23, minute 00-59, second 00-59 (no leap second), an offset within
+ * ±23:59. Date.parse alone takes 2026-02-31 as March 3rd and 24:00 as the next day.
+ */
+function realInstant(m: RegExpExecArray): boolean {
+  const [, y, mo, d, h = '0', mi = '0', s = '0', oh = '0', om = '0'] = m.map((x) => x ?? undefined)
+  const month = Number(mo)
+  const day = Number(d)
+  if (month < 1 || month > 12 || day < 1) return false
+  if (day > new Date(Date.UTC(Number(y), month, 0)).getUTCDate()) return false
+  return Number(h) <= 23 && Number(mi) <= 59 && Number(s) <= 59 && Number(oh) <= 23 && Number(om) <= 59
+}
 
 function instant(params: URLSearchParams, name: string): string | undefined {
   const v = single(params, name)
   if (v === undefined) return undefined
-  const ms = DATE_TIME.test(v) ? Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v.replace(' ', 'T')) : NaN
+  const m = DATE_TIME.exec(v)
+  const ms = m && realInstant(m) ? Date.parse(v.length === 10 ? `${v}T00:00:00Z` : v.replace(' ', 'T')) : NaN
   if (!Number.isFinite(ms)) throw new InvalidRequest(`${name}: must be an RFC 3339 date-time such as 2026-12-01T10:00:00Z (or a date, 2026-12-01)`)
   // The form AuditLog writes (toISOString), so text order is time order.
   return new Date(ms).toISOString()
@@ -50,11 +65,12 @@ const CSV_COLUMNS = ['seq', 'time', 'actor', 'action', 'subject', 'outcome', 'de
 /**
  * One CSV cell (RFC 4180): quoted when it holds a comma, quote or line break. A cell a
  * spreadsheet would read as a formula (starting with = + - @, or a tab or carriage return)
- * gets a leading apostrophe first (OWASP "CSV Injection").
+ * gets a leading apostrophe first (OWASP "CSV Injection"); so does one starting with a line
+ * feed or the fullwidth ＝ ＋ － ＠, which some spreadsheets read as their ASCII forms.
  */
 export function csvCell(value: unknown): string {
   let s = typeof value === 'string' ? value : value === undefined || value === null ? '' : JSON.stringify(value)
-  if (/^[=+\-@\t\r]/.test(s)) s = `'${s}`
+  if (/^[=+\-@\t\r\n\uff1d\uff0b\uff0d\uff20]/.test(s)) s = `'${s}`
   return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s
 }
 

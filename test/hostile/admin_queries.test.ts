@@ -1,0 +1,182 @@
+/**
+ * The admin API the console reads, as a hostile or careless caller meets it: query
+ * parameters duplicated, as arrays, huge, out of range, impossible dates, NoSQL and regular
+ * expression syntax in `q`; the audit export's cells that a spreadsheet would run as a
+ * formula; the onboarding preview of a member whose entity configuration is hostile (a null
+ * or object where a key is, deep JSON, `__proto__` members, a redirect, a slow answer). Never
+ * 5xx, the exact 400, nothing written.
+ */
+import { strict as assert } from 'node:assert'
+import { startEntity, startLeaf, type TestEntity, type TestLeaf } from '../support/entity.js'
+import { ManualClock } from '../../src/clock.js'
+import { csvCell } from '../../src/http/admin/audit.js'
+
+const enc = encodeURIComponent
+
+/** The CSV cells of `text` (RFC 4180), row by row. */
+function parseCsv(text: string): string[][] {
+  const rows: string[][] = []
+  let row: string[] = []
+  let cell = ''
+  let quoted = false
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') {
+        cell += '"'
+        i++
+      } else if (c === '"') quoted = false
+      else cell += c
+    } else if (c === '"') quoted = true
+    else if (c === ',') {
+      row.push(cell)
+      cell = ''
+    } else if (c === '\r' && text[i + 1] === '\n') {
+      row.push(cell)
+      rows.push(row)
+      row = []
+      cell = ''
+      i++
+    } else cell += c
+  }
+  return rows
+}
+
+describe('hostile: the admin API of the console', function () {
+  this.timeout(120_000)
+  const clock = new ManualClock()
+  let ta: TestEntity
+  const jwk = { kty: 'EC', crv: 'P-256', kid: 'k1', x: 'WKn-ZIGevcwGIyyrzFoZNBdaq9_TsqzGl96oc0CWuis', y: 'y77t-RvAHRKTsSGdIYUfweuOvwrvDD-Q3Hv5J0fSKbE' }
+
+  before(async () => {
+    ta = await startEntity({ clock })
+    for (const id of ['https://a.example', 'https://b.example/x.y', 'https://$where.example']) {
+      const r = await ta.admin('POST', '/admin/subordinates', { entity_id: id, jwks: { keys: [jwk] } })
+      assert.equal(r.status, 201, JSON.stringify(r.body))
+    }
+  })
+  after(() => ta.stop())
+
+  it('GET /admin/subordinates: a bad parameter is 400 naming it; syntax in q is text', async () => {
+    for (const [query, name] of [
+      ['limit=0', 'limit'], ['limit=-1', 'limit'], ['limit=1e9', 'limit'], ['limit=abc', 'limit'], ['limit=1.5', 'limit'], ['limit=0x10', 'limit'], ['limit=1e1', 'limit'],
+      ['limit=1&limit=2', 'limit'], ['q=a&q=b', 'q'], [`q=${'a'.repeat(2049)}`, 'q'], ['q=%00', 'q'], ['q=a%0Ab', 'q'],
+      ['status=__proto__', 'status'], ['status=active&status=suspended', 'status'], ['intermediate=1', 'intermediate'],
+      ['after=%1F', 'after'], [`entity_type=${'x'.repeat(257)}`, 'entity_type'],
+    ] as const) {
+      const r = await ta.admin('GET', `/admin/subordinates?${query}`)
+      assert.equal(r.status, 400, `${query.slice(0, 60)}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`)
+      assert.equal(r.body.error, 'invalid_request', query)
+      assert.match(r.body.error_description, new RegExp(`^${name}: `), query)
+    }
+    for (const [q, ids] of [
+      ['$where', ['https://$where.example']], ['{"$gt":""}', []], ['.*', []], ['^a', []], ['a.example', ['https://a.example']],
+      ['b.example/x.', ['https://b.example/x.y']], ['b.example/x\\', []], ['(', []], ['[', []], ['💥', []], ['\u202e', []],
+      ['https://', ['https://$where.example', 'https://a.example', 'https://b.example/x.y']],
+    ] as const) {
+      const r = await ta.admin('GET', `/admin/subordinates?q=${enc(q)}`)
+      assert.equal(r.status, 200, `${q}: ${JSON.stringify(r.body)}`)
+      assert.deepEqual(r.body.items.map((m: { entity_id: string }) => m.entity_id), ids, q)
+    }
+    // Arrays and objects in the qs style are unknown names, ignored.
+    for (const query of ['limit[]=1', 'q[$ne]=x', 'status[0]=active', '__proto__=1', 'constructor[prototype]=1']) {
+      const r = await ta.admin('GET', `/admin/subordinates?${query}`)
+      assert.equal(r.status, 200, query)
+      assert.equal(r.body.items.length, 3, query)
+    }
+    for (const entityType of ['constructor', '__proto__', '$where', '{"$ne":null}']) {
+      const r = await ta.admin('GET', `/admin/subordinates?entity_type=${enc(entityType)}`)
+      assert.equal(r.status, 200, entityType)
+      assert.deepEqual(r.body.items, [], entityType)
+    }
+  })
+
+  it('GET /admin/audit and its export: impossible dates, bad limits and formats are 400', async () => {
+    for (const path of ['/admin/audit', '/admin/audit/export']) {
+      for (const query of [
+        'since=9999999999999', 'since=NaN', 'since=2026-13-45', 'since=2026-02-31', 'since=2026-02-30T00:00:00Z', 'since=2025-02-29',
+        'until=2026-12-01T24:00:00Z', 'until=2026-12-01T23:60:00Z', 'until=2026-12-01T23:59:61Z', 'since=2026-12-01T10:00:00+24:00',
+        'since=2026-12-01T10:00:00+23:60', 'since=%E2%80%AE2026-12-01', 'since=2026-12-01&since=2026-12-02',
+        'since=2026-12-02&until=2026-12-01', 'after=-1', 'after=1e400', 'after=0x10', 'after=1e3', 'after=%205', 'after=+5', 'after=99999999999999999', `actor=${'a'.repeat(257)}`, 'actor=%00',
+        ...(path.endsWith('export') ? ['format=CSV', 'format=csv&format=ndjson', 'format=xlsx'] : ['limit=0', 'limit=1001', 'limit=1e2', 'limit=10.0', 'limit=0b1']),
+      ]) {
+        const r = await ta.admin('GET', `${path}?${query}`)
+        assert.equal(r.status, 400, `${path}?${query}: ${r.status} ${JSON.stringify(r.body)?.slice(0, 200)}`)
+        assert.equal(r.body.error, 'invalid_request', query)
+      }
+    }
+    // A leap day and an offset are fine.
+    for (const query of ['since=2024-02-29', 'since=2026-12-01T10:00:00.123456789-05:30', 'until=2026-12-31T23:59:59Z']) {
+      assert.equal((await ta.admin('GET', `/admin/audit?${query}`)).status, 200, query)
+    }
+  })
+
+  it('the CSV export defuses every cell a spreadsheet would read as a formula and keeps quotes and line breaks inside cells', async () => {
+    const hostile = ['=cmd|\' /C calc\'!A0', '+1+1', '-2+3', '@SUM(A1)', '\t=1', '\r=1', '\n=1', '＝1+1', '＋1', '－1', '＠SUM(A1)', 'a "quoted", b\r\nc', '"=1"']
+    for (const [i, s] of hostile.entries()) await ta.federation.audit.record(s, `hostile.csv.${i}`, 'success', s, { note: s })
+    const r = await fetch(`${ta.entityId}/admin/audit/export?format=csv&action=${enc('hostile.csv.')}`, { headers: { authorization: `Bearer ${ta.token}` } })
+    assert.equal(r.status, 200)
+    const all = await fetch(`${ta.entityId}/admin/audit/export?format=csv`, { headers: { authorization: `Bearer ${ta.token}` } })
+    const rows = parseCsv(await all.text()).filter((row) => row[3]?.startsWith('hostile.csv.'))
+    assert.equal(rows.length, hostile.length)
+    for (const [i, s] of hostile.entries()) {
+      const row = rows.find((x) => x[3] === `hostile.csv.${i}`)!
+      for (const cell of [row[2]!, row[4]!]) {
+        assert.ok(!/^[=+\-@\t\r\n＝＋－＠]/.test(cell), `${JSON.stringify(s)}: cell ${JSON.stringify(cell)} starts a formula`)
+        assert.equal(cell.replace(/^'/, ''), s, JSON.stringify(s))
+      }
+    }
+    assert.equal(csvCell('plain'), 'plain')
+    assert.equal(csvCell(''), '')
+  })
+
+  describe('POST /admin/subordinates/preview of a hostile entity configuration', () => {
+    let leaf: TestLeaf
+    before(async () => {
+      leaf = await startLeaf({ clock, authority_hints: [ta.entityId] })
+    })
+    after(() => leaf?.stop())
+    const preview = () => ta.admin('POST', '/admin/subordinates/preview', { entity_id: leaf.entityId })
+
+    it('answers 200 with its problems, never 5xx, writing nothing', async () => {
+      const good = leaf.claims
+      const revision = ta.federation.changes.revision
+      const deep = (n: number): unknown => (n === 0 ? 1 : { a: deep(n - 1) })
+      const cases: Array<[string, Record<string, unknown>]> = [
+        ['a null key', { jwks: { keys: [leaf.key.publicJwk, null] } }],
+        ['a kid that is an object', { jwks: { keys: [leaf.key.publicJwk, { ...leaf.key.publicJwk, kid: { toString: 1 } }] } }],
+        ['keys an object', { jwks: { keys: { 0: leaf.key.publicJwk } } }],
+        ['jwks null', { jwks: null }],
+        ['__proto__ members', JSON.parse(`{"metadata":{"__proto__":{"polluted":true},"constructor":{"prototype":{"x":1}}},"__proto__":{"admin":true}}`) as Record<string, unknown>],
+        ['deep metadata', { metadata: { federation_entity: deep(500) } }],
+        ['authority_hints a string', { authority_hints: ta.entityId }],
+        ['authority_hints objects', { authority_hints: [{}, null, 1] }],
+        ['metadata an array', { metadata: [1, 2] }],
+        ['metadata types unknown', { metadata: { __proto__x: {}, toString: 1 } }],
+        ['trust_marks hostile', { trust_marks: [null, { trust_mark_type: {} }, 'x'] }],
+      ]
+      for (const [what, claims] of cases) {
+        leaf.claims = { ...good, ...claims }
+        const r = await preview()
+        assert.ok(r.status === 200 || r.status === 400, `${what}: ${r.status} ${JSON.stringify(r.body).slice(0, 300)}`)
+        if (r.status === 200) assert.equal(typeof r.body.acceptable, 'boolean', what)
+        assert.equal(({} as Record<string, unknown>).polluted, undefined)
+      }
+      leaf.claims = good
+      assert.equal(ta.federation.changes.revision, revision)
+    })
+
+    it('follows no redirect', async () => {
+      leaf.respond = (_req, res) => {
+        res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end()
+        return true
+      }
+      const r = await preview()
+      leaf.respond = undefined
+      assert.equal(r.status, 200)
+      assert.equal(r.body.acceptable, false)
+      assert.equal(r.body.entity_configuration, null)
+      assert.doesNotMatch(JSON.stringify(r.body), /meta-data/)
+    })
+  })
+})
