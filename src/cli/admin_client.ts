@@ -3,7 +3,10 @@
  * writer: subordinate, audit, keys (and later capabilities' commands).
  */
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
+import { join, isAbsolute } from 'node:path'
+import http from 'node:http'
+import https from 'node:https'
+import { rootCertificates } from 'node:tls'
 import { ADMIN_TOKEN_FILE, CONFIG_FILE, parseListen, type ConfigFile } from '../config/load.js'
 import { UsageError, type IO } from './args.js'
 
@@ -13,6 +16,7 @@ export const CONNECTION_OPTIONS = {
   token: { type: 'string' },
   dir: { type: 'string' },
   json: { type: 'boolean' },
+  'ca-file': { type: 'string' },
 } as const
 
 export const CONNECTION_HELP = `Connection:
@@ -21,7 +25,9 @@ export const CONNECTION_HELP = `Connection:
                   http://admin.listen + the entity id's path, or the entity id when the
                   admin API shares the public listener); --url is the same option
   --token TOKEN   an operator's token (default: $ANCHORAGE_ADMIN_TOKEN, else DIR/admin.token)
-  --dir DIR       deployment directory (default: ./federation)`
+  --dir DIR       deployment directory (default: ./federation)
+  --ca-file FILE  CA certificates (PEM) trusted for an https admin plane, besides the system's,
+                  NODE_EXTRA_CA_CERTS and the deployment's own admin.tls_cert (self-signed)`
 
 export interface AdminClient {
   call(method: string, path: string, body?: unknown): Promise<{ status: number; body: unknown }>
@@ -32,19 +38,21 @@ export interface AdminClient {
   stream(path: string, write: (chunk: string) => Promise<void>): Promise<{ status: number; body: unknown }>
 }
 
-export async function adminClient(values: { 'admin-url'?: string | undefined; url?: string | undefined; token?: string | undefined; dir?: string | undefined }, io: IO): Promise<AdminClient> {
+/** How long the CLI waits for an admin answer. */
+const TIMEOUT_MS = 60_000
+
+export async function adminClient(values: { 'admin-url'?: string | undefined; url?: string | undefined; token?: string | undefined; dir?: string | undefined; 'ca-file'?: string | undefined }, io: IO): Promise<AdminClient> {
   const dir = values.dir ?? 'federation'
   if (values['admin-url'] && values.url && values['admin-url'] !== values.url) throw new UsageError('--admin-url and --url name the same thing: give one')
   let url = values['admin-url'] ?? values.url ?? io.env.ANCHORAGE_ADMIN_URL
-  if (!url) {
-    let config: ConfigFile
-    try {
-      config = JSON.parse(await io.readFile(join(dir, CONFIG_FILE))) as ConfigFile
-    } catch {
-      throw new UsageError(`--admin-url is required (no ${join(dir, CONFIG_FILE)} to find the admin API from)`)
-    }
-    url = adminUrlOf(config)
+  let config: ConfigFile | undefined
+  try {
+    config = JSON.parse(await io.readFile(join(dir, CONFIG_FILE))) as ConfigFile
+  } catch {
+    if (!url) throw new UsageError(`--admin-url is required (no ${join(dir, CONFIG_FILE)} to find the admin API from)`)
   }
+  url ??= adminUrlOf(config!)
+  const ca = url.startsWith('https:') ? await trustedCas(values['ca-file'], config?.admin?.tls_cert, dir, io) : undefined
   let token = values.token ?? io.env.ANCHORAGE_ADMIN_TOKEN
   if (!token) {
     try {
@@ -54,25 +62,23 @@ export async function adminClient(values: { 'admin-url'?: string | undefined; ur
     }
   }
   const base = url.replace(/\/+$/, '')
-  const send = (method: string, path: string, body?: unknown) => fetch(base + path, {
-    method,
-    headers: {
-      authorization: `Bearer ${token}`,
-      ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
-    },
-    ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
-  }).catch((err: Error) => {
+  const send = (method: string, path: string, body?: unknown) => open(base + path, method, {
+    authorization: `Bearer ${token}`,
+    ...(body !== undefined ? { 'content-type': 'application/json' } : {}),
+  }, body !== undefined ? JSON.stringify(body) : undefined, ca).catch((err: Error) => {
     throw new Error(unreachable(base, err, values.dir))
   })
-  const parsed = async (res: Response) => {
-    const text = await res.text()
+  const parsed = async (res: http.IncomingMessage) => {
+    const chunks: Buffer[] = []
+    for await (const c of res) chunks.push(c as Buffer)
+    const text = Buffer.concat(chunks).toString('utf8')
     let body: unknown = text
     try {
       body = text ? JSON.parse(text) : undefined
     } catch {
       /* not JSON: keep the text */
     }
-    return { status: res.status, body }
+    return { status: res.statusCode ?? 0, body }
   }
   return {
     async call(method, path, body) {
@@ -80,15 +86,61 @@ export async function adminClient(values: { 'admin-url'?: string | undefined; ur
     },
     async stream(path, write) {
       const res = await send('GET', path)
-      if (res.status < 200 || res.status >= 300 || !res.body) return parsed(res)
+      const status = res.statusCode ?? 0
+      if (status < 200 || status >= 300) return parsed(res)
       const decoder = new TextDecoder()
-      for await (const chunk of res.body) await write(decoder.decode(chunk as Uint8Array, { stream: true }))
+      for await (const chunk of res) await write(decoder.decode(chunk as Uint8Array, { stream: true }))
       const rest = decoder.decode()
       if (rest) await write(rest)
-      return { status: res.status, body: undefined }
+      return { status, body: undefined }
     },
   }
 }
+
+/** One request to the admin API (http or https, the given CAs trusted): the answer, its body still to be read. */
+function open(url: string, method: string, headers: Record<string, string>, body: string | undefined, ca: string[] | undefined): Promise<http.IncomingMessage> {
+  return new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const options: https.RequestOptions = { method, headers: { ...headers, ...(body !== undefined ? { 'content-length': String(Buffer.byteLength(body)) } : {}) }, timeout: TIMEOUT_MS, ...(ca ? { ca } : {}) }
+    const req = (u.protocol === 'https:' ? https : http).request(u, options, resolve)
+    req.on('timeout', () => req.destroy(Object.assign(new Error(`no answer within ${TIMEOUT_MS / 1000} s`), { code: 'ETIMEDOUT' })))
+    req.on('error', (err) => reject(new Error(err.message, { cause: err })))
+    req.end(body)
+  })
+}
+
+/**
+ * The CAs an https admin plane is checked against: the system's, NODE_EXTRA_CA_CERTS,
+ * --ca-file, and the deployment's own admin certificate (a self-signed one is its own CA).
+ * Node replaces the system's CAs when given any, hence the full list.
+ */
+async function trustedCas(caFile: string | undefined, adminCert: string | undefined, dir: string, io: IO): Promise<string[]> {
+  const out = [...rootCertificates]
+  const read = async (path: string, what: string, required: boolean) => {
+    try {
+      out.push(await io.readFile(path))
+    } catch (err) {
+      if (required) throw new UsageError(`${what}: cannot read ${path}: ${(err as Error).message}`)
+    }
+  }
+  if (io.env.NODE_EXTRA_CA_CERTS) await read(io.env.NODE_EXTRA_CA_CERTS, 'NODE_EXTRA_CA_CERTS', false)
+  if (caFile) await read(caFile, '--ca-file', true)
+  // As the server reads it (relative to where it runs), else relative to the deployment directory.
+  if (adminCert) {
+    for (const path of isAbsolute(adminCert) ? [adminCert] : [adminCert, join(dir, adminCert)]) {
+      try {
+        out.push(await io.readFile(path))
+        break
+      } catch {
+        /* the next place, else the other CAs decide */
+      }
+    }
+  }
+  return out
+}
+
+/** Node's codes for a server certificate that does not verify. */
+const TLS_TRUST = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])
 
 /**
  * Why the admin API could not be reached, for people: nothing listening is the server not
@@ -101,6 +153,9 @@ export function unreachable(base: string, err: Error, dir: string | undefined): 
     return `cannot reach the server at ${base} (connection refused) — is it running? Start it with \`anchorage serve --dir ${dir ?? 'federation'}\``
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the server at ${base}: the host name does not resolve`
+  if (code && TLS_TRUST.has(code)) {
+    return `cannot reach the server at ${base}: its certificate is not trusted (${code}: ${cause?.message ?? err.message}); give its CA with --ca-file FILE or NODE_EXTRA_CA_CERTS`
+  }
   return `cannot reach the server at ${base}: ${cause?.message ?? err.message}`
 }
 
@@ -114,7 +169,7 @@ export function adminUrlOf(config: Pick<ConfigFile, 'entity_id' | 'admin'>): str
   if (!at) return config.entity_id
   const host = at.host === '0.0.0.0' ? '127.0.0.1' : at.host === '::' ? '::1' : at.host
   const path = new URL(config.entity_id).pathname.replace(/\/+$/, '')
-  return `http://${host.includes(':') ? `[${host}]` : host}:${at.port}${path}`
+  return `${config.admin?.tls_cert ? 'https' : 'http'}://${host.includes(':') ? `[${host}]` : host}:${at.port}${path}`
 }
 
 /** Prints the answer; returns the exit code (0 on 2xx, 1 on an error answer). */

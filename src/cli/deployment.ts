@@ -14,7 +14,9 @@ Creates DIR with anchorage.json (the configuration), keys.json (the first federa
 key, encrypted when ANCHORAGE_KEK is set) and admin.token (the token of the first admin
 operator, named admin; only its SHA-256 is kept in the configuration: move the token
 somewhere safe). An https deployment gets a private admin plane: the admin API on its own
-listener, admin.listen = 127.0.0.1:8081; a development one keeps it on the shared listener.
+listener, admin.listen = 127.0.0.1:<port + 1>, port being the one serve will listen on ($PORT,
+else the port the entity id writes, else 8080: 127.0.0.1:8081); a development one keeps it on
+the shared listener.
 
   --dir DIR               deployment directory (created; must not hold a deployment yet)
   --entity-id URL         this entity's identifier (https; http only for development)
@@ -23,7 +25,7 @@ listener, admin.listen = 127.0.0.1:8081; a development one keeps it on the share
   --organization-name S   published in the entity configuration
   --development           allow an http entity id (implied by an http entity id)
   --admin-listen HOST:PORT
-                          the admin plane's listener (default 127.0.0.1:8081 for https
+                          the admin plane's listener (default 127.0.0.1:<port + 1> for https
                           deployments); 'shared': the admin API on the public listener
   --trust-anchor URL      pin a trust anchor's keys in trust_anchors (fetched from its
                           entity configuration now, thumbprints printed); repeatable
@@ -45,8 +47,9 @@ export const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
 
   --dir DIR                 deployment directory (default: ./federation)
   --port N                  listen port (default: $PORT, else server.port of the configuration,
-                            else the entity id's port, else 8080; a port other than the entity
-                            id's is warned about)
+                            else the entity id's: the port it writes, else 80 for http, 443 for
+                            https with --tls-cert, 8080 for https behind a TLS-terminating proxy;
+                            a port other than the entity id's is warned about)
   --host ADDR               listen address (default: server.host of the configuration, else
                             127.0.0.1 for a development deployment, else 0.0.0.0)
   --store SPEC              'embedded' or a mongodb:// URI (default: $ANCHORAGE_STORE, else configuration)
@@ -61,7 +64,10 @@ export const SERVE_HELP = `Usage: anchorage serve [--dir DIR] [options]
   --trust-reevaluation S    authorization server: re-resolve a registration's trust chain
                             when older than S seconds ($ANCHORAGE_TRUST_REEVALUATION_SECONDS)
   --admin-listen HOST:PORT  the admin plane's listener instead of admin.listen of the
-                            configuration (plain HTTP: keep it on a private address)
+                            configuration (plain HTTP unless admin.tls_cert: keep it on loopback)
+  --admin-tls-cert FILE --admin-tls-key FILE
+                            TLS on the admin plane (instead of admin.tls_cert/admin.tls_key);
+                            needed when the admin plane is not on a loopback address
   --init-if-missing         create a development deployment (entity id
                             http://localhost:PORT) when DIR has none
 
@@ -84,6 +90,8 @@ export async function initCommand(argv: string[], io: IO): Promise<number> {
   if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
   const adminListen = values['admin-listen']
   if (adminListen !== undefined && adminListen !== 'shared' && !parseListen(adminListen)) throw new UsageError(`--admin-listen: must be HOST:PORT (or [IPv6]:PORT) or shared: ${adminListen}`)
+  const envPort = io.env.PORT ? Number(io.env.PORT) : undefined
+  if (envPort !== undefined && !(Number.isInteger(envPort) && envPort > 0 && envPort < 65536)) throw new UsageError(`PORT: not a port number: ${io.env.PORT}`)
   const caPath = values['ca-file']
   const caFile = caPath ? { path: resolvePath(caPath), pem: await io.readFile(caPath).catch((err: Error) => {
     throw new UsageError(`--ca-file: cannot read ${caPath}: ${err.message}`)
@@ -106,6 +114,7 @@ export async function initCommand(argv: string[], io: IO): Promise<number> {
     ...(values['organization-name'] ? { organizationName: values['organization-name'] } : {}),
     ...(values.development ? { development: true } : {}),
     ...(adminListen === 'shared' ? { adminListen: null } : adminListen !== undefined ? { adminListen } : {}),
+    ...(envPort !== undefined ? { port: envPort } : {}),
     ...kekOption(io),
     extra: as.extra,
   }).catch((err: Error) => {
@@ -133,7 +142,7 @@ export async function serveCommand(argv: string[], io: IO): Promise<number> {
     dir: { type: 'string' }, port: { type: 'string' }, host: { type: 'string' }, store: { type: 'string' },
     'tls-cert': { type: 'string' }, 'tls-key': { type: 'string' }, 'trust-proxy': { type: 'boolean' }, 'ca-file': { type: 'string' },
     'allow-http': { type: 'boolean' }, 'allow-private-network': { type: 'boolean' }, 'init-if-missing': { type: 'boolean' },
-    'trust-reevaluation': { type: 'string' }, 'admin-listen': { type: 'string' },
+    'trust-reevaluation': { type: 'string' }, 'admin-listen': { type: 'string' }, 'admin-tls-cert': { type: 'string' }, 'admin-tls-key': { type: 'string' },
   })
   if (values.help) {
     io.stdout(SERVE_HELP)
@@ -161,6 +170,8 @@ export async function serveCommand(argv: string[], io: IO): Promise<number> {
     ...(values['allow-private-network'] ? { allow_private_network: true } : {}),
     ...(reevaluation !== undefined ? { trust_reevaluation: reevaluation } : {}),
     ...(values['admin-listen'] ? { admin_listen: values['admin-listen'] } : {}),
+    ...(values['admin-tls-cert'] ? { admin_tls_cert: values['admin-tls-cert'] } : {}),
+    ...(values['admin-tls-key'] ? { admin_tls_key: values['admin-tls-key'] } : {}),
   }, { env: io.env })
   // Signal handlers first: whoever reads the listening line may stop the server at once.
   const stopped = untilSignal(service, io)

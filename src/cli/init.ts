@@ -1,7 +1,7 @@
 /** `anchorage init`: a deployment directory with configuration, seed keys and an admin token. */
 import { mkdir, writeFile, access } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
-import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, defaultIdTokenAlgs, oauthAlgs, type ConfigFile } from '../config/load.js'
+import { CONFIG_FILE, KEYS_FILE, ADMIN_TOKEN_FILE, checkConfigFile, defaultIdTokenAlgs, oauthAlgs, entityIdPort, type ConfigFile } from '../config/load.js'
 import { DEFAULTS } from '../config/defaults.js'
 import type { KeysFile } from '../types.js'
 import { generateSigningKey, sealKey, KEY_ALGS, type KeyAlg } from '../crypto/keys.js'
@@ -22,7 +22,10 @@ export interface InitOptions {
    * null: none whatever the deployment.
    */
   adminListen?: string | null
-  /** The listen port the admin plane's default follows (default: server.port's default, 8080). */
+  /**
+   * The port `serve` will listen on, which the admin plane's default follows (the CLI passes
+   * PORT; default: the port the entity id writes, else 8080, the port behind a TLS-terminating proxy).
+   */
   port?: number
   /** Seals the first key (config/load reads ANCHORAGE_KEK: `kekFromEnv`). */
   kek?: KekMaterial
@@ -51,7 +54,8 @@ export async function initDeployment(o: InitOptions): Promise<InitResult> {
   const development = o.development ?? o.entityId.startsWith('http:')
   const adminToken = newToken()
   // The admin plane on its own loopback listener, except in development (docs/operations.md, "The admin plane").
-  const adminListen = o.adminListen === null ? undefined : (o.adminListen ?? (development ? undefined : `127.0.0.1:${(o.port ?? DEFAULTS.server.port) + 1}`))
+  const port = o.port ?? entityIdPort(o.entityId) ?? DEFAULTS.server.port
+  const adminListen = o.adminListen === null ? undefined : (o.adminListen ?? (development ? undefined : `127.0.0.1:${port < 65535 ? port + 1 : port - 1}`))
   const config: ConfigFile = {
     entity_id: o.entityId,
     ...(development ? { development: true } : {}),

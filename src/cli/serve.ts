@@ -1,7 +1,7 @@
 /** A running server: config -> store -> createService (the composition root) -> app -> listener. */
 import { join } from 'node:path'
 import { access } from 'node:fs/promises'
-import { loadConfig, entityIdPort, CONFIG_FILE, type Config, type Overrides } from '../config/load.js'
+import { loadConfig, entityIdPort, entityIdPublicPort, CONFIG_FILE, type Config, type Overrides } from '../config/load.js'
 import { createLogger, type Logger } from '../logger.js'
 import { systemClock, type Clock } from '../clock.js'
 import type { Store } from '../storage/types.js'
@@ -34,6 +34,7 @@ export async function startService(
     const server = await serve(service)
     const { federation } = service
     warnings(config, logger, listenerWarnings(config, overrides, deps.env ?? process.env))
+    if (behindProxy(config)) logger.info(`${config.entity_id} is https and TLS is not terminated here: serving plain HTTP on port ${server.port} for a TLS-terminating proxy in front, which forwards ${config.entity_id} to it (docs/operations.md, "Where the server listens")`)
     // In the background: the first requests then find everything signed and indexed.
     const warming = federation.publisher.warm().catch((err: Error) => logger.warn('warm-up failed', { err: err.message }))
     let stopping: Promise<void> | undefined
@@ -83,18 +84,30 @@ function warnings(config: Config, logger: Logger, listener: string[]): void {
  */
 export function listenerWarnings(config: Config, overrides: Overrides, env: NodeJS.ProcessEnv): string[] {
   const out: string[] = []
-  const idPort = entityIdPort(config.entity_id)
+  const idPort = behindProxy(config) ? undefined : entityIdPublicPort(config.entity_id)
   const port = config.server.port
   // Port 0 (any free port) is a test's or a tool's explicit choice.
   if (idPort !== undefined && port !== idPort && port !== 0) {
     const [source, name] = overrides.port !== undefined ? [`--port ${port}`, '--port'] : env.PORT ? [`PORT=${env.PORT}`, 'PORT'] : [`server.port ${port}`, 'server.port']
     out.push(`${source} disagrees with the entity id ${config.entity_id}: its entity configuration points every endpoint at port ${idPort}, right only behind a proxy that forwards ${idPort} to ${port}; without ${name} the server listens on ${idPort}`)
   }
+  const admin = config.admin.listen
+  if (admin && !config.admin.tls_cert && !isLoopback(admin.host)) {
+    out.push(`admin.listen ${admin.host}:${admin.port} is not a loopback address and the admin plane is plain HTTP: operators' tokens cross the network in clear. Set admin.tls_cert and admin.tls_key (or --admin-tls-cert/--admin-tls-key), or keep it on loopback behind an SSH tunnel or VPN`)
+  }
   const host = new URL(config.entity_id).hostname
   if (config.development && isLoopback(config.server.host) && !isLoopback(host)) {
     out.push(`development deployment: listening on ${config.server.host} only, so nothing reaches it as ${host} (the entity id's host) from another machine; --host 0.0.0.0 (or server.host) listens on every interface`)
   }
   return out
+}
+
+/**
+ * An https entity id without a written port and without TLS here is served behind a
+ * TLS-terminating proxy: it forwards 443 to whatever port this listens on, so no port disagrees.
+ */
+export function behindProxy(config: Config): boolean {
+  return new URL(config.entity_id).protocol === 'https:' && entityIdPort(config.entity_id) === undefined && !config.server.tls_cert
 }
 
 function isLoopback(host: string): boolean {

@@ -13,6 +13,12 @@ export function readServerTls(config: Config): { cert: Buffer; key: Buffer } | u
   return cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined
 }
 
+/** The admin plane's certificate and key (`admin.tls_cert`/`admin.tls_key`), when it is served over TLS. */
+export function readAdminTls(config: Config): { cert: Buffer; key: Buffer } | undefined {
+  const { tls_cert: cert, tls_key: key } = config.admin
+  return cert && key ? { cert: readFileSync(cert), key: readFileSync(key) } : undefined
+}
+
 /**
  * A users file (`authorization_server.users_file`, `anchorage users add`): its parsed JSON,
  * unchecked (authorization_server/accounts.ts reads it as outside JSON), or undefined when

@@ -5,8 +5,8 @@
 import { entityIdProblem } from '../entity_id.js'
 import type { ConfigFile } from './load.js'
 
-/** `field: reason` for the first identifier that breaks the rule, or undefined. */
-export function configIdentifierProblem(cfg: ConfigFile, allowHttp: boolean): string | undefined {
+/** `field: reason` for each identifier that breaks the rule. */
+export function configIdentifierProblems(cfg: ConfigFile, allowHttp: boolean): string[] {
   const ids: Array<[field: string, id: string]> = [
     // An http entity_id is governed by "development" alone (checked before this).
     ['entity_id', cfg.entity_id],
@@ -14,9 +14,10 @@ export function configIdentifierProblem(cfg: ConfigFile, allowHttp: boolean): st
     ...(cfg.trust_anchor_hints ?? []).map((h, i): [string, string] => [`trust_anchor_hints[${i}]`, h]),
     ...(cfg.trust_anchors ?? []).map((a, i): [string, string] => [`trust_anchors[${i}].entity_id`, a.entity_id]),
   ]
+  const out: string[] = []
   for (const [field, id] of ids) {
     const problem = entityIdProblem(id, { allowHttp: field === 'entity_id' || allowHttp })
-    if (problem) return `${field}: ${problem}`
+    if (problem) out.push(`${field}: ${problem}`)
   }
-  return undefined
+  return out
 }

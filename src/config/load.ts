@@ -6,10 +6,10 @@ import { readFile, writeFile, rename, open as openFile } from 'node:fs/promises'
 import { join, resolve } from 'node:path'
 import type { JWK } from 'jose'
 import { DEFAULTS, ENV } from './defaults.js'
-import { validator, describeAjvError } from './schemas.js'
+import { validator, everyProblem } from './schemas.js'
 import type { KeysFile } from '../types.js'
 import { KekMaterial, KEK_TOO_SHORT } from './kek.js'
-import { configIdentifierProblem } from './identifiers.js'
+import { configIdentifierProblems } from './identifiers.js'
 import { logLevel as parseLogLevel, type LogLevel } from '../logger.js'
 
 export const CONFIG_FILE = 'anchorage.json'
@@ -30,7 +30,7 @@ export interface ConfigFile {
   store_options?: StoreOptions
   audit?: Partial<AuditConfig>
   console?: Partial<ConsoleConfig>
-  admin?: { token_sha256?: string; listen?: string }
+  admin?: { token_sha256?: string; listen?: string; tls_cert?: string; tls_key?: string }
   server?: Partial<{ host: string; port: number; trust_proxy: boolean; tls_cert: string; tls_key: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }>
   outbound?: Partial<{ allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file: string }>
   keys?: { propagation_delay_seconds?: number; rollover?: Partial<KeysConfig['rollover']> }
@@ -179,6 +179,9 @@ export interface Config {
     token_from_env?: string
     /** The admin plane's own listener (`admin.listen`); absent: the admin API shares the public listener. */
     listen?: ListenAddress
+    /** The admin plane's certificate and key (`admin.tls_cert`/`admin.tls_key`): TLS on the admin listener. */
+    tls_cert?: string
+    tls_key?: string
   }
   server: { host: string; port: number; trust_proxy: boolean; tls_cert?: string; tls_key?: string; max_body_bytes: number; max_drain_bytes: number; shutdown_timeout_seconds: number }
   outbound: { allow_http: boolean; allow_private_network: boolean; timeout_ms: number; max_response_bytes: number; ca_file?: string }
@@ -265,6 +268,11 @@ function accessRate(access: boolean | number): number {
 
 export class ConfigError extends Error {
   override name = 'ConfigError'
+
+  /** Each problem, when the error lists several (configError). */
+  constructor(message: string, readonly problems: readonly string[] = [message]) {
+    super(message)
+  }
 }
 
 /**
@@ -272,19 +280,42 @@ export class ConfigError extends Error {
  * http identifiers are allowed by the environment or the command line (ANCHORAGE_ALLOW_HTTP).
  */
 export function checkConfigFile(raw: unknown, file = CONFIG_FILE, options: { allowHttp?: boolean } = {}): ConfigFile {
-  const validate = validator('config')
-  if (!validate(raw)) throw new ConfigError(`${file}: ${describeAjvError(validate.errors)}`)
+  const { problems } = configFileProblems(raw, options)
+  if (problems.length) throw configError(problems, file)
+  return raw as ConfigFile
+}
+
+/** Every problem of a parsed configuration file; `valid`: it has the schema's shape (the other checks could run). */
+function configFileProblems(raw: unknown, options: { allowHttp?: boolean }): { valid: boolean; problems: string[] } {
+  // The fast validator first; every problem is listed only when there is one.
+  if (!validator('config')(raw)) return { valid: false, problems: everyProblem('config', raw) }
   const cfg = raw as ConfigFile
+  const problems: string[] = []
   const id = new URL(cfg.entity_id)
   if (id.protocol === 'http:' && !cfg.development) {
-    throw new ConfigError(`${file}: entity_id: must be an https URL (set "development": true to allow http for local use)`)
+    problems.push('entity_id: must be an https URL (set "development": true to allow http for local use)')
   }
-  const idProblem = configIdentifierProblem(cfg, Boolean(cfg.development || cfg.outbound?.allow_http || options.allowHttp))
-  if (idProblem) throw new ConfigError(`${file}: ${idProblem}`)
-  if (cfg.authority_hints?.includes(cfg.entity_id)) {
-    throw new ConfigError(`${file}: authority_hints: must not contain this entity's own id`)
+  problems.push(...configIdentifierProblems(cfg, Boolean(cfg.development || cfg.outbound?.allow_http || options.allowHttp)).filter((p) => !(problems.length && p.startsWith('entity_id:'))))
+  if (cfg.authority_hints?.includes(cfg.entity_id)) problems.push('authority_hints: must not contain this entity\'s own id')
+  return { valid: true, problems }
+}
+
+/** One ConfigError for every problem found: one line when there is one, a list otherwise. */
+function configError(problems: string[], file?: string): ConfigError {
+  const where = file ? `${file}: ` : ''
+  if (problems.length === 1) return new ConfigError(`${where}${problems[0]!}`, problems)
+  return new ConfigError(`${where}${problems.length} problems:\n${problems.map((p) => `  - ${p}`).join('\n')}`, problems)
+}
+
+/** Runs a check; its ConfigError becomes a problem on the list (and the value undefined). */
+function collect<T>(problems: string[], check: () => T): T | undefined {
+  try {
+    return check()
+  } catch (err) {
+    if (!(err instanceof ConfigError)) throw err
+    problems.push(...err.problems)
+    return undefined
   }
-  return cfg
 }
 
 export interface Overrides {
@@ -301,6 +332,9 @@ export interface Overrides {
   trust_reevaluation?: number
   /** `serve --admin-listen HOST:PORT`: the admin plane's listener instead of the configuration's `admin.listen`. */
   admin_listen?: string
+  /** `serve --admin-tls-cert FILE --admin-tls-key FILE`. */
+  admin_tls_cert?: string
+  admin_tls_key?: string
 }
 
 const truthy = (v: string | undefined) => v !== undefined && /^(1|true|yes|on)$/i.test(v)
@@ -320,34 +354,47 @@ export async function loadConfig(dir: string, overrides: Overrides = {}, env: No
     throw new ConfigError(`${path}: not valid JSON: ${(err as Error).message}`)
   }
   const allowHttp = truthy(env[ENV.allowHttp]) || Boolean(overrides.allow_http)
-  return resolveConfig(checkConfigFile(raw, path, { allowHttp }), resolve(dir), overrides, env)
+  const file = configFileProblems(raw, { allowHttp })
+  if (!file.valid) throw configError(file.problems, path)
+  // A file of the right shape: the environment's and the command line's problems join its own.
+  const problems = [...file.problems]
+  const config = collect(problems, () => resolveConfig(raw as ConfigFile, resolve(dir), overrides, env))
+  // The file's path leads when the file has a problem; the environment's alone are named as they are.
+  if (problems.length || !config) throw configError(problems, file.problems.length ? path : undefined)
+  return config
 }
 
 export function resolveConfig(file: ConfigFile, dir: string, overrides: Overrides = {}, env: NodeJS.ProcessEnv = process.env): Config {
-  const envPort = env[ENV.port] ? Number(env[ENV.port]) : undefined
+  // Every problem is collected, then reported at once (one ConfigError listing them).
+  const problems: string[] = []
+  let envPort = env[ENV.port] ? Number(env[ENV.port]) : undefined
   if (envPort !== undefined && !(Number.isInteger(envPort) && envPort >= 0 && envPort < 65536)) {
-    throw new ConfigError(`${ENV.port}: not a port number: ${env[ENV.port]}`)
+    problems.push(`${ENV.port}: not a port number: ${env[ENV.port]}`)
+    envPort = undefined
   }
   const server = { ...DEFAULTS.server, ...file.server }
-  // No port configured: the entity id's own (http://localhost:9000 listens on 9000), else 8080.
-  const idPort = entityIdPort(file.entity_id)
-  if (file.server?.port === undefined && idPort !== undefined) server.port = idPort
+  if (overrides.tls_cert) server.tls_cert = overrides.tls_cert
+  if (overrides.tls_key) server.tls_key = overrides.tls_key
+  // No port configured: the entity id's (docs/operations.md, "Where the server listens").
+  if (file.server?.port === undefined) server.port = defaultListenPort(file.entity_id, Boolean(server.tls_cert && server.tls_key))
   // A development deployment is for this machine: loopback only, unless server.host or --host.
   if (file.server?.host === undefined && file.development === true) server.host = DEVELOPMENT_HOST
   if (envPort !== undefined) server.port = envPort
   if (overrides.port !== undefined) server.port = overrides.port
   if (overrides.host) server.host = overrides.host
-  if (overrides.tls_cert) server.tls_cert = overrides.tls_cert
-  if (overrides.tls_key) server.tls_key = overrides.tls_key
   if (overrides.trust_proxy !== undefined) server.trust_proxy = overrides.trust_proxy
-  if (Boolean(server.tls_cert) !== Boolean(server.tls_key)) throw new ConfigError('tls_cert and tls_key go together')
+  if (Boolean(server.tls_cert) !== Boolean(server.tls_key)) problems.push('server.tls_cert and server.tls_key (--tls-cert, --tls-key) go together')
   const outbound = { ...DEFAULTS.outbound, ...file.outbound }
   if (truthy(env[ENV.allowHttp]) || overrides.allow_http) outbound.allow_http = true
   if (truthy(env[ENV.allowPrivateNetwork]) || overrides.allow_private_network) outbound.allow_private_network = true
   if (overrides.ca_file) outbound.ca_file = overrides.ca_file
   const lifetimes = { ...DEFAULTS.lifetimes, ...file.lifetimes }
-  const kek = kekFromEnv(env)
-  const kekPrevious = kekFromEnv(env, 'previous')
+  const kek = collect(problems, () => kekFromEnv(env))
+  const kekPrevious = collect(problems, () => kekFromEnv(env, 'previous'))
+  const admin = collect(problems, () => adminConfig(file, overrides, env)) ?? {}
+  const as = file.authorization_server ? collect(problems, () => authorizationServer(file.authorization_server!, file.signing_alg ?? DEFAULTS.signing_alg, dir, overrides, env)) : undefined
+  const registrationConfig = collect(problems, () => registration(file)) ?? { required_trust_marks: {} }
+  if (problems.length) throw configError(problems)
   const logLevel = env[ENV.logLevel]
   const config: Config = {
     dir,
@@ -363,7 +410,7 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     store_options: { ...file.store_options },
     audit: { ...DEFAULTS.audit, ...file.audit },
     console: { ...DEFAULTS.console, ...file.console },
-    admin: adminConfig(file, overrides, env),
+    admin,
     server,
     outbound,
     keys: {
@@ -385,23 +432,60 @@ export function resolveConfig(file: ConfigFile, dir: string, overrides: Override
     ...(kekPrevious ? { kek_previous: kekPrevious } : {}),
     ...(file.trust_mark_issuers ? { trust_mark_issuers: file.trust_mark_issuers } : {}),
     ...(file.trust_mark_owners ? { trust_mark_owners: file.trust_mark_owners } : {}),
-    ...(file.authorization_server ? { authorization_server: authorizationServer(file.authorization_server, file.signing_alg ?? DEFAULTS.signing_alg, dir, overrides, env) } : {}),
-    registration: registration(file),
+    ...(as ? { authorization_server: as } : {}),
+    registration: registrationConfig,
   }
   return deepFreeze(config)
 }
 
-/** `admin`: the token (the environment's wins) and the admin plane's listener (the command line's wins). */
+/** `admin`: the token (the environment's wins) and the admin plane's listener and TLS (the command line's win). */
 function adminConfig(file: ConfigFile, overrides: Overrides, env: NodeJS.ProcessEnv): Config['admin'] {
-  const { listen: listenText, ...rest } = file.admin ?? {}
+  const { listen: listenText, tls_cert: fileCert, tls_key: fileKey, ...rest } = file.admin ?? {}
   const text = overrides.admin_listen ?? listenText
   const listen = text !== undefined ? parseListen(text) : undefined
   if (text !== undefined && !listen) throw new ConfigError(`admin.listen: must be host:port (or [IPv6]:port) with a port from 0 to 65535: ${text}`)
-  return { ...rest, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}), ...(listen ? { listen } : {}) }
+  const cert = overrides.admin_tls_cert ?? fileCert
+  const key = overrides.admin_tls_key ?? fileKey
+  if (Boolean(cert) !== Boolean(key)) throw new ConfigError('admin.tls_cert and admin.tls_key go together')
+  if (cert && !listen) throw new ConfigError('admin.tls_cert: applies to the admin plane\'s own listener; set admin.listen too')
+  return {
+    ...rest, ...(env[ENV.adminToken] ? { token_from_env: env[ENV.adminToken] } : {}), ...(listen ? { listen } : {}),
+    ...(cert && key ? { tls_cert: cert, tls_key: key } : {}),
+  }
 }
 
 /** Where a development deployment listens when neither server.host nor --host says. */
 export const DEVELOPMENT_HOST = '127.0.0.1'
+
+/**
+ * Where `serve` listens when no port is configured (server.port, PORT, --port): the port the
+ * entity id names, written (`https://ta.example.org:8443`) or its scheme's (`http://x` 80,
+ * `https://x` 443 when TLS is terminated here). An https entity id without a written port
+ * and without TLS here is served behind a TLS-terminating proxy, which forwards 443 to a
+ * port of its own: 8080, the default (nothing listens on 443 in plain HTTP).
+ */
+export function defaultListenPort(entityId: string, tlsHere: boolean): number {
+  const written = entityIdPort(entityId)
+  if (written !== undefined) return written
+  const protocol = entityIdProtocol(entityId)
+  if (protocol === 'http:') return 80
+  if (protocol === 'https:' && tlsHere) return 443
+  return DEFAULTS.server.port
+}
+
+/** The port clients use for an entity id: the written one, else its scheme's (80, 443). */
+export function entityIdPublicPort(entityId: string): number | undefined {
+  const protocol = entityIdProtocol(entityId)
+  return entityIdPort(entityId) ?? (protocol === 'http:' ? 80 : protocol === 'https:' ? 443 : undefined)
+}
+
+function entityIdProtocol(entityId: string): string | undefined {
+  try {
+    return new URL(entityId).protocol
+  } catch {
+    return undefined
+  }
+}
 
 /** The port written in an entity id (`http://localhost:9000` gives 9000), undefined when it has none. */
 export function entityIdPort(entityId: string): number | undefined {

@@ -9,6 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv'
+import { didYouMean } from '../util/suggest.js'
 
 /** The package root, from src/config (tsx) or dist/config (built). */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')
@@ -18,9 +19,11 @@ export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', 
  * the same validators to every deployment in the process, and the map never changes once built.
  */
 let compiled: ReadonlyMap<string, ValidateFunction> | undefined
+/** The same schemas reporting every error (operators' own files only: `everyProblem`), compiled when first needed. */
+let compiledAllErrors: ReadonlyMap<string, ValidateFunction> | undefined
 
-function compileAll(): Map<string, ValidateFunction> {
-  const ajv = new Ajv({ allErrors: false, strict: true, strictRequired: false, allowUnionTypes: true })
+function compileAll(allErrors = false): Map<string, ValidateFunction> {
+  const ajv = new Ajv({ allErrors, verbose: allErrors, strict: true, strictRequired: false, allowUnionTypes: true })
   ajv.addFormat('uri', { type: 'string', validate: isAbsoluteUrl })
   ajv.addFormat('entity-id', { type: 'string', validate: isEntityIdSyntax })
   const dir = join(PACKAGE_ROOT, 'schemas')
@@ -59,6 +62,42 @@ export function validator(name: string): ValidateFunction {
 export function compiledSchemas(): ReadonlyMap<string, Readonly<Record<string, unknown>>> {
   compiled ??= compileAll()
   return new Map([...compiled].map(([name, v]) => [name, v.schema as Record<string, unknown>]))
+}
+
+/**
+ * Every problem of a file an operator wrote (anchorage.json), one "field: problem" each, so that
+ * one run lists them all. Only for trusted input: an ajv instance with allErrors, compiled when a
+ * file first fails (a valid configuration never pays for it). An unknown property gets the
+ * closest property the schema has there ("servr: unknown property (did you mean server?)"); a
+ * value matching none of the alternatives is one problem, not one per alternative.
+ */
+export function everyProblem(name: string, data: unknown): string[] {
+  compiledAllErrors ??= compileAll(true)
+  const v = compiledAllErrors.get(name)
+  if (!v) throw new Error(`no schema schemas/${name}.schema.json`)
+  if (v(data)) return []
+  const errors = v.errors ?? []
+  // Errors inside an anyOf/oneOf branch are folded into that combinator's own error.
+  const combinators = errors.filter((e) => e.keyword === 'anyOf' || e.keyword === 'oneOf')
+  const inBranch = (e: ErrorObject) => combinators.some((c) => c !== e && e.schemaPath.startsWith(c.schemaPath.replace(/\/(anyOf|oneOf)$/, '') + '/' + c.keyword + '/'))
+  const out: string[] = []
+  for (const e of errors) {
+    if (inBranch(e)) continue
+    let text: string
+    if (e.keyword === 'anyOf' || e.keyword === 'oneOf') {
+      const branches = errors.filter((b) => b !== e && b.instancePath === e.instancePath && b.schemaPath.startsWith(e.schemaPath + '/')).map((b) => b.message ?? 'is invalid')
+      const path = schemaProblem([e])!.path
+      text = `${fieldName(path)}: ${[...new Set(branches)].join(', or ') || (e.message ?? 'is invalid')}`
+    } else {
+      text = describeAjvError([e])
+      if (e.keyword === 'additionalProperties') {
+        const known = Object.keys(((e.parentSchema as { properties?: object } | undefined)?.properties) ?? {})
+        text += didYouMean((e.params as { additionalProperty: string }).additionalProperty, known)
+      }
+    }
+    if (!out.includes(text)) out.push(text)
+  }
+  return out
 }
 
 /** What is wrong, and where: the member's path (object keys and array indexes) from the top. */

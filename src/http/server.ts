@@ -7,7 +7,7 @@ import http from 'node:http'
 import https from 'node:https'
 import type { AddressInfo } from 'node:net'
 import type { Service } from '../service.js'
-import { readServerTls } from '../config/files.js'
+import { readServerTls, readAdminTls } from '../config/files.js'
 import { Drain, type CloseOutcome } from './drain.js'
 import { createApp, type App } from './app.js'
 import { createObserver, type Observer, type FastObserver } from './observe.js'
@@ -16,7 +16,7 @@ export interface RunningServer {
   server: http.Server
   port: number
   url: string
-  /** The admin plane's own listener, when `admin.listen` is set (plain HTTP; docs/operations.md, "The admin plane"). */
+  /** The admin plane's own listener, when `admin.listen` is set (TLS with admin.tls_cert/tls_key; docs/operations.md, "The admin plane"). */
   admin?: { server: http.Server; port: number; url: string }
   /** Every admin route with the role it requires (src/http/admin/roles.ts). */
   adminRoutes: App['adminRoutes']
@@ -47,24 +47,29 @@ export async function listen(service: Service, built: App, options: { port?: num
   const server = tls ? https.createServer(tls, onRequest) : http.createServer(onRequest)
   const drain = new Drain(server)
   const host = options.host ?? s.host
-  await bind(server, options.port ?? s.port, host)
+  const port = options.port ?? s.port
+  await bind(server, port, host).catch((err: NodeJS.ErrnoException) => {
+    throw new Error(`cannot listen on ${hostForUrl(host)}:${port}: ${bindProblem(err, port)}`, { cause: err })
+  })
   let admin: { server: http.Server; port: number; url: string; drain: Drain } | undefined
   const at = service.config.admin.listen
   if (built.admin && at) {
     const adminHandler = built.admin.callback()
-    const adminServer = http.createServer((req, res) => {
+    const onAdminRequest: http.RequestListener = (req, res) => {
       adminDrain.mark(res)
       adminDrain.run(res, () => adminHandler(req, res))
-    })
+    }
+    const adminTls = readAdminTls(service.config)
+    const adminServer = adminTls ? https.createServer(adminTls, onAdminRequest) : http.createServer(onAdminRequest)
     const adminDrain = new Drain(adminServer)
     try {
       await bind(adminServer, at.port, at.host)
     } catch (err) {
       server.close()
-      throw new Error(`admin.listen ${at.host}:${at.port}: ${(err as Error).message}`, { cause: err })
+      throw new Error(`admin.listen ${at.host}:${at.port}: ${bindProblem(err as NodeJS.ErrnoException, at.port)}`, { cause: err })
     }
     const adminPort = (adminServer.address() as AddressInfo).port
-    admin = { server: adminServer, port: adminPort, url: `http://${hostForUrl(at.host)}:${adminPort}`, drain: adminDrain }
+    admin = { server: adminServer, port: adminPort, url: `${adminTls ? 'https' : 'http'}://${hostForUrl(at.host)}:${adminPort}`, drain: adminDrain }
   }
   const actual = (server.address() as AddressInfo).port
   const scheme = tls ? 'https' : 'http'
@@ -92,6 +97,15 @@ function bind(server: http.Server, port: number, host: string): Promise<void> {
       resolve()
     })
   })
+}
+
+/** Why a listener could not bind, for people: the two causes operators meet say what to do. */
+function bindProblem(err: NodeJS.ErrnoException, port: number): string {
+  if (err.code === 'EACCES' && port < 1024) {
+    return `permission denied: ports below 1024 need privileges (CAP_NET_BIND_SERVICE); or listen on a higher port (--port, PORT or server.port) behind a proxy that forwards ${port} to it`
+  }
+  if (err.code === 'EADDRINUSE') return 'the address is already in use (another server, or another deployment on the same port)'
+  return err.message
 }
 
 /** A listening address as a URL's host: the wildcard addresses as localhost, IPv6 in brackets. */

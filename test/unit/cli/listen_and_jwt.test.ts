@@ -30,6 +30,31 @@ describe('serve: default port and address', () => {
     assert.equal(resolveConfig(file('https://ta.example.org:8443'), '/tmp', {}, {}).server.port, 8443)
   })
 
+  it('with no port written: 80 for http, 443 for https with TLS here, 8080 for https behind a TLS-terminating proxy', () => {
+    assert.equal(resolveConfig(file('http://localhost'), '/tmp', {}, {}).server.port, 80)
+    assert.equal(resolveConfig(file('https://ta.example.org'), '/tmp', { tls_cert: 'c.pem', tls_key: 'k.pem' }, {}).server.port, 443)
+    assert.equal(resolveConfig(file('https://ta.example.org', { server: { tls_cert: 'c.pem', tls_key: 'k.pem' } }), '/tmp', {}, {}).server.port, 443)
+    assert.equal(resolveConfig(file('https://ta.example.org'), '/tmp', {}, {}).server.port, 8080)
+    assert.equal(resolveConfig(file('https://ta.example.org:8443'), '/tmp', { tls_cert: 'c.pem', tls_key: 'k.pem' }, {}).server.port, 8443)
+    // Behind a proxy nothing disagrees; with TLS here (or http) the scheme's port is the entity id's.
+    const tls = { tls_cert: 'c.pem', tls_key: 'k.pem' }
+    assert.match(listenerWarnings(resolveConfig(file('https://ta.example.org'), '/tmp', tls, { PORT: '8443' }), tls, { PORT: '8443' }).join('\n'), /^PORT=8443 disagrees with the entity id https:\/\/ta\.example\.org: .* port 443.* without PORT the server listens on 443/)
+    assert.match(listenerWarnings(resolveConfig(file('http://localhost'), '/tmp', {}, { PORT: '8080' }), {}, { PORT: '8080' }).join('\n'), /^PORT=8080 disagrees .* port 80,/)
+  })
+
+  it('warns when the admin plane is off loopback in plain HTTP; TLS on it needs both files and admin.listen', () => {
+    const open = resolveConfig(file('https://ta.example.org', { admin: { listen: '10.0.0.5:8081' } }), '/tmp', {}, {})
+    assert.match(listenerWarnings(open, {}, {}).join('\n'), /admin\.listen 10\.0\.0\.5:8081 is not a loopback address and the admin plane is plain HTTP: .*admin\.tls_cert/)
+    const sealed = resolveConfig(file('https://ta.example.org', { admin: { listen: '10.0.0.5:8081', tls_cert: 'a.pem', tls_key: 'a.key' } }), '/tmp', {}, {})
+    assert.deepEqual(listenerWarnings(sealed, {}, {}), [])
+    assert.deepEqual([sealed.admin.tls_cert, sealed.admin.tls_key], ['a.pem', 'a.key'])
+    assert.deepEqual(listenerWarnings(resolveConfig(file('https://ta.example.org', { admin: { listen: '127.0.0.1:8081' } }), '/tmp', {}, {}), {}, {}), [])
+    const flags = resolveConfig(file('https://ta.example.org', { admin: { listen: '[::1]:8081' } }), '/tmp', { admin_tls_cert: 'b.pem', admin_tls_key: 'b.key' }, {})
+    assert.deepEqual([flags.admin.tls_cert, flags.admin.tls_key], ['b.pem', 'b.key'])
+    assert.throws(() => resolveConfig(file('https://ta.example.org', { admin: { listen: '127.0.0.1:8081', tls_cert: 'a.pem' } }), '/tmp', {}, {}), /admin\.tls_cert and admin\.tls_key go together/)
+    assert.throws(() => resolveConfig(file('https://ta.example.org', { admin: { tls_cert: 'a.pem', tls_key: 'a.key' } }), '/tmp', {}, {}), /set admin\.listen too/)
+  })
+
   it('server.port, then PORT, then --port take precedence, and each one that disagrees is warned about by name', () => {
     const c1 = resolveConfig(file('http://localhost:9000', { server: { port: 9100 } }), '/tmp', {}, {})
     assert.equal(c1.server.port, 9100)
