@@ -1,6 +1,6 @@
 /** Small helpers over node:util parseArgs so every command reports bad options the same way. */
 import { parseArgs, type ParseArgsConfig } from 'node:util'
-import { didYouMean } from '../util/suggest.js'
+import { didYouMean } from '../suggest.js'
 import { ENTITY_TYPES } from '../constants.js'
 
 export class UsageError extends Error {

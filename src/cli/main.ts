@@ -4,7 +4,7 @@
  */
 import { readFile } from 'node:fs/promises'
 import { UsageError, unknownAction, type IO } from './args.js'
-import { didYouMean } from '../util/suggest.js'
+import { didYouMean } from '../suggest.js'
 
 const HELP = `Usage: anchorage <command> [options]
 

@@ -9,7 +9,7 @@ import { readFileSync, readdirSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
 import { dirname, join } from 'node:path'
 import { Ajv, type ValidateFunction, type ErrorObject } from 'ajv'
-import { didYouMean } from '../util/suggest.js'
+import { didYouMean } from '../suggest.js'
 
 /** The package root, from src/config (tsx) or dist/config (built). */
 export const PACKAGE_ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..')

@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { cli, ROOT } from '../support/cli.js'
 import { freePort } from '../support/net.js'
-import { closest, distance } from '../../src/util/suggest.js'
+import { closest, distance } from '../../src/suggest.js'
 
 const run = promisify(execFile)
 
@@ -100,7 +100,7 @@ describe('a CLI that helps', function () {
     assert.match(stdout, /^Usage: anchorage <command>/)
     const loaded = (JSON.parse(/LOADED (.*)/.exec(stderr)![1]!) as string[]).filter((u) => u.startsWith('file:') && u.includes(ROOT.replace(/\\/g, '/')))
     const ours = loaded.filter((u) => !u.includes('/node_modules/')).map((u) => u.slice(u.indexOf('/src/') + 1)).sort()
-    assert.deepEqual([...new Set(ours)], ['src/cli/args.ts', 'src/cli/frozen.ts', 'src/cli/harden.ts', 'src/cli/main.ts', 'src/cli/run.ts', 'src/constants.ts', 'src/util/suggest.ts'])
+    assert.deepEqual([...new Set(ours)], ['src/cli/args.ts', 'src/cli/frozen.ts', 'src/cli/harden.ts', 'src/cli/main.ts', 'src/cli/run.ts', 'src/constants.ts', 'src/suggest.ts'])
     assert.deepEqual(loaded.filter((u) => u.includes('/node_modules/') && !u.includes('/node_modules/tsx/')), [])
   })
 
