@@ -379,4 +379,42 @@ describe('the operator console in Chromium', function () {
     }
     assert.deepEqual(problems, [])
   })
+
+  it('works from the keyboard alone, with a visible focus', async () => {
+    const context = await browser.newContext({ viewport: { width: 1280, height: 900 } })
+    const page = await context.newPage()
+    try {
+      await page.goto(`${console_}login`)
+      const focused = () => page.evaluate<[string, string, string]>('[document.activeElement.tagName, document.activeElement.id || document.activeElement.textContent.trim(), getComputedStyle(document.activeElement).outlineStyle]')
+      await page.keyboard.press('Tab')
+      const [tag, id, outline] = await focused()
+      assert.deepEqual([tag, id], ['INPUT', 'token'], 'the token field is the first stop')
+      assert.notEqual(outline, 'none', 'the focus is visible')
+      await page.keyboard.type(operatorToken)
+      await page.keyboard.press('Enter')
+      await page.getByRole('heading', { level: 1, name: 'Members' }).waitFor()
+      // Every view puts the focus on its heading; Tab goes on from there, through visible focus rings.
+      assert.equal((await focused())[0], 'H1')
+      await page.keyboard.press('Tab')
+      const next = await focused()
+      assert.notEqual(next[2], 'none', `a visible focus on ${next.join(' ')}`)
+      // The menu is before the content: back from the heading with Shift+Tab, followed with Enter.
+      await page.keyboard.press('Shift+Tab')
+      for (let i = 0; i < 20 && (await focused())[1] !== 'Audit log'; i++) await page.keyboard.press('Shift+Tab')
+      assert.equal((await focused())[1], 'Audit log')
+      await page.keyboard.press('Enter')
+      await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor()
+      // A confirmation opens on Cancel, and Escape closes it without acting.
+      await page.goto(`${console_}#/members/${encodeURIComponent('https://m02.example.org')}`)
+      await page.getByRole('button', { name: 'Remove' }).focus()
+      await page.keyboard.press('Enter')
+      await page.getByTestId('confirm').waitFor()
+      assert.equal((await focused())[1], 'Cancel')
+      await page.keyboard.press('Escape')
+      await page.getByTestId('confirm').waitFor({ state: 'detached' })
+      assert.equal((await anchor.admin('GET', `/admin/subordinates/${encodeURIComponent('https://m02.example.org')}`)).status, 200, 'nothing removed')
+    } finally {
+      await context.close()
+    }
+  })
 })
