@@ -79,6 +79,35 @@ export const STATUS: Readonly<Record<FederationErrorCode, number>> = Object.free
 })
 
 /**
+ * Each error class's key, an own property of its prototype under a registered symbol, so
+ * that `instanceof` holds across copies of a class: two copies of this module are what a
+ * process has when a module graph is loaded twice (a CommonJS translation whose `import()`
+ * loads the ESM graph again, as tsx's require hook does: the store adapters and the OpenID
+ * Provider are imported dynamically; a bundle that inlines a module twice).
+ */
+const CLASS_KEY = Symbol.for('anchorage.errors.class')
+
+/**
+ * Gives an error class (FederationError or a subclass) its key: `instanceof Class` then
+ * also holds for an instance of another copy of the class with the same key. A subclass
+ * without a key is recognised by its prototype chain only.
+ */
+export function brandError(Class: abstract new (...args: never[]) => FederationError, key: string): void {
+  Object.defineProperty(Class.prototype, CLASS_KEY, { value: `anchorage:${key}` })
+}
+
+/** Whether the prototype chain of `value` holds a prototype with the key of `proto` (bounded). */
+function keyedAs(proto: unknown, value: unknown): boolean {
+  if (typeof proto !== 'object' || proto === null || !Object.hasOwn(proto, CLASS_KEY)) return false
+  if ((typeof value !== 'object' && typeof value !== 'function') || value === null) return false
+  const key = (proto as Record<symbol, unknown>)[CLASS_KEY]
+  for (let p: unknown = Object.getPrototypeOf(value), n = 0; typeof p === 'object' && p !== null && n < 32; p = Object.getPrototypeOf(p), n++) {
+    if (Object.hasOwn(p, CLASS_KEY) && (p as Record<symbol, unknown>)[CLASS_KEY] === key) return true
+  }
+  return false
+}
+
+/**
  * The base error. Satisfies koa's `status`/`expose` contract: 4xx descriptions are
  * shown to the caller, 5xx descriptions are replaced by a generic text.
  * `detail` is for logs only and never leaves the process.
@@ -88,6 +117,11 @@ export class FederationError extends Error {
   readonly status: number
   readonly expose: boolean
   readonly detail: unknown
+
+  /** The prototype chain first; then the class keys (brandError), across copies of the class. */
+  static override [Symbol.hasInstance](value: unknown): boolean {
+    return Function.prototype[Symbol.hasInstance].call(this, value) || keyedAs(this.prototype, value)
+  }
 
   constructor(error: FederationErrorCode, description: string, options: { cause?: unknown; detail?: unknown } = {}) {
     super(description, options.cause === undefined ? undefined : { cause: options.cause })
@@ -107,6 +141,8 @@ export class FederationError extends Error {
   }
 }
 
+brandError(FederationError, 'FederationError')
+
 export type FederationErrorOptions = { cause?: unknown; detail?: unknown }
 
 /** One named class per code, so that a log line or a stack says which error it is. */
@@ -118,6 +154,7 @@ const make = (code: FederationErrorCode, name: string) => {
     }
   }
   Object.defineProperty(Named, 'name', { value: name })
+  brandError(Named, name)
   return Named
 }
 

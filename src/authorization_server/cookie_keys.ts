@@ -27,7 +27,7 @@ import type { Clock } from '../clock.js'
 import type { KekMaterial } from '../config/kek.js'
 import { Kek, type SealedKey } from '../crypto/kek.js'
 import { sealKey, unsealKey } from '../crypto/keys.js'
-import { FederationError } from '../errors.js'
+import { FederationError, isFederationError } from '../errors.js'
 import type { Store, StoredRecord } from '../storage/types.js'
 
 /** Seconds between generations (30 days). */
@@ -153,9 +153,7 @@ export class CookieKeys {
       await this.o.store.insert('keys', record)
     } catch (err) {
       // Another instance created this generation first: its secret is the one.
-      // By name, not instanceof: a store loaded through a dynamic import may have its own copy
-      // of errors.ts under a loader (tsx gives the MongoDB store one).
-      if (!(err instanceof Error && err.name === 'FederationError' && (err as { error?: unknown }).error === 'conflict')) throw err
+      if (!(isFederationError(err) && err.error === 'conflict')) throw err
     }
   }
 

@@ -28,7 +28,7 @@ import type { RegistrationDeps } from './deps.js'
 import type { TrustedAnchors } from '../trust_chain/anchors.js'
 import type { LocalStatements } from '../trust_chain/source.js'
 import type { AuthorizationServerConfig } from '../config/load.js'
-import { FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
+import { brandError, FederationError, InvalidClient, InvalidTrustChain } from '../errors.js'
 import { boundedLru } from '../util/lru.js'
 import { Resolver } from '../trust_chain/resolver.js'
 import { ResolveError, SubjectError } from '../trust_chain/errors.js'
@@ -50,6 +50,7 @@ export type CutOff = (clientId: string) => Promise<Record<string, number>>
 
 /** A refusal the registrar has already written to the audit log. */
 export class RegistrationRefused extends FederationError {}
+brandError(RegistrationRefused, 'RegistrationRefused')
 
 export type RegistrarOptions = Pick<AuthorizationServerConfig, 'trust_reevaluation' | 'statement_cache_ttl' | 'failure_cache_ttl'>
   & Partial<Pick<AuthorizationServerConfig, 'client_id_metadata_documents' | 'metadata_document_max_bytes' | 'metadata_document_cache_min' | 'metadata_document_cache_max'>>

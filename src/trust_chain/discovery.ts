@@ -15,7 +15,7 @@
 import ipaddr from 'ipaddr.js'
 import type { LRUCache } from 'lru-cache'
 import type { Clock } from '../clock.js'
-import { FederationError } from '../errors.js'
+import { brandError, FederationError } from '../errors.js'
 import { boundedLru } from '../util/lru.js'
 
 export interface DiscoveryLimits {
@@ -31,6 +31,7 @@ export class DiscoveryRefused extends FederationError {
     super('temporarily_unavailable', description)
   }
 }
+brandError(DiscoveryRefused, 'DiscoveryRefused')
 
 interface Bucket {
   tokens: number

@@ -3,7 +3,7 @@
  * rule; at the boundary, ResolveError is a FederationError (so the status comes from the
  * one STATUS table) that also carries every path tried, for the CLI and logs.
  */
-import { FederationError, privateDetails, type FederationErrorCode } from '../errors.js'
+import { brandError, FederationError, privateDetails, type FederationErrorCode } from '../errors.js'
 import type { PathFailure } from './types.js'
 
 export class ChainError extends Error {
@@ -33,6 +33,7 @@ export class ResolveError extends FederationError {
     this.name = 'ResolveError'
   }
 }
+brandError(ResolveError, 'ResolveError')
 
 /**
  * The log-only detail of a failure: the first `detail` string along the cause chain (a

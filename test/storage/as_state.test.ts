@@ -64,8 +64,8 @@ async function mongodb(mocha: Mocha.Context): Promise<Context> {
   const opened: Store[] = []
   return {
     clock,
-    // Through openStore, as a server opens it: its dynamic import may give the store its own
-    // copy of errors.ts under a loader, so conflicts must not be told apart by instanceof.
+    // Through openStore, as a server opens it: a dynamic import (the store's conflicts must be
+    // recognised as FederationErrors whatever copy of errors.ts the store was loaded with).
     async open() {
       const store = await openStore({ store: db.uri, dir: tmpdir() }, { clock, logger: silentLogger })
       opened.push(store)

@@ -48,3 +48,47 @@ describe('errors: one vocabulary', () => {
     assert.equal(new MethodNotAllowed('GET only').status, 405)
   })
 })
+
+describe('errors: recognised across copies of the module', () => {
+  // A second copy of src/errors.ts, as a process holds one when a module graph is loaded twice
+  // (a URL with a query is another module to the ESM loader).
+  const copy = (): Promise<typeof errors> => import(`../../src/errors.js?copy=${Math.random()}`) as Promise<typeof errors>
+
+  it('instanceof holds for the same class of another copy, in both directions, and not for another class', async () => {
+    const other = await copy()
+    assert.notEqual(other.FederationError, FederationError, 'the copy is another module')
+    const theirs = new other.Conflict('x: already exists')
+    assert.ok(theirs instanceof FederationError)
+    assert.ok(theirs instanceof errors.Conflict)
+    assert.ok(!(theirs instanceof InvalidRequest))
+    assert.ok(errors.isFederationError(theirs))
+    const ours = new InvalidRequest('why')
+    assert.ok(ours instanceof other.FederationError)
+    assert.ok(ours instanceof other.InvalidRequest)
+    assert.ok(!(ours instanceof other.Conflict))
+    // The base class built with a code is a FederationError, not the named class of that code.
+    const base = new other.FederationError('conflict', 'x')
+    assert.ok(base instanceof FederationError)
+    assert.ok(!(base instanceof errors.Conflict))
+  })
+
+  it('a subclass of another module keeps its key (ResolveError), one without a key is told by its prototype chain only', async () => {
+    const other = await copy()
+    class Mine extends other.FederationError {}
+    assert.ok(new Mine('invalid_request', 'x') instanceof FederationError, 'its base class is keyed')
+    class Unkeyed extends FederationError {}
+    class UnkeyedToo extends FederationError {}
+    assert.ok(!(new Unkeyed('invalid_request', 'x') instanceof UnkeyedToo))
+    assert.ok(new Unkeyed('invalid_request', 'x') instanceof Unkeyed)
+    const { ResolveError } = await import('../../src/trust_chain/errors.js')
+    assert.ok(new ResolveError('invalid_trust_chain', 'x', []) instanceof FederationError)
+  })
+
+  it('refuses what is not an error of ours, a look-alike included', () => {
+    const lookAlike = Object.assign(new Error('x'), { error: 'conflict', status: 409, name: 'FederationError' })
+    for (const [i, v] of [undefined, null, 0, 'conflict', {}, lookAlike, Object.create(null), () => undefined].entries()) {
+      assert.ok(!(v instanceof FederationError), `value ${i}`)
+      assert.ok(!(v instanceof errors.Conflict), `value ${i}`)
+    }
+  })
+})

@@ -16,7 +16,7 @@ import type { Store, StoredRecord } from '../../storage/types.js'
 import type { AuditLog } from '../../audit/audit.js'
 import type { Clock } from '../../clock.js'
 import type { Logger } from '../../logger.js'
-import { Conflict, InvalidRequest, NotFound } from '../../errors.js'
+import { Conflict, isFederationError, InvalidRequest, NotFound } from '../../errors.js'
 import { newToken, tokenDigest } from './auth.js'
 
 /** Lowest first: each role may do everything the roles before it may. */
@@ -235,12 +235,8 @@ export class Operators {
   }
 }
 
-/**
- * The store's insert conflict, by its code: the store's FederationError may come from another
- * instance of the errors module (the adapters are imported dynamically, and under a loader
- * that keeps CommonJS and ESM graphs apart instanceof fails).
- */
-const isConflict = (err: unknown): boolean => typeof err === 'object' && err !== null && (err as { error?: unknown }).error === 'conflict'
+/** The store's insert conflict. */
+const isConflict = (err: unknown): boolean => isFederationError(err) && err.error === 'conflict'
 
 function checkName(name: string): void {
   if (!NAME.test(name)) throw new InvalidRequest('name: 1 to 64 lower-case letters, digits, . _ @ -, starting with a letter or digit')
