@@ -38,6 +38,8 @@ export interface StoreAdapterDeps {
   store: Store
   clock: Clock
   clients: ClientSource
+  /** After revokeByGrantId: what else belongs to the grant goes too (the records of its access tokens). */
+  grantRevoked?: (grantId: string) => Promise<unknown>
 }
 
 /** A stored model instance (see the module comment). */
@@ -157,6 +159,7 @@ export class StoreAdapter implements Adapter {
   async revokeByGrantId(grantId: string): Promise<void> {
     if (!validId(grantId)) return
     await removeWhere(this.deps.store, { grantId }, (r) => GRANTABLE.has(r.model))
+    await this.deps.grantRevoked?.(grantId)
   }
 
   private async findBy(field: 'uid' | 'userCode', value: string): Promise<AdapterPayload | undefined> {

@@ -5,6 +5,8 @@
  * metadata (RFC 8414; spec "OAuth Authorization Server"), published both in the entity
  * configuration and at /.well-known/oauth-authorization-server.
  */
+import { GrantSweep, scheduleGrantSweep } from './grant_sweep.js'
+import type { Every } from '../util/every.js'
 import type Provider from 'oidc-provider'
 import type { FindAccount, KoaContextWithOIDC, CanBePromise } from 'oidc-provider'
 import type { RegistrationDeps } from '../registration/deps.js'
@@ -88,8 +90,15 @@ export interface AuthorizationServer {
   jwks(): Promise<Jwks>
   /** The current OAuth signing key of `alg` (default the deployment's `signing_alg`, which signs access tokens). */
   signingKey(alg?: KeyAlg): Promise<SigningKey>
-  /** At start: `oauth` seed keys of keys.json stored, then a key of every algorithm it signs with (oauthAlgs) ensured. */
-  start(): Promise<void>
+  /** The kill-switch for clients that make no request (grant_sweep.ts): one bounded pass per `grant_sweep_seconds`. */
+  sweep: GrantSweep
+  /**
+   * At start: `oauth` seed keys of keys.json stored, then a key of every algorithm it signs
+   * with (oauthAlgs) ensured; the grant sweep scheduled (`every`: its timer, injected in tests).
+   */
+  start(o?: { every?: Every }): Promise<void>
+  /** Stops the grant sweep (waits for a pass in progress). */
+  stop(): Promise<void>
   metadata(endpoints: Endpoints): Record<string, unknown>
 }
 
@@ -133,7 +142,8 @@ export function createAuthorizationServer(
   const prefix = new URL(f.entityId).pathname.replace(/\/+$/, '')
   // oidc-provider's models (codes, tokens, grants, sessions, interactions) live in the store,
   // shared by every instance and kept across restarts; its Client model asks the federation clients.
-  const adapter = storeAdapter({ store: f.store, clock: f.clock, clients })
+  // A grant revoked (RFC 7009, a code or refresh token replayed) takes the records of its access tokens along.
+  const adapter = storeAdapter({ store: f.store, clock: f.clock, clients, grantRevoked: (grantId) => tokens.revokeGrant(grantId) })
   // Its cookie secrets too (cookie_keys.ts): a login begun at one instance ends at any other.
   const cookies = new CookieKeys({
     store: f.store, clock: f.clock, keepFor: Math.max(config.refresh_token_lifetime, INTERACTION_LIFETIME),
@@ -194,13 +204,18 @@ export function createAuthorizationServer(
       other: Object.entries(models).reduce((n, [m, c]) => (['RefreshToken', 'Grant', 'AuthorizationCode'].includes(m) ? n : n + c), 0),
     }
   }
+  const sweep = new GrantSweep({ store: f.store, audit: f.audit, logger: f.logger, registrar, cutOff, batch: config.grant_sweep_batch })
+  let stopSweep = (): Promise<void> => Promise.resolve()
   return {
-    config, registrar, keys, signingKey, clients, plugins, provider, cutOff, usedAssertions: new UsedAssertions(f),
-    async start() {
+    config, registrar, keys, signingKey, clients, plugins, provider, cutOff, usedAssertions: new UsedAssertions(f), sweep,
+    async start(o = {}) {
       const seed = await readKeysFile(f.config.dir)
       if (seed) await keys.seed(seed.keys)
       await ensureKey()
+      await stopSweep()
+      stopSweep = scheduleGrantSweep(sweep, { seconds: config.grant_sweep_seconds, logger: f.logger, ...(o.every ? { every: o.every } : {}) })
     },
+    stop: () => stopSweep(),
     ...(dynamic ? { dynamic } : {}), initialAccessTokens,
     auth: new ClientAuthenticator({ f, registrar, maxLifetime: config.assertion_max_lifetime }),
     tokens,

@@ -158,10 +158,20 @@ export class TokenService {
   }
 
   /** The kill-switch: removes the records of every access token of the client; how many. */
-  async revokeClient(clientId: string): Promise<number> {
+  revokeClient(clientId: string): Promise<number> {
+    return this.removeWhere({ client_id: clientId })
+  }
+
+  /** A user's grant revoked (oidc-provider's revokeByGrantId): removes the records of its access tokens; how many. */
+  revokeGrant(grantId: string): Promise<number> {
+    return this.removeWhere({ grantId })
+  }
+
+  /** Removes the records matching `where` (indexed fields: INDEXED_FIELDS.tokens), page by page. */
+  private async removeWhere(where: Record<string, string>): Promise<number> {
     let removed = 0
     for (let after: string | undefined; ;) {
-      const page = await this.d.f.store.list<TokenRecord>('tokens', { where: { client_id: clientId }, limit: 500, ...(after !== undefined ? { after } : {}) })
+      const page = await this.d.f.store.list<TokenRecord>('tokens', { where, limit: 500, ...(after !== undefined ? { after } : {}) })
       for (const r of page) if (await this.d.f.store.remove('tokens', r.id)) removed++
       if (page.length < 500) return removed
       after = page[page.length - 1]!.id

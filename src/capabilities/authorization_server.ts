@@ -77,6 +77,8 @@ export function authorizationServerCapability(
     routes: { ...AS_ROUTES, ...(op ? OP_ROUTES : {}), ...(config.dynamic_registration ? DYNAMIC_ROUTES : {}) },
     // The `oauth` keys of every algorithm the provider signs with, created now when missing (keys.json's seed first).
     start: () => server.start(),
+    // The grant sweep's timer.
+    stop: () => server.stop(),
     // Spec "OAuth Authorization Server" and "OpenID Connect OpenID Provider Metadata": issuer
     // is the entity id; configured extras are kept, ours win.
     claims: [(claims) => {

@@ -121,6 +121,14 @@ export const DEFAULTS = Object.freeze({
     id_token_lifetime: 300,
     /** Refresh token lifetime, seconds (bounded by the client's registration at each use). */
     refresh_token_lifetime: 86_400,
+    /**
+     * The grant sweep (authorization_server/grant_sweep.ts): every this many seconds (0: never)
+     * a batch of registrations whose clients still hold grants or tokens in the store is
+     * re-evaluated when due, so a client cut off that makes no request loses them too ...
+     */
+    grant_sweep_seconds: 600,
+    /** ... at most this many registrations per pass (so at most this many chain resolutions). */
+    grant_sweep_batch: 100,
     /** Authorization code lifetime, seconds. */
     authorization_code_lifetime: 60,
     /**

@@ -135,6 +135,8 @@ export interface AuthorizationServerConfig {
   openid_provider?: boolean
   id_token_lifetime: number
   refresh_token_lifetime: number
+  grant_sweep_seconds: number
+  grant_sweep_batch: number
   authorization_code_lifetime: number
   require_pkce: boolean
   token_exchange_max_actors: number

@@ -55,7 +55,8 @@ export const INDEXED_FIELDS: { readonly [C in CollectionName]?: readonly string[
   own_trust_marks: ['trust_mark_type'],
   // chain: the entity ids a registration resolved through (the admin API's dependents of a member).
   registrations: ['entity_id', 'status', 'chain'],
-  tokens: ['client_id', 'sub'],
+  // grantId: the records of a user's grant's access tokens, removed with the grant (tokens.ts revokeGrant).
+  tokens: ['client_id', 'sub', 'grantId'],
   oauth: ['grantId', 'uid', 'userCode', 'clientId'],
   software_statements: ['software_id', 'status'],
 }

@@ -5,24 +5,11 @@
  */
 import type { Logger } from '../logger.js'
 import type { KeyRefresh } from './key_refresh.js'
+import { realEvery, type Every } from '../util/every.js'
+
+export type { Every }
 
 export const KEY_REFRESH_ACTOR = 'anchorage (scheduled key refresh)'
-
-/** Runs `tick` every `ms`; returns the stop function (injected in tests, setInterval otherwise). */
-export type Every = (ms: number, tick: () => void) => () => void
-
-const realEvery: Every = (ms, tick) => {
-  // The first run lands at a random point of the interval's second half, so deployments
-  // started together do not all refresh (and load their members' servers) at the same moment,
-  // and none refreshes right at start.
-  let timer: NodeJS.Timeout = setTimeout(() => {
-    tick()
-    timer = setInterval(tick, ms)
-    timer.unref()
-  }, Math.floor(ms / 2 + Math.random() * (ms / 2)))
-  timer.unref()
-  return () => clearTimeout(timer)
-}
 
 /**
  * Refreshes every member each `seconds` (subordinates.key_refresh_seconds; 0: never), at

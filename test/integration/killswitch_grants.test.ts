@@ -63,6 +63,8 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
       as: {
         resources: [RESOURCE], scopes_supported: [SCOPE], openid_provider: true, users_file: users.path,
         trust_reevaluation: REEVALUATION,
+        // The grant sweep runs when a test says so (sweep.pass()), never on its timer.
+        grant_sweep_seconds: 0,
         // Fetched statements outlive the re-evaluation interval: a client cut off must not come
         // back through its next first contact on the statements fetched before the cut.
         statement_cache_ttl: 10 * REEVALUATION,
@@ -185,7 +187,13 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
   it('revoking a refresh token (RFC 7009) ends its grant: the access tokens of the grant introspect inactive, the others stay active', async () => {
     const h = await holdings()
     for (const t of Object.values(h.accessTokens)) assert.equal(await active(t), true)
+    const records = async () => op.store.list<TokenRecord>('tokens', { where: { client_id: h.rp.id } })
+    const grantIds = new Set((await records()).map((r) => r.grantId).filter((g) => g !== undefined))
+    assert.equal(grantIds.size, 1, 'the code flow and the refresh are of one grant')
     await client.tokenRevocation(h.config, h.refreshToken, { token_type_hint: 'refresh_token' })
+    // The grant's access token records are gone from the store with it (found by grantId, indexed); the others stay.
+    assert.deepEqual((await op.store.list<TokenRecord>('tokens', { where: { grantId: [...grantIds][0]! } })), [])
+    assert.deepEqual((await records()).map((r) => r.gty).sort(), ['client_credentials', 'token_exchange'])
     assert.equal(await active(h.accessTokens.authorization_code), false)
     assert.equal(await active(h.accessTokens.refresh_token), false)
     // Not of that grant: client_credentials, and the exchanged token (the agent's own).
@@ -218,6 +226,55 @@ describe('kill-switch for every grant: a client whose chain stops resolving is c
     const { body } = await op.admin('GET', `/admin/audit?subject=${encodeURIComponent(h.rp.id)}&action=client.register`)
     assert.equal(body.events.at(-1).outcome, 'success')
     assert.deepEqual(body.events.at(-1).detail.revoked, { access_tokens: 0, refresh_tokens: 1, grants: 0, authorization_codes: 0, other: 0 })
+  })
+
+  it('a client that makes no request: the grant sweep cuts it off once due, its refresh token is gone from the store, then refused; leftovers go at the next pass', async () => {
+    const h = await holdings()
+    const server = serverOf(op)
+    const provider = await server.provider()
+    /** Passes until the sweep has visited every registration. */
+    const sweepAll = async (): Promise<{ cut_off: string[]; cleared: string[] }> => {
+      const all = { cut_off: [] as string[], cleared: [] as string[] }
+      for (;;) {
+        const p = await server.sweep.pass()
+        assert.deepEqual(p.failed, [])
+        all.cut_off.push(...p.cut_off)
+        all.cleared.push(...p.cleared)
+        if (p.wrapped) return all
+      }
+    }
+    const held = async () => (await op.store.list<{ id: string; model: string }>('oauth', { where: { clientId: h.rp.id } })).filter((r) => r.model !== 'Client')
+    assert.ok(await provider.RefreshToken.find(h.refreshToken), 'the refresh token is stored')
+    assert.equal((await ta.admin('DELETE', `/admin/subordinates/${encodeURIComponent(h.org.entityId)}`)).status, 204)
+
+    // Not due yet: the sweep leaves the registration and what it holds.
+    clock.advance(REEVALUATION - 10)
+    assert.ok(!(await sweepAll()).cut_off.includes(h.rp.id))
+    assert.ok(await provider.RefreshToken.find(h.refreshToken))
+
+    clock.advance(11)
+    assert.ok((await sweepAll()).cut_off.includes(h.rp.id), 'cut off by the sweep, without a request of the client')
+    assert.equal(await provider.RefreshToken.find(h.refreshToken), undefined, 'the refresh token is gone from the store')
+    assert.deepEqual(await held(), [], 'no grant, code or token of it is left in the store')
+    assert.equal((await op.store.list<TokenRecord>('tokens', { where: { client_id: h.rp.id } })).length, 0)
+    assert.equal((await op.admin('GET', `/admin/clients/${encodeURIComponent(h.rp.id)}`)).body.status, 'invalidated')
+    const { body } = await op.admin('GET', `/admin/audit?subject=${encodeURIComponent(h.rp.id)}&action=client.reevaluate`)
+    assert.equal(body.events.length, 1, JSON.stringify(body.events))
+    assert.equal(body.events[0].outcome, 'failure')
+    assert.ok(body.events[0].detail.revoked.refresh_tokens >= 1 && body.events[0].detail.revoked.grants >= 1, JSON.stringify(body.events[0].detail))
+    const refused = await outcome(() => client.refreshTokenGrant(h.config, h.refreshToken))
+    assert.equal(refused.error, 'invalid_client', JSON.stringify(refused))
+    for (const t of Object.values(h.accessTokens)) assert.equal(await active(t), false)
+
+    // A refresh token written after the cut-off (a token request that raced with it): the next pass removes it.
+    const leftover = await new provider.RefreshToken({ clientId: h.rp.id, accountId: 'alice', grantId: 'raced', gty: 'authorization_code', scope: 'openid' } as never).save()
+    assert.ok(await provider.RefreshToken.find(leftover))
+    assert.deepEqual((await sweepAll()).cleared, [h.rp.id])
+    assert.equal(await provider.RefreshToken.find(leftover), undefined)
+    const swept = await op.admin('GET', `/admin/audit?subject=${encodeURIComponent(h.rp.id)}&action=client.sweep`)
+    assert.deepEqual(swept.body.events.map((e: { detail: unknown }) => e.detail), [{ status: 'invalidated', revoked: { access_tokens: 0, refresh_tokens: 1, grants: 0, authorization_codes: 0, other: 0 } }])
+    const again = await sweepAll()
+    assert.deepEqual([again.cut_off, again.cleared], [[], []], 'nothing left to sweep')
   })
 
   CAUSES.forEach(({ cause, reason, cut }, row) => {

@@ -197,6 +197,20 @@ export function storageContract(name: string, factory: () => Promise<ContractCon
         assert.equal(await store.count('subordinates', { status: 'active', n: 2 }), 2)
       })
 
+      it('finds the access token records of a grant by grantId (INDEXED_FIELDS.tokens), and none once removed', async () => {
+        assert.deepEqual(INDEXED_FIELDS.tokens, ['client_id', 'sub', 'grantId'])
+        for (let i = 0; i < 9; i++) {
+          await store.put('tokens', { id: `t${i}`, client_id: `c${i % 2}`, ...(i % 3 ? { grantId: `g${i % 3}` } : {}) })
+        }
+        const where = async (w: Record<string, string>) => ids(await store.list('tokens', { where: w }))
+        assert.deepEqual(await where({ grantId: 'g1' }), ['t1', 't4', 't7'])
+        assert.deepEqual(await where({ grantId: 'g2', client_id: 'c0' }), ['t2', 't8'])
+        assert.equal(await store.count('tokens', { grantId: 'g2' }), 3)
+        for (const id of await where({ grantId: 'g1' })) assert.ok(await store.remove('tokens', id))
+        assert.deepEqual(await where({ grantId: 'g1' }), [])
+        assert.deepEqual(ids(await store.list('tokens')), ['t0', 't2', 't3', 't5', 't6', 't8'])
+      })
+
       it('where on indexed fields (INDEXED_FIELDS) follows replaces, removals, expiry, types and reopen', async () => {
         assert.deepEqual(INDEXED_FIELDS.oauth, ['grantId', 'uid', 'userCode', 'clientId'])
         const t0 = clock.now()
