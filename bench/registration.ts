@@ -2,6 +2,7 @@
  * Registration and token throughput of the authorization server role over loopback, next
  * to this machine's ES256 sign and verify rates measured in the same run:
  *   node --import tsx bench/registration.ts
+ *   node --import tsx bench/registration.ts --code-only [SECONDS]   (the round trips alone)
  *
  *     TA  <-  IA  <-  N agents     (a child process: Anchorage TA and IA, one small server
  *                                   publishing the N agents' entity configurations)
@@ -265,7 +266,7 @@ async function es256(ms: number): Promise<{ sign_per_s: number; verify_per_s: nu
   return { sign_per_s: Math.round(sign), verify_per_s: Math.round(n / ((performance.now() - t0) / 1000)) }
 }
 
-export async function benchRegistration(o: { agents?: number; tokens?: number; seconds?: number; rps?: number } = {}): Promise<Record<string, number | string>> {
+export async function benchRegistration(o: { agents?: number; tokens?: number; seconds?: number; rps?: number; codeOnly?: boolean } = {}): Promise<Record<string, number | string>> {
   const n = o.agents ?? 300
   const m = o.rps ?? 20
   const tokenCount = o.tokens ?? 3000
@@ -276,6 +277,15 @@ export async function benchRegistration(o: { agents?: number; tokens?: number; s
   let as: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined
   let op: Awaited<ReturnType<typeof startAuthorizationServer>> | undefined
   try {
+    if (o.codeOnly) {
+      op = await startAuthorizationServer(root, topology, 'op', true)
+      const rps = await Promise.all(topology.rps.map(async (r) => ({ id: r.id, key: { kid: r.kid, alg: 'ES256', privateKey: await importPrivateJwk(r.clientJwk, 'ES256') } })))
+      const code = await codeRoundTrips(op.url, rps, 8, ms)
+      return {
+        relying_parties: m, code_round_trips_per_s: code.per_s, code_round_trips_done: code.done, code_round_trip_errors: code.errors,
+        code_round_trip_p50_ms: code.p50_ms, code_round_trip_p99_ms: code.p99_ms, ...(code.first_error ? { code_round_trip_first_error: code.first_error } : {}),
+      }
+    }
     as = await startAuthorizationServer(root, topology)
     const keys = await Promise.all(topology.agents.map(async (a) => ({ id: a.id, key: { kid: a.kid, alg: 'ES256', privateKey: await importPrivateJwk(a.clientJwk, 'ES256') } })))
     const body = async (a: { id: string; key: SigningKey }, grant: Record<string, string> = { grant_type: 'client_credentials' }) => {
@@ -317,5 +327,9 @@ export async function benchRegistration(o: { agents?: number; tokens?: number; s
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   const at = process.argv.indexOf('--serve-federation')
   if (at >= 0) await serveFederation(Number(process.argv[at + 1]), Number(process.argv[at + 2]))
-  else console.log(JSON.stringify(await benchRegistration(), null, 2))
+  // --code-only [SECONDS]: the authorization-code round trips alone (e.g. under node --cpu-prof).
+  else if (process.argv.includes('--code-only')) {
+    const s = Number(process.argv[process.argv.indexOf('--code-only') + 1])
+    console.log(JSON.stringify(await benchRegistration({ codeOnly: true, agents: 10, ...(s > 0 ? { seconds: s } : {}) }), null, 2))
+  } else console.log(JSON.stringify(await benchRegistration(), null, 2))
 }

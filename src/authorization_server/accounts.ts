@@ -13,6 +13,7 @@
  * bound holds across every instance sharing it and across restarts. Every login, accepted or
  * refused, is audited (never the password).
  */
+import { Slots } from '../util/slots.js'
 import { randomBytes, scrypt as scryptCb, timingSafeEqual, createHash, type ScryptOptions } from 'node:crypto'
 import type { Store, StoredRecord } from '../storage/types.js'
 import type { Clock } from '../clock.js'
@@ -179,8 +180,13 @@ export class Accounts {
   private readonly users: Map<string, FileUser>
   private readonly bySub = new Map<string, FileUser>()
   private dummy: Promise<string> | undefined
+  private readonly hashing: Slots
 
   constructor(private readonly d: AccountsDeps) {
+    // scrypt runs on libuv's thread pool (4 threads by default), which the store's file I/O and
+    // WebCrypto share; unbounded, a burst of logins ran 4 at once (32 MiB each) with everything
+    // else queued behind them (docs/performance.md, "The authorization-code round trip").
+    this.hashing = new Slots(d.config.password_hash_concurrency)
     this.users = parseUsersFile(d.usersFile)
     for (const u of this.users.values()) this.bySub.set(u.sub, u)
   }
@@ -206,8 +212,8 @@ export class Accounts {
     const user = this.users.get(key)
     // The same work for an unknown name as for a known one.
     const ok = user
-      ? await verifyPassword(password, user.password)
-      : (await verifyPassword(password, await (this.dummy ??= hashPassword(randomBytes(16).toString('hex')))), false)
+      ? await this.hashing.run(() => verifyPassword(password, user.password))
+      : (await this.hashing.run(async () => verifyPassword(password, await (this.dummy ??= hashPassword(randomBytes(16).toString('hex'))))), false)
     if (ok && user) {
       if (open) await this.d.store.remove(LOGIN_FAILURES, key)
       await this.d.audit.record(user.sub, 'login', 'success', context.client_id, detail)

@@ -115,6 +115,12 @@ export const DEFAULTS = Object.freeze({
     login_lockout_seconds: 300,
     /** Names not in the users file whose failures are counted at once (store collection login_failures); users' names always are. */
     login_tracked_names: 10_000,
+    /**
+     * Password checks (scrypt, N = 2^15: 32 MiB and tens of milliseconds each) running at once;
+     * the others wait their turn. They run on libuv's thread pool (UV_THREADPOOL_SIZE, default 4),
+     * which the store's file I/O and the signatures share: 2 leaves it half free.
+     */
+    password_hash_concurrency: 2,
     /** An upstream (enterprise) login not finished within this many seconds is forgotten. */
     upstream_login_lifetime: 600,
     /** OpenID Provider role (authorization_server.openid_provider): ID token `exp` - `iat`, seconds. */

@@ -127,6 +127,7 @@ export interface AuthorizationServerConfig {
   max_failed_logins: number
   login_lockout_seconds: number
   login_tracked_names: number
+  password_hash_concurrency: number
   upstream_login_lifetime: number
   /** Absolute path of the users file (development/test logins), when configured. */
   users_file?: string

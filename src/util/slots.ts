@@ -1,0 +1,27 @@
+/** At most `n` tasks at once; the others wait in arrival order (e.g. password checks, accounts.ts). */
+export class Slots {
+  private active = 0
+  private readonly waiting: Array<() => void> = []
+
+  constructor(private readonly n: number) {
+    if (!Number.isInteger(n) || n < 1) throw new RangeError(`slots: ${n} is not a positive whole number`)
+  }
+
+  /** Tasks running now, and waiting. */
+  get load(): { active: number; waiting: number } {
+    return { active: this.active, waiting: this.waiting.length }
+  }
+
+  async run<T>(task: () => Promise<T>): Promise<T> {
+    if (this.active < this.n) this.active++
+    else await new Promise<void>((resolve) => this.waiting.push(resolve))
+    try {
+      return await task()
+    } finally {
+      // The slot passes to the next waiting task, or is freed.
+      const next = this.waiting.shift()
+      if (next) next()
+      else this.active--
+    }
+  }
+}
