@@ -101,8 +101,7 @@ export async function main(argv: string[], io: IO = defaultIO()): Promise<number
     if (command.actions && action !== undefined && !action.startsWith('-') && !command.actions.includes(action)) throw unknownAction(cmd, action, command.actions)
     return await command.run(rest, io)
   } catch (err) {
-    // By name: ConfigError's module (config/load.ts) is not loaded unless a command needs it, and
-    // a command imported lazily may see another copy of args.ts (a test runner loading through require).
+    // By name: ConfigError's module (config/load.ts) is not loaded unless a command needs it.
     const e = err as Error
     io.stderr(`anchorage: ${e.message}`)
     return e.name === 'UsageError' || e.name === 'ConfigError' ? 2 : 1
