@@ -83,6 +83,7 @@ export function createService(config: Config, deps: FederationDeps): Service {
     allowHttp: config.development || config.outbound.allow_http,
     ...(checks.length ? { checkPolicy: (policy, crit) => checks.forEach((check) => check(policy, crit)) } : {}),
     keyRefreshConcurrency: config.subordinates.key_refresh_concurrency,
+    previewConcurrency: config.subordinates.preview_concurrency,
   })
   const endpoints = publishedEndpoints(config.entity_id, [...declared, { kind: 'federation', routes: FEDERATION_ROUTES }])
   const publisher = new Publisher({

@@ -234,6 +234,11 @@ export const DEFAULTS = Object.freeze({
     key_refresh_seconds: 3_600,
     /** Members whose entity configuration is fetched at once by a refresh of all members. */
     key_refresh_concurrency: 4,
+    /**
+     * Onboarding previews (POST /admin/subordinates/preview) fetching at once on an instance;
+     * beyond, 429: each is an outbound request to whatever address the caller names.
+     */
+    preview_concurrency: 4,
   }),
   /** Bounds on JSON written by others (docs/architecture.md, "Hostile input"). */
   limits: Object.freeze({

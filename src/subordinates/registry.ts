@@ -6,7 +6,7 @@
 import type { Store, StoredRecord } from '../storage/types.js'
 import type { Clock } from '../clock.js'
 import type { AuditLog } from '../audit/audit.js'
-import { Conflict, InvalidRequest, NotFound, FederationError } from '../errors.js'
+import { Conflict, InvalidRequest, NotFound, FederationError, TooManyRequests } from '../errors.js'
 import type { Fetcher } from '../net/fetch.js'
 import type { Budget } from '../trust_chain/budget.js'
 import { ChainError } from '../trust_chain/errors.js'
@@ -82,6 +82,8 @@ export interface RegistryDeps {
   allowHttp?: boolean
   /** Members refreshed at once by keys.refreshAll (subordinates.key_refresh_concurrency; default 4). */
   keyRefreshConcurrency?: number
+  /** Previews fetching at once (subordinates.preview_concurrency; default 4): beyond, 429. */
+  previewConcurrency?: number
 }
 
 export class SubordinateRegistry {
@@ -89,6 +91,8 @@ export class SubordinateRegistry {
   private readonly checks: MemberChecks
   /** Following the members' key rollover: refresh, pending changes, approve, reject. */
   readonly keys: KeyRefresh
+  /** Previews fetching now: an operator's (or a stolen session's) previews are outbound requests to any address it names. */
+  private previewing = 0
 
   constructor(private readonly d: RegistryDeps) {
     this.checks = new MemberChecks({ entityId: d.entityId, allowHttp: d.allowHttp ?? false, checkPolicy: d.checkPolicy })
@@ -232,13 +236,25 @@ export class SubordinateRegistry {
    * member's entity configuration fetched through the hardened fetcher and verified (the
    * same read and checks as onboarding), what the record would hold, and every problem
    * onboarding would refuse it for. Throws (400) only for a request that names no entity
-   * onboarding could take at all (schema, entity id syntax, this entity itself).
+   * onboarding could take at all (schema, entity id syntax, this entity itself); 429 while
+   * subordinates.preview_concurrency previews are fetching (on this instance).
    */
   async preview(input: unknown): Promise<OnboardingPreview> {
     const body = this.validate<{ entity_id: string }>('subordinate_preview', input)
     const entityId = body.entity_id
     this.checks.entityId(entityId)
     if (entityId === this.d.entityId) throw new InvalidRequest('entity_id: an entity cannot be its own subordinate')
+    const bound = this.d.previewConcurrency ?? 4
+    if (this.previewing >= bound) throw new TooManyRequests(`${bound} previews are fetching already (subordinates.preview_concurrency): try again when one has finished`)
+    this.previewing++
+    try {
+      return await this.previewOf(entityId)
+    } finally {
+      this.previewing--
+    }
+  }
+
+  private async previewOf(entityId: string): Promise<OnboardingPreview> {
     const problems: string[] = []
     const member = await this.d.store.get<SubordinateRecord>('subordinates', entityId)
     if (member) problems.push(`entity_id: ${entityId} is already a subordinate (status ${member.status})`)

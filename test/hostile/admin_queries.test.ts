@@ -166,6 +166,49 @@ describe('hostile: the admin API of the console', function () {
       assert.equal(ta.federation.changes.revision, revision)
     })
 
+    it('bounds the previews fetching at once (subordinates.preview_concurrency): beyond, 429 and no outbound request', async () => {
+      const small = await startEntity({ clock, config: { subordinates: { preview_concurrency: 2 } } })
+      const held: Array<() => void> = []
+      let arrived: () => void = () => undefined
+      let seen = 0
+      const twoArrived = new Promise<void>((resolve) => (arrived = resolve))
+      leaf.claims = { ...leaf.claims, authority_hints: [small.entityId] }
+      leaf.respond = (req, res) => {
+        if (!req.url?.endsWith('/.well-known/openid-federation')) return false
+        seen++
+        // Held until released: a slow member.
+        held.push(() => {
+          leaf.respond = undefined
+          res.writeHead(404).end()
+        })
+        if (seen === 2) arrived()
+        return true
+      }
+      try {
+        const first = [1, 2].map(() => small.admin('POST', '/admin/subordinates/preview', { entity_id: leaf.entityId }))
+        await twoArrived
+        const third = await small.admin('POST', '/admin/subordinates/preview', { entity_id: leaf.entityId })
+        assert.equal(third.status, 429, JSON.stringify(third.body))
+        assert.equal(third.body.error, 'too_many_requests')
+        assert.match(third.body.error_description, /subordinates\.preview_concurrency/)
+        assert.equal(seen, 2)
+        for (const release of held.splice(0)) release()
+        for (const r of await Promise.all(first)) {
+          assert.equal(r.status, 200)
+          assert.equal(r.body.acceptable, false)
+        }
+        // A bad request is still 400 (validated before the bound); and the slots are free again.
+        assert.equal((await small.admin('POST', '/admin/subordinates/preview', { entity_id: 1 })).status, 400)
+        const after = await small.admin('POST', '/admin/subordinates/preview', { entity_id: leaf.entityId })
+        assert.equal(after.status, 200)
+        assert.equal(after.body.acceptable, true, JSON.stringify(after.body.problems))
+      } finally {
+        leaf.respond = undefined
+        for (const release of held.splice(0)) release()
+        await small.stop()
+      }
+    })
+
     it('follows no redirect', async () => {
       leaf.respond = (_req, res) => {
         res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end()

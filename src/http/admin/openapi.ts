@@ -30,6 +30,7 @@ const REFUSALS: ReadonlyMap<number, { name: string; description: string }> = new
   [409, { name: 'Conflict', description: '`conflict`: the change collides with the current state (already there, changed meanwhile, last admin).' }],
   [413, { name: 'PayloadTooLarge', description: '`payload_too_large`: the body is over `server.max_body_bytes`.' }],
   [415, { name: 'UnsupportedMediaType', description: '`unsupported_media_type`: a body that is not `application/json`.' }],
+  [429, { name: 'TooManyRequests', description: '`too_many_requests`: as many of these as an instance runs at once are running (an onboarding preview: `subordinates.preview_concurrency`); try again when one has finished.' }],
   [503, { name: 'Unavailable', description: '`temporarily_unavailable`: an entity this needs could not be reached in time.' }],
 ])
 

@@ -148,7 +148,7 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
     tag: 'subordinates', summary: 'Preview onboarding: the entity configuration fetched, verified and checked, nothing written',
     description: 'What onboarding without `jwks` would find and refuse (docs/admin-api.md, "Preview before onboarding"); 200 whatever it found.',
     body: { schema: 'subordinate_preview' },
-    ok: { 200: object('`{entity_id, acceptable, problems, entity_configuration: {jwt, header, payload} | null, authority_hints?, metadata?, would_onboard?}`.') },
+    ok: { 200: object('`{entity_id, acceptable, problems, entity_configuration: {jwt, header, payload} | null, authority_hints?, metadata?, would_onboard?}`.') }, refusals: [429],
   }],
   ['GET /subordinates/:id/detail', {
     tag: 'subordinates', summary: 'A member\'s page: its record, statement as issued, trust marks and dependents', params: MEMBER,
