@@ -46,6 +46,11 @@ const CURVES: Readonly<Record<string, { kty: 'EC' | 'OKP'; bytes: number; algs: 
 const RSA_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512'] as const
 /** NIST SP 800-131A: RSA signature keys below 2048 bits are disallowed. */
 export const MIN_RSA_BITS = 2048
+/**
+ * OpenSSL's OPENSSL_RSA_MAX_MODULUS_BITS: with a larger modulus no signature verifies (the
+ * verification is refused), so such a key would be stored and published, and never verify.
+ */
+export const MAX_RSA_BITS = 16384
 
 const BASE64URL = /^[A-Za-z0-9_-]+$/
 
@@ -72,6 +77,7 @@ function rsaProblem(k: Record<string, unknown>): [string, string] | undefined {
   const n = Buffer.from(k.n as string, 'base64url')
   const bits = bitLength(n)
   if (bits < MIN_RSA_BITS) return ['n', `the modulus has ${bits} bits; at least ${MIN_RSA_BITS} are required`]
+  if (bits > MAX_RSA_BITS) return ['n', `the modulus has ${bits} bits; at most ${MAX_RSA_BITS} are accepted (no larger key verifies a signature)`]
   if (Object.hasOwn(k, 'alg') && !(RSA_ALGS as readonly string[]).includes(k.alg as string)) {
     return ['alg', `${JSON.stringify(k.alg)} is not a signing algorithm for an RSA key (${RSA_ALGS.join(', ')})`]
   }

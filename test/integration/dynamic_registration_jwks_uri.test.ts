@@ -9,7 +9,9 @@
  *   PARTNER  an https server (the test's): the partner's key set at /jwks (its Cache-Control
  *            set by the test), HUB's status endpoint at /status (answers signed with HUB's
  *            key), and hostile key sets (private keys, not JSON, too large, too many keys, a
- *            redirect to a private address, an answer that never comes). It counts requests.
+ *            redirect to a private address, an answer that never comes or comes a byte at a
+ *            time, __proto__ members, duplicate kids, an HS256 oct key, a huge RSA modulus).
+ *            It counts requests.
  *
  * The partner registers with a request signed by a key found at its jwks_uri, gets tokens with
  * private_key_jwt; a rotation at the jwks_uri is picked up at once for a new kid (rate-limited)
@@ -84,6 +86,29 @@ async function startPartner(pki: TestPki, clock: ManualClock, hubKey: TestKey): 
       case '/many': return json(res, { keys: many })
       case '/redirect': return res.writeHead(302, { location: 'http://10.1.2.3/jwks' }).end()
       case '/enc-only': return json(res, { keys: p.keys.map((k) => ({ ...k, use: 'enc' })) })
+      // Hostile JSON: members named like Object.prototype's, read with own-property semantics.
+      case '/proto': {
+        const k = JSON.stringify(p.keys[0])
+        return res.writeHead(200, { 'content-type': 'application/json' }).end(`{"__proto__":{"keys":[${k}]},"constructor":{"prototype":{"keys":[${k}]}}}`)
+      }
+      case '/proto-key': return res.writeHead(200, { 'content-type': 'application/json' }).end(`{"keys":[{"__proto__":${JSON.stringify(p.keys[0])}}]}`)
+      case '/dup-kids': return json(res, { keys: [p.keys[0], { ...many[0], kid: p.keys[0]!.kid }] })
+      case '/oct': return json(res, { keys: [{ kty: 'oct', kid: 'hmac', alg: 'HS256', use: 'sig', k: randomBytes(32).toString('base64url') }] })
+      case '/oct-no-k': return json(res, { keys: [{ kty: 'oct', kid: 'hmac', alg: 'HS256', use: 'sig' }] })
+      case '/huge-n': {
+        const n = randomBytes(24_000)
+        n[0]! |= 0x80
+        return json(res, { keys: [{ kty: 'RSA', kid: 'huge', alg: 'RS256', use: 'sig', e: 'AQAB', n: n.toString('base64url') }] })
+      }
+      case '/trickle': {
+        // The start of a key set, a byte at a time, never finished: the overall timeout ends it.
+        res.writeHead(200, { 'content-type': 'application/json' })
+        const text = `{"keys":[${JSON.stringify(p.keys[0])}`
+        let i = 0
+        const timer = setInterval(() => (i < text.length ? res.write(text[i++]!) : clearInterval(timer)), 20)
+        res.on('close', () => clearInterval(timer))
+        return
+      }
       case '/slow': return // never answers; stop() closes the connection
       default: return res.writeHead(404).end()
     }
@@ -300,6 +325,13 @@ describe('dynamic client registration: statements with jwks_uri, pinned issuers 
       ['a redirect (to a private address)', '/redirect', /redirects are not followed/],
       ['encryption keys only', '/enc-only', /no signing key/],
       ['slow: no answer within outbound.timeout_ms', '/slow', /no (complete )?answer from .* within 1000 ms/],
+      ['__proto__ and constructor members holding keys', '/proto', /not a JWK Set: keys must be a non-empty array/],
+      ['a key that is only a __proto__ member', '/proto-key', /./],
+      ['duplicate kids', '/dup-kids', /unique kids|duplicate/],
+      ['an HS256 oct key (alg confusion)', '/oct', /keys\[0\]\.k: private or symmetric key material/],
+      ['an oct key without k', '/oct-no-k', /./],
+      ['an RSA key with a 192,000-bit modulus', '/huge-n', /keys\[0\]\.n: the modulus has 192000 bits; at most 16384 are accepted/],
+      ['a byte at a time, never finished', '/trickle', /no (complete )?answer from .* within 1000 ms/],
     ]
     for (const [what, uri, why] of cases) {
       it(`${what}: invalid_software_statement`, async () => {

@@ -89,6 +89,16 @@ describe('public JWK Sets of members (publicJwksProblem)', () => {
     assert.equal(await publicJwksProblem({ keys: [{ kty: 'RSA', kid: 'small', n, e: 'AQAB' }] }), 'keys[0].n: the modulus has 1024 bits; at least 2048 are required')
   })
 
+  it('refuses an RSA modulus above 16384 bits (no signature verifies with it), takes 16384', async () => {
+    const big = (bits: number) => {
+      const n = Buffer.alloc(bits / 8, 0xab)
+      n[0] = 0x80
+      return n.toString('base64url')
+    }
+    assert.equal(await publicJwksProblem({ keys: [{ kty: 'RSA', kid: 'big', n: big(16392), e: 'AQAB' }] }), 'keys[0].n: the modulus has 16392 bits; at most 16384 are accepted (no larger key verifies a signature)')
+    assert.equal(await publicJwksProblem({ keys: [{ kty: 'RSA', kid: 'max', n: big(16384), e: 'AQAB' }] }), undefined)
+  })
+
   it('refuses curves that are not for signing and unknown key types', async () => {
     assert.equal(await publicJwksProblem({ keys: [{ ...ed.pub, crv: 'X25519' }] }), 'keys[0].crv: must be one of Ed25519 for kty OKP')
     assert.equal(await publicJwksProblem({ keys: [{ kty: 'oct', kid: 'h' }] }), 'keys[0].kty: must be "EC", "RSA" or "OKP"')
