@@ -98,7 +98,11 @@ export function createApp(service: Service): App {
     f.logger[level]('request', { request_id: id, method: ctx.method, path, status: ctx.status, ms: Math.round(performance.now() - start) })
   }
   const base = (proxy: boolean): Koa => {
-    const app = new Koa({ proxy })
+    // Behind a trusted proxy the client's address is the LAST X-Forwarded-For entry, the one
+    // that proxy appended; earlier ones are whatever the client wrote (koa's ctx.ip would take
+    // the first: a fresh one per request escaped the console's login limiter and named any
+    // address in the audit's refusals).
+    const app = new Koa({ proxy, ...(proxy ? { maxIpsCount: 1 } : {}) })
     app.use(requestLog)
     app.use(errorMiddleware(f.logger))
     app.use(health.routes())

@@ -230,3 +230,28 @@ describe('hostile: the operator console and its sessions', function () {
     assert.equal(options.headers['access-control-allow-origin'], undefined)
   })
 })
+
+describe('hostile: the console login limiter behind a trusted proxy', function () {
+  this.timeout(60_000)
+  let e: TestEntity
+
+  before(async () => {
+    // The console on the shared listener, behind a proxy that appends the client's address.
+    e = await startEntity({ config: { server: { trust_proxy: true } } })
+  })
+  after(() => e.stop())
+
+  it('counts failed logins against the address the proxy appended, not one the client wrote before it', async () => {
+    const failures = e.federation.config.console.login_failures
+    const attempt = (spoofed: string, token = 'wrong') => send(`${e.entityId}/console/login`, {
+      method: 'POST', headers: { ...FORM, 'x-forwarded-for': `${spoofed}, 203.0.113.7` }, body: new URLSearchParams({ token }).toString(),
+    })
+    for (let i = 0; i < failures; i++) assert.equal((await attempt(`198.51.100.${i}`)).status, 401)
+    const limited = await attempt('198.51.100.250', e.token)
+    assert.equal(limited.status, 429, `a fresh X-Forwarded-For entry before the proxy's must not reset the count: ${limited.status}`)
+    assert.equal(limited.headers['set-cookie'], undefined)
+    // Another client behind the same proxy is not limited.
+    const other = await send(`${e.entityId}/console/login`, { method: 'POST', headers: { ...FORM, 'x-forwarded-for': '203.0.113.8' }, body: new URLSearchParams({ token: e.token }).toString() })
+    assert.equal(other.status, 303)
+  })
+})

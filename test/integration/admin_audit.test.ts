@@ -86,9 +86,9 @@ describe('admin API: authentication and its audit', function () {
       assert.deepEqual(events.map((e: { detail: { count: number } }) => e.detail.count), [1, 4])
     })
 
-    it('behind a trusted proxy, aggregates by the forwarded address', async () => {
+    it('behind a trusted proxy, aggregates by the forwarded address (the last entry, the one the proxy appended)', async () => {
       ta = await startEntity({ config: { server: { trust_proxy: true } } })
-      for (const ip of ['192.0.2.1', '192.0.2.1', '192.0.2.2', '198.51.100.7']) {
+      for (const ip of ['192.0.2.1', '192.0.2.1', '192.0.2.2', '198.51.100.7', '203.0.113.99, 192.0.2.2']) {
         await ta.get('/admin/subordinates', { 'x-forwarded-for': ip })
       }
       const ips = (await refusalsOf(ta)).map((e: { detail: { ip: string } }) => e.detail.ip)
