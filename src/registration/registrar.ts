@@ -190,10 +190,11 @@ export class Registrar {
     if (!(entity instanceof FederationError)) return { fields: entity, document: false }
     const document = await this.documentContact(clientId, budget)
     if (document) return { fields: document, document: true }
-    const refusal = new InvalidClient(`${clientId}: ${entity.message}; nor does it serve a client ID metadata document`, { cause: entity })
+    const neither = new InvalidClient(`${entity.message}; nor does it serve a client ID metadata document`, { cause: entity })
     const anchorIds = (await this.anchors()).map((a) => a.entity_id)
-    if (this.o.failure_cache_ttl > 0) this.failed.set(JSON.stringify([clientId, anchorIds]), { error: refusal, until: this.f.clock.now() + this.o.failure_cache_ttl })
-    return this.refuse('client.register', clientId, refusal, { registration_type: 'automatic', cause: entity.error })
+    // Remembered without the client_id in front: contact() puts it there when it repeats the refusal.
+    if (this.o.failure_cache_ttl > 0) this.failed.set(JSON.stringify([clientId, anchorIds]), { error: neither, until: this.f.clock.now() + this.o.failure_cache_ttl })
+    return this.refuse('client.register', clientId, new InvalidClient(`${clientId}: ${neither.message}`, { cause: entity }), { registration_type: 'automatic', cause: entity.error })
   }
 
   /** A first contact as an entity id; `orNotEntity`: the error, unaudited, when the subject's own entity configuration cannot be had. */

@@ -348,8 +348,10 @@ describe('MCP clients identified by a metadata document, vouched for by a trust 
       expectError(r, 401, 'invalid_client', /nothing-here\/\.well-known\/openid-federation answered 404.*; nor does it serve a client ID metadata document/)
       assert.equal(host.hits.get('/nothing-here'), 1)
       assert.equal(host.hits.get('/nothing-here/.well-known/openid-federation'), 1)
-      // Remembered for failure_cache_ttl: asked again, nothing is fetched.
-      expectError(await tokenWith(`${host.origin}/nothing-here`), 401, 'invalid_client', /nor does it serve/)
+      // Remembered for failure_cache_ttl: asked again, nothing is fetched, and the refusal says the same.
+      const again = await tokenWith(`${host.origin}/nothing-here`)
+      expectError(again, 401, 'invalid_client', /nor does it serve/)
+      assert.equal(again.body?.error_description, r.body?.error_description)
       assert.equal(host.hits.get('/nothing-here'), 1)
       assert.equal(host.hits.get('/nothing-here/.well-known/openid-federation'), 1)
     })
