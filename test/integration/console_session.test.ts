@@ -245,6 +245,23 @@ describe('the operator console: pages, login, sessions and CSRF', function () {
     }
   })
 
+  it('says when an unused session ends: idle_expires_at is the time it is refused, however recently it was used', async () => {
+    const { session_idle_seconds: idle } = DEFAULTS.console
+    const session = async (cookie: string) => withCookie(base, 'GET', '/admin/session', cookie)
+    // A use less than a minute after the last recorded one is not written (TOUCH_SECONDS).
+    const one = (await login(base, e.token)).cookie!
+    e.clock.advance(30)
+    const said = (await session(one)).body.idle_expires_at as number
+    e.clock.advance(said - e.clock.now() - 1)
+    assert.equal((await session(one)).status, 200, 'alive one second before the end it was told')
+    const two = (await login(base, e.token)).cookie!
+    e.clock.advance(30)
+    const end = (await session(two)).body.idle_expires_at as number
+    assert.ok(end > e.clock.now() + idle - 60, 'within a minute of the idle time from now')
+    e.clock.advance(end - e.clock.now())
+    assert.equal((await session(two)).status, 401, 'refused at the end it was told')
+  })
+
   it('refuses bad logins with the login page, audits them, and rate-limits them per address (429 even for a good token)', async () => {
     const { login_failures: n, login_window_seconds: window } = DEFAULTS.console
     e.clock.advance(window + 3600)

@@ -51,7 +51,7 @@ export interface ConsoleSession {
   created_at: number
   /** The absolute end, epoch seconds. */
   expires_at: number
-  /** The end if unused from now on, epoch seconds. */
+  /** The end if unused from now on, epoch seconds: the recorded last use (written at most once a minute) plus the idle time. */
   idle_expires_at: number
   csrf_token: string
 }
@@ -98,7 +98,7 @@ export class ConsoleSessions {
     }
     const name = result.operator.name
     await this.d.store.insert('console_sessions', record, { audit: this.d.audit.event(name, 'console.login', 'success', name, { role: result.operator.role }) })
-    return { ok: true, cookie: id, session: this.view(record, result.operator, id, now) }
+    return { ok: true, cookie: id, session: this.view(record, result.operator, id) }
   }
 
   /** The session of a cookie value, or undefined (unknown, expired, idle, operator disabled or rotated). */
@@ -122,7 +122,7 @@ export class ConsoleSessions {
       seen = now
       await this.d.store.update<SessionRecord>('console_sessions', key, (r) => (r && r.last_seen < now ? { ...r, last_seen: now } : undefined))
     }
-    return this.view({ ...record, last_seen: seen }, { name: op.id, role: op.role }, cookie, now)
+    return this.view({ ...record, last_seen: seen }, { name: op.id, role: op.role }, cookie)
   }
 
   /** Ends a session; true when there was one. */
@@ -136,12 +136,13 @@ export class ConsoleSessions {
     return presented !== '' && same(presented, csrfToken(cookie))
   }
 
-  private view(r: SessionRecord, operator: Authenticated, cookie: string, now: number): ConsoleSession {
+  private view(r: SessionRecord, operator: Authenticated, cookie: string): ConsoleSession {
     return {
       operator,
       created_at: r.created_at,
       expires_at: r.expires_at,
-      idle_expires_at: Math.min(r.expires_at, Math.max(r.last_seen, now) + this.idleSeconds),
+      // From the recorded last use (written at most once a minute), as resume() judges it: not from now.
+      idle_expires_at: Math.min(r.expires_at, r.last_seen + this.idleSeconds),
       csrf_token: csrfToken(cookie),
     }
   }
