@@ -209,6 +209,31 @@ describe('hostile: the admin API of the console', function () {
       }
     })
 
+    it('reaches no private address where outbound.allow_private_network is off, however it is written', async () => {
+      const strict = await startEntity({ clock, config: { outbound: { allow_http: true, allow_private_network: false, timeout_ms: 2000 } } })
+      let reached = 0
+      leaf.respond = () => {
+        reached++
+        return false
+      }
+      try {
+        const port = new URL(leaf.entityId).port
+        for (const id of [leaf.entityId, `http://localhost:${port}`, `http://[::1]:${port}`, `http://[::ffff:127.0.0.1]:${port}`, `http://2130706433:${port}`,
+          `http://0x7f000001:${port}`, `http://127.1:${port}`, 'http://169.254.169.254', 'http://10.0.0.1', 'http://[fd00::1]', 'http://0.0.0.0:' + port]) {
+          const r = await strict.admin('POST', '/admin/subordinates/preview', { entity_id: id })
+          assert.ok(r.status === 200 || r.status === 400, `${id}: ${r.status} ${JSON.stringify(r.body)}`)
+          if (r.status === 200) {
+            assert.equal(r.body.acceptable, false, id)
+            assert.equal(r.body.entity_configuration, null, id)
+          }
+        }
+        assert.equal(reached, 0)
+      } finally {
+        leaf.respond = undefined
+        await strict.stop()
+      }
+    })
+
     it('follows no redirect', async () => {
       leaf.respond = (_req, res) => {
         res.writeHead(302, { location: 'http://169.254.169.254/latest/meta-data/' }).end()

@@ -142,6 +142,21 @@ describe('hostile: the operator console and its sessions', function () {
     }
   })
 
+  it('a session of a disabled operator stays ended when the operator is enabled again (with a new token)', async () => {
+    const add = await e.admin('POST', '/admin/operators', { name: 'rita', role: 'operator' })
+    assert.equal(add.status, 201, JSON.stringify(add.body))
+    const old = (await login(add.body.token as string)).cookie!
+    assert.equal((await session(old)).status, 200)
+    assert.equal((await e.admin('POST', '/admin/operators/rita/disable')).status, 200)
+    // The session is not looked at meanwhile: enabling must not revive it.
+    const enabled = await e.admin('POST', '/admin/operators/rita/enable')
+    assert.equal(enabled.status, 200, JSON.stringify(enabled.body))
+    assert.equal((await session(old)).status, 401)
+    assert.equal((await login(add.body.token as string)).status, 401)
+    const fresh = (await login(enabled.body.token as string)).cookie!
+    assert.equal((await session(fresh)).body.operator, 'rita')
+  })
+
   it('ends a session at logout; another session\'s CSRF token is refused; Authorization is judged alone', async () => {
     const a = (await login(e.token)).cookie!
     const b = (await login(e.token)).cookie!
