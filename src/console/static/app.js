@@ -25,7 +25,7 @@ async function start() {
   )
   const nav = document.getElementById('nav')
   for (const v of VIEWS) if (v.nav && (!v.requires || can(v.requires))) nav.append(h('li', {}, h('a', { href: `#/${v.path}`, 'data-path': v.path }, v.nav)))
-  addEventListener('hashchange', () => void render())
+  window.addEventListener('hashchange', () => void render())
   await render()
 }
 
