@@ -156,10 +156,12 @@ export class StatementKeySets {
       // Someone published private key material: nothing of that set is trusted.
       if (priv) refuse(`keys[${i}].${priv}: private or symmetric key material; a jwks_uri serves public keys only`)
     }
-    const signing = keys.filter((k) => own(k as Record<string, unknown>, 'use') !== 'enc') as Array<Record<string, unknown>>
+    // Where each signing key stands in the served set: a problem names the key by that place.
+    const at = keys.flatMap((k, i) => (own(k as Record<string, unknown>, 'use') !== 'enc' ? [i] : []))
+    const signing = at.map((i) => keys[i] as Record<string, unknown>)
     if (signing.length === 0) refuse('no signing key (every key is use "enc")')
     const problem = await publicJwksProblem({ keys: signing })
-    if (problem) refuse(problem)
+    if (problem) refuse(problem.replace(/keys\[(\d+)\]/g, (_, i: string) => `keys[${at[Number(i)]}]`))
     return { keys: signing.map(publicMembers) }
   }
 }

@@ -93,6 +93,8 @@ async function startPartner(pki: TestPki, clock: ManualClock, hubKey: TestKey): 
       }
       case '/proto-key': return res.writeHead(200, { 'content-type': 'application/json' }).end(`{"keys":[{"__proto__":${JSON.stringify(p.keys[0])}}]}`)
       case '/dup-kids': return json(res, { keys: [p.keys[0], { ...many[0], kid: p.keys[0]!.kid }] })
+      // An encryption key first (left out), then a signing key whose alg is not its key type's.
+      case '/enc-then-bad': return json(res, { keys: [{ ...p.keys[0], use: 'enc' }, { ...p.keys[0], kid: 'wrong-alg', alg: 'RS256' }] })
       case '/oct': return json(res, { keys: [{ kty: 'oct', kid: 'hmac', alg: 'HS256', use: 'sig', k: randomBytes(32).toString('base64url') }] })
       case '/oct-no-k': return json(res, { keys: [{ kty: 'oct', kid: 'hmac', alg: 'HS256', use: 'sig' }] })
       case '/huge-n': {
@@ -326,10 +328,11 @@ describe('dynamic client registration: statements with jwks_uri, pinned issuers 
       ['encryption keys only', '/enc-only', /no signing key/],
       ['slow: no answer within outbound.timeout_ms', '/slow', /no (complete )?answer from .* within 1000 ms/],
       ['__proto__ and constructor members holding keys', '/proto', /not a JWK Set: keys must be a non-empty array/],
-      ['a key that is only a __proto__ member', '/proto-key', /./],
+      ['a key that is only a __proto__ member', '/proto-key', /keys\[0\]\.kid: is required/],
       ['duplicate kids', '/dup-kids', /unique kids|duplicate/],
+      ['a bad signing key after an encryption key, named at its place in the served set', '/enc-then-bad', /keys\[1\]\.alg: "RS256" is not/],
       ['an HS256 oct key (alg confusion)', '/oct', /keys\[0\]\.k: private or symmetric key material/],
-      ['an oct key without k', '/oct-no-k', /./],
+      ['an oct key without k', '/oct-no-k', /keys\[0\]\.kty: must be "EC", "RSA" or "OKP"/],
       ['an RSA key with a 192,000-bit modulus', '/huge-n', /keys\[0\]\.n: the modulus has 192000 bits; at most 16384 are accepted/],
       ['a byte at a time, never finished', '/trickle', /no (complete )?answer from .* within 1000 ms/],
     ]
