@@ -91,6 +91,21 @@ describe('hostile: the admin API of the console', function () {
     }
   })
 
+  it('a member\'s detail and dependents by a hostile id: 404 or 400, never 5xx', async () => {
+    for (const id of ['__proto__', 'constructor', 'toString', '%2E%2E%2Fkeys', '..', enc('https://a.example/../b'), 'x'.repeat(10_000), '%00', '%C0%AF', enc('{"$gt":""}'), enc('https://a.example\u0000')]) {
+      for (const tail of ['detail', 'dependents']) {
+        const r = await ta.admin('GET', `/admin/subordinates/${id}/${tail}`)
+        assert.ok(r.status === 404 || r.status === 400, `${id.slice(0, 40)}/${tail}: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`)
+        assert.ok(r.body.error === 'not_found' || r.body.error === 'invalid_request', id.slice(0, 40))
+      }
+    }
+    for (const id of ['https://user:pw@x.example', 'https://x.example#f', 'https://x.example?q=1', 'javascript:alert(1)', 'file:///etc/passwd', 'https://x.example:99999']) {
+      const r = await ta.admin('POST', '/admin/subordinates/preview', { entity_id: id })
+      assert.equal(r.status, 400, `${id}: ${r.status} ${JSON.stringify(r.body)}`)
+      assert.equal(r.body.error, 'invalid_request', id)
+    }
+  })
+
   it('GET /admin/audit and its export: impossible dates, bad limits and formats are 400', async () => {
     for (const path of ['/admin/audit', '/admin/audit/export']) {
       for (const query of [

@@ -219,6 +219,14 @@ describe('dynamic client registration: statements with jwks_uri, pinned issuers 
       expectError(await register(as, await signedRequest(k2, 'uri-agent', { software_statement: statement })), 400, 'invalid_request', 'not a key of the software statement')
       expectError(await register(as, await signedRequest(k1, 'uri-agent', { software_statement: statement, jwks: { keys: [k1.publicJwk] } })), 400, 'invalid_client_metadata', 'jwks: the software statement\'s keys are at its jwks_uri')
       expectError(await register(as, await signedRequest(k1, 'uri-agent', { software_statement: statement, jwks_uri: `${partner.base}/other` })), 400, 'invalid_client_metadata', 'jwks_uri: must be the software statement\'s')
+      // Algorithm confusion: HS256 under k1's kid, keyed with k1's public key as the secret.
+      const now = clock.now()
+      const confused = await new SignJWT({ iss: 'uri-agent', aud: as.entityId, iat: now, exp: now + 60, jti: randomBytes(12).toString('base64url'), software_statement: statement })
+        .setProtectedHeader({ alg: 'HS256', kid: k1.kid, typ: 'JWT' }).sign(Buffer.from(JSON.stringify(k1.publicJwk)))
+      const refused = await register(as, confused)
+      assert.equal(refused.status, 400, JSON.stringify(refused.body))
+      assert.equal(refused.body.error, 'invalid_request', JSON.stringify(refused.body))
+      assert.match(refused.body.error_description, /alg|HS256|not allowed|signature/i)
       // Naming the statement's own jwks_uri is fine.
       assert.equal((await register(as, await signedRequest(k1, 'uri-agent', { software_statement: statement, jwks_uri: `${partner.base}/jwks` }))).status, 201)
     })
