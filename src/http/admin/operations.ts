@@ -321,7 +321,7 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
     tag: 'operators', summary: 'Add an operator', body: { schema: 'operator' },
     ok: { 201: object('The operator with its `token`, shown this once.') }, refusals: [409],
   }],
-  ['POST /operators/:name/disable', { tag: 'operators', summary: 'Disable an operator for good', params: OPERATOR, ok: { 200: object('The operator, `status: disabled`.') }, refusals: [409] }],
+  ['POST /operators/:name/disable', { tag: 'operators', summary: 'Disable an operator (its token is refused from now on, also after an enable)', params: OPERATOR, ok: { 200: object('The operator, `status: disabled`.') }, refusals: [409] }],
   ['POST /operators/:name/enable', {
     tag: 'operators', summary: 'Enable a disabled operator, with a new token', params: OPERATOR,
     ok: { 200: object('The operator, active, with its new `token`, shown this once (the token it had stays refused).') }, refusals: [409],

@@ -9,7 +9,8 @@
  * ANCHORAGE_ADMIN_TOKEN) is the token of the operator `admin` (role admin), created at the
  * first start and kept in step with the configuration while the configuration manages it;
  * `operators rotate admin` hands it over to the admin API (the configured token then stops
- * working) and `operators disable admin` disables it for good.
+ * working), `operators disable admin` disables it, and `operators enable admin` makes it active
+ * again with a new token that the admin API manages (the configured token stays refused).
  */
 import { timingSafeEqual } from 'node:crypto'
 import type { Store, StoredRecord } from '../../storage/types.js'
