@@ -104,9 +104,12 @@ export const expiredFilter = (now: number) => ({ expires_at: { $lte: now } })
 /** Length-prefixed (as in the embedded store) so no (scope, key) pair collides with another. */
 export const claimId = (scope: string, key: string): string => `${scope.length}:${scope}${key}`
 
-/** Field names go into the query as they are: refuse operators, paths and the adapter's own fields. */
+/**
+ * Field names go into the query as they are: refuse operators, paths, the adapter's own fields
+ * and `__proto__` (assigning it would set the query object's prototype, not a clause).
+ */
 function checkField(field: string): void {
-  if (field.startsWith('$') || field.includes('.') || (HELPER_FIELDS as readonly string[]).includes(field)) {
+  if (field.startsWith('$') || field.includes('.') || field === '__proto__' || (HELPER_FIELDS as readonly string[]).includes(field)) {
     throw new TypeError(`cannot filter on field ${JSON.stringify(field)}`)
   }
 }
@@ -132,7 +135,7 @@ export function listFilter(
     if (!Array.isArray(exists) || !exists.every((f) => typeof f === 'string')) throw new TypeError('list: exists must be an array of field names')
     for (const field of exists) {
       checkField(field)
-      if (!(field in filter)) filter[field] = { $exists: true }
+      if (!Object.hasOwn(filter, field)) filter[field] = { $exists: true }
     }
   }
   if (prefix !== undefined && typeof prefix !== 'string') throw new TypeError('list: prefix must be a string')
