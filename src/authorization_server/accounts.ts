@@ -202,18 +202,33 @@ export class Accounts {
    */
   async login(name: string, password: string, context: { client_id?: string } = {}): Promise<LoginResult> {
     const key = name.slice(0, 64)
-    // Absent once the lockout has passed (the record expires then).
-    const open = await this.d.store.get<LoginFailures>(LOGIN_FAILURES, key)
     const detail = { source: 'users_file', ...(context.client_id ? { client_id: context.client_id } : {}) }
-    if (open && open.count >= this.d.config.max_failed_logins) {
+    // Absent once the lockout has passed (the record expires then).
+    const failures = () => this.d.store.get<LoginFailures>(LOGIN_FAILURES, key)
+    const locked = (open: LoginFailures | undefined) => open !== undefined && open.count >= this.d.config.max_failed_logins
+    const refuseLocked = async (): Promise<LoginResult> => {
       await this.d.audit.record(key || '-', 'login', 'failure', context.client_id, { ...detail, reason: 'locked' })
       return { ok: false, reason: 'locked' }
     }
+    if (locked(await failures())) return refuseLocked()
+    // The lockout is read again once the check has its turn, and a failure counted before the
+    // turn passes on: a burst of guesses at one name, waiting together, would otherwise all pass
+    // the reading made before the first of them failed (at most password_hash_concurrency - 1
+    // guesses beyond max_failed_logins on an instance).
+    return this.hashing.run(async () => {
+      const open = await failures()
+      if (locked(open)) return refuseLocked()
+      return this.check(key, password, open, detail, context)
+    })
+  }
+
+  /** The password check of `login`, in its turn; a failure counted. */
+  private async check(key: string, password: string, open: LoginFailures | undefined, detail: Record<string, unknown>, context: { client_id?: string }): Promise<LoginResult> {
     const user = this.users.get(key)
     // The same work for an unknown name as for a known one.
     const ok = user
-      ? await this.hashing.run(() => verifyPassword(password, user.password))
-      : (await this.hashing.run(async () => verifyPassword(password, await (this.dummy ??= hashPassword(randomBytes(16).toString('hex'))))), false)
+      ? await verifyPassword(password, user.password)
+      : (await verifyPassword(password, await (this.dummy ??= hashPassword(randomBytes(16).toString('hex')))), false)
     if (ok && user) {
       if (open) await this.d.store.remove(LOGIN_FAILURES, key)
       await this.d.audit.record(user.sub, 'login', 'success', context.client_id, detail)

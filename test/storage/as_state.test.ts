@@ -238,6 +238,18 @@ function suite(name: string, factory: (mocha: Mocha.Context) => Promise<Context>
         assert.equal((await store.get<LoginFailures>(LOGIN_FAILURES, 'bob'))!.count, 8)
       })
 
+      it('a burst of concurrent guesses at one name is checked no further than the lockout, beyond the checks already running', async () => {
+        // The lockout is read when a password check gets its turn (password_hash_concurrency), not
+        // before waiting for it: otherwise every guess of the burst passed the check made before the
+        // first of them failed, and each was tried (10 here, with max_failed_logins 3).
+        const store = await ctx!.open()
+        const one = accounts(store, { password_hash_concurrency: 1 })
+        const results = await Promise.all(Array.from({ length: 10 }, () => one.login('alice', 'wrong')))
+        assert.deepEqual(results.map((r) => r.ok ? 'ok' : r.reason).sort(), [...Array<string>(3).fill('invalid_credentials'), ...Array<string>(7).fill('locked')])
+        assert.equal((await store.get<LoginFailures>(LOGIN_FAILURES, 'alice'))!.count, 3)
+        ctx!.clock.advance(300)
+      })
+
       it('are bounded: made-up names are counted (and locked) only while fewer than login_tracked_names are; users always are', async () => {
         const store = await ctx!.open()
         const one = accounts(store, { max_failed_logins: 1 })
