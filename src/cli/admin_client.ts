@@ -139,8 +139,8 @@ async function trustedCas(caFile: string | undefined, adminCert: string | undefi
   return out
 }
 
-/** Node's codes for a server certificate that does not verify. */
-const TLS_TRUST = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_HAS_EXPIRED', 'ERR_TLS_CERT_ALTNAME_INVALID'])
+/** Node's codes for a server certificate whose issuer is not trusted (a CA given would help). */
+const TLS_TRUST = new Set(['DEPTH_ZERO_SELF_SIGNED_CERT', 'SELF_SIGNED_CERT_IN_CHAIN', 'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY'])
 
 /**
  * Why the admin API could not be reached, for people: nothing listening is the server not
@@ -153,9 +153,15 @@ export function unreachable(base: string, err: Error, dir: string | undefined): 
     return `cannot reach the server at ${base} (connection refused) — is it running? Start it with \`anchorage serve --dir ${dir ?? 'federation'}\``
   }
   if (code === 'ENOTFOUND' || code === 'EAI_AGAIN') return `cannot reach the server at ${base}: the host name does not resolve`
+  const why = `${code}: ${cause?.message ?? err.message}`
   if (code && TLS_TRUST.has(code)) {
-    return `cannot reach the server at ${base}: its certificate is not trusted (${code}: ${cause?.message ?? err.message}); give its CA with --ca-file FILE or NODE_EXTRA_CA_CERTS`
+    return `cannot reach the server at ${base}: its certificate is not trusted (${why}); give its CA with --ca-file FILE or NODE_EXTRA_CA_CERTS`
   }
+  // No CA makes these verify: the certificate itself is the problem.
+  if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
+    return `cannot reach the server at ${base}: its certificate is not for this address (${why}): reach it by a name or address the certificate lists, or give admin.tls_cert a certificate for it`
+  }
+  if (code === 'CERT_HAS_EXPIRED') return `cannot reach the server at ${base}: its certificate has expired (${why}): renew admin.tls_cert`
   return `cannot reach the server at ${base}: ${cause?.message ?? err.message}`
 }
 
