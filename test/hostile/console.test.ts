@@ -115,11 +115,15 @@ describe('hostile: the operator console and its sessions', function () {
 
   it('reads hostile Cookie headers without 5xx: huge, duplicated, malformed, many', async () => {
     const good = (await login(e.token)).cookie!
+    const other = (await login(e.token)).cookie!
     const cases: Array<[string, string, number]> = [
       ['huge value', `anchorage_console=${'a'.repeat(7000)}`, 401],
       ['huge header with the session', `x=${'a'.repeat(9000)}; anchorage_console=${good}`, 401],
       ['duplicated, garbage first', `anchorage_console=nope; anchorage_console=${good}`, 401],
-      ['duplicated, session first', `anchorage_console=${good}; anchorage_console=nope`, 200],
+      // A second cookie set by a sibling host (cookie tossing), sent first or last: neither is taken.
+      ['duplicated, session first', `anchorage_console=${good}; anchorage_console=nope`, 401],
+      ['another session tossed in first', `anchorage_console=${other}; anchorage_console=${good}`, 401],
+      ['the same cookie twice', `anchorage_console=${good}; anchorage_console=${good}`, 200],
       ['no equals sign', 'anchorage_console', 401],
       ['empty', 'anchorage_console=', 401],
       ['quoted', `anchorage_console="${good}"`, 401],
@@ -139,6 +143,7 @@ describe('hostile: the operator console and its sessions', function () {
       }
       assert.equal(r.status, status, `${what}: ${r.status} ${r.text.slice(0, 200)}`)
       if (status === 401) assert.equal(r.body.error, 'unauthorized', what)
+      if (what.startsWith('another session tossed')) assert.match(r.body.error_description, /two console session cookies were sent/)
     }
   })
 

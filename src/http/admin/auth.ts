@@ -18,7 +18,7 @@ import type { Context, Next } from 'koa'
 import { Forbidden, Unauthorized } from '../../errors.js'
 import type { Federation } from '../../federation.js'
 import type { Authenticated, Operators } from './operators.js'
-import { CSRF_HEADER, sessionCookie, type ConsoleSessions } from '../console/sessions.js'
+import { AMBIGUOUS_COOKIE, CSRF_HEADER, sessionCookie, type ConsoleSessions } from '../console/sessions.js'
 
 export function tokenDigest(token: string): Buffer {
   return createHash('sha256').update(token, 'utf8').digest()
@@ -52,6 +52,10 @@ export function adminAuth(f: Federation, operators: Operators, sessions?: Consol
   return async function auth(ctx: Context, next: Next): Promise<void> {
     const header = ctx.get('authorization')
     const cookie = !header && sessions ? sessionCookie(ctx) : undefined
+    if (cookie === AMBIGUOUS_COOKIE) {
+      await refuse(ctx, 'two console session cookies')
+      throw new Unauthorized('two console session cookies were sent (one was set by another site): clear this site\'s cookies, then log in again')
+    }
     if (cookie !== undefined && sessions) {
       const session = await sessions.resume(cookie)
       if (!session) {

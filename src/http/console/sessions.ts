@@ -158,20 +158,33 @@ function same(a: string, b: string): boolean {
   return x.length === y.length && timingSafeEqual(x, y)
 }
 
+/** Two `anchorage_console` cookies with different values: see sessionCookie. */
+export const AMBIGUOUS_COOKIE: unique symbol = Symbol('two console session cookies')
+
 /**
- * The session cookie of a request: the value of the first `anchorage_console` pair of the
- * Cookie header (RFC 6265 "Cookie"), undefined when absent. Read by hand: nothing else in
- * the header is looked at, and no object is keyed by the header's names.
+ * The session cookie of a request: the value of the `anchorage_console` pair of the Cookie
+ * header (RFC 6265 "Cookie"), undefined when absent. Read by hand: nothing else in the header
+ * is looked at, and no object is keyed by the header's names.
+ *
+ * Two pairs with different values are AMBIGUOUS_COOKIE, never the first: this console sets one
+ * cookie (one name, path and host), so a second was set by someone else, such as a sibling host
+ * under the same parent domain ("cookie tossing", RFC 6265 "Weak Integrity") with a longer path
+ * so that browsers send it first; taking it would run the operator's console, its CSRF token
+ * included, in the other party's session.
  */
-export function sessionCookie(ctx: Context): string | undefined {
+export function sessionCookie(ctx: Context): string | undefined | typeof AMBIGUOUS_COOKIE {
   const header = ctx.get('cookie')
   if (!header || header.length > 8192) return undefined
+  let found: string | undefined
   for (const pair of header.split(';')) {
     const eq = pair.indexOf('=')
     if (eq === -1) continue
-    if (pair.slice(0, eq).trim() === SESSION_COOKIE) return pair.slice(eq + 1).trim()
+    if (pair.slice(0, eq).trim() !== SESSION_COOKIE) continue
+    const value = pair.slice(eq + 1).trim()
+    if (found !== undefined && found !== value) return AMBIGUOUS_COOKIE
+    found = value
   }
-  return undefined
+  return found
 }
 
 /**
