@@ -8,6 +8,7 @@ import type Router from '@koa/router'
 import type { Context } from 'koa'
 import { InvalidRequest } from '../../errors.js'
 import type { AuditLog } from '../../audit/audit.js'
+import type { Clock } from '../../clock.js'
 import type { AuditEvent, AuditQuery } from '../../storage/types.js'
 import { int, single } from '../params.js'
 import { queryOf, respond, PAGE_LIMIT } from './respond.js'
@@ -78,7 +79,7 @@ export function csvLine(e: AuditEvent): string {
   return CSV_COLUMNS.map((c) => csvCell(e[c])).join(',') + '\r\n'
 }
 
-export function auditRoutes(router: Router, audit: AuditLog): void {
+export function auditRoutes(router: Router, audit: AuditLog, clock: Clock): void {
   router.get('/audit', async (ctx) => {
     const params = queryOf(ctx)
     const after = int(params, 'after', 0, Number.MAX_SAFE_INTEGER)
@@ -95,11 +96,12 @@ export function auditRoutes(router: Router, audit: AuditLog): void {
     const filters = auditFilters(params)
     // The first page before the answer starts: a store that cannot be read is a proper error status.
     const first = await audit.list({ ...filters, after, limit: EXPORT_PAGE })
-    exportBody(ctx, format, first, (from) => audit.list({ ...filters, after: from, limit: EXPORT_PAGE }))
+    exportBody(ctx, format, first, (from) => audit.list({ ...filters, after: from, limit: EXPORT_PAGE }), clock.now())
   })
 }
 
-function exportBody(ctx: Context, format: 'ndjson' | 'csv', first: AuditEvent[], next: (after: number) => Promise<AuditEvent[]>): void {
+/** `now`: epoch seconds of the deployment's clock, for the file name. */
+function exportBody(ctx: Context, format: 'ndjson' | 'csv', first: AuditEvent[], next: (after: number) => Promise<AuditEvent[]>, now: number): void {
   const line = format === 'csv' ? csvLine : (e: AuditEvent) => JSON.stringify(e) + '\n'
   async function* lines(): AsyncGenerator<string> {
     if (format === 'csv') yield CSV_COLUMNS.join(',') + '\r\n'
@@ -110,7 +112,7 @@ function exportBody(ctx: Context, format: 'ndjson' | 'csv', first: AuditEvent[],
       page = await next(page.at(-1)!.seq!)
     }
   }
-  const stamp = new Date().toISOString().replace(/[:.]/g, '-')
+  const stamp = new Date(now * 1000).toISOString().replace(/[:.]/g, '-')
   ctx.status = 200
   ctx.set('Cache-Control', 'no-store')
   ctx.set('Content-Disposition', `attachment; filename="audit-${stamp}.${format}"`)

@@ -71,7 +71,7 @@ export function adminRoutes(router: Router, f: Federation, keystores: AdminKeyst
   })
 
   // The audit log: pages with filters, and its export (audit.ts).
-  auditRoutes(router, f.audit)
+  auditRoutes(router, f.audit, f.clock)
 
   // Pinned trust anchors and their refresh (trust_chain/anchor_pins.ts).
   anchorRoutes(router, createAnchorPins(f), max)
