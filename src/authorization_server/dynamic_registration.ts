@@ -559,7 +559,9 @@ export class DynamicRegistration {
    */
   async refreshKeys(reg: Registration): Promise<Registration> {
     const uri = (reg.metadata[reg.entity_type])?.jwks_uri
-    if (reg.jwks_source !== 'jwks_uri' || typeof uri !== 'string') return reg
+    // A federation client's jwks_uri (automatic, explicit, metadata document) is read again at its
+    // re-evaluation, with its trust chain, never by the statements' key sets.
+    if (reg.registration_type !== 'dynamic' || reg.jwks_source !== 'jwks_uri' || typeof uri !== 'string') return reg
     let set
     try {
       set = await this.keySets.get(uri, { fresh: true })

@@ -31,6 +31,8 @@ import { testKey, type TestEntity, type TestKey } from '../support/federation.js
 import { freePort } from '../support/net.js'
 import { makePki, type TestPki } from '../support/tls.js'
 import { startAuthorizationServer, tokenRequest, expectError, assertion, realNow, RESOURCE, type OAuthAnswer } from '../support/agent.js'
+import type { AuthorizationServerCapability } from '../../src/capabilities/types.js'
+import type { Registration } from '../../src/registration/records.js'
 
 const REEVALUATION = 120
 /** status_cache_ttl (the default), and jwks_uri_cache_min. */
@@ -266,6 +268,23 @@ describe('dynamic client registration: statements with jwks_uri, pinned issuers 
       assert.equal(partner.count('/jwks'), before + 1, 'rate-limited')
       const { body } = await as.admin('GET', `/admin/audit?subject=${encodeURIComponent(clientId)}`)
       assert.ok(body.events.some((e: any) => e.action === 'client.keys' && e.detail.kids.includes(k2.kid)), 'the new keys are audited')
+    })
+
+    it('only a dynamic registration is rekeyed from its jwks_uri: a federation client\'s keys follow its trust chain', async () => {
+      const server = (as.service.capabilities.find((c) => c.kind === 'authorization_server') as AuthorizationServerCapability).server
+      const stored = (await as.store.get<Registration>('registrations', clientId))!
+      // Past the rate limit, with another key set served: a fetch would find a change.
+      clock.advance(CACHE_MIN + 1)
+      const was = partner.keys
+      partner.keys = [k1.publicJwk, k2.publicJwk, (await testKey()).publicJwk]
+      const before = partner.count('/jwks')
+      for (const type of ['automatic', 'explicit', 'metadata_document'] as const) {
+        const federationClient: Registration = { ...stored, registration_type: type }
+        assert.equal(await server.dynamic!.refreshKeys(federationClient), federationClient, type)
+      }
+      assert.equal(partner.count('/jwks'), before, 'nothing fetched')
+      assert.deepEqual((await as.store.get<Registration>('registrations', clientId))!.jwks, stored.jwks)
+      partner.keys = was
     })
 
     it('a key removed at the jwks_uri stops authenticating at re-evaluation', async () => {
