@@ -95,11 +95,6 @@ export class StatementKeySets {
     return p
   }
 
-  /** Forgets `url` (an operator, or a test, that wants the key set read again now). */
-  forget(url: string): void {
-    this.cache.delete(url)
-  }
-
   private async fetch(url: string, budget: Budget | undefined): Promise<FetchedKeySet> {
     const started = this.o.clock.now()
     const prior = this.cache.get(url)
