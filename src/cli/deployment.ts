@@ -90,8 +90,7 @@ export async function initCommand(argv: string[], io: IO): Promise<number> {
   if (!values['entity-id']) throw new UsageError('init: --entity-id is required')
   const adminListen = values['admin-listen']
   if (adminListen !== undefined && adminListen !== 'shared' && !parseListen(adminListen)) throw new UsageError(`--admin-listen: must be HOST:PORT (or [IPv6]:PORT) or shared: ${adminListen}`)
-  const envPort = io.env.PORT ? Number(io.env.PORT) : undefined
-  if (envPort !== undefined && !(Number.isInteger(envPort) && envPort > 0 && envPort < 65536)) throw new UsageError(`PORT: not a port number: ${io.env.PORT}`)
+  const envPort = portFromEnv(io)
   const caPath = values['ca-file']
   const caFile = caPath ? { path: resolvePath(caPath), pem: await io.readFile(caPath).catch((err: Error) => {
     throw new UsageError(`--ca-file: cannot read ${caPath}: ${err.message}`)
@@ -126,6 +125,13 @@ export async function initCommand(argv: string[], io: IO): Promise<number> {
   return 0
 }
 
+/** PORT, when set: a port a deployment can be made for (1 to 65535), else a usage error. */
+function portFromEnv(io: IO): number | undefined {
+  const port = io.env.PORT ? Number(io.env.PORT) : undefined
+  if (port !== undefined && !(Number.isInteger(port) && port > 0 && port < 65536)) throw new UsageError(`PORT: not a port number: ${io.env.PORT}`)
+  return port
+}
+
 /** An environment flag: 1, true or yes. */
 function truthyEnv(v: string | undefined): boolean {
   return v !== undefined && ['1', 'true', 'yes'].includes(v.toLowerCase())
@@ -154,7 +160,7 @@ export async function serveCommand(argv: string[], io: IO): Promise<number> {
   const reevaluation = values['trust-reevaluation'] !== undefined ? Number(values['trust-reevaluation']) : undefined
   if (reevaluation !== undefined && !(Number.isInteger(reevaluation) && reevaluation >= 1)) throw new UsageError(`--trust-reevaluation: not a whole number of seconds: ${values['trust-reevaluation']}`)
   if (values['init-if-missing'] && !(await hasConfig(dir))) {
-    const p = port ?? (io.env.PORT ? Number(io.env.PORT) : 8080)
+    const p = port ?? portFromEnv(io) ?? 8080
     const r = await initDeployment({ dir, entityId: `http://localhost:${p}`, development: true, ...kekOption(io) })
     io.stdout(`No configuration found: created a development deployment.\n  configuration: ${r.configPath}\n  admin token:   ${r.tokenPath}`)
   }

@@ -164,6 +164,14 @@ describe('anchorage CLI', function () {
     }
   })
 
+  it('serve --init-if-missing with a PORT that is no port: said as such, nothing created', async () => {
+    const dir = join(tmp, 'bad-port')
+    const r = await cli(['serve', '--dir', dir, '--init-if-missing'], { env: { PORT: 'abc' } })
+    assert.equal(r.code, 2, r.stderr)
+    assert.equal(r.stderr.trim(), 'anchorage: PORT: not a port number: abc')
+    await assert.rejects(readFile(join(dir, 'anchorage.json'), 'utf8'), /ENOENT/)
+  })
+
   it('serve --init-if-missing creates a development deployment and says where the token lives', async () => {
     const port = await freePort()
     const dir = join(tmp, 'fresh')
