@@ -103,6 +103,15 @@ export function createApp(service: Service): App {
     // the first: a fresh one per request escaped the console's login limiter and named any
     // address in the audit's refusals).
     const app = new Koa({ proxy, ...(proxy ? { maxIpsCount: 1 } : {}) })
+    // What koa reports after an answer started (a client that went away mid-download, such as
+    // an aborted audit export): into the log, never koa's default stack trace on stderr, which
+    // any client could fill by closing connections.
+    app.on('error', (err: NodeJS.ErrnoException, ctx?: Koa.Context) => {
+      const gone = err.code === 'ECONNRESET' || err.code === 'EPIPE' || err.code === 'ERR_STREAM_PREMATURE_CLOSE' || err.code === 'ECONNABORTED'
+      f.logger[gone ? 'debug' : 'error'](gone ? 'client went away during the answer' : 'answer failed after it started', {
+        request_id: ctx?.state.requestId, method: ctx?.method, path: ctx?.path.slice(0, maxPath), error: err.code ?? err.name, message: err.message,
+      })
+    })
     app.use(requestLog)
     app.use(errorMiddleware(f.logger))
     app.use(health.routes())

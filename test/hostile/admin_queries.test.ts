@@ -7,6 +7,8 @@
  * 5xx, the exact 400, nothing written.
  */
 import { strict as assert } from 'node:assert'
+import http from 'node:http'
+import { captureLogs } from '../support/logs.js'
 import { startEntity, startLeaf, type TestEntity, type TestLeaf } from '../support/entity.js'
 import { ManualClock } from '../../src/clock.js'
 import { csvCell } from '../../src/http/admin/audit.js'
@@ -143,6 +145,39 @@ describe('hostile: the admin API of the console', function () {
     }
     assert.equal(csvCell('plain'), 'plain')
     assert.equal(csvCell(''), '')
+  })
+
+  it('an export the client aborts mid-stream: a debug log line, nothing on stderr, the server serving on', async () => {
+    const logs = captureLogs()
+    const e = await startEntity({ clock, logger: logs.logger })
+    const written: string[] = []
+    const write = process.stderr.write.bind(process.stderr)
+    try {
+      for (let i = 0; i < 2500; i++) await e.federation.audit.record('probe', 'probe.event', 'success', `s${i}`, { pad: 'y'.repeat(200) })
+      // Only observed: every write still reaches stderr.
+      process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
+        written.push(String(chunk))
+        return write(chunk, ...rest)
+      }) as typeof process.stderr.write
+      await new Promise<void>((resolve) => {
+        const req = http.get(`${e.entityId}/admin/audit/export?format=csv`, { headers: { authorization: `Bearer ${e.token}` } }, (res) => {
+          res.once('data', () => {
+            req.destroy()
+            resolve()
+          })
+        })
+        req.on('error', () => undefined)
+      })
+      // The server has seen the close once it answers the next request on a new connection... and logged it.
+      for (let i = 0; i < 50 && !logs.lines.some((l) => l.msg === 'client went away during the answer'); i++) await e.admin('GET', '/admin/audit?limit=1')
+      assert.ok(logs.lines.some((l) => l.msg === 'client went away during the answer' && l.level === 'debug'), JSON.stringify(logs.lines.filter((l) => l.level !== 'debug').slice(0, 3)))
+      assert.deepEqual(written.filter((w) => /ECONNRESET|ERR_STREAM_PREMATURE_CLOSE|Premature close/.test(w)), [])
+      assert.deepEqual(logs.lines.filter((l) => l.level === 'error'), [])
+      assert.equal((await e.admin('GET', '/admin/audit?limit=1')).status, 200)
+    } finally {
+      process.stderr.write = write
+      await e.stop()
+    }
   })
 
   describe('POST /admin/subordinates/preview of a hostile entity configuration', () => {
