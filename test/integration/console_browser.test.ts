@@ -254,6 +254,28 @@ describe('the operator console in Chromium', function () {
     assert.deepEqual(problems, [])
   })
 
+  it('says when a member\'s audit trail is longer than the page it shows, and links to the rest', async () => {
+    // A member (the first case onboards it from the console; run alone, this one does).
+    if ((await anchor.admin('GET', `/admin/subordinates/${encodeURIComponent(leaf.entityId)}`)).status === 404) {
+      assert.equal((await anchor.admin('POST', '/admin/subordinates', { entity_id: leaf.entityId })).status, 201)
+    }
+    for (let i = 0; i < 105; i++) await anchor.federation.audit.record('bulk', 'bulk.event', 'success', leaf.entityId)
+    const { context, page } = await loggedIn(auditorToken)
+    try {
+      await page.goto(`${console_}#/members/${encodeURIComponent(leaf.entityId)}`)
+      await page.getByRole('heading', { name: 'Audit trail' }).waitFor()
+      const more = page.getByRole('link', { name: /The events after these/ })
+      await more.waitFor()
+      await more.click()
+      await page.getByRole('heading', { level: 1, name: 'Audit log' }).waitFor()
+      await page.locator('tbody tr').first().waitFor()
+      assert.match(await page.locator('tbody').innerText(), /bulk\s+bulk\.event/)
+    } finally {
+      await context.close()
+    }
+    assert.deepEqual(problems, [])
+  })
+
   it('gives an admin the search and tree, a pending key change to approve, keys, trust marks and clients, accessible', async () => {
     const { context, page } = await loggedIn(anchor.token)
     try {

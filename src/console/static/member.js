@@ -94,8 +94,11 @@ export async function render(main, params, { session }) {
   }
 
   main.append(h('h2', {}, 'Audit trail'))
-  const events = (await api('GET', 'audit', { query: { subject: m.entity_id, limit: 100 } })).body.events ?? []
-  main.append(events.length === 0 ? h('p', {}, 'No events.') : table('', ['Time', 'Actor', 'Action', 'Outcome'], events.map((e) => [when(e.time), e.actor, h('span', { class: 'mono' }, e.action), status(e.outcome)])))
+  // Oldest first, as the audit log pages: a full page says so and links to the events after it.
+  const trail = (await api('GET', 'audit', { query: { subject: m.entity_id, limit: 100 } })).body
+  const events = trail.events ?? []
+  main.append(events.length === 0 ? h('p', {}, 'No events.') : table(trail.next !== undefined ? 'The first 100 events, oldest first' : '', ['Time', 'Actor', 'Action', 'Outcome'], events.map((e) => [when(e.time), e.actor, h('span', { class: 'mono' }, e.action), status(e.outcome)])))
+  if (trail.next !== undefined) main.append(h('p', {}, h('a', { href: route('audit', { subject: m.entity_id, after: String(trail.next) }) }, 'The events after these, in the audit log')))
   main.append(h('p', {}, h('a', { href: route('audit', { subject: m.entity_id }) }, 'The whole trail in the audit log')))
 }
 
