@@ -81,6 +81,11 @@ export const DEFAULTS = Object.freeze({
     max_concurrent_discoveries: 32,
     /** Discoveries one client address may start per minute (token bucket, that many at once); 0: no limit. */
     discoveries_per_minute: 60,
+    /**
+     * Operators' resolutions (POST {admin}/resolve and /resolve/explain, which discover outside
+     * the two bounds above) running at once on an instance; more get 429 too_many_requests.
+     */
+    admin_concurrency: 8,
   }),
   /** Trust marks in resolve answers (docs/trust-marks.md, "Revocation and /resolve"). */
   trust_marks: Object.freeze({

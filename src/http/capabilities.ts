@@ -36,7 +36,7 @@ export function mountCapability(c: Capability, m: Mount): void {
       return
     case 'resolver':
       resolveRoutes(router, c, f.config.server.trust_proxy)
-      resolveAdminRoutes(admin, c.service)
+      resolveAdminRoutes(admin, c.service, f.config.resolver.admin_concurrency)
       return
     case 'authorization_server':
       // The OpenID Provider role's login and consent pages first: oidc-provider's routes would answer their paths too.

@@ -5,6 +5,8 @@
  * a member's entity configuration. Real entities on loopback, real keys, real key refresh.
  */
 import { strict as assert } from 'node:assert'
+import http from 'node:http'
+import type { AddressInfo } from 'node:net'
 import { startEntity, startLeaf, testKey, signStatement, type TestEntity, type TestLeaf, type TestKey } from '../support/entity.js'
 import { onboard } from '../support/federation.js'
 import { startAgent, tokenRequest, postForm, realNow, RESOURCE, type Agent } from '../support/agent.js'
@@ -555,5 +557,49 @@ describe('the resolve page: POST /admin/resolve/explain', function () {
       assert.equal(r.body.error, 'invalid_request')
       assert.match(r.body.error_description, message)
     }
+  })
+})
+
+describe('operators\' resolutions are bounded in number: resolver.admin_concurrency', function () {
+  this.timeout(60_000)
+  let ta: TestEntity
+  let hanging: http.Server
+  const held: http.ServerResponse[] = []
+  let arrived: () => void = () => undefined
+
+  before(async () => {
+    ta = await startEntity({ config: { resolver: { admin_concurrency: 1 } } })
+    // An entity whose configuration never comes until released: the first discovery stays in flight.
+    hanging = http.createServer((_req, res) => {
+      held.push(res)
+      arrived()
+    })
+    await new Promise<void>((r) => hanging.listen(0, '127.0.0.1', r))
+  })
+  after(async () => {
+    for (const res of held) res.destroy()
+    await new Promise((r) => hanging.close(r))
+    await ta?.stop()
+  })
+
+  it('a second explain or admin resolve while one runs is 429 too_many_requests; once it ends, the next runs', async () => {
+    const sub = `http://127.0.0.1:${(hanging.address() as AddressInfo).port}`
+    const q = `sub=${enc(sub)}&trust_anchor=${enc(ta.entityId)}`
+    const seen = new Promise<void>((r) => (arrived = r))
+    const first = ta.admin('POST', `/admin/resolve/explain?${q}`)
+    await seen
+    for (const path of ['/admin/resolve/explain', '/admin/resolve']) {
+      const r = await ta.admin('POST', `${path}?${q}`)
+      assert.equal(r.status, 429, JSON.stringify(r.body))
+      assert.equal(r.body.error, 'too_many_requests')
+      assert.match(r.body.error_description, /resolver\.admin_concurrency/)
+    }
+    for (const res of held.splice(0)) res.writeHead(404).end()
+    const done = await first
+    assert.equal(done.status, 200, JSON.stringify(done.body))
+    assert.equal(done.body.ok, false)
+    arrived = () => { for (const res of held.splice(0)) res.writeHead(404).end() }
+    const next = await ta.admin('POST', `/admin/resolve/explain?${q}`)
+    assert.equal(next.status, 200, JSON.stringify(next.body))
   })
 })

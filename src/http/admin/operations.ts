@@ -285,7 +285,7 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
       { name: 'entity_type', description: 'Only these entity types\' metadata; may repeat.', schema: { type: 'string' }, repeated: true },
     ],
     ok: { 200: { description: 'The signed resolve response, as GET /resolve answers.', mediaType: 'application/resolve-response+jwt', schema: { type: 'string' } } },
-    refusals: [404, 503],
+    refusals: [404, 429, 503],
   }],
   ['POST /resolve/explain', {
     tag: 'resolve', summary: 'Explain a resolution: the path, the metadata policy step by step, the trust marks kept and dropped, or every path tried',
@@ -296,6 +296,7 @@ export const ADMIN_OPERATIONS: ReadonlyMap<string, AdminOperation> = new Map<str
       { name: 'entity_type', description: 'Only these entity types\' metadata; may repeat.', schema: { type: 'string' }, repeated: true },
     ],
     ok: { 200: object('`{ok: true, subject, trust_anchor, exp, path, trust_chain, metadata, policy, policy_text, trust_marks: {kept, dropped}}` or `{ok: false, error, error_description, paths}`.') },
+    refusals: [429],
   }],
   // Registered clients and initial access tokens (clients.ts).
   ['GET /clients', { tag: 'clients', summary: 'List registered clients', query: [limit, after, status(CLIENT_STATUSES)], ok: { 200: page('Registration summaries in client id order') } }],

@@ -13,7 +13,7 @@
 import type Router from '@koa/router'
 import type { Context } from 'koa'
 import { MEDIA } from '../../constants.js'
-import { InvalidRequest } from '../../errors.js'
+import { InvalidRequest, TooManyRequests } from '../../errors.js'
 import { isEntityIdSyntax } from '../../config/schemas.js'
 import type { Caller, ResolveService } from '../../trust_chain/service.js'
 import type { ResolverCapability } from '../../capabilities/types.js'
@@ -29,14 +29,30 @@ export function resolveRoutes(router: Router, c: ResolverCapability, trustProxy:
   })
 }
 
-export function resolveAdminRoutes(router: Router, service: ResolveService): void {
+/**
+ * The operators' resolver: discovery outside the unauthenticated bounds, so bounded here in
+ * number (`resolver.admin_concurrency` at once on an instance, both routes together; beyond,
+ * 429): each one is already bounded in outbound requests by its budget, and an auditor's
+ * credentials must not buy unbounded outbound work.
+ */
+export function resolveAdminRoutes(router: Router, service: ResolveService, concurrency: number): void {
+  let running = 0
+  const bounded = async (run: () => Promise<void>): Promise<void> => {
+    if (running >= concurrency) throw new TooManyRequests(`${concurrency} operator resolutions are running already (resolver.admin_concurrency): try again when one has finished`)
+    running++
+    try {
+      await run()
+    } finally {
+      running--
+    }
+  }
   router.post('admin_resolve', '/resolve', async (ctx) => {
-    await answer(ctx, service, { authenticated: true })
+    await bounded(() => answer(ctx, service, { authenticated: true }))
   })
   // The console's resolve page (docs/admin-api.md, "Resolve explain"): the path, the policy step by step, the trust marks kept and dropped, or every path tried.
   router.post('/resolve/explain', async (ctx) => {
     const { sub, anchors, types } = resolveQuery(ctx)
-    respond(ctx, 200, explained(await service.explain(sub, anchors, types)))
+    await bounded(async () => respond(ctx, 200, explained(await service.explain(sub, anchors, types))))
   })
 }
 
