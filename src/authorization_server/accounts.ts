@@ -150,7 +150,7 @@ export function upstreamSubject(issuer: string, upstreamSub: string): string {
   return `upstream:${createHash('sha256').update(`${issuer}\u0000${upstreamSub}`).digest('base64url')}`
 }
 
-export type LoginResult = { ok: true; sub: string } | { ok: false; reason: 'invalid_credentials' | 'locked' }
+export type LoginResult = { ok: true; sub: string } | { ok: false; reason: 'invalid_credentials' | 'locked' | 'busy' }
 
 /** What oidc-provider's `findAccount` returns (the subset used). */
 export interface OidcAccount {
@@ -186,7 +186,7 @@ export class Accounts {
     // scrypt runs on libuv's thread pool (4 threads by default), which the store's file I/O and
     // WebCrypto share; unbounded, a burst of logins ran 4 at once (32 MiB each) with everything
     // else queued behind them (docs/performance.md, "The authorization-code round trip").
-    this.hashing = new Slots(d.config.password_hash_concurrency)
+    this.hashing = new Slots(d.config.password_hash_concurrency, d.config.password_hash_queue)
     this.users = parseUsersFile(d.usersFile)
     for (const u of this.users.values()) this.bySub.set(u.sub, u)
   }
@@ -211,6 +211,12 @@ export class Accounts {
       return { ok: false, reason: 'locked' }
     }
     if (locked(await failures())) return refuseLocked()
+    // A flood of logins waits no further than password_hash_queue checks deep: beyond, refused
+    // at once (the login page answers 503 with Retry-After), not queued behind the flood.
+    if (this.hashing.full) {
+      await this.d.audit.record(key || '-', 'login', 'failure', context.client_id, { ...detail, reason: 'busy' })
+      return { ok: false, reason: 'busy' }
+    }
     // The lockout is read again once the check has its turn, and a failure counted before the
     // turn passes on: a burst of guesses at one name, waiting together, would otherwise all pass
     // the reading made before the first of them failed (at most password_hash_concurrency - 1

@@ -126,6 +126,8 @@ export const DEFAULTS = Object.freeze({
      * which the store's file I/O and the signatures share: 2 leaves it half free.
      */
     password_hash_concurrency: 2,
+    /** Logins waiting for a password check at most; beyond, the login page answers 503 with Retry-After at once. */
+    password_hash_queue: 64,
     /** An upstream (enterprise) login not finished within this many seconds is forgotten. */
     upstream_login_lifetime: 600,
     /** OpenID Provider role (authorization_server.openid_provider): ID token `exp` - `iat`, seconds. */

@@ -128,6 +128,7 @@ export interface AuthorizationServerConfig {
   login_lockout_seconds: number
   login_tracked_names: number
   password_hash_concurrency: number
+  password_hash_queue: number
   upstream_login_lifetime: number
   /** Absolute path of the users file (development/test logins), when configured. */
   users_file?: string

@@ -1,10 +1,19 @@
-/** At most `n` tasks at once; the others wait in arrival order (e.g. password checks, accounts.ts). */
+/**
+ * At most `n` tasks at once; the others wait in arrival order, at most `maxWaiting` of them
+ * (e.g. password checks, accounts.ts): a caller asks `full` before `run` and refuses the task.
+ */
 export class Slots {
   private active = 0
   private readonly waiting: Array<() => void> = []
 
-  constructor(private readonly n: number) {
+  constructor(private readonly n: number, private readonly maxWaiting = Infinity) {
     if (!Number.isInteger(n) || n < 1) throw new RangeError(`slots: ${n} is not a positive whole number`)
+    if (maxWaiting !== Infinity && (!Number.isInteger(maxWaiting) || maxWaiting < 0)) throw new RangeError(`slots: ${maxWaiting} waiting is not a whole number`)
+  }
+
+  /** Every slot taken and `maxWaiting` tasks waiting: a task run now would wait beyond the bound. */
+  get full(): boolean {
+    return this.active >= this.n && this.waiting.length >= this.maxWaiting
   }
 
   /** Tasks running now, and waiting. */

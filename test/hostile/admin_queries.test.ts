@@ -158,7 +158,7 @@ describe('hostile: the admin API of the console', function () {
       process.stderr.write = ((chunk: string | Uint8Array, ...rest: never[]) => {
         written.push(String(chunk))
         return write(chunk, ...rest)
-      }) as typeof process.stderr.write
+      })
       await new Promise<void>((resolve) => {
         const req = http.get(`${e.entityId}/admin/audit/export?format=csv`, { headers: { authorization: `Bearer ${e.token}` } }, (res) => {
           res.once('data', () => {

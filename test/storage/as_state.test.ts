@@ -250,6 +250,18 @@ function suite(name: string, factory: (mocha: Mocha.Context) => Promise<Context>
         ctx!.clock.advance(300)
       })
 
+      it('a flood of logins waits no further than password_hash_queue: beyond, refused busy at once', async () => {
+        const store = await ctx!.open()
+        const one = accounts(store, { password_hash_concurrency: 1, password_hash_queue: 1, max_failed_logins: 1000 })
+        const results = await Promise.all(['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => one.login(n, 'wrong')))
+        const busy = results.filter((r) => !r.ok && r.reason === 'busy').length
+        // One check running and one waiting at most: the others are refused without a check.
+        assert.ok(busy >= 1 && busy <= 3, JSON.stringify(results))
+        assert.equal(results.filter((r) => !r.ok && r.reason === 'invalid_credentials').length, 5 - busy)
+        assert.deepEqual(await one.login('alice', 'right'), { ok: true, sub: 'alice' }, 'once the flood has passed, a login is checked')
+        ctx!.clock.advance(300)
+      })
+
       it('are bounded: made-up names are counted (and locked) only while fewer than login_tracked_names are; users always are', async () => {
         const store = await ctx!.open()
         const one = accounts(store, { max_failed_logins: 1 })

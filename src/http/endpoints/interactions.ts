@@ -219,6 +219,10 @@ export function interactionRoutes(router: Router, d: InteractionDeps): void {
     const result = username.length > 64 || password.length > 1024
       ? { ok: false as const, reason: 'invalid_credentials' as const }
       : await d.accounts.login(username, password, { client_id: clientId })
+    if (!result.ok && result.reason === 'busy') {
+      ctx.set('Retry-After', '1')
+      return showLogin(ctx, details, 'Too many sign-ins are being checked right now. Try again in a moment.', username.slice(0, 64), 503)
+    }
     if (!result.ok) {
       const message = result.reason === 'locked' ? 'Too many failed attempts for this user name. Try again later.' : 'Wrong user name or password.'
       return showLogin(ctx, details, message, username.slice(0, 64), result.reason === 'locked' ? 429 : 401)

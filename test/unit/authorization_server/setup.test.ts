@@ -37,7 +37,7 @@ describe('authorization_server setup', () => {
         statement_cache_ttl: 30, failure_cache_ttl: 10, max_failed_logins: 5, login_lockout_seconds: 300, login_tracked_names: 10_000,
         upstream_login_lifetime: 600,
         openid_provider: false, id_token_lifetime: 300, refresh_token_lifetime: 86_400, authorization_code_lifetime: 60, require_pkce: true, token_exchange_max_actors: 4,
-        grant_sweep_seconds: 600, grant_sweep_batch: 100, password_hash_concurrency: 2,
+        grant_sweep_seconds: 600, grant_sweep_batch: 100, password_hash_concurrency: 2, password_hash_queue: 64,
         client_id_metadata_documents: false, metadata_document_max_bytes: 5_120, metadata_document_cache_min: 60, metadata_document_cache_max: 3_600,
         id_token_signing_alg_values: ['RS256', 'ES256'],
       })
