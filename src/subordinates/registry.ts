@@ -17,6 +17,7 @@ import { MemberChecks } from './validation.js'
 import { KeyRefresh, type PendingKeys } from './key_refresh.js'
 import type { Statement } from '../trust_chain/types.js'
 import { isJsonObject, own } from '../util/json.js'
+import { Slots } from '../util/slots.js'
 
 /** What the operator may set on a member and its subordinate statement carries. */
 export interface StatementFields {
@@ -92,10 +93,11 @@ export class SubordinateRegistry {
   /** Following the members' key rollover: refresh, pending changes, approve, reject. */
   readonly keys: KeyRefresh
   /** Previews fetching now: an operator's (or a stolen session's) previews are outbound requests to any address it names. */
-  private previewing = 0
+  private readonly previews: Slots
 
   constructor(private readonly d: RegistryDeps) {
     this.checks = new MemberChecks({ entityId: d.entityId, allowHttp: d.allowHttp ?? false, checkPolicy: d.checkPolicy })
+    this.previews = new Slots(d.previewConcurrency ?? 4)
     // The key refresh reads members through the registry (called after construction only).
     this.keys = new KeyRefresh({ ...d, members: this, checks: this.checks, concurrency: d.keyRefreshConcurrency ?? 4 })
   }
@@ -244,14 +246,9 @@ export class SubordinateRegistry {
     const entityId = body.entity_id
     this.checks.entityId(entityId)
     if (entityId === this.d.entityId) throw new InvalidRequest('entity_id: an entity cannot be its own subordinate')
-    const bound = this.d.previewConcurrency ?? 4
-    if (this.previewing >= bound) throw new TooManyRequests(`${bound} previews are fetching already (subordinates.preview_concurrency): try again when one has finished`)
-    this.previewing++
-    try {
-      return await this.previewOf(entityId)
-    } finally {
-      this.previewing--
-    }
+    const running = this.previews.tryRun(() => this.previewOf(entityId))
+    if (!running) throw new TooManyRequests(`${this.d.previewConcurrency ?? 4} previews are fetching already (subordinates.preview_concurrency): try again when one has finished`)
+    return running
   }
 
   private async previewOf(entityId: string): Promise<OnboardingPreview> {

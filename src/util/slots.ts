@@ -21,6 +21,11 @@ export class Slots {
     return { active: this.active, waiting: this.waiting.length }
   }
 
+  /** The task at once when a slot is free; undefined (and nothing runs or waits) when none is. */
+  tryRun<T>(task: () => Promise<T>): Promise<T> | undefined {
+    return this.active < this.n ? this.run(task) : undefined
+  }
+
   async run<T>(task: () => Promise<T>): Promise<T> {
     if (this.active < this.n) this.active++
     else await new Promise<void>((resolve) => this.waiting.push(resolve))

@@ -21,6 +21,7 @@ import { DiscoveryRefused } from '../../trust_chain/discovery.js'
 import { single, multi } from '../params.js'
 import { query, jwt } from './federation.js'
 import { respond } from '../admin/respond.js'
+import { Slots } from '../../util/slots.js'
 import { decodeUnverified } from '../../crypto/jwt.js'
 
 export function resolveRoutes(router: Router, c: ResolverCapability, trustProxy: boolean): void {
@@ -36,15 +37,11 @@ export function resolveRoutes(router: Router, c: ResolverCapability, trustProxy:
  * credentials must not buy unbounded outbound work.
  */
 export function resolveAdminRoutes(router: Router, service: ResolveService, concurrency: number): void {
-  let running = 0
-  const bounded = async (run: () => Promise<void>): Promise<void> => {
-    if (running >= concurrency) throw new TooManyRequests(`${concurrency} operator resolutions are running already (resolver.admin_concurrency): try again when one has finished`)
-    running++
-    try {
-      await run()
-    } finally {
-      running--
-    }
+  const slots = new Slots(concurrency)
+  const bounded = (run: () => Promise<void>): Promise<void> => {
+    const running = slots.tryRun(run)
+    if (!running) throw new TooManyRequests(`${concurrency} operator resolutions are running already (resolver.admin_concurrency): try again when one has finished`)
+    return running
   }
   router.post('admin_resolve', '/resolve', async (ctx) => {
     await bounded(() => answer(ctx, service, { authenticated: true }))

@@ -29,6 +29,20 @@ describe('Slots: a bound on tasks running at once', () => {
     assert.deepEqual(slots.load, { active: 0, waiting: 0 })
   })
 
+  it('tryRun: runs at once while a slot is free, else nothing runs or waits', async () => {
+    const slots = new Slots(1)
+    let release: () => void = () => undefined
+    const first = slots.tryRun(() => new Promise<string>((r) => (release = () => r('first'))))
+    assert.ok(first)
+    let ran = false
+    assert.equal(slots.tryRun(async () => { ran = true }), undefined)
+    assert.deepEqual(slots.load, { active: 1, waiting: 0 })
+    release()
+    assert.equal(await first, 'first')
+    assert.equal(await slots.tryRun(async () => 'next'), 'next')
+    assert.equal(ran, false)
+  })
+
   it('refuses a bound that is not a positive whole number', () => {
     for (const n of [0, -1, 1.5, Number.NaN]) assert.throws(() => new Slots(n), RangeError)
   })
